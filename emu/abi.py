@@ -1,0 +1,112 @@
+"""The contract between the framework and a CPU core ("the run ABI").
+
+A core is a plugin that owns an int64 ``state`` array and a compiled function
+
+    reason = run(state, mem, budget)
+
+which executes guest instructions until ``budget`` cycles are spent or the core
+needs the outside world, then returns one of the EXIT_* reasons below, in the
+manner of KVM's ``KVM_RUN`` ioctl: Python handles the exit (a device answers an
+I/O read, a timer fires, the VMM emulates a trapped instruction) and calls
+``run`` again.
+
+``state`` layout
+----------------
+Slots 0..15 belong to the framework and mean the same for every core; a core's
+own registers start at ``S_CORE`` (each core documents its slots).
+
+``mem`` is a plain tuple of numpy arrays (Numba-friendly, cache-safe)::
+
+    (data, rpage, wpage, ioflags, iolog)
+
+* ``data``   uint8[]: backing store of every RAM/ROM region of the address space.
+* ``rpage``  int64[]: for page ``addr >> PAGE_BITS`` the offset in ``data`` of
+  the page's first byte, or ``PAGE_MMIO`` (-1): the read leaves the core with
+  EXIT_MMIO_READ.
+* ``wpage``  int64[]: same for writes; ``PAGE_MMIO`` exits with
+  EXIT_MMIO_WRITE, ``PAGE_ROM`` (-2) silently ignores the write.
+* ``ioflags`` uint8[65536]: per I/O port; bit ``IOF_POSTED`` means an OUT to that
+  port is *posted*: appended to ``iolog`` without leaving the core (like a PCI
+  posted write).  Reads always exit.
+* ``iolog``  int64[3*N]: posted writes, entry i = (port | size << 32, data, cycle).
+  ``state[S_IOLOG_COUNT]`` counts entries; when full the core finishes the
+  instruction and exits with EXIT_IOLOG_FULL.  The framework drains the log to
+  the devices, in order, before it handles any exit.
+
+Reads that exit (EXIT_IO_IN, EXIT_MMIO_READ) are *restartable*: the core leaves
+the instruction uncommitted (PC at its first byte), Python puts the value in
+``state[S_EXIT_DATA]`` and sets ``state[S_PENDING] = 1``; on re-execution the
+core consumes the pending value for that access instead of exiting again.
+Writes that exit (EXIT_IO_OUT, EXIT_MMIO_WRITE) are reported after the
+instruction completed (PC at the next instruction).
+
+Interrupts are level lines set from Python between runs: ``state[S_IRQ]`` (bit 0
+= the CPU's INT pin), ``state[S_IRQ_VECTOR]`` the byte on the data bus during
+acknowledge (Z80 IM0/IM2, x86 vector), ``state[S_NMI]`` = 1 for an NMI edge (the
+core clears it when taken).  When the core accepts a maskable interrupt it
+returns EXIT_IRQ_ACK after entering the handler so an interrupt controller can
+move the request into service.
+
+VMM hooks: ``state[S_INTERCEPT]`` is a bitmask of INTERCEPT_* events that leave
+the core instead of being handled inside it (trap-and-emulate); the trapped
+instruction is left uncommitted and described by S_EXIT_ADDR/SIZE/DATA and
+S_FAULT.
+"""
+
+# ---- state slots shared by every core --------------------------------------
+S_EXIT_REASON = 0   # last exit reason
+S_EXIT_ADDR = 1     # port or address of the access that exited
+S_EXIT_SIZE = 2     # access size in bytes
+S_EXIT_DATA = 3     # value written (OUT / MMIO write) or supplied (IN / MMIO read)
+S_CYCLES = 4        # total cycles executed since reset (monotonic)
+S_IRQ = 5           # interrupt request lines, bit 0 = INT
+S_NMI = 6           # 1 = NMI edge pending
+S_IRQ_VECTOR = 7    # data-bus byte / vector delivered on acknowledge
+S_PENDING = 8       # 1 = S_EXIT_DATA holds the answer to the exited read
+S_INTERCEPT = 9     # VMM intercept mask (INTERCEPT_*)
+S_IOLOG_COUNT = 10  # number of posted writes in iolog
+S_INSNS = 11        # instructions retired since reset (for MIPS figures)
+S_FAULT = 12        # fault / exception number for EXIT_FAULT, EXIT_EXCEPTION
+S_BREAK = 13        # breakpoint address, -1 for none
+S_STOP = 14         # set to 1 by a core-side device to end the run early
+S_RESERVED = 15
+S_CORE = 16         # first core-specific slot
+
+# ---- exit reasons ------------------------------------------------------------
+EXIT_BUDGET = 0       # cycle budget spent
+EXIT_IO_IN = 1        # port read: addr=port, size
+EXIT_IO_OUT = 2       # port write: addr=port, size, data
+EXIT_MMIO_READ = 3    # memory read of a PAGE_MMIO page
+EXIT_MMIO_WRITE = 4   # memory write to a PAGE_MMIO page
+EXIT_HLT = 5          # HALT executed with no interrupt able to wake the CPU now
+EXIT_BREAKPOINT = 6   # PC reached state[S_BREAK]
+EXIT_FAULT = 7        # unrecoverable: undefined opcode, triple fault (S_FAULT says)
+EXIT_IRQ_ACK = 8      # a maskable interrupt was accepted
+EXIT_IOLOG_FULL = 9   # posted-write log full
+EXIT_PRIVILEGED = 10  # intercepted privileged instruction (VMM)
+EXIT_EXCEPTION = 11   # intercepted guest exception (VMM)
+EXIT_STOP = 12        # state[S_STOP] was set
+
+EXIT_NAMES = {
+    EXIT_BUDGET: "budget", EXIT_IO_IN: "io-in", EXIT_IO_OUT: "io-out",
+    EXIT_MMIO_READ: "mmio-read", EXIT_MMIO_WRITE: "mmio-write", EXIT_HLT: "hlt",
+    EXIT_BREAKPOINT: "breakpoint", EXIT_FAULT: "fault", EXIT_IRQ_ACK: "irq-ack",
+    EXIT_IOLOG_FULL: "iolog-full", EXIT_PRIVILEGED: "privileged",
+    EXIT_EXCEPTION: "exception", EXIT_STOP: "stop",
+}
+
+# ---- intercept mask bits (VMM) ------------------------------------------------
+INTERCEPT_PRIVILEGED = 1   # privileged / sensitive instructions exit
+INTERCEPT_EXCEPTIONS = 2   # guest exceptions exit instead of being delivered
+INTERCEPT_HLT = 4          # reserved for cores that otherwise idle internally
+
+# ---- page table entries -------------------------------------------------------
+PAGE_MMIO = -1
+PAGE_ROM = -2
+
+# ---- I/O port flags ------------------------------------------------------------
+IOF_POSTED = 1
+
+# mem tuple indices
+M_DATA, M_RPAGE, M_WPAGE, M_IOFLAGS, M_IOLOG = 0, 1, 2, 3, 4
+IOLOG_ENTRIES = 4096
