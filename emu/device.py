@@ -57,11 +57,12 @@ class Device:
     def io_write(self, port: int, value: int, size: int) -> None:
         pass
 
+    # a device mapped into memory sees the same registers as on ports by default
     def mem_read(self, addr: int, size: int) -> int:
-        return 0xFF
+        return self.io_read(addr, size)
 
     def mem_write(self, addr: int, value: int, size: int) -> None:
-        pass
+        self.io_write(addr, value, size)
 
     # ---- per-frame hook (video devices render here) ----------------------
     def frame_end(self) -> None:

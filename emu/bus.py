@@ -1,0 +1,318 @@
+"""Memory regions and address spaces.
+
+``Memory`` is the machine's backing store: every RAM and ROM region laid end
+to end in one uint8 array (plus one page of open bus reading 0xFF), so cores in
+compiled code reach any region through a page table without leaving Numba.
+
+``AddressSpace`` compiles one CPU's memory and port maps (see emu.config) into
+the ``mem`` tuple of the run ABI (emu.abi): page tables of offsets into the
+backing store, PAGE_MMIO for pages with device handlers, the posted-port flags
+and the posted-write log.  Like QEMU's MemoryRegion tree it is only data; the
+core (the "accelerator") walks it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import abi
+
+
+class Memory:
+    def __init__(self, ram_sizes: dict, roms: dict, page: int):
+        """``roms``: name -> bytes (already verified).  Regions are page aligned."""
+        self.regions = {}        # name -> (offset, size, kind)
+        off = 0
+
+        def add(name, size, kind):
+            nonlocal off
+            self.regions[name] = (off, size, kind)
+            off += -(-size // page) * page
+
+        for name, size in ram_sizes.items():
+            add(name, size, "ram")
+        for name, data in roms.items():
+            add(name, len(data), "rom")
+        add("_openbus", page, "rom")
+        self.data = np.zeros(off, dtype=np.uint8)
+        for name, data in roms.items():
+            o, n, _ = self.regions[name]
+            self.data[o:o + n] = np.frombuffer(data, dtype=np.uint8)
+        o, n, _ = self.regions["_openbus"]
+        self.data[o:o + n] = 0xFF
+        self.rom_images = dict(roms)
+
+    def region(self, name: str) -> np.ndarray:
+        """A writable view of one region (RAM contents, or a ROM for loaders)."""
+        o, n, _ = self.regions[name]
+        return self.data[o:o + n]
+
+    def reset(self):
+        """Power-on: RAM cleared, ROMs restored."""
+        for name, (o, n, kind) in self.regions.items():
+            if kind == "ram":
+                self.data[o:o + n] = 0
+        for name, data in self.rom_images.items():
+            o, n, _ = self.regions[name]
+            self.data[o:o + n] = np.frombuffer(data, dtype=np.uint8)
+
+
+class Bank:
+    """A switchable window (MAME memory_bank): ``select(i)`` picks choice ``i``."""
+
+    def __init__(self, space, name, entries):
+        self.space, self.name, self.entries = space, name, entries
+        self.index = 0
+
+    @property
+    def count(self):
+        e = self.entries[0]
+        if e.choices[0][0].endswith("*"):
+            kind, region, off = e.choices[0]
+            size = self.space.memory.regions[region][1]
+            return max(1, (size - off) // (e.end - e.start + 1))
+        return len(e.choices)
+
+    def select(self, index: int):
+        self.index = int(index) % self.count
+        self.space.rebuild()
+
+
+class AddressSpace:
+    def __init__(self, machine, cpu_spec, entries, port_entries, memory: Memory):
+        cls = cpu_spec.core_class
+        self.machine = machine
+        self.name = cpu_spec.name
+        self.memory = memory
+        self.page_bits = cls.page_bits
+        self.page = 1 << cls.page_bits
+        self.addr_mask = (1 << cls.address_bits) - 1
+        self.npages = 1 << (cls.address_bits - cls.page_bits)
+        self.entries = entries
+        self.rpage = np.empty(self.npages, dtype=np.int64)
+        self.wpage = np.empty(self.npages, dtype=np.int64)
+        self.ioflags = np.zeros(1 << 16, dtype=np.uint8)
+        self.iolog = np.zeros(3 * abi.IOLOG_ENTRIES, dtype=np.int64)
+        self.port_mask = cpu_spec.port_mask
+        self.banks = {}
+        for e in entries:
+            if e.kind == "bank":
+                self.banks.setdefault(e.target, Bank(self, e.target, []))
+                self.banks[e.target].entries.append(e)
+        # ports: masked port -> (device, entry)
+        self.ports = {}
+        for e in port_entries:
+            dev = machine.devices[e.target]
+            for p in range(e.start, e.end + 1):
+                self.ports[p] = dev
+            if e.posted:
+                for p in range(1 << 16):
+                    if e.start <= (p & self.port_mask) <= e.end:
+                        self.ioflags[p] = abi.IOF_POSTED
+        self.rebuild()
+        self.mem = (memory.data, self.rpage, self.wpage, self.ioflags, self.iolog)
+
+    # ---- page tables ------------------------------------------------------
+    def rebuild(self):
+        """Recompute the page tables from the map and the current bank choices."""
+        ob = self.memory.regions["_openbus"][0]
+        rp, wp = self.rpage, self.wpage
+        rp[:] = ob
+        wp[:] = abi.PAGE_ROM
+        self.mmio_r = {}   # page -> list of entries (topmost first) for MMIO pages
+        self.mmio_w = {}
+        pb = self.page_bits
+        for e in self.entries:
+            p0, p1 = e.start >> pb, (e.end >> pb) + 1
+            pages = np.arange(p1 - p0, dtype=np.int64) << pb
+            if e.kind == "device":
+                for p in range(p0, p1):
+                    if "r" in e.access:
+                        rp[p] = abi.PAGE_MMIO
+                        self.mmio_r.setdefault(p, []).insert(0, e)
+                    if "w" in e.access:
+                        wp[p] = abi.PAGE_MMIO
+                        self.mmio_w.setdefault(p, []).insert(0, e)
+                continue
+            if e.kind == "mirror":
+                s0 = e.mirror >> pb
+                src_r, src_w = rp[s0:s0 + p1 - p0].copy(), wp[s0:s0 + p1 - p0].copy()
+                if "r" in e.access:
+                    rp[p0:p1] = src_r
+                if "w" in e.access:
+                    wp[p0:p1] = src_w
+                for p in range(p0, p1):
+                    for table in (self.mmio_r, self.mmio_w):
+                        if s0 + p - p0 in table:
+                            table[p] = table[s0 + p - p0]
+                continue
+            if e.kind == "bank":
+                bank = self.banks[e.target]
+                kind, region, off = e.choices[0] if e.choices[0][0].endswith("*") else \
+                    e.choices[bank.index % len(e.choices)]
+                if kind.endswith("*"):
+                    off = off + bank.index * (e.end - e.start + 1)
+                    kind = kind[:-1]
+            else:
+                kind, region, off = e.kind, e.target, e.offset
+            o, size, rkind = self.memory.regions[region]
+            if size >= self.page:
+                offs = o + (off + pages) % size
+            else:
+                offs = np.full(p1 - p0, o, dtype=np.int64)
+            if "r" in e.access:
+                rp[p0:p1] = offs
+                for p in range(p0, p1):
+                    self.mmio_r.pop(p, None)
+            if "w" in e.access:
+                wp[p0:p1] = offs if rkind == "ram" else abi.PAGE_ROM
+                for p in range(p0, p1):
+                    self.mmio_w.pop(p, None)
+
+    # ---- MMIO dispatch (called by the scheduler on exits) -------------------
+    def _lookup(self, table, addr):
+        for e in table.get(addr >> self.page_bits, ()):
+            if e.start <= addr <= e.end:
+                return e
+        return None
+
+    def mmio_read(self, addr: int, size: int) -> int:
+        value = 0
+        for i in range(size):
+            a = (addr + i) & self.addr_mask
+            e = self._lookup(self.mmio_r, a)
+            if e is not None:
+                byte = self.machine.devices[e.target].mem_read(a, 1) & 0xFF
+            else:
+                byte = self._underlying_read(a)
+            value |= byte << (8 * i)
+        return value
+
+    def mmio_write(self, addr: int, value: int, size: int) -> None:
+        for i in range(size):
+            a = (addr + i) & self.addr_mask
+            byte = (value >> (8 * i)) & 0xFF
+            e = self._lookup(self.mmio_w, a)
+            if e is not None:
+                self.machine.devices[e.target].mem_write(a, byte, 1)
+                if not e.overlay:
+                    continue
+            self._underlying_write(a, byte, skip=e)
+
+    def _underlying(self, addr, access, skip=None):
+        """The non-device entry that decodes ``addr`` for ``access`` (topmost wins)."""
+        for e in reversed(self.entries):
+            if e is skip or e.kind == "device" or access not in e.access:
+                continue
+            if e.start <= addr <= e.end:
+                return e
+        return None
+
+    def _underlying_read(self, addr):
+        e = self._underlying(addr, "r")
+        if e is None:
+            return 0xFF
+        if e.kind == "mirror":
+            return self.read8(e.mirror + addr - e.start)
+        o = self._entry_offset(e, addr)
+        return int(self.memory.data[o]) if o is not None else 0xFF
+
+    def _underlying_write(self, addr, byte, skip=None):
+        e = self._underlying(addr, "w", skip)
+        if e is None:
+            return
+        if e.kind == "mirror":
+            return self.write8(e.mirror + addr - e.start, byte)
+        o = self._entry_offset(e, addr)
+        if o is not None and self.memory.regions[self._entry_region(e)][2] == "ram":
+            self.memory.data[o] = byte
+
+    def _entry_region(self, e):
+        if e.kind == "bank":
+            ch = e.choices[0] if e.choices[0][0].endswith("*") else \
+                e.choices[self.banks[e.target].index % len(e.choices)]
+            return ch[1]
+        return e.target
+
+    def _entry_offset(self, e, addr):
+        region = self._entry_region(e)
+        o, size, _ = self.memory.regions[region]
+        off = e.offset
+        if e.kind == "bank":
+            bank = self.banks[e.target]
+            ch = e.choices[0] if e.choices[0][0].endswith("*") else e.choices[bank.index % len(e.choices)]
+            off = ch[2] + (bank.index * (e.end - e.start + 1) if ch[0].endswith("*") else 0)
+        return o + (off + addr - e.start) % size
+
+    # ---- port dispatch -----------------------------------------------------
+    def io_read(self, port: int, size: int) -> int:
+        value = 0
+        for i in range(size):
+            dev = self.ports.get((port + i) & self.port_mask)
+            byte = dev.io_read((port + i) & self.port_mask, 1) & 0xFF if dev else 0xFF
+            value |= byte << (8 * i)
+        return value
+
+    def io_write(self, port: int, value: int, size: int) -> None:
+        for i in range(size):
+            p = (port + i) & self.port_mask
+            dev = self.ports.get(p)
+            if dev is not None:
+                dev.io_write(p, (value >> (8 * i)) & 0xFF, 1)
+
+    def drain_iolog(self, state) -> None:
+        """Deliver posted writes, in order, to their devices."""
+        n = int(state[abi.S_IOLOG_COUNT])
+        if not n:
+            return
+        log = self.iolog
+        for i in range(n):
+            ps = int(log[3 * i])
+            self.io_write(ps & 0xFFFF, int(log[3 * i + 1]), ps >> 32)
+        state[abi.S_IOLOG_COUNT] = 0
+
+    # ---- debugger / DMA access ------------------------------------------------
+    def read8(self, addr: int) -> int:
+        addr &= self.addr_mask
+        o = self.rpage[addr >> self.page_bits]
+        if o >= 0:
+            return int(self.memory.data[o + (addr & (self.page - 1))])
+        return self.mmio_read(addr, 1)
+
+    def write8(self, addr: int, value: int) -> None:
+        addr &= self.addr_mask
+        o = self.wpage[addr >> self.page_bits]
+        if o >= 0:
+            self.memory.data[o + (addr & (self.page - 1))] = value & 0xFF
+        elif o == abi.PAGE_MMIO:
+            self.mmio_write(addr, value & 0xFF, 1)
+
+    def read_block(self, addr: int, n: int) -> bytes:
+        out = bytearray(n)
+        i = 0
+        while i < n:
+            a = (addr + i) & self.addr_mask
+            o = self.rpage[a >> self.page_bits]
+            chunk = min(n - i, self.page - (a & (self.page - 1)))
+            if o >= 0:
+                s = o + (a & (self.page - 1))
+                out[i:i + chunk] = self.memory.data[s:s + chunk].tobytes()
+            else:
+                for j in range(chunk):
+                    out[i + j] = self.read8(a + j)
+            i += chunk
+        return bytes(out)
+
+    def write_block(self, addr: int, data: bytes) -> None:
+        n, i = len(data), 0
+        buf = np.frombuffer(data, dtype=np.uint8)
+        while i < n:
+            a = (addr + i) & self.addr_mask
+            o = self.wpage[a >> self.page_bits]
+            chunk = min(n - i, self.page - (a & (self.page - 1)))
+            if o >= 0:
+                s = o + (a & (self.page - 1))
+                self.memory.data[s:s + chunk] = buf[i:i + chunk]
+            elif o == abi.PAGE_MMIO:
+                for j in range(chunk):
+                    self.write8(a + j, int(buf[i + j]))
+            i += chunk

@@ -1,0 +1,132 @@
+"""Paravirtual disk controller with instant DMA (docs/HARDWARE.md).
+
+Images are held in memory; a guest write marks the drive dirty and the file is
+rewritten atomically (temporary file + rename) when the machine stops or
+``flush()`` is called, so an interrupted run never leaves a half-written image.
+Only sectors the guest writes change."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..device import Device
+from ..errors import MediaError
+
+ST_OK, ST_NO_MEDIUM, ST_RANGE, ST_PROTECTED, ST_BAD_COMMAND = 0, 1, 2, 3, 4
+
+
+class Drive:
+    def __init__(self, path: Path, data: bytearray, writable: bool):
+        self.path, self.data, self.writable, self.dirty = path, data, writable, False
+
+
+class BlockDevice(Device):
+    # sizes: allowed image sizes in bytes, {label: bytes}; empty = any multiple of sector_size
+    PARAMS = {"base": 0, "drives": 4, "sector_size": 512, "sizes": {}, "space": None,
+              "irq": None}
+    SAVE_FIELDS = ("regs", "status")
+
+    def __init__(self, machine, name, **params):
+        super().__init__(machine, name, **params)
+        self.units = [None] * int(self.drives)
+        self.regs = bytearray(10)
+        self.status = 0
+
+    @staticmethod
+    def validate_params(p):
+        ss = p.get("sector_size", 512)
+        if not isinstance(ss, int) or ss <= 0 or ss & (ss - 1):
+            return "sector_size", f"must be a power of two, got {ss!r}"
+        return None
+
+    # ---- media --------------------------------------------------------------
+    def attach(self, drive: int, path, writable: bool = True) -> None:
+        path = Path(path)
+        if drive >= len(self.units):
+            raise MediaError(f"{path}: drive {drive} does not exist (device has {len(self.units)})")
+        if not path.exists():
+            raise MediaError(f"{path}: disk image not found")
+        data = bytearray(path.read_bytes())
+        n = len(data)
+        if n == 0:
+            raise MediaError(f"{path}: disk image is empty")
+        if self.sizes:
+            if n not in self.sizes.values():
+                listing = ", ".join(f"{k} ({v} bytes)" for k, v in self.sizes.items())
+                raise MediaError(f"{path}: {n} bytes is not a supported disk size; "
+                                 f"supported: {listing}")
+        elif n % self.sector_size:
+            raise MediaError(f"{path}: {n} bytes is not a whole number of "
+                             f"{self.sector_size}-byte sectors (truncated image?)")
+        self.units[drive] = Drive(path, data, writable and os.access(path, os.W_OK))
+
+    def detach(self, drive: int) -> None:
+        self.flush()
+        self.units[drive] = None
+
+    def flush(self) -> None:
+        for u in self.units:
+            if u is not None and u.dirty:
+                tmp = u.path.with_name(u.path.name + ".tmp")
+                with open(tmp, "wb") as f:
+                    f.write(u.data)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, u.path)
+                u.dirty = False
+
+    def stop(self):
+        self.flush()
+
+    # ---- registers ---------------------------------------------------------------
+    def reset(self):
+        self.regs = bytearray(10)
+        self.status = 0
+
+    def io_read(self, port, size):
+        r = port - self.base
+        if r == 0:
+            return self.status
+        if 1 <= r <= 9:
+            return self.regs[r]
+        return 0xFF
+
+    def io_write(self, port, value, size):
+        r = port - self.base
+        if r == 0:
+            self.status = self.command(value)
+        elif 1 <= r <= 9:
+            self.regs[r] = value & 0xFF
+
+    def command(self, cmd: int) -> int:
+        drive = self.regs[1]
+        unit = self.units[drive] if drive < len(self.units) else None
+        if cmd not in (1, 2, 3):
+            return ST_BAD_COMMAND
+        if unit is None:
+            return ST_NO_MEDIUM
+        ss = self.sector_size
+        total = len(unit.data) // ss
+        if cmd == 3:
+            self.regs[2:6] = total.to_bytes(4, "little")
+            return ST_OK
+        lba = int.from_bytes(self.regs[2:6], "little")
+        addr = int.from_bytes(self.regs[6:9], "little")
+        count = self.regs[9] or 256
+        if lba + count > total:
+            return ST_RANGE
+        space = self.machine.spaces[self.space or self.machine.cpu.name]
+        lo, hi = lba * ss, (lba + count) * ss
+        if cmd == 1:
+            space.write_block(addr, bytes(unit.data[lo:hi]))
+        else:
+            if not unit.writable:
+                return ST_PROTECTED
+            new = space.read_block(addr, hi - lo)
+            if unit.data[lo:hi] != new:
+                unit.data[lo:hi] = new
+                unit.dirty = True
+        return ST_OK
+
+
+DEVICE = BlockDevice

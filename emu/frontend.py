@@ -1,0 +1,223 @@
+"""Frontends: pygame window, terminal (for console-only machines) and headless.
+
+Window hotkeys: Esc quit, F1 pause, Tab (hold) fast-forward, F5 save state,
+F7 load state, F12 screenshot (PNG in the current folder).
+Terminal: host keys go to the serial console; Ctrl-] quits.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from .errors import EmuError
+from .machine import Machine
+
+
+def run(args) -> int:
+    headless = args.headless
+    m = Machine.load(args.machine, args.media or None, headless=headless,
+                     echo_console=not headless)
+    if args.wav:
+        m.audio.recording = []
+    state_file = args.state
+    if state_file and Path(state_file).exists():
+        m.load_state(state_file)
+    try:
+        if args.type:
+            m.console.feed(args.type.encode().decode("unicode_escape"))
+        if args.trace:
+            trace(m, args.trace, sys.stdout)
+        if headless:
+            run_headless(m, args)
+        elif m.screen is None:
+            run_terminal(m, args)
+        else:
+            run_window(m, args)
+    finally:
+        m.shutdown()
+        if args.wav:
+            m.audio.save_wav(args.wav)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+def trace(m: Machine, n: int, out) -> None:
+    """Single-step ``n`` instructions of the main CPU, printing each one."""
+    from . import abi
+    cpu, space = m.cpu, m.spaces[m.cpu.name]
+    run_fn = type(cpu).run
+    for _ in range(n):
+        pc = cpu.pc
+        text, length = cpu.disassemble(space.read8, pc)
+        raw = " ".join(f"{space.read8(pc + i):02X}" for i in range(length))
+        out.write(f"{pc:06X}  {raw:<15s} {text:<28s} {cpu.format_registers()}\n")
+        while True:
+            reason = run_fn(cpu.state, space.mem, 1)
+            if cpu.state[abi.S_IOLOG_COUNT]:
+                space.drain_iolog(cpu.state)
+            if reason == abi.EXIT_BUDGET:
+                break
+            m.scheduler.running_cpu = cpu
+            m.scheduler.slice_end = cpu.cycles / cpu.clock_hz
+            m.scheduler.dispatch(cpu, space, reason)
+            m.scheduler.running_cpu = None
+            if reason not in (abi.EXIT_IO_IN, abi.EXIT_MMIO_READ):
+                break
+    m.scheduler.time = cpu.cycles / cpu.clock_hz
+    m.frame = int(m.scheduler.time / m.frame_period)
+
+
+def run_headless(m: Machine, args) -> None:
+    if args.frames:
+        frames = args.frames
+    else:
+        frames = max(1, round((args.seconds or 1.0) / m.frame_period))
+    t0 = time.perf_counter()
+    last = t0
+    tty = sys.stderr.isatty()
+    for i in range(frames):
+        m.step_frame()
+        if m.stop_requested:
+            print(f"emu: stopped: {m.stop_requested}", file=sys.stderr)
+            break
+        now = time.perf_counter()
+        if now - last > 1.0:          # long runs show progress
+            last = now
+            msg = f"frame {i + 1}/{frames} ({(i + 1) / (now - t0):.0f} fps)"
+            print(("\r" + msg) if tty else msg, end="" if tty else "\n", file=sys.stderr, flush=True)
+    if tty and time.perf_counter() - t0 > 1.0:
+        print(file=sys.stderr)
+    if args.screenshot:
+        if m.screen is None:
+            raise EmuError(f"machine {m.name!r} has no screen to take a screenshot of")
+        m.screen.save_png(args.screenshot)
+    if args.save_state:
+        m.save_state(args.save_state)
+
+
+def run_terminal(m: Machine, args) -> None:
+    """Console machines (no screen): host terminal <-> serial console, paced to real time."""
+    import select
+    console = m.console
+    fd = sys.stdin.fileno() if sys.stdin.isatty() else None
+    old = None
+    if fd is not None:
+        import termios
+        import tty
+        old = termios.tcgetattr(fd)
+        tty.setraw(fd)
+    console.out = sys.stdout      # raw mode: the guest sends its own CR LF
+    m.echo_console = True
+    try:
+        period = m.frame_period
+        next_t = time.perf_counter()
+        stdin_open = True
+        while not m.stop_requested:
+            if stdin_open and select.select([sys.stdin], [], [], 0)[0]:
+                data = os.read(sys.stdin.fileno(), 256)
+                if not data:
+                    stdin_open = False
+                elif b"\x1d" in data:          # Ctrl-]
+                    break
+                else:
+                    console.feed(data.replace(b"\n", b"\r") if fd is None else data)
+            m.step_frame()
+            next_t += period
+            delay = next_t - time.perf_counter()
+            if delay > 0 and not args.unthrottled:
+                time.sleep(delay)
+            elif delay < -0.5:
+                next_t = time.perf_counter()
+            if not stdin_open and not console.input and fd is None:
+                # piped input consumed: give the guest a moment to answer, then stop
+                m.run_for(1.0)
+                break
+    finally:
+        if old is not None:
+            import termios
+            termios.tcsetattr(fd, termios.TCSADRAIN, old)
+        print()
+
+
+def run_window(m: Machine, args) -> None:
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    import numpy as np
+    import pygame
+
+    from .keys import canonical
+
+    pygame.init()
+    scr = m.screen
+    scale = args.scale or scr.scale
+    win = pygame.display.set_mode((scr.width * scale, scr.height * scale))
+    pygame.display.set_caption(f"emu — {m.name}")
+    keymap = {}
+    for name, key in m.spec.inputs.items():
+        try:
+            keymap.setdefault(pygame.key.key_code(canonical(key)), []).append(name)
+        except ValueError:
+            pass
+    _start_audio(m)
+    state_file = args.state or f"{m.name}.state"
+    clock = pygame.time.Clock()
+    paused = fast = False
+    shot = 0
+    running = True
+    while running and not m.stop_requested:
+        for ev in pygame.event.get():
+            if ev.type == pygame.QUIT:
+                running = False
+            elif ev.type in (pygame.KEYDOWN, pygame.KEYUP):
+                down = ev.type == pygame.KEYDOWN
+                if down and ev.key == pygame.K_ESCAPE:
+                    running = False
+                elif down and ev.key == pygame.K_F1:
+                    paused = not paused
+                elif ev.key == pygame.K_TAB:
+                    fast = down
+                elif down and ev.key == pygame.K_F5:
+                    m.save_state(state_file)
+                    print(f"state saved to {state_file}", file=sys.stderr)
+                elif down and ev.key == pygame.K_F7:
+                    try:
+                        m.load_state(state_file)
+                    except EmuError as e:
+                        print(f"emu: {e}", file=sys.stderr)
+                elif down and ev.key == pygame.K_F12:
+                    shot += 1
+                    name = f"{m.name}-{shot:03d}.png"
+                    scr.save_png(name)
+                    print(f"screenshot {name}", file=sys.stderr)
+                for inp in keymap.get(ev.key, ()):
+                    m.press(inp) if down else m.release(inp)
+        if not paused:
+            m.step_frame(4 if fast else 1)
+        if (scr.width, scr.height) != (win.get_width() // scale, win.get_height() // scale):
+            win = pygame.display.set_mode((scr.width * scale, scr.height * scale))
+        surf = pygame.Surface((scr.width, scr.height), depth=32)
+        pygame.surfarray.blit_array(surf, np.ascontiguousarray(scr.framebuffer.T))
+        pygame.transform.scale(surf, win.get_size(), win)
+        pygame.display.flip()
+        if not (fast or args.unthrottled):
+            clock.tick(scr.refresh)
+    pygame.quit()
+
+
+def _start_audio(m: Machine) -> None:
+    import pygame
+    try:
+        pygame.mixer.init(frequency=m.audio.sample_rate, size=-16, channels=1, buffer=1024)
+    except pygame.error:
+        return
+    chan = pygame.mixer.Channel(0)
+
+    def sink(samples):
+        if len(samples) and chan.get_queue() is None:
+            snd = pygame.sndarray.make_sound(samples)
+            if chan.get_busy():
+                chan.queue(snd)
+            else:
+                chan.play(snd)
+    m.audio.sink = sink

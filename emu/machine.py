@@ -1,0 +1,286 @@
+"""The Machine: one class for interactive play and for scripting (like PyBoy).
+
+    m = Machine.load("cpm")            # machines/cpm.yaml, default medium
+    m.step_frame(60)                   # one emulated second
+    m.console.text                     # what the serial console printed
+    m.memory[0x100]                    # main CPU address space
+    m.press("p1_button1"); m.screen    # inputs and the framebuffer (numpy)
+    m.save_state("x.state"); m.load_state("x.state")
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import abi
+from .audio import AudioStream
+from .bus import AddressSpace, Memory
+from .config import MachineSpec, load_rom, load_spec
+from .errors import EmuError, MediaError
+from .scheduler import Scheduler
+from .screen import Screen
+
+
+class MemoryView:
+    """``m.memory[addr]`` / ``m.memory[a:b]`` on an address space (debugger semantics)."""
+
+    def __init__(self, space):
+        self.space = space
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            start, stop, _ = key.indices(self.space.addr_mask + 1)
+            return self.space.read_block(start, stop - start)
+        return self.space.read8(key)
+
+    def __setitem__(self, key, value):
+        if isinstance(key, slice):
+            self.space.write_block(key.start or 0, bytes(value))
+        else:
+            self.space.write8(key, value)
+
+
+class IrqLine:
+    """A wire from a device output to a CPU pin or to an interrupt-controller input."""
+
+    def __init__(self, machine, target: str, source):
+        self.machine, self.source = machine, source
+        head, _, line = target.partition(".")
+        self.cpu = machine.cpus.get(head)
+        self.device = machine.devices.get(head) if self.cpu is None else None
+        self.line = line
+        self.level = False
+
+    def set(self, level: bool, vector: int | None = None) -> None:
+        self.level = bool(level)
+        if self.cpu is not None:
+            if self.line == "nmi":
+                if level:
+                    self.cpu.nmi()
+            else:
+                self.machine.irq_owner[self.cpu.name] = self.source
+                self.cpu.set_irq(self.level, vector)
+        else:
+            self.device.set_input(int(self.line or 0), self.level)
+
+
+class Machine:
+    def __init__(self, spec: MachineSpec, media=None, *, headless: bool = True,
+                 echo_console: bool = False):
+        self.spec = spec
+        self.name = spec.name
+        self.headless = headless
+        self.echo_console = echo_console
+        self.stop_requested = None
+        self.frame = 0
+        self.media_paths = {}
+        self.media_sizes = {}
+        # ---- CPUs, ROMs and memory --------------------------------------
+        self.cpus = {}
+        for name, c in spec.cpus.items():
+            core = c.core_class(clock_hz=c.clock, **c.params)
+            core.name = name
+            self.cpus[name] = core
+        self.cpu_list = list(self.cpus.values())
+        self.cpu = self.cpu_list[0]
+        roms = {}
+        for r in spec.roms.values():
+            roms[r.name] = load_rom(spec, r) if r.file else bytes([r.fill]) * r.size
+        page = max(1 << c.core_class.page_bits for c in spec.cpus.values())
+        self.mem = Memory(spec.ram_sizes, roms, page)
+        self.scheduler = Scheduler(self)
+        self.audio = AudioStream()
+        self.screen = Screen(spec.screen) if spec.screen else None
+        self.inputs = np.zeros(max(1, len(spec.inputs)), dtype=np.uint8)
+        self.input_index = {n: i for i, n in enumerate(spec.inputs)}
+        self.irq_owner = {}
+        # ---- devices ------------------------------------------------------
+        self.devices = {}
+        for dname, (tname, cls, params) in spec.devices.items():
+            self.devices[dname] = cls(self, dname, **params)
+        self.spaces = {}
+        for cname, c in spec.cpus.items():
+            self.spaces[cname] = AddressSpace(self, c, spec.memory.get(cname, []),
+                                              spec.ports.get(cname, []), self.mem)
+        self.memory = MemoryView(self.spaces[self.cpu.name])
+        self.frame_driver = next((d for d in self.devices.values()
+                                  if getattr(d, "FRAME_DRIVER", False)), None)
+        # ---- media -----------------------------------------------------------
+        self._insert_media(media)
+        for d in self.devices.values():
+            d.start()
+        self.reset()
+
+    # ---- construction helpers ---------------------------------------------
+    @classmethod
+    def load(cls, machine: str, media=None, **kw) -> "Machine":
+        """Load ``machines/<machine>.yaml`` (or a path) with optional media files."""
+        return cls(load_spec(machine), media, **kw)
+
+    def irq_line(self, target: str, source=None) -> IrqLine:
+        return IrqLine(self, target, source)
+
+    def _insert_media(self, media):
+        slots = self.spec.media
+        chosen = {}
+        if isinstance(media, dict):
+            chosen = dict(media)
+        elif media:
+            items = [media] if isinstance(media, (str, Path)) else list(media)
+            for path in items:
+                chosen[self._slot_for(Path(path), chosen)] = path
+        for sname, slot in slots.items():
+            path = chosen.get(sname, slot.default)
+            if path is not None:
+                self.insert(sname, path)
+
+    def _slot_for(self, path: Path, taken) -> str:
+        ext = path.suffix.lower().lstrip(".")
+        free = [n for n in self.spec.media if n not in taken]
+        for n in free:
+            if ext in self.spec.media[n].extensions:
+                return n
+        if not free:
+            raise MediaError(f"{path}: machine {self.name!r} has no free media slot")
+        return free[0]
+
+    def insert(self, slot: str, path) -> None:
+        """Put a medium (cartridge ROM, disk image) into a slot."""
+        s = self.spec.media.get(slot)
+        if s is None:
+            raise MediaError(f"machine {self.name!r} has no media slot {slot!r} "
+                             f"(slots: {', '.join(self.spec.media) or 'none'})")
+        path = Path(path)
+        if not path.exists():
+            raise MediaError(f"{path}: file not found")
+        if path.is_dir():
+            raise MediaError(f"{path}: is a folder, not a {s.kind} image")
+        if s.kind == "cartridge":
+            data = path.read_bytes()
+            if s.loader:
+                import importlib
+                mod, _, fn = s.loader.partition(":")
+                data = getattr(importlib.import_module(mod), fn)(path, data)
+            if not data:
+                raise MediaError(f"{path}: empty file")
+            region = self.mem.region(s.region)
+            limit = min(len(region), s.max_size or len(region))
+            if len(data) > limit:
+                raise MediaError(f"{path}: {len(data)} bytes is larger than the "
+                                 f"{limit}-byte {slot} slot")
+            # mirror small images through the region, as the address lines would
+            reps = -(-len(region) // len(data))
+            img = (data * reps)[:len(region)]
+            self.mem.rom_images[s.region] = img
+            region[:] = np.frombuffer(img, dtype=np.uint8)
+            self.media_sizes[slot] = len(data)
+        else:
+            dev = self.devices[s.device]
+            dev.attach(s.drive, path, writable=s.writable)
+        self.media_paths[slot] = path
+
+    # ---- running -----------------------------------------------------------------
+    def reset(self) -> None:
+        self.mem.reset()
+        for c in self.cpu_list:
+            c.reset()
+        for sp in self.spaces.values():
+            for b in sp.banks.values():
+                b.index = 0
+            sp.rebuild()
+        for d in self.devices.values():
+            d.reset()
+
+    @property
+    def frame_period(self) -> float:
+        return 1.0 / (self.spec.screen.refresh if self.spec.screen else 60.0)
+
+    def step_frame(self, n: int = 1) -> None:
+        """Run ``n`` frames of emulated time (headless or not)."""
+        for _ in range(n):
+            if self.frame_driver is not None:
+                self.frame_driver.run_frame()
+            else:
+                self.scheduler.run_until((self.frame + 1) * self.frame_period)
+                for d in self.devices.values():
+                    d.frame_end()
+            self.frame += 1
+            if self.stop_requested:
+                break
+
+    def run_for(self, seconds: float) -> None:
+        self.step_frame(max(1, round(seconds / self.frame_period)))
+
+    def run_until(self, predicate, max_seconds: float = 60.0) -> bool:
+        """Run frame by frame until ``predicate(self)`` is true; False on timeout."""
+        frames = int(max_seconds / self.frame_period)
+        for _ in range(frames):
+            if predicate(self):
+                return True
+            self.step_frame()
+        return bool(predicate(self))
+
+    @property
+    def time(self) -> float:
+        return self.scheduler.time
+
+    # ---- interrupts ---------------------------------------------------------------
+    def irq_acknowledged(self, cpu) -> None:
+        src = self.irq_owner.get(cpu.name)
+        if src is not None and hasattr(src, "irq_ack"):
+            src.irq_ack()
+
+    def describe_fault(self, cpu, reason) -> str:
+        regs = cpu.format_registers()
+        return (f"{cpu.name}: CPU stopped ({abi.EXIT_NAMES.get(reason, reason)}, "
+                f"code {int(cpu.state[abi.S_FAULT])}) — {regs}")
+
+    # ---- inputs ------------------------------------------------------------------
+    def press(self, name: str) -> None:
+        self._input(name, 1)
+
+    def release(self, name: str) -> None:
+        self._input(name, 0)
+
+    def _input(self, name, value):
+        if name not in self.input_index:
+            raise EmuError(f"machine {self.name!r} has no input {name!r} "
+                           f"(inputs: {', '.join(self.input_index) or 'none'})")
+        self.inputs[self.input_index[name]] = value
+        for d in self.devices.values():
+            cb = getattr(d, "input_changed", None)
+            if cb:
+                cb(name, value)
+
+    def pressed(self, name: str) -> bool:
+        i = self.input_index.get(name)
+        return i is not None and bool(self.inputs[i])
+
+    # ---- console convenience ------------------------------------------------------
+    @property
+    def console(self):
+        for d in self.devices.values():
+            if getattr(d, "IS_CONSOLE", False):
+                return d
+        raise EmuError(f"machine {self.name!r} has no serial console")
+
+    # ---- save states ----------------------------------------------------------------
+    def save_state(self, path) -> None:
+        from .savestate import save
+        save(self, path)
+
+    def load_state(self, path) -> None:
+        from .savestate import load
+        load(self, path)
+
+    def shutdown(self) -> None:
+        for d in self.devices.values():
+            d.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.shutdown()
+

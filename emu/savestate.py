@@ -1,0 +1,123 @@
+"""Whole-machine save states: a versioned .npz written atomically.
+
+Contents: ``meta`` (JSON: format version, machine name, a fingerprint of the
+machine file and its ROM images, emulated time, frame, timers, scalar device
+fields) and numpy arrays (backing memory, page tables, bank choices, CPU state,
+array device fields).  Loading refuses a state made by another machine, another
+ROM set, or a newer format, with a one-line message."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import zipfile
+
+import numpy as np
+
+from .errors import StateError
+
+FORMAT = 1
+MAGIC = "emu-savestate"
+
+
+def fingerprint(machine) -> str:
+    h = hashlib.sha1()
+    h.update(machine.spec.file.read_bytes())
+    for name in sorted(machine.mem.rom_images):
+        h.update(name.encode())
+        h.update(hashlib.sha1(machine.mem.rom_images[name]).digest())
+    return h.hexdigest()
+
+
+def _split(prefix, st, arrays, scalars):
+    for k, v in st.items():
+        if isinstance(v, np.ndarray):
+            arrays[f"{prefix}{k}"] = v
+        elif isinstance(v, (bytes, bytearray)):
+            arrays[f"{prefix}{k}"] = np.frombuffer(bytes(v), dtype=np.uint8)
+            scalars[k] = {"__bytes__": isinstance(v, bytes), "__bytearray__": isinstance(v, bytearray)}
+        else:
+            scalars[k] = v
+
+
+def save(machine, path) -> None:
+    arrays = {"memory": machine.mem.data}
+    meta = {"magic": MAGIC, "format": FORMAT, "machine": machine.name,
+            "fingerprint": fingerprint(machine), "time": machine.scheduler.time,
+            "frame": machine.frame, "devices": {}, "banks": {},
+            "timers": [[t.deadline if t.enabled else None, t.period] for t in machine.scheduler.timers],
+            "rom_images": sorted(machine.mem.rom_images)}
+    for name, cpu in machine.cpus.items():
+        arrays[f"cpu.{name}"] = cpu.state
+    for name, sp in machine.spaces.items():
+        arrays[f"rpage.{name}"] = sp.rpage
+        arrays[f"wpage.{name}"] = sp.wpage
+        meta["banks"][name] = {b: bank.index for b, bank in sp.banks.items()}
+    for name, dev in machine.devices.items():
+        scalars = {}
+        _split(f"dev.{name}.", dev.save_state(), arrays, scalars)
+        meta["devices"][name] = scalars
+    arrays["inputs"] = machine.inputs
+    buf = io.BytesIO()
+    np.savez_compressed(buf, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(buf.getvalue())
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load(machine, path) -> None:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise StateError(f"{path}: no such save state") from None
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise StateError(f"{path}: not a save state or damaged ({e.__class__.__name__})") from None
+    try:
+        meta = json.loads(arrays.pop("meta").tobytes())
+    except (KeyError, ValueError):
+        raise StateError(f"{path}: not a save state (no metadata)") from None
+    if meta.get("magic") != MAGIC:
+        raise StateError(f"{path}: not an emu save state")
+    if meta.get("format", 0) > FORMAT:
+        raise StateError(f"{path}: save-state format {meta['format']} is newer than this "
+                         f"emulator's ({FORMAT})")
+    if meta.get("machine") != machine.name:
+        raise StateError(f"{path}: this state is for machine {meta.get('machine')!r}, "
+                         f"not {machine.name!r}")
+    if meta.get("fingerprint") != fingerprint(machine):
+        raise StateError(f"{path}: state was saved with a different machine file or ROM/media "
+                         f"set for {machine.name!r}")
+    # all checks passed: restore
+    machine.mem.data[:] = arrays["memory"]
+    for name, cpu in machine.cpus.items():
+        cpu.state[:] = arrays[f"cpu.{name}"]
+    for name, sp in machine.spaces.items():
+        for b, idx in meta["banks"].get(name, {}).items():
+            sp.banks[b].index = idx
+        sp.rpage[:] = arrays[f"rpage.{name}"]
+        sp.wpage[:] = arrays[f"wpage.{name}"]
+    for name, dev in machine.devices.items():
+        st = {}
+        for k, v in meta["devices"].get(name, {}).items():
+            if isinstance(v, dict) and ("__bytes__" in v):
+                raw = arrays[f"dev.{name}.{k}"].tobytes()
+                st[k] = bytearray(raw) if v["__bytearray__"] else raw
+            else:
+                st[k] = v
+        prefix = f"dev.{name}."
+        for k, v in arrays.items():
+            if k.startswith(prefix) and k[len(prefix):] not in st:
+                st[k[len(prefix):]] = v
+        dev.load_state(st)
+    for t, (deadline, period) in zip(machine.scheduler.timers, meta["timers"]):
+        t.deadline = math.inf if deadline is None else deadline
+        t.period = period
+    machine.scheduler.time = meta["time"]
+    machine.frame = meta["frame"]
+    machine.inputs[:] = arrays["inputs"]

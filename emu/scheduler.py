@@ -1,0 +1,149 @@
+"""Emulated time: MAME-style timeslicing of CPUs and device timers.
+
+Time is in seconds of emulated time (a float derived from integer cycle
+counters, so it is deterministic and save-state exact).  ``run_until(t)``
+advances every CPU to ``t`` in slices that end at the next timer deadline; each
+CPU runs with ``run(state, mem, budget)`` and its exits are dispatched here,
+the way a KVM userspace loop dispatches ``KVM_RUN`` exits.
+"""
+from __future__ import annotations
+
+import math
+
+from . import abi
+from .errors import GuestFault
+
+
+class Timer:
+    def __init__(self, sched, callback, name):
+        self.sched, self.callback, self.name = sched, callback, name
+        self.deadline = math.inf
+        self.period = None
+
+    def adjust(self, delay: float, period: float | None = None) -> None:
+        """Fire ``delay`` seconds from now, then every ``period`` seconds (None: once)."""
+        self.deadline = self.sched.now() + delay
+        self.period = period
+        self.sched.deadline_changed(self.deadline)
+
+    def stop(self) -> None:
+        self.deadline = math.inf
+        self.period = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.deadline != math.inf
+
+
+class Scheduler:
+    MAX_SLICE = 1 / 1000        # longest slice between device checks (s)
+
+    def __init__(self, machine):
+        self.machine = machine
+        self.time = 0.0           # start of the current slice
+        self.slice_end = 0.0
+        self.timers: list[Timer] = []
+        self.running_cpu = None
+        self.vmm_handler = None   # callable(cpu, reason) -> bool (handled), for VMM mode
+
+    # ---- timers --------------------------------------------------------------
+    def timer(self, callback, name: str = "") -> Timer:
+        t = Timer(self, callback, name or getattr(callback, "__qualname__", "timer"))
+        self.timers.append(t)
+        return t
+
+    def periodic(self, callback, period: float, name: str = "") -> Timer:
+        t = self.timer(callback, name)
+        t.adjust(period, period)
+        return t
+
+    def deadline_changed(self, deadline: float) -> None:
+        if deadline < self.slice_end:
+            self.slice_end = max(deadline, self.now())
+
+    def now(self) -> float:
+        cpu = self.running_cpu
+        if cpu is not None:
+            return cpu.cycles / cpu.clock_hz
+        return self.time
+
+    # ---- main loop -------------------------------------------------------------
+    def run_until(self, t_end: float) -> None:
+        m = self.machine
+        while self.time < t_end:
+            nxt = min(t_end, self.time + self.MAX_SLICE)
+            for t in self.timers:
+                if t.deadline < nxt:
+                    nxt = max(t.deadline, self.time)
+            self.slice_end = nxt
+            for cpu in m.cpu_list:
+                self.run_cpu(cpu)
+            self.time = self.slice_end
+            self._fire_timers()
+            if m.stop_requested:
+                break
+
+    def _fire_timers(self) -> None:
+        for t in self.timers:
+            while t.deadline <= self.time + 1e-12:
+                if t.period:
+                    t.deadline += t.period
+                else:
+                    t.deadline = math.inf
+                t.callback()
+
+    def run_cpu(self, cpu) -> None:
+        m = self.machine
+        space = m.spaces[cpu.name]
+        mem, state = space.mem, cpu.state
+        run = type(cpu).run
+        self.running_cpu = cpu
+        try:
+            while True:
+                target = int(self.slice_end * cpu.clock_hz)
+                budget = target - int(state[abi.S_CYCLES])
+                if budget <= 0:
+                    return
+                reason = run(state, mem, budget)
+                if state[abi.S_IOLOG_COUNT]:
+                    space.drain_iolog(state)
+                if reason == abi.EXIT_BUDGET:
+                    continue
+                self.dispatch(cpu, space, reason)
+                if m.stop_requested:
+                    return
+        finally:
+            self.running_cpu = None
+
+    def dispatch(self, cpu, space, reason: int) -> None:
+        """Handle one exit (KVM-style).  Read exits store the answer for the restart."""
+        state = cpu.state
+        if reason == abi.EXIT_IO_IN:
+            state[abi.S_EXIT_DATA] = space.io_read(int(state[abi.S_EXIT_ADDR]), int(state[abi.S_EXIT_SIZE]))
+            state[abi.S_PENDING] = 1
+        elif reason == abi.EXIT_IO_OUT:
+            space.io_write(int(state[abi.S_EXIT_ADDR]), int(state[abi.S_EXIT_DATA]), int(state[abi.S_EXIT_SIZE]))
+        elif reason == abi.EXIT_MMIO_READ:
+            state[abi.S_EXIT_DATA] = space.mmio_read(int(state[abi.S_EXIT_ADDR]), int(state[abi.S_EXIT_SIZE]))
+            state[abi.S_PENDING] = 1
+        elif reason == abi.EXIT_MMIO_WRITE:
+            space.mmio_write(int(state[abi.S_EXIT_ADDR]), int(state[abi.S_EXIT_DATA]), int(state[abi.S_EXIT_SIZE]))
+        elif reason == abi.EXIT_HLT:
+            # idle until the end of the slice: a device event may raise an interrupt
+            target = int(self.slice_end * cpu.clock_hz)
+            if state[abi.S_CYCLES] < target:
+                state[abi.S_CYCLES] = target
+        elif reason == abi.EXIT_IRQ_ACK:
+            self.machine.irq_acknowledged(cpu)
+        elif reason == abi.EXIT_IOLOG_FULL:
+            pass
+        elif reason == abi.EXIT_BREAKPOINT:
+            self.machine.stop_requested = f"breakpoint at {int(state[abi.S_BREAK]):X}"
+        elif reason == abi.EXIT_STOP:
+            state[abi.S_STOP] = 0
+            self.machine.stop_requested = self.machine.stop_requested or "stop"
+        elif reason in (abi.EXIT_PRIVILEGED, abi.EXIT_EXCEPTION) and self.vmm_handler \
+                and self.vmm_handler(cpu, reason):
+            pass
+        else:
+            raise GuestFault(self.machine.describe_fault(cpu, reason))
