@@ -73,10 +73,11 @@ def cmd_info(args) -> int:
     for c in spec.cpus.values():
         print(f"cpu {c.name}: core {c.core} ({c.core_class.__module__}.{c.core_class.__name__}), "
               f"{c.clock / 1e6:g} MHz, {c.core_class.address_bits}-bit address space")
+        w = (c.core_class.address_bits + 3) // 4
         for e in spec.memory.get(c.name, []):
-            what = {"ram": f"RAM {e.target}", "rom": f"ROM {e.target}", "mirror": f"mirror of {e.mirror:X}",
-                    "bank": f"bank {e.target}", "device": f"device {e.target}"}[e.kind]
-            print(f"  {e.start:08X}-{e.end:08X} {e.access:2s} {what}{' (overlay)' if e.overlay else ''}")
+            what = f"mirror of {e.mirror:X}" if e.kind == "mirror" else \
+                f"{ {'ram': 'RAM', 'rom': 'ROM'}.get(e.kind, e.kind)} {e.target}"
+            print(f"  {e.start:0{w}X}-{e.end:0{w}X} {e.access:2s} {what}{' (overlay)' if e.overlay else ''}")
         for e in spec.ports.get(c.name, []):
             print(f"  port {e.start:04X}-{e.end:04X} device {e.target}{' (posted)' if e.posted else ''}")
     for name, (t, cls, params) in spec.devices.items():

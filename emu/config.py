@@ -147,11 +147,11 @@ class _Ctx:
         if isinstance(value, bool):
             self.fail(key, f"must be a number, got {value!r}")
         if isinstance(value, str):
-            m = re.fullmatch(r"\s*(0x[0-9a-fA-F_]+|\d[\d_]*)\s*([KMG]i?B?)?\s*", value)
+            m = re.fullmatch(r"\s*(?:(0x[0-9a-fA-F_]+)|(\d[\d_]*)\s*([KMG](?:iB)?)?)\s*", value)
             if not m:
                 self.fail(key, f"bad number {value!r} (use e.g. 1024, 0x400, 16KiB)")
-            n = int(m.group(1).replace("_", ""), 0)
-            unit = (m.group(2) or "").upper().rstrip("B").rstrip("I")
+            n = int((m.group(1) or m.group(2)).replace("_", ""), 0)
+            unit = (m.group(3) or "")[:1]
             value = n * {"": 1, "K": 1024, "M": 1 << 20, "G": 1 << 30}[unit]
         if not isinstance(value, int):
             self.fail(key, f"must be an integer, got {value!r}")

@@ -16,6 +16,13 @@ class SerialConsole(Device):
     SAVE_FIELDS = ("text",)
     IS_CONSOLE = True
 
+    def save_state(self):
+        return {"text": self.text, "pending_input": bytes(self.input)}
+
+    def load_state(self, st):
+        self.text = st["text"]
+        self.input = deque(st["pending_input"])
+
     def __init__(self, machine, name, **params):
         super().__init__(machine, name, **params)
         self.text = ""
