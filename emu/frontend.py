@@ -25,7 +25,7 @@ def run(args) -> int:
         m.load_state(state_file)
     try:
         if args.type:
-            m.console.feed(args.type.encode().decode("unicode_escape"))
+            m.type(args.type.encode().decode("unicode_escape"))
         if args.trace:
             trace(m, args.trace, sys.stdout)
         if headless:
@@ -191,6 +191,7 @@ def run_window(m: Machine, args) -> None:
                     print(f"screenshot {name}", file=sys.stderr)
                 for inp in keymap.get(ev.key, ()):
                     m.press(inp) if down else m.release(inp)
+                m.key_event(pygame.key.name(ev.key), down)
         if not paused:
             m.step_frame(4 if fast else 1)
         if (scr.width, scr.height) != (win.get_width() // scale, win.get_height() // scale):

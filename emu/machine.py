@@ -73,6 +73,7 @@ class Machine:
         self.headless = headless
         self.echo_console = echo_console
         self.stop_requested = None
+        self.request_reset = False     # set by devices (e.g. the 8042's pulse-reset line)
         self.frame = 0
         self.media_paths = {}
         self.media_sizes = {}
@@ -206,6 +207,10 @@ class Machine:
                 for d in self.devices.values():
                     d.frame_end()
             self.frame += 1
+            if self.request_reset:
+                self.request_reset = False
+                for c in self.cpu_list:
+                    c.reset()
             if self.stop_requested:
                 break
 
@@ -252,6 +257,22 @@ class Machine:
             cb = getattr(d, "input_changed", None)
             if cb:
                 cb(name, value)
+
+    def key_event(self, key: str, down: bool) -> None:
+        """A host key (emu.keys name) for devices that take a whole keyboard."""
+        for d in self.devices.values():
+            cb = getattr(d, "key_event", None)
+            if cb:
+                cb(key, down)
+
+    def type(self, text: str) -> None:
+        """Type text on the machine's console or keyboard."""
+        for d in self.devices.values():
+            if getattr(d, "IS_CONSOLE", False):
+                return d.feed(text)
+            if hasattr(d, "type_text"):
+                return d.type_text(text)
+        raise EmuError(f"machine {self.name!r} has no console or keyboard to type on")
 
     def pressed(self, name: str) -> bool:
         i = self.input_index.get(name)

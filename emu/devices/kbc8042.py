@@ -1,0 +1,175 @@
+"""Intel 8042 keyboard controller with an AT keyboard (scan code set 1, as
+translated by the controller).  Ports 60h (data) and 64h (status / command).
+
+Host keys arrive through ``key_event(name, down)`` (the frontend sends every
+key; names as in emu.keys) or ``type_text("dir\\r")`` for scripts, queued
+and released at a human typing pace in emulated time.  Controller commands:
+20h/60h command byte, AAh self test, ABh interface test, ADh/AEh disable/enable
+keyboard, D0h/D1h output port (bit 1 = A20 gate), DDh/DFh A20 off/on,
+FEh CPU reset.  Keyboard commands: FFh reset, F2h identify, F4h/F5h/F6h,
+EDh LEDs, F3h typematic, F0h scan-code set, EEh echo.
+References: IBM PC/AT Technical Reference, "Keyboard controller"; OSDev "8042".
+"""
+from __future__ import annotations
+
+from collections import deque
+
+from ..device import Device
+from ..keys import canonical, scancode
+
+SHIFTED = {'!': '1', '@': '2', '#': '3', '$': '4', '%': '5', '^': '6', '&': '7', '*': '8',
+           '(': '9', ')': '0', '_': '-', '+': '=', '{': '[', '}': ']', ':': ';', '"': "'",
+           '~': '`', '|': '\\', '<': ',', '>': '.', '?': '/'}
+SPECIAL = {'\r': 'return', '\n': 'return', ' ': 'space', '\t': 'tab', '\b': 'backspace',
+           '\x1b': 'escape'}
+
+
+class Kbc8042(Device):
+    PARAMS = {"irq": None, "type_delay": 0.03}
+
+    def start(self):
+        self.line = self.machine.irq_line(self.irq, self) if self.irq else None
+        self.typer = self.machine.scheduler.timer(self._type_next, f"{self.name}.typing")
+
+    def reset(self):
+        self.out = deque()
+        self.obf = None                 # byte in the output buffer
+        self.cmd_byte = 0x45            # IRQ1 on, system flag, translation
+        self.pending_cmd = None         # controller command waiting for a data byte
+        self.kbd_pending = None         # keyboard command waiting for a data byte
+        self.enabled = True
+        self.output_port = 0x03
+        self.typing = deque()
+        self.typer.stop()
+
+    # ---- output buffer -------------------------------------------------------
+    def _push(self, *data):
+        self.out.extend(data)
+        self._refill()
+
+    def _refill(self):
+        if self.obf is None and self.out:
+            self.obf = self.out.popleft()
+            if self.line and self.cmd_byte & 1:
+                self.line.set(False)
+                self.line.set(True)
+
+    def key_event(self, name: str, down: bool) -> None:
+        try:
+            code = scancode(name)
+        except KeyError:
+            return
+        if not self.enabled:
+            return
+        seq = ([0xE0] if code > 0xFF else []) + [(code & 0xFF) | (0 if down else 0x80)]
+        self._push(*seq)
+
+    def type_text(self, text: str) -> None:
+        """Queue key presses that type ``text`` (ASCII), paced in emulated time."""
+        for ch in text:
+            if ch in SPECIAL:
+                keys = [SPECIAL[ch]]
+            elif ch.isupper():
+                keys = ["left shift", ch.lower()]
+            elif ch in SHIFTED:
+                keys = ["left shift", SHIFTED[ch]]
+            else:
+                keys = [canonical(ch)]
+            for k in keys:
+                self.typing.append((k, True))
+            for k in reversed(keys):
+                self.typing.append((k, False))
+        if not self.typer.enabled:
+            self.typer.adjust(self.type_delay)
+
+    def _type_next(self):
+        if self.typing:
+            self.key_event(*self.typing.popleft())
+        if self.typing:
+            self.typer.adjust(self.type_delay)
+
+    # ---- ports ------------------------------------------------------------------
+    def io_read(self, port, size):
+        if port == 0x64:
+            return (1 if self.obf is not None else 0) | 0x04 | 0x10 | \
+                (0x08 if self.pending_cmd is not None else 0)
+        v = self.obf if self.obf is not None else 0
+        self.obf = None
+        if self.line:
+            self.line.set(False)
+        self._refill()
+        return v
+
+    def io_write(self, port, value, size):
+        if port == 0x64:
+            self._controller_command(value)
+        elif self.pending_cmd is not None:
+            cmd, self.pending_cmd = self.pending_cmd, None
+            if cmd == 0x60:
+                self.cmd_byte = value
+            elif cmd == 0xD1:
+                self._set_output_port(value)
+        else:
+            self._keyboard_command(value)
+
+    def _controller_command(self, c):
+        if c == 0x20:
+            self._push(self.cmd_byte)
+        elif c in (0x60, 0xD1):
+            self.pending_cmd = c
+        elif c == 0xAA:
+            self._push(0x55)
+        elif c == 0xAB:
+            self._push(0x00)
+        elif c == 0xAD:
+            self.enabled = False
+        elif c == 0xAE:
+            self.enabled = True
+        elif c == 0xD0:
+            self._push(self.output_port)
+        elif c == 0xDD:
+            self._set_output_port(self.output_port & ~2)
+        elif c == 0xDF:
+            self._set_output_port(self.output_port | 2)
+        elif c == 0xFE:
+            self.machine.request_reset = True
+
+    def _set_output_port(self, v):
+        self.output_port = v
+        cpu = self.machine.cpu
+        if hasattr(cpu, "set_a20"):
+            cpu.set_a20(bool(v & 2))
+
+    def _keyboard_command(self, c):
+        if self.kbd_pending is not None:
+            self.kbd_pending = None
+            self._push(0xFA)
+            return
+        if c == 0xFF:
+            self.out.clear()
+            self._push(0xFA, 0xAA)
+        elif c == 0xF2:
+            self._push(0xFA, 0xAB, 0x83)
+        elif c in (0xED, 0xF3, 0xF0):
+            self.kbd_pending = c
+            self._push(0xFA)
+        elif c == 0xEE:
+            self._push(0xEE)
+        else:
+            self._push(0xFA)
+
+    def save_state(self):
+        return {"regs": [list(self.out), -1 if self.obf is None else self.obf, self.cmd_byte,
+                         self.pending_cmd or 0, self.kbd_pending or 0, int(self.enabled),
+                         self.output_port, [[k, int(d)] for k, d in self.typing]]}
+
+    def load_state(self, st):
+        out, obf, self.cmd_byte, pc, kp, en, self.output_port, typing = st["regs"]
+        self.out = deque(out)
+        self.obf = None if obf == -1 else obf
+        self.pending_cmd, self.kbd_pending = pc or None, kp or None
+        self.enabled = bool(en)
+        self.typing = deque((k, bool(d)) for k, d in typing)
+
+
+DEVICE = Kbc8042
