@@ -38,6 +38,8 @@ class Device:
         self.machine = machine
         self.name = name
         for key, default in self.PARAMS.items():
+            if callable(getattr(type(self), key, None)):
+                raise DeviceError(f"{type(self).__name__}: parameter {key!r} shadows a method")
             setattr(self, key, params.get(key, default))
 
     # ---- lifecycle ------------------------------------------------------

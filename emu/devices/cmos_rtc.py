@@ -1,7 +1,7 @@
 """MC146818-style CMOS RAM and real-time clock (PC ports 70h/71h).
 
-Time and date (BCD, 24-hour: status B = 02h) run from ``start`` plus emulated
-time, so a run is reproducible: ``start: host`` takes the host clock when the
+Time and date (BCD, 24-hour: status B = 02h) run from ``time`` plus emulated
+time, so a run is reproducible: ``time: host`` takes the host clock when the
 machine powers on, or give an ISO date such as ``2000-01-01T00:00:00``.
 CMOS bytes: 10h floppy types, 12h hard disk, 14h equipment, 15h/16h base
 memory (KiB), 17h/18h and 30h/31h extended memory, 32h century.
@@ -21,15 +21,15 @@ def bcd(n):
 
 
 class CmosRtc(Device):
-    PARAMS = {"start": "host", "base_kb": 640, "ext_kb": 0, "floppy": 4}
+    PARAMS = {"time": "host", "base_kb": 640, "ext_kb": 0, "floppy": 4}
 
     def reset(self):
         self.index = 0
         self.ram = np.zeros(128, dtype=np.uint8)
-        if self.start == "host":
+        if self.time == "host":
             self.epoch = dt.datetime.now().replace(microsecond=0).timestamp()
         else:
-            self.epoch = dt.datetime.fromisoformat(str(self.start)).replace(
+            self.epoch = dt.datetime.fromisoformat(str(self.time)).replace(
                 tzinfo=dt.timezone.utc).timestamp()
         r = self.ram
         r[0x0A], r[0x0B], r[0x0D] = 0x26, 0x02, 0x80
@@ -41,7 +41,7 @@ class CmosRtc(Device):
 
     def now(self) -> dt.datetime:
         t = self.epoch + self.machine.scheduler.now()
-        if self.start == "host":
+        if self.time == "host":
             return dt.datetime.fromtimestamp(int(t))
         return dt.datetime.fromtimestamp(int(t), dt.timezone.utc)
 
