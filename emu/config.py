@@ -29,7 +29,7 @@ MAP_KEYS = {"start", "end", "size", "ram", "rom", "mirror", "bank", "choices", "
             "access", "offset", "overlay", "posted"}
 SCREEN_KEYS = {"width", "height", "refresh", "scale", "device", "palette", "border"}
 MEDIA_KEYS = {"kind", "region", "device", "drive", "default", "extensions", "max_size",
-              "writable", "loader"}
+              "writable", "loader", "sizes"}
 MEDIA_KINDS = {"cartridge", "floppy", "harddisk", "tape"}
 UNITS = {"hz": 1, "khz": 1e3, "mhz": 1e6, "ghz": 1e9}
 
@@ -82,6 +82,7 @@ class MediaSpec:
     max_size: int | None
     writable: bool
     loader: str | None
+    sizes: dict = field(default_factory=dict)   # label -> allowed image size in bytes
 
 
 @dataclass
@@ -526,9 +527,12 @@ def _media(ctx, raw, roms, devices):
                 ctx.fail(f"{key}.default", f"file not found: {default}")
         exts = [str(x).lower().lstrip(".") for x in ctx.seq(m.get("extensions"), f"{key}.extensions")]
         max_size = ctx.int_(m["max_size"], f"{key}.max_size", 1) if "max_size" in m else None
+        sizes = {str(label): ctx.int_(v, f"{key}.sizes.{label}", 1)
+                 for label, v in ctx.mapping(m.get("sizes"), f"{key}.sizes").items()}
         out[mname] = MediaSpec(mname, kind, region, device,
                                ctx.int_(m.get("drive", 0), f"{key}.drive", 0, 15), default, exts,
-                               max_size, bool(m.get("writable", kind != "cartridge")), m.get("loader"))
+                               max_size, bool(m.get("writable", kind != "cartridge")), m.get("loader"),
+                               sizes)
     return out
 
 

@@ -132,9 +132,11 @@ class Machine:
             for path in items:
                 chosen[self._slot_for(Path(path), chosen)] = path
         for sname, slot in slots.items():
-            path = chosen.get(sname, slot.default)
-            if path is not None:
-                self.insert(sname, path)
+            if sname in chosen:
+                self.insert(sname, chosen[sname])
+            elif slot.default is not None:
+                # the bundled default is used as a snapshot: guest writes stay in memory
+                self.insert(sname, slot.default, persist=False)
 
     def _slot_for(self, path: Path, taken) -> str:
         ext = path.suffix.lower().lstrip(".")
@@ -146,8 +148,9 @@ class Machine:
             raise MediaError(f"{path}: machine {self.name!r} has no free media slot")
         return free[0]
 
-    def insert(self, slot: str, path) -> None:
-        """Put a medium (cartridge ROM, disk image) into a slot."""
+    def insert(self, slot: str, path, persist: bool = True) -> None:
+        """Put a medium (cartridge ROM, disk image) into a slot.  ``persist=False``
+        keeps guest writes in memory only (like QEMU's -snapshot)."""
         s = self.spec.media.get(slot)
         if s is None:
             raise MediaError(f"machine {self.name!r} has no media slot {slot!r} "
@@ -177,8 +180,13 @@ class Machine:
             region[:] = np.frombuffer(img, dtype=np.uint8)
             self.media_sizes[slot] = len(data)
         else:
+            size = path.stat().st_size
+            if s.sizes and size not in s.sizes.values():
+                listing = ", ".join(f"{k} ({v} bytes)" for k, v in s.sizes.items())
+                raise MediaError(f"{path}: {size} bytes is not a supported {s.kind} size; "
+                                 f"supported geometries: {listing}")
             dev = self.devices[s.device]
-            dev.attach(s.drive, path, writable=s.writable)
+            dev.attach(s.drive, path, writable=s.writable, persist=persist)
         self.media_paths[slot] = path
 
     # ---- running -----------------------------------------------------------------

@@ -16,8 +16,9 @@ ST_OK, ST_NO_MEDIUM, ST_RANGE, ST_PROTECTED, ST_BAD_COMMAND = 0, 1, 2, 3, 4
 
 
 class Drive:
-    def __init__(self, path: Path, data: bytearray, writable: bool):
-        self.path, self.data, self.writable, self.dirty = path, data, writable, False
+    def __init__(self, path: Path, data: bytearray, writable: bool, persist: bool):
+        self.path, self.data, self.writable, self.persist = path, data, writable, persist
+        self.dirty = False
 
 
 class BlockDevice(Device):
@@ -40,7 +41,7 @@ class BlockDevice(Device):
         return None
 
     # ---- media --------------------------------------------------------------
-    def attach(self, drive: int, path, writable: bool = True) -> None:
+    def attach(self, drive: int, path, writable: bool = True, persist: bool = True) -> None:
         path = Path(path)
         if drive >= len(self.units):
             raise MediaError(f"{path}: drive {drive} does not exist (device has {len(self.units)})")
@@ -58,7 +59,8 @@ class BlockDevice(Device):
         elif n % self.sector_size:
             raise MediaError(f"{path}: {n} bytes is not a whole number of "
                              f"{self.sector_size}-byte sectors (truncated image?)")
-        self.units[drive] = Drive(path, data, writable and os.access(path, os.W_OK))
+        writable = writable and (os.access(path, os.W_OK) or not persist)
+        self.units[drive] = Drive(path, data, writable, persist)
 
     def detach(self, drive: int) -> None:
         self.flush()
@@ -66,7 +68,7 @@ class BlockDevice(Device):
 
     def flush(self) -> None:
         for u in self.units:
-            if u is not None and u.dirty:
+            if u is not None and u.dirty and u.persist:
                 tmp = u.path.with_name(u.path.name + ".tmp")
                 with open(tmp, "wb") as f:
                     f.write(u.data)
