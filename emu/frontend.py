@@ -164,7 +164,10 @@ def run_window(m: Machine, args) -> None:
     paused = fast = False
     shot = 0
     running = True
-    while running and not m.stop_requested:
+    limit = args.frames or (round(args.seconds / m.frame_period) if args.seconds else None)
+    shown = 0
+    while running and not m.stop_requested and (limit is None or shown < limit):
+        shown += 1
         for ev in pygame.event.get():
             if ev.type == pygame.QUIT:
                 running = False

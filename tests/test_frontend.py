@@ -1,0 +1,58 @@
+"""The pygame window frontend driven under SDL's dummy video driver: input
+map, hotkeys (F12 screenshot, F5/F7 state) and frame presentation."""
+import argparse
+import os
+
+import numpy as np
+import pytest
+
+from emu.machine import Machine
+from emu.screen import read_png
+
+YAML = """
+name: winboard
+cpus: {maincpu: {core: toy8, clock: 1MHz}}
+memory:
+  maincpu:
+    - {start: 0x0000, end: 0x7FFF, ram: vram_gfx}
+    - {start: 0x8000, end: 0xFFFF, ram: vram_text}
+devices: {vga: {type: vga}}
+screen: {width: 640, height: 400, refresh: 60, device: vga, scale: 1}
+inputs: {fire: {key: space}}
+"""
+
+
+def args(**kw):
+    base = dict(frames=3, seconds=None, scale=1, state=None, unthrottled=True)
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+def test_window_keys_and_screenshot(tmp_path, monkeypatch):
+    pygame = pytest.importorskip("pygame")
+    from emu.frontend import run_window
+    monkeypatch.chdir(tmp_path)
+    f = tmp_path / "w.yaml"
+    f.write_text(YAML)
+    m = Machine.load(str(f), headless=False)
+    m.memory[0] = 0x09
+    m.mem.region("vram_text")[0:2] = [ord("#"), 0x4F]
+    seen = []
+    real_press = m.press
+    m.press = lambda name: (seen.append(name), real_press(name))
+    pygame.init()
+    pygame.display.set_mode((10, 10))
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_SPACE, mod=0, unicode=" ", scancode=44))
+    run_window(m, args(frames=2))
+    # F12 saves the frame on display
+    pygame.init()
+    pygame.display.set_mode((10, 10))
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_F12, mod=0, unicode="", scancode=69))
+    run_window(m, args(frames=1))
+    assert seen == ["fire"] and m.pressed("fire")
+    shot = read_png(tmp_path / "winboard-001.png")
+    assert shot.shape == (400, 640, 3)
+    assert np.array_equal(shot, m.screen.rgb())
+    # top-left cell: white '#' glyph pixels on red background
+    colours = {tuple(c) for c in shot[:16, :8].reshape(-1, 3)}
+    assert colours == {(0xAA, 0, 0), (0xFF, 0xFF, 0xFF)}
