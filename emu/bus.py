@@ -245,6 +245,10 @@ class AddressSpace:
 
     # ---- port dispatch -----------------------------------------------------
     def io_read(self, port: int, size: int) -> int:
+        if size == 1:
+            p = port & self.port_mask
+            dev = self.ports.get(p)
+            return dev.io_read(p, 1) & 0xFF if dev is not None else 0xFF
         value = 0
         for i in range(size):
             dev = self.ports.get((port + i) & self.port_mask)
@@ -253,6 +257,12 @@ class AddressSpace:
         return value
 
     def io_write(self, port: int, value: int, size: int) -> None:
+        if size == 1:
+            p = port & self.port_mask
+            dev = self.ports.get(p)
+            if dev is not None:
+                dev.io_write(p, value & 0xFF, 1)
+            return
         for i in range(size):
             p = (port + i) & self.port_mask
             dev = self.ports.get(p)

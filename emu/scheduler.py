@@ -97,21 +97,21 @@ class Scheduler:
         space = m.spaces[cpu.name]
         mem, state = space.mem, cpu.state
         run = type(cpu).run
+        dispatch = self.dispatch
+        clock = cpu.clock_hz
         self.running_cpu = cpu
         try:
             while True:
-                target = int(self.slice_end * cpu.clock_hz)
-                budget = target - int(state[abi.S_CYCLES])
+                budget = int(self.slice_end * clock) - int(state[4])     # abi.S_CYCLES
                 if budget <= 0:
                     return
                 reason = run(state, mem, budget)
-                if state[abi.S_IOLOG_COUNT]:
+                if state[10]:                                          # abi.S_IOLOG_COUNT
                     space.drain_iolog(state)
-                if reason == abi.EXIT_BUDGET:
-                    continue
-                self.dispatch(cpu, space, reason)
-                if m.stop_requested:
-                    return
+                if reason:                                             # not EXIT_BUDGET
+                    dispatch(cpu, space, reason)
+                    if m.stop_requested:
+                        return
         finally:
             self.running_cpu = None
 
@@ -119,10 +119,10 @@ class Scheduler:
         """Handle one exit (KVM-style).  Read exits store the answer for the restart."""
         state = cpu.state
         if reason == abi.EXIT_IO_IN:
-            state[abi.S_EXIT_DATA] = space.io_read(int(state[abi.S_EXIT_ADDR]), int(state[abi.S_EXIT_SIZE]))
-            state[abi.S_PENDING] = 1
+            state[3] = space.io_read(int(state[1]), int(state[2]))   # EXIT_DATA <- port, size
+            state[8] = 1                                              # S_PENDING
         elif reason == abi.EXIT_IO_OUT:
-            space.io_write(int(state[abi.S_EXIT_ADDR]), int(state[abi.S_EXIT_DATA]), int(state[abi.S_EXIT_SIZE]))
+            space.io_write(int(state[1]), int(state[3]), int(state[2]))
         elif reason == abi.EXIT_MMIO_READ:
             state[abi.S_EXIT_DATA] = space.mmio_read(int(state[abi.S_EXIT_ADDR]), int(state[abi.S_EXIT_SIZE]))
             state[abi.S_PENDING] = 1
