@@ -125,3 +125,58 @@ def handle_exit(dev, reason: int) -> None:
 
 
 __all__ = ["sms_run_frame", "handle_exit", "sms_mapper"]
+
+
+class SmsConsole:
+    """A headless SMS without the machine YAML (tests, benchmarks): one Z80, the
+    backing store laid out as [8 KiB RAM][32 KiB cartridge RAM][ROM][open bus]."""
+
+    def __init__(self, rom: bytes, rate: int = 44100):
+        import numpy as np
+
+        from emu.core import flat_memory
+        from .sms_vdp import INPUT_NAMES, VdpState
+        from .sn76489 import PSG_SIZE, psg_reset
+        from .sms_mapper import SYS_SIZE, sms_map, sys_init
+        rom_size = max(0x4000, -(-len(rom) // 0x4000) * 0x4000)
+        self.ram_off, self.cram_off, self.rom_off = 0, 0x2000, 0xA000
+        data = np.full(self.rom_off + rom_size + 256, 0xFF, dtype=np.uint8)
+        data[:self.rom_off] = 0
+        img = (bytes(rom) * (rom_size // len(rom) + 1))[:rom_size]
+        data[self.rom_off:self.rom_off + rom_size] = np.frombuffer(img, dtype=np.uint8)
+        _, rpage, wpage, ioflags, iolog = flat_memory(16, 8)
+        self.mem = (data, rpage, wpage, ioflags, iolog)
+        self.cpu = _Z80(clock_hz=3579545)
+        self.cpu.state[abi.S_IRQ_VECTOR] = 0xFF
+        self.v = VdpState()
+        self.psg = np.zeros(PSG_SIZE, dtype=np.int64)
+        psg_reset(self.psg, 3579545, rate)
+        self.psglog = np.zeros(2 * 16384, dtype=np.int64)
+        self.sys = np.zeros(SYS_SIZE, dtype=np.int64)
+        sys_init(self.sys, self.ram_off, 0x2000, self.rom_off, rom_size, self.cram_off, 0x8000,
+                 3579545, rate)
+        sms_map(self.sys, rpage, wpage)
+        self.input_names = INPUT_NAMES
+        self.inputs = np.zeros(len(INPUT_NAMES), dtype=np.uint8)
+        self.inmap = np.arange(len(INPUT_NAMES), dtype=np.int64)
+        self.audio = np.zeros(4096, dtype=np.int16)
+        self.frames = 0
+
+    def press(self, name, down=True):
+        self.inputs[self.input_names.index(name)] = 1 if down else 0
+
+    def run_frame(self) -> "np.ndarray":
+        """One frame; returns its audio samples.  Unhandled exits raise RuntimeError."""
+        v = self.v
+        reason = sms_run_frame(self.cpu.state, self.mem, self.sys, v.vs, v.vram, v.cram, v.dec,
+                               v.decr, v.pal, v.fb, v.lb, v.lb8, v.used, self.psg, self.psglog,
+                               self.inputs, self.inmap, self.audio)
+        if reason != 0:
+            raise RuntimeError(f"SMS: unhandled exit {abi.EXIT_NAMES.get(int(reason), reason)} "
+                               f"at {self.cpu.format_registers()}")
+        self.frames += 1
+        return self.audio[:int(self.sys[sms_mapper.SYS_AUDIO_COUNT])].copy()
+
+    @property
+    def framebuffer(self):
+        return self.v.fb
