@@ -21,7 +21,7 @@ from .errors import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MACHINES_DIR = PROJECT_ROOT / "machines"
 
-TOP_KEYS = {"name", "description", "cpus", "roms", "memory", "ports", "devices",
+TOP_KEYS = {"name", "description", "cpus", "roms", "ram", "memory", "ports", "devices",
             "screen", "inputs", "media", "vmm"}
 CPU_KEYS = {"core", "clock", "port_mask", "params"}
 ROM_KEYS = {"file", "size", "sha1", "fill", "optional"}
@@ -245,6 +245,11 @@ def load_spec(path) -> MachineSpec:
     roms = _roms(ctx, raw)
     devices = _devices(ctx, raw, cpus)
     memory, ram_sizes = {}, {}
+    # RAM regions that devices use but no map shows directly (e.g. banked cartridge RAM)
+    for rname, size in ctx.mapping(raw.get("ram"), "ram").items():
+        if rname in roms:
+            ctx.fail(f"ram.{rname}", f"{rname!r} is already a ROM region")
+        ram_sizes[rname] = ctx.int_(size, f"ram.{rname}", 1, 1 << 32)
     for cpu, entries in ctx.mapping(raw["memory"], "memory", required=True).items():
         key = f"memory.{cpu}"
         if cpu not in cpus:
