@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
+import warnings
 
 from .errors import EmuError
 
@@ -45,6 +44,7 @@ def main(argv=None) -> int:
     s.add_argument("--seconds", type=float, default=2.0, help="measuring time per figure")
     s.add_argument("--only", help="comma-separated subset (e.g. z80,x86,sms)")
     args = p.parse_args(argv)
+    warnings.showwarning = lambda msg, *a, **k: print(f"emu: warning: {msg}", file=sys.stderr)
     try:
         return COMMANDS[args.cmd](args)
     except EmuError as e:
