@@ -47,6 +47,12 @@ core clears it when taken).  When the core accepts a maskable interrupt it
 returns EXIT_IRQ_ACK after entering the handler so an interrupt controller can
 move the request into service.
 
+Performance (measured here): compile core functions with
+``@njit(cache=True, _nrt=False)``.  With reference counting on, every call of a
+helper that takes the ``mem`` tuple and writes ``state`` increfs/decrefs five
+arrays — ~90 ns per call, 15x slower than the whole instruction should take —
+even with ``inline='always'``.  Core code allocates nothing, so NRT is not needed.
+
 VMM hooks: ``state[S_INTERCEPT]`` is a bitmask of INTERCEPT_* events that leave
 the core instead of being handled inside it (trap-and-emulate); the trapped
 instruction is left uncommitted and described by S_EXIT_ADDR/SIZE/DATA and

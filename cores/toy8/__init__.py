@@ -20,19 +20,20 @@ are disabled and execution continues at 0x0008; RETI restores both.
 """
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from emu import abi
 from emu.core import Core
 
 A, PC, HALTED, IE, Z, SAVED_PC = range(abi.S_CORE, abi.S_CORE + 6)
-CYCLES = (1, 2, 3, 3, 2, 3, 3, 3, 3, 1, 1, 1, 2, 4, 2, 3)
-LENGTH = (1, 2, 3, 3, 2, 3, 3, 2, 2, 1, 1, 1, 1, 3, 2, 3)
+CYCLES = np.array([1, 2, 3, 3, 2, 3, 3, 3, 3, 1, 1, 1, 2, 4, 2, 3], dtype=np.int64)
+LENGTH = np.array([1, 2, 3, 3, 2, 3, 3, 2, 2, 1, 1, 1, 1, 3, 2, 3], dtype=np.int64)
 NAMES = ("NOP", "LDI A,{n}", "LD A,[{a}]", "ST [{a}],A", "ADD A,{n}", "JMP {a}", "JNZ {a}",
          "OUT ({n}),A", "IN A,({n})", "HLT", "EI", "DI", "RETI", "INC [{a}]", "CMP A,{n}", "JZ {a}")
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _read(state, mem, addr):
     """Returns the byte, or -1 after arranging an MMIO read exit."""
     off = mem[1][addr >> 8]
@@ -47,7 +48,7 @@ def _read(state, mem, addr):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _write(state, mem, addr, value):
     """Returns True when the write must leave the core (MMIO)."""
     off = mem[2][addr >> 8]
@@ -63,7 +64,7 @@ def _write(state, mem, addr, value):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def run(state, mem, budget):
     start = state[abi.S_CYCLES]
     first = True
@@ -192,7 +193,7 @@ class Toy8(Core):
             return f"DB {op:02X}h", 1
         n = read(addr + 1) if LENGTH[op] > 1 else 0
         a = n | (read(addr + 2) << 8) if LENGTH[op] > 2 else 0
-        return NAMES[op].format(n=f"{n:02X}h", a=f"{a:04X}h"), LENGTH[op]
+        return NAMES[op].format(n=f"{n:02X}h", a=f"{a:04X}h"), int(LENGTH[op])
 
 
 CORE = Toy8
