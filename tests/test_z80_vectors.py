@@ -1,0 +1,89 @@
+"""SingleStepTests Z80 vectors (../shared/vectors/z80): every opcode, registers
+(including undocumented flags, WZ/MEMPTR, R, Q, IFF), memory and port I/O.
+The default run checks the first 10 vectors of each of the 1604 files; the full
+100 per file are marked slow."""
+import gzip
+import json
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from cores.z80 import Z80
+from emu import abi
+from emu.core import flat_memory
+
+from .conftest import VECTORS
+
+ZDIR = VECTORS / "z80"
+FILES = sorted(p.name[:-8] for p in ZDIR.glob("*.json.gz")) if ZDIR.exists() else []
+SKIP = pytest.mark.skipif(not FILES, reason=f"Z80 vectors not found in {ZDIR}")
+REGS = ("a", "b", "c", "d", "e", "f", "h", "l", "i", "r", "pc", "sp", "ix", "iy", "wz",
+        "af_", "bc_", "de_", "hl_", "iff1", "iff2", "im", "ei", "p", "q")
+
+
+@lru_cache(maxsize=None)
+def load(name):
+    return json.load(gzip.open(ZDIR / f"{name}.json.gz"))
+
+
+CPU = Z80(4e6)
+MEM = flat_memory(16, 8)
+
+
+def run_vector(t):
+    cpu, mem = CPU, MEM
+    ini, fin = t["initial"], t["final"]
+    cpu.state[:] = 0
+    cpu.state[abi.S_BREAK] = -1
+    cpu.set_registers(**{k: ini[k] for k in REGS if k in ini})
+    mem[0][:] = 0
+    for a, v in ini["ram"]:
+        mem[0][a] = v
+    reads = [p for p in t.get("ports", []) if p[2] == "r"]
+    writes = []
+    while True:
+        reason = cpu.execute(mem, 1)
+        if reason == abi.EXIT_IO_IN:
+            port, value, _ = reads.pop(0)
+            assert cpu.state[abi.S_EXIT_ADDR] == port, "IN from the wrong port"
+            cpu.state[abi.S_EXIT_DATA] = value
+            cpu.state[abi.S_PENDING] = 1
+            continue
+        if reason == abi.EXIT_IO_OUT:
+            writes.append([int(cpu.state[abi.S_EXIT_ADDR]), int(cpu.state[abi.S_EXIT_DATA]), "w"])
+        break
+    problems = []
+    regs = cpu.get_registers()
+    for k in REGS:
+        if k in fin and regs[k] != fin[k]:
+            problems.append(f"{k}={regs[k]:#x} want {fin[k]:#x}")
+    for a, v in fin["ram"]:
+        if mem[0][a] != v:
+            problems.append(f"mem[{a:#06x}]={mem[0][a]:#x} want {v:#x}")
+    want_w = [p for p in t.get("ports", []) if p[2] == "w"]
+    if writes != want_w:
+        problems.append(f"port writes {writes} want {want_w}")
+    return problems
+
+
+def check_file(name, count):
+    failures = []
+    for t in load(name)[:count]:
+        p = run_vector(t)
+        if p:
+            failures.append(f"{t['name']}: {', '.join(p)}")
+    assert not failures, f"{len(failures)} failing, e.g. " + "; ".join(failures[:3])
+
+
+@SKIP
+@pytest.mark.parametrize("name", FILES)
+def test_z80_vectors_quick(name):
+    check_file(name, 10)
+
+
+@SKIP
+@pytest.mark.slow
+@pytest.mark.parametrize("name", FILES)
+def test_z80_vectors_full(name):
+    check_file(name, 100)
