@@ -475,7 +475,7 @@ def exec_x0(s, mem, op, xi):
             a = ea(s, mem, xi)
             v = rd(s, mem, a)
             wr(s, mem, a, inc8(s, v) if z == 4 else dec8(s, v))
-            return 12 if xi else 0
+            return 8 if xi else 0
         v = get_r(s, y, xi)
         set_r(s, y, xi, inc8(s, v) if z == 4 else dec8(s, v))
         return 0
@@ -483,7 +483,7 @@ def exec_x0(s, mem, op, xi):
         if y == 6:
             a = ea(s, mem, xi)
             wr(s, mem, a, fetch(s, mem))
-            return 9 if xi else 0
+            return 5 if xi else 0
         set_r(s, y, xi, fetch(s, mem))
         return 0
     # z == 7: accumulator / flag operations
@@ -527,11 +527,11 @@ def exec_x1(s, mem, op, xi):
     if z == 6:                                       # LD r,(HL): real H/L with (IX+d)
         v = rd(s, mem, ea(s, mem, xi))
         set_r(s, y, 0, v)
-        return 12 if xi else 0
+        return 8 if xi else 0
     if y == 6:                                       # LD (HL),r
         a = ea(s, mem, xi)
         wr(s, mem, a, get_r(s, z, 0))
-        return 12 if xi else 0
+        return 8 if xi else 0
     set_r(s, y, xi, get_r(s, z, xi))
     return 0
 
@@ -541,7 +541,7 @@ def exec_x2(s, mem, op, xi):
     z = op & 7
     if z == 6:
         alu(s, (op >> 3) & 7, rd(s, mem, ea(s, mem, xi)))
-        return 12 if xi else 0
+        return 8 if xi else 0
     alu(s, (op >> 3) & 7, get_r(s, z, xi))
     return 0
 

@@ -2,8 +2,8 @@
 
 T-states: Zilog Z80 CPU User Manual (UM0080), instruction tables; extra cycles
 for taken branches and repeated block instructions are added in the code.
-Prefixed DD/FD forms cost the unprefixed count + 4, and + 12 for the
-(IX+d) forms (+ 9 for LD (IX+d),n), as the manual's tables give.
+Prefixed DD/FD forms cost the unprefixed count + 4, and + 8 more for the
+(IX+d) forms (+ 5 for LD (IX+d),n), as the manual's tables give.
 """
 import numpy as np
 
