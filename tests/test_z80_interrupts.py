@@ -1,0 +1,68 @@
+"""Z80 interrupt behaviour (Zilog UM0080, "Interrupt Response"): IM 1/2, NMI,
+the EI delay, HALT and RETN, through the run ABI's exits."""
+import numpy as np
+
+from cores.z80 import Z80
+from emu import abi
+from emu.core import flat_memory
+
+
+def setup(program, **regs):
+    cpu = Z80(4e6)
+    mem = flat_memory(16, 8)
+    mem[0][:len(program)] = np.frombuffer(bytes(program), dtype=np.uint8)
+    cpu.set_registers(pc=0, sp=0x8000, **regs)
+    return cpu, mem
+
+
+def test_im1_after_ei_delay():
+    # EI ; NOP ; NOP
+    cpu, mem = setup([0xFB, 0x00, 0x00], im=1)
+    cpu.set_irq(True)
+    assert cpu.execute(mem, 1) == abi.EXIT_BUDGET          # EI: no interrupt yet
+    assert cpu.execute(mem, 1) == abi.EXIT_BUDGET          # the instruction after EI still runs
+    assert cpu.pc == 2
+    c0 = cpu.cycles
+    assert cpu.execute(mem, 1) == abi.EXIT_IRQ_ACK
+    r = cpu.get_registers()
+    assert r["pc"] == 0x38 and r["iff1"] == 0 and r["iff2"] == 0 and r["sp"] == 0x7FFE
+    assert mem[0][0x7FFE] == 2 and mem[0][0x7FFF] == 0      # return address 0002h
+    assert cpu.cycles - c0 == 13
+
+
+def test_im2_vector_table():
+    cpu, mem = setup([0x00], im=2, i=0x90, iff1=1, iff2=1)
+    mem[0][0x9020:0x9022] = [0x34, 0x12]
+    cpu.set_irq(True, vector=0x20)
+    assert cpu.execute(mem, 1) == abi.EXIT_IRQ_ACK
+    assert cpu.pc == 0x1234 and cpu.cycles == 19
+
+
+def test_disabled_interrupts_are_ignored():
+    cpu, mem = setup([0x00, 0x00], im=1, iff1=0)
+    cpu.set_irq(True)
+    assert cpu.execute(mem, 8) == abi.EXIT_BUDGET and cpu.pc == 2
+
+
+def test_nmi_keeps_iff2_and_retn_restores():
+    cpu, mem = setup([0x00] * 4, iff1=1, iff2=1)
+    mem[0][0x66:0x68] = [0xED, 0x45]                        # RETN
+    cpu.nmi()
+    cpu.execute(mem, 1)
+    r = cpu.get_registers()
+    assert r["iff1"] == 0 and r["iff2"] == 1
+    assert r["pc"] in (0x66, 0x68)
+    cpu.execute(mem, 40)
+    r = cpu.get_registers()
+    assert r["iff1"] == 1 and r["pc"] >= 1
+
+
+def test_halt_idles_until_an_interrupt():
+    cpu, mem = setup([0xFB, 0x76, 0x00], im=1)               # EI ; HALT ; NOP
+    assert cpu.execute(mem, 1000) == abi.EXIT_HLT
+    assert cpu.pc == 2 and cpu.get_registers()["halted"] == 1
+    assert cpu.cycles >= 1000                                # the budget was spent halted
+    cpu.set_irq(True)
+    assert cpu.execute(mem, 100) == abi.EXIT_IRQ_ACK
+    assert cpu.pc == 0x38 and cpu.get_registers()["halted"] == 0
+    assert mem[0][0x7FFE] == 2                               # resumes after the HALT
