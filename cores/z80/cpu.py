@@ -38,6 +38,7 @@ STATE_SIZE = SNAP + NREG
 
 SFL, ZFL, YFL, HFL, XFL, PFL, NFL, CFL = 0x80, 0x40, 0x20, 0x10, 0x08, 0x04, 0x02, 0x01
 J = dict(cache=True, _nrt=False)
+JB = dict(cache=True, _nrt=False, inline="always")
 
 
 # ---- memory ---------------------------------------------------------------------
@@ -393,7 +394,7 @@ def daa(s):
 
 
 # ---- quadrant 0 (00-3F) -------------------------------------------------------------
-@njit(**J)
+@njit(**JB)
 def exec_x0(s, mem, op, xi):
     """Returns extra cycles beyond the table count."""
     z = op & 7
@@ -520,7 +521,7 @@ def exec_x0(s, mem, op, xi):
 
 
 # ---- quadrants 1 and 2: LD r,r' and ALU r --------------------------------------------
-@njit(**J)
+@njit(**JB)
 def exec_x1(s, mem, op, xi):
     y = (op >> 3) & 7
     z = op & 7
@@ -536,7 +537,7 @@ def exec_x1(s, mem, op, xi):
     return 0
 
 
-@njit(**J)
+@njit(**JB)
 def exec_x2(s, mem, op, xi):
     z = op & 7
     if z == 6:
@@ -547,7 +548,7 @@ def exec_x2(s, mem, op, xi):
 
 
 # ---- quadrant 3 (C0-FF) ------------------------------------------------------------------
-@njit(**J)
+@njit(**JB)
 def exec_x3(s, mem, op, xi):
     z = op & 7
     y = (op >> 3) & 7
@@ -652,7 +653,7 @@ def exec_x3(s, mem, op, xi):
 
 
 # ---- CB prefix -------------------------------------------------------------------------
-@njit(**J)
+@njit(**JB)
 def exec_cb(s, mem, op, xi, a):
     """CB op on register or on (HL)/(IX+d) at ``a``.  Returns T-states."""
     x = op >> 6
@@ -892,7 +893,7 @@ def exec_ed(s, mem, op):
 
 
 # ---- one instruction -----------------------------------------------------------------------
-@njit(**J)
+@njit(**JB)
 def execute(s, mem):
     """Execute one instruction at PC.  Returns T-states (>0), or -1 for an IN exit."""
     op = fetch(s, mem)
