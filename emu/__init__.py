@@ -5,6 +5,10 @@
 """
 __version__ = "0.1.0"
 
+from . import jitcache as _jitcache
+
+_jitcache.configure()
+
 
 def __getattr__(name):
     if name == "Machine":
