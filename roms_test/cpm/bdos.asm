@@ -811,8 +811,10 @@ f16:    call reselect
 close:  ld a,14
         call fcbfld
         bit 7,(hl)
-        ret nz                  ; nothing written: nothing to do
-        call chkro
+        jr z,close1
+        xor a                   ; nothing written: nothing to do
+        ret
+close1: call chkro
         ld c,15
         call search
         ret nz
