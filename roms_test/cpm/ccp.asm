@@ -366,9 +366,13 @@ csave:  ld hl,(tailptr)
         jr z,nospace
         ld hl,TPA
         ld a,(savepg)
-        add a,a
-        ld b,a
+        or a
         jr z,sv2
+        add a,a                 ; records = 2 * pages (up to 510)
+        ld c,a
+        ld a,0
+        adc a,a
+        ld b,a
 sv1:    push bc
         push hl
         ex de,hl
@@ -383,7 +387,10 @@ sv1:    push bc
         jr nz,nospace
         ld de,128
         add hl,de
-        djnz sv1
+        dec bc
+        ld a,b
+        or c
+        jr nz,sv1
 sv2:    ld de,FCB1
         ld c,16
         call BDOS

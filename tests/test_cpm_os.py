@@ -1,0 +1,173 @@
+"""The project's own CP/M 2.2-compatible OS (roms_test/cpm) booted headless on
+the `cpm` machine: CCP built-ins, transient programs, the BDOS file functions
+(through FILETEST.COM) and exchange of files with Debian's cpmtools."""
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("cores.z80")
+from emu.machine import Machine  # noqa: E402
+
+CPM = Path(__file__).resolve().parents[1] / "roms_test" / "cpm"
+IMG = CPM / "cpm.img"
+SSSD = 77 * 26 * 128
+cpmtools = pytest.mark.skipif(shutil.which("cpmcp") is None, reason="needs cpmtools")
+
+
+def boot(media=None):
+    m = Machine.load("cpm", media)
+    assert m.console.wait_for("A>", 10), m.console.text
+    m.console.take()
+    return m
+
+
+def cmd(m, line, prompt="A>", seconds=30):
+    m.type(line + "\r")
+    assert m.run_until(lambda mm: mm.console.text.endswith("\r\n" + prompt), seconds), \
+        m.console.text
+    return m.console.take()
+
+
+def disk_copy(tmp_path, name="a.img"):
+    p = tmp_path / name
+    shutil.copy(IMG, p)
+    return p
+
+
+def blank_disk(tmp_path, name):
+    p = tmp_path / name
+    subprocess.run(["mkfs.cpm", "-f", "ibm-3740", str(p)], check=True, capture_output=True)
+    with open(p, "r+b") as f:
+        f.truncate(SSSD)
+    return p
+
+
+def test_build_outputs():
+    assert len((CPM / "cpmboot.rom").read_bytes()) == 256
+    img = IMG.read_bytes()
+    assert len(img) == SSSD
+    assert img[:6656] == (CPM / "system.bin").read_bytes()
+
+
+def test_cold_boot_dir_and_hello():
+    m = Machine.load("cpm")
+    assert m.console.wait_for("A>", 10)
+    assert "CP/M 2.2 compatible" in m.console.take()
+    out = cmd(m, "DIR")
+    assert "A: ARGS     COM : FILETEST COM : HELLO    COM" in out
+    assert "Hello, world from CP/M!" in cmd(m, "hello")       # lower case works too
+
+
+def test_filetest_all_bdos_checks_pass():
+    m = boot()
+    out = cmd(m, "FILETEST", seconds=60)
+    assert "FAIL" not in out, out
+    assert out.count("PASS ") >= 30
+    assert "FILETEST: ALL PASSED" in out
+
+
+def test_unknown_command_and_bad_names():
+    m = boot()
+    assert "NOSUCH?" in cmd(m, "NOSUCH")
+    assert "FOO*?" in cmd(m, "FOO*")
+    assert "NO FILE" in cmd(m, "TYPE NOSUCH.TXT")
+    assert "NO FILE" in cmd(m, "DIR *.XYZ")
+
+
+def test_save_ren_type_era_user():
+    m = boot()
+    cmd(m, "SAVE 2 DATA.BIN")
+    assert "A: DATA     BIN" in cmd(m, "DIR *.BIN")
+    cmd(m, "REN NEW.BIN=DATA.BIN")
+    out = cmd(m, "DIR *.BIN")
+    assert "NEW      BIN" in out and "DATA" not in out
+    cmd(m, "SAVE 1 X.BIN")
+    assert "FILE EXISTS" in cmd(m, "REN X.BIN=NEW.BIN")
+    assert "NO FILE" in cmd(m, "REN Y.BIN=MISSING.BIN")
+    cmd(m, "ERA NEW.BIN")
+    assert "NEW" not in cmd(m, "DIR")
+    # user areas
+    cmd(m, "USER 3")
+    assert "NO FILE" in cmd(m, "DIR")
+    cmd(m, "SAVE 1 U3.DAT")
+    assert "U3       DAT" in cmd(m, "DIR")
+    cmd(m, "USER 0")
+    assert "U3" not in cmd(m, "DIR")
+    assert "USER?" in cmd(m, "USER 99")
+
+
+def test_era_all_asks_first():
+    m = boot()
+    cmd(m, "SAVE 1 A.TMP")
+    m.type("ERA *.*\r")
+    assert m.console.wait_for("ALL (Y/N)?", 5)
+    out = cmd(m, "N")
+    assert "FILETEST" in cmd(m, "DIR")
+    m.type("ERA *.*\r")
+    assert m.console.wait_for("ALL (Y/N)?", 5)
+    cmd(m, "Y")
+    assert "NO FILE" in cmd(m, "DIR")
+    del out
+
+
+def test_command_tail_and_fcbs():
+    """ARGS.COM prints the tail at 80h and the names in the FCBs at 5Ch/6Ch."""
+    m = boot()
+    out = cmd(m, "ARGS b:foo.txt *.c")
+    assert "TAIL=[ B:FOO.TXT *.C]" in out
+    assert "FCB1=2,FOO     TXT" in out
+    assert "FCB2=0,????????C  " in out
+    out = cmd(m, "ARGS")
+    assert "TAIL=[]" in out and "FCB1=0,           " in out
+
+
+def test_program_too_large():
+    m = boot()
+    cmd(m, "SAVE 230 BIG.COM")           # 58880 bytes: more than the TPA below the CCP
+    assert "Program too large" in cmd(m, "BIG")
+    assert "Hello" in cmd(m, "HELLO")      # the system is intact
+
+
+def test_drive_change_and_select_error(tmp_path):
+    b = blank_disk(tmp_path, "b.img")
+    m = boot({"a": IMG, "b": b})
+    cmd(m, "B:", prompt="B>")
+    assert "NO FILE" in cmd(m, "DIR", prompt="B>")
+    cmd(m, "A:HELLO", prompt="B>")
+    cmd(m, "SAVE 1 ON-B.DAT", prompt="B>")
+    assert "ON-B     DAT" in cmd(m, "DIR", prompt="B>")
+    cmd(m, "A:")
+    assert "ON-B     DAT" in cmd(m, "DIR B:")
+    # no medium in C:
+    m.type("C:\r")
+    assert m.console.wait_for("Bdos Err On C: Select", 5)
+    out = cmd(m, " ")                       # any key: warm boot to A>
+    assert out.endswith("A>")
+
+
+@cpmtools
+def test_files_exchange_with_cpmtools(tmp_path):
+    a = disk_copy(tmp_path)
+    text = "".join(f"line {i:04d} of a file copied in with cpmcp........\r\n" for i in range(700))
+    src = tmp_path / "in.txt"
+    src.write_bytes(text.encode() + b"\x1a")
+    subprocess.run(["cpmcp", "-f", "ibm-3740", str(a), str(src), "0:IN.TXT"], check=True)
+    m = boot({"a": a})
+    out = cmd(m, "TYPE IN.TXT", seconds=60)
+    assert text in out
+    cmd(m, "HELLO")                        # leaves HELLO.COM's image at 0100h
+    cmd(m, "SAVE 1 OUT.COM")
+    m.shutdown()                            # flush the image
+    dst = tmp_path / "out.com"
+    subprocess.run(["cpmcp", "-f", "ibm-3740", str(a), "0:OUT.COM", str(dst)], check=True)
+    data = dst.read_bytes()
+    hello = (CPM / "progs" / "hello.com").read_bytes()
+    assert len(data) == 256 and data[:len(hello)] == hello
+
+
+def test_bad_bdos_function_returns_ff():
+    m = boot()
+    out = cmd(m, "ARGS")
+    assert "BAD=FFFF" in out
