@@ -171,3 +171,34 @@ def test_bad_bdos_function_returns_ff():
     m = boot()
     out = cmd(m, "ARGS")
     assert "BAD=FFFF" in out
+
+
+def test_line_editing_and_ctrl_c():
+    m = boot()
+    assert "Hello, world" in cmd(m, "HELX\x08LO")              # backspace
+    assert "Hello, world" in cmd(m, "XYZ\x15HELLO")            # ^U kills the line
+    m.type("\x03")                                             # ^C: warm boot
+    assert m.run_until(lambda mm: mm.console.text.endswith("A>"), 5)
+    m.console.take()
+    assert "A: ARGS" in cmd(m, "DIR")
+
+
+@cpmtools
+def test_large_file_and_user_area_with_cpmtools(tmp_path):
+    a = disk_copy(tmp_path)
+    src = tmp_path / "u1.txt"
+    src.write_bytes(b"in user one\r\n\x1a")
+    subprocess.run(["cpmcp", "-f", "ibm-3740", str(a), str(src), "1:U1.TXT"], check=True)
+    m = boot({"a": a})
+    assert "U1" not in cmd(m, "DIR")
+    cmd(m, "USER 1")
+    assert "in user one" in cmd(m, "TYPE U1.TXT")
+    cmd(m, "USER 0")
+    cmd(m, "FILETEST", seconds=60)         # leaves its image at 0100h
+    cmd(m, "SAVE 100 BIG.DAT")             # 25600 bytes: two extents
+    m.shutdown()
+    dst = tmp_path / "big.dat"
+    subprocess.run(["cpmcp", "-f", "ibm-3740", str(a), "0:BIG.DAT", str(dst)], check=True)
+    ft = (CPM / "progs" / "filetest.com").read_bytes()
+    data = dst.read_bytes()
+    assert len(data) == 25600 and data[:1024] == ft[:1024]     # its code, not its variables
