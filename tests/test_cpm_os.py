@@ -202,3 +202,14 @@ def test_large_file_and_user_area_with_cpmtools(tmp_path):
     ft = (CPM / "progs" / "filetest.com").read_bytes()
     data = dst.read_bytes()
     assert len(data) == 25600 and data[:1024] == ft[:1024]     # its code, not its variables
+
+
+def test_write_protect_gives_bdos_error():
+    m = boot()
+    m.type("WPTEST\r")
+    assert m.console.wait_for("Bdos Err On A: R/O", 5), m.console.text
+    assert "R/O vector bit 0: 1" in m.console.text
+    out = cmd(m, " ")                      # a key: warm boot, the drive is writable again
+    assert "allowed" not in out
+    cmd(m, "SAVE 1 OK.TMP")
+    assert "OK       TMP" in cmd(m, "DIR *.TMP")
