@@ -167,10 +167,30 @@ def test_files_exchange_with_cpmtools(tmp_path):
     assert len(data) == 256 and data[:len(hello)] == hello
 
 
-def test_bad_bdos_function_returns_ff():
+def test_bad_bdos_function_returns_ff_and_is_reported(capsys):
     m = boot()
     out = cmd(m, "ARGS")
     assert "BAD=FFFF" in out
+    calls = m.devices["diag"].unknown_calls
+    assert len(calls) == 1 and calls[0] > 40
+    err = capsys.readouterr().err
+    assert f"unknown BDOS function {calls[0]}" in err
+
+
+def test_missing_and_truncated_disks_are_refused(tmp_path):
+    import subprocess as sp
+    import sys
+    missing = sp.run([sys.executable, "-m", "emu", "run", "cpm", str(tmp_path / "nope.img"),
+                      "--headless", "--frames", "1"], capture_output=True, text=True)
+    assert missing.returncode == 2 and "nope.img: file not found" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    short = tmp_path / "short.img"
+    short.write_bytes((CPM / "cpm.img").read_bytes()[:100000])
+    r = sp.run([sys.executable, "-m", "emu", "run", "cpm", str(short), "--headless", "--frames", "1"],
+               capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "100000 bytes is not a supported floppy size" in r.stderr
+    assert "ibm-3740 8in SSSD (77 x 26 x 128) (256256 bytes)" in r.stderr
 
 
 def test_line_editing_and_ctrl_c():

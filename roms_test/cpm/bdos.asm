@@ -29,7 +29,8 @@ bdosent:
         ld l,a
         ld c,e                  ; byte parameter in C and E
         jp (hl)
-badfn:  ld hl,0FFFFh            ; unknown function: A = L = 0FFh, HL = 0FFFFh
+badfn:  out (DIAG_P),a           ; unknown function (A = C): the host prints a diagnostic
+        ld hl,0FFFFh            ; and the call returns A = L = 0FFh, HL = 0FFFFh
         ld (aret),hl
         ret
 
