@@ -970,8 +970,7 @@ def interrupt(s, mem):
 
 @njit(**J)
 def run(s, mem, budget):
-    start = s[abi.S_CYCLES]
-    end = start + budget
+    end = s[abi.S_CYCLES] + budget
     s[abi.S_EXIT_REASON] = 0
     s[XREAD] = 0
     # restartable memory reads need a register snapshot only if some page exits on read
@@ -981,7 +980,10 @@ def run(s, mem, budget):
         if rp[i] < 0:
             snap = True
             break
+    brk = s[abi.S_BREAK]
+    insns = s[abi.S_INSNS]
     first = True
+    reason = abi.EXIT_BUDGET
     while s[abi.S_CYCLES] < end:
         if s[abi.S_NMI] or ((s[abi.S_IRQ] & 1) and s[IFF1] and not s[EI]):
             t = interrupt(s, mem)
@@ -989,18 +991,21 @@ def run(s, mem, budget):
                 s[abi.S_CYCLES] += t if t > 0 else -t
                 s[Q] = 0
                 if t < 0:
-                    return abi.EXIT_IRQ_ACK
+                    reason = abi.EXIT_IRQ_ACK
+                    break
                 continue
         if s[HALTED]:
             # execute NOPs until the budget ends (R counts the refresh cycles)
             n = (end - s[abi.S_CYCLES] + 3) // 4
             s[R] = (s[R] & 0x80) | ((s[R] + n) & 0x7F)
             s[abi.S_CYCLES] += 4 * n
-            return abi.EXIT_HLT
-        if not first and s[PC] == s[abi.S_BREAK]:
-            return abi.EXIT_BREAKPOINT
-        first = False
+            reason = abi.EXIT_HLT
+            break
         pc0 = s[PC]
+        if pc0 == brk and not first:
+            reason = abi.EXIT_BREAKPOINT
+            break
+        first = False
         r0 = s[R]
         if snap:
             for k in range(NREG):
@@ -1008,22 +1013,27 @@ def run(s, mem, budget):
         s[FW] = 0
         s[P] = 0
         ei_before = s[EI]
-        s[EI] = 0
+        if ei_before:
+            s[EI] = 0
         t = execute(s, mem)
         if t < 0:                                    # IN needs the outside world
             s[PC] = pc0
             s[R] = r0
             s[EI] = ei_before
-            return abi.EXIT_IO_IN
+            reason = abi.EXIT_IO_IN
+            break
         if s[XREAD]:                                 # MMIO read: undo and exit
             for k in range(NREG):
                 s[16 + k] = s[SNAP + k]
             s[XREAD] = 0
             s[abi.S_EXIT_REASON] = 0
-            return abi.EXIT_MMIO_READ
+            reason = abi.EXIT_MMIO_READ
+            break
         s[Q] = s[F] if s[FW] else 0
         s[abi.S_CYCLES] += t
-        s[abi.S_INSNS] += 1
+        insns += 1
         if s[abi.S_EXIT_REASON]:
-            return s[abi.S_EXIT_REASON]
-    return abi.EXIT_BUDGET
+            reason = s[abi.S_EXIT_REASON]
+            break
+    s[abi.S_INSNS] = insns
+    return reason
