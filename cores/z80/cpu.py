@@ -706,6 +706,24 @@ def block_io_flags(s, value, k):
 
 
 @njit(**J)
+def block_io_finish(s, v, k, hl, repeat):
+    """Flags, repeat and HL of INI/IND/OUTI/OUTD and their repeating forms (B already
+    decremented; ``k`` is the value plus the C+-1 or L addend of the flag formula)."""
+    b = s[B]
+    f = block_io_flags(s, v, k)
+    extra = 0
+    if repeat and b != 0:
+        s[PC] = (s[PC] - 2) & 0xFFFF
+        s[WZ] = (s[PC] + 1) & 0xFFFF
+        f = block_io_repeat(s, f, v, b)
+        extra = 5
+    setf(s, f)
+    s[H] = hl >> 8
+    s[L] = hl & 0xFF
+    return extra
+
+
+@njit(**J)
 def block_repeat_xy(s, f):
     """Interrupted/repeating block instruction: X/Y come from PC's high byte."""
     return (f & ~(YFL | XFL)) | ((s[PC] >> 8) & (YFL | XFL))
@@ -762,19 +780,8 @@ def exec_ed_block(s, mem, op):
         s[WZ] = (bc + step) & 0xFFFF
         wr(s, mem, hl, v)
         hl = (hl + step) & 0xFFFF
-        b = (s[B] - 1) & 0xFF
-        s[B] = b
-        k = v + ((s[C] + step) & 0xFF)
-        f = block_io_flags(s, v, k)
-        if repeat and b != 0:
-            s[PC] = (s[PC] - 2) & 0xFFFF
-            s[WZ] = (s[PC] + 1) & 0xFFFF
-            f = block_io_repeat(s, f, v, b)
-            extra = 5
-        setf(s, f)
-        s[H] = hl >> 8
-        s[L] = hl & 0xFF
-        return extra
+        s[B] = (s[B] - 1) & 0xFF
+        return block_io_finish(s, v, v + ((s[C] + step) & 0xFF), hl, repeat)
     else:                                            # OUTI/OUTD/OTIR/OTDR
         v = rd(s, mem, hl)
         b = (s[B] - 1) & 0xFF
@@ -783,17 +790,7 @@ def exec_ed_block(s, mem, op):
         s[WZ] = (port + step) & 0xFFFF
         port_out(s, mem, port, v)
         hl = (hl + step) & 0xFFFF
-        k = v + (hl & 0xFF)
-        f = block_io_flags(s, v, k)
-        if repeat and b != 0:
-            s[PC] = (s[PC] - 2) & 0xFFFF
-            s[WZ] = (s[PC] + 1) & 0xFFFF
-            f = block_io_repeat(s, f, v, b)
-            extra = 5
-        setf(s, f)
-        s[H] = hl >> 8
-        s[L] = hl & 0xFF
-        return extra
+        return block_io_finish(s, v, v + (hl & 0xFF), hl, repeat)
     s[H] = hl >> 8
     s[L] = hl & 0xFF
     s[B] = bc >> 8
