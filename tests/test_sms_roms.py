@@ -22,6 +22,17 @@ def console(name):
     return SmsConsole((ROMS / name).read_bytes())
 
 
+def boot(sms, limit=30):
+    """Run frames until the ROM turns the display on (VDP register 1 bit 6).
+    common.inc clears the 16 KiB VRAM first with a 41-cycle loop: 16384 * 41
+    cycles is about 11 frames of 59,736 cycles.  Returns the frames' audio."""
+    audio = []
+    while not sms.v.vs[1] & 0x40:
+        assert len(audio) < limit, "the ROM never turned the display on"
+        audio.append(sms.run_frame())
+    return audio
+
+
 def test_headers_and_checksums():
     for name in ("vdptest.sms", "input.sms", "sound.sms", "game.sms"):
         rom = (ROMS / name).read_bytes()
@@ -54,7 +65,8 @@ def vdptest_reference():
 
 def test_vdptest_picture():
     sms = console("vdptest.sms")
-    for _ in range(5):
+    boot(sms)
+    for _ in range(2):
         sms.run_frame()
     ref = vdptest_reference()
     diff = np.argwhere(sms.framebuffer != ref)
@@ -73,7 +85,8 @@ GREY, GREEN = rgb(0x15), rgb(0x0C)
 
 def test_input_boxes():
     sms = console("input.sms")
-    for _ in range(4):
+    boot(sms)
+    for _ in range(2):
         sms.run_frame()
     assert [box(sms.framebuffer, b) for b in range(14)] == [GREY] * 14
     for name in ("p1_up", "p1_button2", "p2_left", "reset"):
@@ -104,6 +117,7 @@ def rising_edges(x):
 @pytest.mark.slow
 def test_sound_steps():
     sms = console("sound.sms")
+    boot(sms)                                      # the frame counter starts now
     frames = [sms.run_frame() for _ in range(16 * 5 + 2)]
     scale = [427, 380, 339, 320, 285, 254, 226, 214]
     for k in (0, 1, 2, 4):
@@ -132,7 +146,8 @@ def cells(fb):
 @pytest.mark.slow
 def test_game_field_steering_and_sound():
     sms = console("game.sms")
-    for _ in range(3):
+    boot(sms)
+    for _ in range(2):
         sms.run_frame()
     g = cells(sms.framebuffer)
     assert all(g[1][c] == "wall" and g[23][c] == "wall" for c in range(32))
@@ -150,3 +165,19 @@ def test_game_field_steering_and_sound():
     for _ in range(120):
         audio.append(sms.run_frame())
     assert any(np.abs(a).max() > 1000 for a in audio)
+
+
+def test_vdptest_through_machine_yaml(tmp_path):
+    """machines/sms.yaml end to end: cartridge slot, frame driver, screen, input map."""
+    from emu.machine import Machine
+    with Machine.load("sms", [str(ROMS / "vdptest.sms")]) as m:
+        m.step_frame(16)
+        fb = m.screen.framebuffer
+        diff = np.argwhere(fb != vdptest_reference())
+        assert len(diff) == 0, f"{len(diff)} pixels differ, first at (y, x) = {tuple(diff[0])}"
+        m.save_state(tmp_path / "s.state")
+        m.step_frame(3)
+        again = m.screen.framebuffer.copy()
+        m.load_state(tmp_path / "s.state")
+        m.step_frame(3)
+        assert (m.screen.framebuffer == again).all()
