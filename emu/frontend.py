@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .errors import EmuError
 from .machine import Machine
 
@@ -142,11 +144,11 @@ def run_terminal(m: Machine, args) -> None:
 
 def run_window(m: Machine, args) -> None:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    import numpy as np
     import pygame
 
     from .keys import canonical
 
+    pygame.mixer.pre_init(m.audio.sample_rate, -16, 1, 1024)
     pygame.init()
     scr = m.screen
     scale = args.scale or scr.scale
@@ -209,18 +211,30 @@ def run_window(m: Machine, args) -> None:
 
 
 def _start_audio(m: Machine) -> None:
+    """Stream the machine's mono int16 samples to pygame's mixer.  pygame.init()
+    may already have opened the mixer with its own defaults (often stereo), so
+    the sink adapts to whatever format the mixer really has."""
     import pygame
     try:
-        pygame.mixer.init(frequency=m.audio.sample_rate, size=-16, channels=1, buffer=1024)
-    except pygame.error:
-        return
+        if not pygame.mixer.get_init():
+            pygame.mixer.init(frequency=m.audio.sample_rate, size=-16, channels=1, buffer=1024)
+        freq, _, channels = pygame.mixer.get_init()
+    except (pygame.error, TypeError):
+        return                      # no audio device: run silently
     chan = pygame.mixer.Channel(0)
+    rate = m.audio.sample_rate
 
     def sink(samples):
-        if len(samples) and chan.get_queue() is None:
-            snd = pygame.sndarray.make_sound(samples)
-            if chan.get_busy():
-                chan.queue(snd)
-            else:
-                chan.play(snd)
+        if not len(samples) or chan.get_queue() is not None:
+            return                  # queue full: drop rather than add latency
+        if freq != rate:            # nearest-sample resampling to the mixer's rate
+            idx = (np.arange(int(len(samples) * freq / rate)) * rate // freq).astype(np.int64)
+            samples = samples[idx]
+        if channels > 1:
+            samples = np.repeat(samples[:, None], channels, axis=1)
+        snd = pygame.sndarray.make_sound(np.ascontiguousarray(samples, dtype=np.int16))
+        if chan.get_busy():
+            chan.queue(snd)
+        else:
+            chan.play(snd)
     m.audio.sink = sink

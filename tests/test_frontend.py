@@ -2,6 +2,7 @@
 map, hotkeys (F12 screenshot, F5/F7 state) and frame presentation."""
 import argparse
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -56,3 +57,22 @@ def test_window_keys_and_screenshot(tmp_path, monkeypatch):
     # top-left cell: white '#' glyph pixels on red background
     colours = {tuple(c) for c in shot[:16, :8].reshape(-1, 3)}
     assert colours == {(0xAA, 0, 0), (0xFF, 0xFF, 0xFF)}
+
+
+def test_window_streams_sound_to_the_mixer(monkeypatch):
+    """A sound machine in the window: the PSG's mono samples reach pygame's mixer
+    in whatever format pygame.init() opened it (stereo here), without errors."""
+    pygame = pytest.importorskip("pygame")
+    pytest.importorskip("cores.z80")
+    from emu.frontend import run_window
+    made = []
+    real = pygame.sndarray.make_sound
+    monkeypatch.setattr(pygame.sndarray, "make_sound", 
+                        lambda a: (made.append((a.shape, pygame.mixer.get_init()[2])), real(a))[1])
+    pygame.mixer.quit()
+    pygame.mixer.pre_init(44100, -16, 2, 1024)   # a stereo mixer, as on many desktops
+    pygame.init()
+    m = Machine.load("sms", [str(Path(__file__).parents[1] / "roms_test/sms/sound.sms")],
+                     headless=False)
+    run_window(m, args(frames=20))
+    assert made and all(shape[1:] == (ch,) and ch == 2 for shape, ch in made)
