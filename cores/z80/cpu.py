@@ -892,7 +892,8 @@ def exec_ed(s, mem, op):
 # ---- one instruction -----------------------------------------------------------------------
 @njit(**JB)
 def execute(s, mem):
-    """Execute one instruction at PC.  Returns T-states (>0), or -1 for an IN exit."""
+    """Execute one instruction at PC.  Returns T-states (>0), -1 for an IN exit,
+    or minus the T-states for HALT."""
     op = fetch(s, mem)
     inc_r(s)
     if op == 0xCB:
@@ -920,9 +921,9 @@ def execute(s, mem):
         cyc = 4
     x = op >> 6
     if x == 1:
-        if op == 0x76:                               # HALT
+        if op == 0x76:                               # HALT: run() idles until an interrupt
             s[HALTED] = 1
-            return 4 + cyc
+            return -4 - cyc
         e = exec_x1(s, mem, op, xi)
     elif x == 2:
         e = exec_x2(s, mem, op, xi)
@@ -981,17 +982,23 @@ def run(s, mem, budget):
     insns = s[abi.S_INSNS]
     first = True
     reason = abi.EXIT_BUDGET
+    # The interrupt lines are set from Python between runs and only the core
+    # clears them (NMI taken), so with both low no instruction needs the check.
+    lines = s[abi.S_NMI] | (s[abi.S_IRQ] & 1)
+    halted = s[HALTED]
     while s[abi.S_CYCLES] < end:
-        if s[abi.S_NMI] or ((s[abi.S_IRQ] & 1) and s[IFF1] and not s[EI]):
+        if lines and (s[abi.S_NMI] or ((s[abi.S_IRQ] & 1) and s[IFF1] and not s[EI])):
             t = interrupt(s, mem)
             if t != 0:
+                halted = 0
+                lines = s[abi.S_NMI] | (s[abi.S_IRQ] & 1)
                 s[abi.S_CYCLES] += t if t > 0 else -t
                 s[Q] = 0
                 if t < 0:
                     reason = abi.EXIT_IRQ_ACK
                     break
                 continue
-        if s[HALTED]:
+        if halted:
             # execute NOPs until the budget ends (R counts the refresh cycles)
             n = (end - s[abi.S_CYCLES] + 3) // 4
             s[R] = (s[R] & 0x80) | ((s[R] + n) & 0x7F)
@@ -1013,12 +1020,16 @@ def run(s, mem, budget):
         if ei_before:
             s[EI] = 0
         t = execute(s, mem)
-        if t < 0:                                    # IN needs the outside world
-            s[PC] = pc0
-            s[R] = r0
-            s[EI] = ei_before
-            reason = abi.EXIT_IO_IN
-            break
+        if t < 0:
+            if t <= -4:                              # HALT (returns -T-states)
+                halted = 1
+                t = -t
+            else:                                    # IN needs the outside world
+                s[PC] = pc0
+                s[R] = r0
+                s[EI] = ei_before
+                reason = abi.EXIT_IO_IN
+                break
         if s[XREAD]:                                 # MMIO read: undo and exit
             for k in range(NREG):
                 s[16 + k] = s[SNAP + k]
