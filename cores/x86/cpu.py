@@ -1,0 +1,1691 @@
+"""x86 interpreter (8086 and 386 real mode), compiled with Numba (run ABI: emu/abi.py).
+
+Registers live in the int64 state array (slots below).  General registers are
+kept as 32-bit values (AX is the low half of EAX); every segment register has
+its selector *and* its hidden base and limit in the state, so protected mode
+only has to change how ``load_seg`` fills them.  Real mode: base = sel << 4.
+
+Linear address = segment base + offset, masked by ``state[AMASK]`` (1 MiB on
+the 8086: the address wraps like the real chip with A20 off), then translated
+through the bus page tables (4 KiB pages).  Offsets wrap inside the segment
+(0xFFFF for 16-bit addressing): word accesses that cross the wrap or a page
+boundary are split into bytes.
+
+Decoding is split by opcode row (op >> 4) into separate compiled functions so
+that no function grows past a couple of hundred branches.
+
+Model (``state[MODEL]``): 0 = 8086/8088, 3 = 386 (real mode).  8086
+differences: PUSH SP pushes the decremented value, shift counts are not
+masked, FLAGS bits 12-15 read as 1, 0x60-0x6F alias Jcc, 0x0F is POP CS,
+C0/C1/C8/C9 alias RET/RETF, 8F/C6/C7/FE/FF ignore or alias unused ModRM.reg
+values, SALC (D6), SETMO/SETMOC (D0-D3 /6), REP negates the IMUL/IDIV result,
+divide errors push the address of the next instruction, the IDIV quotient
+-128/-32768 faults, AAA/AAS adjust AL and AH separately.
+
+Exits: IN and MMIO reads are restartable (the instruction is undone from a
+per-instruction snapshot, taken only when the map has MMIO-read pages); OUT and
+MMIO writes leave after the instruction.  REP string instructions run until
+done, but stop between iterations (IP back on the first prefix) when the cycle
+budget is spent, an interrupt is pending or an access needs to exit.
+"""
+import numpy as np
+from numba import njit
+
+from emu import abi
+
+from .tables import CYC, PARITY
+
+J = dict(cache=True, _nrt=False)
+
+# ---- state slots ------------------------------------------------------------------
+REG = 16                                       # EAX ECX EDX EBX ESP EBP ESI EDI
+EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI = range(16, 24)
+EIP = 24
+FLAGS = 25
+SEL = 26                                       # selectors  ES CS SS DS FS GS
+BASE = 32                                      # hidden bases
+LIMIT = 38                                     # hidden limits
+ES, CS, SS, DS, FS, GS = range(6)
+CR0, CR2, CR3 = 44, 45, 46
+MODEL = 47
+HALTED = 48
+INHIBIT = 49                                   # interrupt shadow (STI, MOV/POP SS)
+XREAD = 50                                     # an MMIO read needs an exit
+A20 = 51                                       # model's linear address mask
+IDTB, IDTL, GDTB, GDTL = 52, 53, 54, 55        # IDTR (real mode IVT base) / GDTR
+AMASK = 56                                     # A20 & size of the page tables (run sets it)
+END = 57                                       # cycle count where run stops (REP checks it)
+PARTIAL = 58                                   # the instruction did not finish (REP interrupted)
+EAC = 59                                       # effective-address cycles of this instruction
+SWINT = 60                                     # the instruction entered a handler (no trap)
+SNAP = 64                                      # snapshot of slots 16..56 for restartable reads
+NREG = 41
+STATE_SIZE = SNAP + NREG
+
+CF, PF, AF, ZF, SF, TF, IF, DF, OF = 0x1, 0x4, 0x10, 0x40, 0x80, 0x100, 0x200, 0x400, 0x800
+ARITH = 0x8D5                                  # OF SF ZF AF PF CF
+
+PB = 12                                        # page bits of the bus tables
+PM = (1 << PB) - 1
+
+# execute() results below zero
+X_IN = -1          # IN needs the outside world (nothing changed but EIP)
+X_MMIO = -2        # MMIO read: restore the snapshot
+X_SREAD = -3       # string iteration read exit: state already consistent (EIP = start)
+X_SIN = -4         # string iteration IN exit: state consistent
+X_FAULT = -5       # unrecoverable (S_FAULT says why)
+
+
+# ---- memory -----------------------------------------------------------------------
+@njit(**J)
+def mmio_rd(s, la, size):
+    if s[abi.S_PENDING] == 1 and s[abi.S_EXIT_ADDR] == la and s[abi.S_EXIT_SIZE] == size:
+        s[abi.S_PENDING] = 0
+        return s[abi.S_EXIT_DATA] & ((1 << (8 * size)) - 1)
+    if s[XREAD] == 0:
+        s[XREAD] = 1
+        s[abi.S_EXIT_ADDR] = la
+        s[abi.S_EXIT_SIZE] = size
+    return 0
+
+
+@njit(**J)
+def mmio_wr(s, la, size, v):
+    if s[abi.S_EXIT_REASON] == 0:
+        s[abi.S_EXIT_REASON] = abi.EXIT_MMIO_WRITE
+        s[abi.S_EXIT_ADDR] = la
+        s[abi.S_EXIT_SIZE] = size
+        s[abi.S_EXIT_DATA] = v
+
+
+@njit(**J)
+def rd8(s, mem, la):
+    la &= s[AMASK]
+    off = mem[1][la >> PB]
+    if off >= 0:
+        return np.int64(mem[0][off + (la & PM)])
+    return mmio_rd(s, la, 1)
+
+
+@njit(**J)
+def rd16(s, mem, la):
+    la &= s[AMASK]
+    if (la & PM) != PM:
+        off = mem[1][la >> PB]
+        if off >= 0:
+            i = off + (la & PM)
+            d = mem[0]
+            return np.int64(d[i]) | (np.int64(d[i + 1]) << 8)
+        return mmio_rd(s, la, 2)
+    return rd8(s, mem, la) | (rd8(s, mem, la + 1) << 8)
+
+
+@njit(**J)
+def wr8(s, mem, la, v):
+    if s[XREAD]:
+        return
+    la &= s[AMASK]
+    off = mem[2][la >> PB]
+    if off >= 0:
+        mem[0][off + (la & PM)] = v & 0xFF
+    elif off == abi.PAGE_MMIO:
+        mmio_wr(s, la, 1, v & 0xFF)
+
+
+@njit(**J)
+def wr16(s, mem, la, v):
+    if s[XREAD]:
+        return
+    la &= s[AMASK]
+    if (la & PM) != PM:
+        off = mem[2][la >> PB]
+        if off >= 0:
+            i = off + (la & PM)
+            d = mem[0]
+            d[i] = v & 0xFF
+            d[i + 1] = (v >> 8) & 0xFF
+        elif off == abi.PAGE_MMIO:
+            mmio_wr(s, la, 2, v & 0xFFFF)
+        return
+    wr8(s, mem, la, v)
+    wr8(s, mem, la + 1, v >> 8)
+
+
+@njit(**J)
+def rdm(s, mem, sg, off, w, om):
+    """Read w bytes at sg:off; the offset wraps with mask om."""
+    base = s[BASE + sg]
+    if w == 1:
+        return rd8(s, mem, base + off)
+    if off + w - 1 <= om:
+        if w == 2:
+            return rd16(s, mem, base + off)
+        return rd16(s, mem, base + off) | (rd16(s, mem, base + off + 2) << 16)
+    v = 0
+    for i in range(w):
+        v |= rd8(s, mem, base + ((off + i) & om)) << (8 * i)
+    return v
+
+
+@njit(**J)
+def wrm(s, mem, sg, off, w, om, v):
+    base = s[BASE + sg]
+    if w == 1:
+        wr8(s, mem, base + off, v)
+    elif off + w - 1 <= om:
+        if w == 2:
+            wr16(s, mem, base + off, v)
+        else:
+            wr16(s, mem, base + off, v)
+            wr16(s, mem, base + off + 2, v >> 16)
+    else:
+        for i in range(w):
+            wr8(s, mem, base + ((off + i) & om), v >> (8 * i))
+
+
+@njit(**J)
+def fetch8(s, mem):
+    ip = s[EIP]
+    s[EIP] = (ip + 1) & 0xFFFF
+    return rd8(s, mem, s[BASE + CS] + ip)
+
+
+@njit(**J)
+def fetch16(s, mem):
+    ip = s[EIP]
+    s[EIP] = (ip + 2) & 0xFFFF
+    return rdm(s, mem, CS, ip, 2, 0xFFFF)
+
+
+@njit(**J)
+def fetch32(s, mem):
+    ip = s[EIP]
+    s[EIP] = (ip + 4) & 0xFFFF
+    return rdm(s, mem, CS, ip, 4, 0xFFFF)
+
+
+@njit(**J)
+def fetchw(s, mem, w):
+    if w == 1:
+        return fetch8(s, mem)
+    if w == 2:
+        return fetch16(s, mem)
+    return fetch32(s, mem)
+
+
+@njit(**J)
+def fetchs8(s, mem):
+    v = fetch8(s, mem)
+    return v - 256 if v >= 128 else v
+
+
+@njit(**J)
+def sext(v, w):
+    if w == 1:
+        return v - 256 if v & 0x80 else v
+    if w == 2:
+        return v - 65536 if v & 0x8000 else v
+    return v - 0x100000000 if v & 0x80000000 else v
+
+
+@njit(**J)
+def wmask(w):
+    if w == 1:
+        return 0xFF
+    if w == 2:
+        return 0xFFFF
+    return 0xFFFFFFFF
+
+
+# ---- registers ---------------------------------------------------------------------
+@njit(**J)
+def getr(s, r, w):
+    if w == 1:
+        if r < 4:
+            return s[REG + r] & 0xFF
+        return (s[REG + r - 4] >> 8) & 0xFF
+    if w == 2:
+        return s[REG + r] & 0xFFFF
+    return s[REG + r]
+
+
+@njit(**J)
+def setr(s, r, w, v):
+    if w == 1:
+        if r < 4:
+            s[REG + r] = (s[REG + r] & ~0xFF) | (v & 0xFF)
+        else:
+            s[REG + r - 4] = (s[REG + r - 4] & ~0xFF00) | ((v & 0xFF) << 8)
+    elif w == 2:
+        s[REG + r] = (s[REG + r] & ~0xFFFF) | (v & 0xFFFF)
+    else:
+        s[REG + r] = v & 0xFFFFFFFF
+
+
+@njit(**J)
+def load_seg(s, sr, sel):
+    """Real mode / 8086 segment load (protected mode will read a descriptor here)."""
+    sel &= 0xFFFF
+    s[SEL + sr] = sel
+    s[BASE + sr] = sel << 4
+
+
+@njit(**J)
+def push(s, mem, v, w):
+    sp = (s[ESP] - w) & 0xFFFF
+    wrm(s, mem, SS, sp, w, 0xFFFF, v)
+    s[ESP] = (s[ESP] & ~0xFFFF) | sp
+
+
+@njit(**J)
+def pop(s, mem, w):
+    sp = s[ESP] & 0xFFFF
+    v = rdm(s, mem, SS, sp, w, 0xFFFF)
+    s[ESP] = (s[ESP] & ~0xFFFF) | ((sp + w) & 0xFFFF)
+    return v
+
+
+@njit(**J)
+def set_flags(s, v):
+    """POPF/IRET/SAHF-style write honouring the model's fixed bits."""
+    if s[MODEL] == 0:
+        s[FLAGS] = (v & 0x0FD5) | 0xF002
+    else:
+        s[FLAGS] = (v & 0x7FD5) | 0x0002
+
+
+@njit(**J)
+def do_int(s, mem, vec, ret_ip):
+    """Enter interrupt handler ``vec`` through the real-mode IVT."""
+    a = s[IDTB] + vec * 4
+    ip = rd16(s, mem, a)
+    cs = rd16(s, mem, a + 2)
+    push(s, mem, s[FLAGS] & 0xFFFF, 2)
+    push(s, mem, s[SEL + CS], 2)
+    push(s, mem, ret_ip, 2)
+    s[FLAGS] &= ~(IF | TF)
+    load_seg(s, CS, cs)
+    s[EIP] = ip
+    s[SWINT] = 1
+    return 51
+
+
+@njit(**J)
+def fault(s, mem, vec, start):
+    """Exception with the faulting instruction's address (386) or the next one (8086)."""
+    if s[MODEL] == 0:
+        return do_int(s, mem, vec, s[EIP])
+    return do_int(s, mem, vec, start)
+
+
+@njit(**J)
+def ud(s, mem, start):
+    """Invalid opcode: #UD (INT 6) on the 386."""
+    return do_int(s, mem, 6, start)
+
+
+# ---- I/O ------------------------------------------------------------------------------
+@njit(**J)
+def port_in(s, port, size):
+    """Value of a pending IN for ``port``, or -1 after arranging the exit."""
+    if s[abi.S_PENDING] == 1 and s[abi.S_EXIT_ADDR] == port and s[abi.S_EXIT_SIZE] == size:
+        s[abi.S_PENDING] = 0
+        return s[abi.S_EXIT_DATA] & wmask(size)
+    s[abi.S_EXIT_ADDR] = port
+    s[abi.S_EXIT_SIZE] = size
+    return -1
+
+
+@njit(**J)
+def port_out(s, mem, port, v, size):
+    v &= wmask(size)
+    if mem[3][port] & abi.IOF_POSTED:
+        n = s[abi.S_IOLOG_COUNT]
+        log = mem[4]
+        log[3 * n] = port | (size << 32)
+        log[3 * n + 1] = v
+        log[3 * n + 2] = s[abi.S_CYCLES]
+        s[abi.S_IOLOG_COUNT] = n + 1
+        if 3 * (n + 2) > len(log) and s[abi.S_EXIT_REASON] == 0:
+            s[abi.S_EXIT_REASON] = abi.EXIT_IOLOG_FULL
+    elif s[abi.S_EXIT_REASON] == 0:
+        s[abi.S_EXIT_REASON] = abi.EXIT_IO_OUT
+        s[abi.S_EXIT_ADDR] = port
+        s[abi.S_EXIT_SIZE] = size
+        s[abi.S_EXIT_DATA] = v
+
+
+# ---- ModRM ------------------------------------------------------------------------------
+@njit(**J)
+def modrm_ea(s, mem, modrm, seg, a32):
+    """(segment, offset) of the memory operand; segment -1 for a register operand."""
+    mod = modrm >> 6
+    if mod == 3:
+        return -1, 0
+    rm = modrm & 7
+    dseg = DS
+    if a32 == 0:
+        if mod == 0 and rm == 6:
+            off = fetch16(s, mem)
+            s[EAC] = 6
+        else:
+            if rm == 0:
+                off = s[EBX] + s[ESI]
+            elif rm == 1:
+                off = s[EBX] + s[EDI]
+            elif rm == 2:
+                off = s[EBP] + s[ESI]
+                dseg = SS
+            elif rm == 3:
+                off = s[EBP] + s[EDI]
+                dseg = SS
+            elif rm == 4:
+                off = s[ESI]
+            elif rm == 5:
+                off = s[EDI]
+            elif rm == 6:
+                off = s[EBP]
+                dseg = SS
+            else:
+                off = s[EBX]
+            if mod == 1:
+                off += fetchs8(s, mem)
+                s[EAC] = 11
+            elif mod == 2:
+                off += fetch16(s, mem)
+                s[EAC] = 11
+            else:
+                s[EAC] = 7
+        off &= 0xFFFF
+    else:
+        if rm == 4:
+            sib = fetch8(s, mem)
+            b = sib & 7
+            idx = (sib >> 3) & 7
+            if b == 5 and mod == 0:
+                off = fetch32(s, mem)
+            else:
+                off = s[REG + b]
+                if b == 4 or b == 5:
+                    dseg = SS
+            if idx != 4:
+                off += s[REG + idx] << (sib >> 6)
+        elif rm == 5 and mod == 0:
+            off = fetch32(s, mem)
+        else:
+            off = s[REG + rm]
+            if rm == 5:
+                dseg = SS
+        if mod == 1:
+            off += fetchs8(s, mem)
+        elif mod == 2:
+            off += fetch32(s, mem)
+        off &= 0xFFFFFFFF
+        s[EAC] = 8
+    if seg >= 0:
+        dseg = seg
+    return dseg, off
+
+
+@njit(**J)
+def rm_rd(s, mem, modrm, sg, off, w, om):
+    if sg < 0:
+        return getr(s, modrm & 7, w)
+    return rdm(s, mem, sg, off, w, om)
+
+
+@njit(**J)
+def rm_wr(s, mem, modrm, sg, off, w, om, v):
+    if sg < 0:
+        setr(s, modrm & 7, w, v)
+    else:
+        wrm(s, mem, sg, off, w, om, v)
+
+
+# ---- ALU --------------------------------------------------------------------------------
+@njit(**J)
+def szp(r, w):
+    f = PARITY[r & 0xFF]
+    if r == 0:
+        f |= ZF
+    if (r >> (8 * w - 1)) & 1:
+        f |= SF
+    return f
+
+
+@njit(**J)
+def alu(s, op, a, b, w):
+    """ADD OR ADC SBB AND SUB XOR CMP; returns the result (CMP: a)."""
+    bits = 8 * w
+    m = wmask(w)
+    f = s[FLAGS]
+    if op == 0 or op == 2:
+        r = a + b + ((f & CF) if op == 2 else 0)
+        rm = r & m
+        nf = szp(rm, w) | ((r >> bits) & 1) | ((a ^ b ^ r) & AF)
+        if ((a ^ r) & (b ^ r)) >> (bits - 1) & 1:
+            nf |= OF
+    elif op == 5 or op == 7 or op == 3:
+        r = a - b - ((f & CF) if op == 3 else 0)
+        rm = r & m
+        nf = szp(rm, w) | ((r >> bits) & 1) | ((a ^ b ^ r) & AF)
+        if ((a ^ b) & (a ^ r)) >> (bits - 1) & 1:
+            nf |= OF
+        if op == 7:
+            rm = a
+    else:
+        if op == 1:
+            rm = a | b
+        elif op == 4:
+            rm = a & b
+        else:
+            rm = a ^ b
+        nf = szp(rm, w)
+    s[FLAGS] = (f & ~ARITH) | nf
+    return rm
+
+
+@njit(**J)
+def incdec(s, v, w, dec):
+    m = wmask(w)
+    sb = 1 << (8 * w - 1)
+    if dec:
+        r = (v - 1) & m
+        nf = szp(r, w) | ((v ^ r) & AF)
+        if r == sb - 1:
+            nf |= OF
+    else:
+        r = (v + 1) & m
+        nf = szp(r, w) | ((v ^ r) & AF)
+        if r == sb:
+            nf |= OF
+    s[FLAGS] = (s[FLAGS] & ~(ARITH & ~CF)) | nf
+    return r
+
+
+@njit(**J)
+def cond(s, cc):
+    f = s[FLAGS]
+    c = cc >> 1
+    if c == 0:
+        r = (f & OF) != 0
+    elif c == 1:
+        r = (f & CF) != 0
+    elif c == 2:
+        r = (f & ZF) != 0
+    elif c == 3:
+        r = (f & (CF | ZF)) != 0
+    elif c == 4:
+        r = (f & SF) != 0
+    elif c == 5:
+        r = (f & PF) != 0
+    elif c == 6:
+        r = ((f & SF) != 0) != ((f & OF) != 0)
+    else:
+        r = ((f & ZF) != 0) or (((f & SF) != 0) != ((f & OF) != 0))
+    if cc & 1:
+        return not r
+    return r
+
+
+@njit(**J)
+def shift(s, op, v, cnt, w):
+    """Group 2 (ROL ROR RCL RCR SHL SHR SETMO/SAL SAR) by ``cnt`` (already masked)."""
+    if cnt == 0:
+        return v
+    bits = 8 * w
+    m = wmask(w)
+    top = bits - 1
+    f = s[FLAGS]
+    cf = f & CF
+    if op == 0:
+        for _ in range(cnt):
+            cf = (v >> top) & 1
+            v = ((v << 1) | cf) & m
+        of = ((v >> top) & 1) ^ cf
+        s[FLAGS] = (f & ~(CF | OF)) | cf | (OF if of else 0)
+        return v
+    if op == 1:
+        for _ in range(cnt):
+            cf = v & 1
+            v = (v >> 1) | (cf << top)
+        of = ((v >> top) ^ (v >> (top - 1))) & 1
+        s[FLAGS] = (f & ~(CF | OF)) | cf | (OF if of else 0)
+        return v
+    if op == 2:
+        for _ in range(cnt):
+            nc = (v >> top) & 1
+            v = ((v << 1) | cf) & m
+            cf = nc
+        of = ((v >> top) & 1) ^ cf
+        s[FLAGS] = (f & ~(CF | OF)) | cf | (OF if of else 0)
+        return v
+    if op == 3:
+        for _ in range(cnt):
+            nc = v & 1
+            v = (v >> 1) | (cf << top)
+            cf = nc
+        of = ((v >> top) ^ (v >> (top - 1))) & 1
+        s[FLAGS] = (f & ~(CF | OF)) | cf | (OF if of else 0)
+        return v
+    if op == 6 and s[MODEL] == 0:          # SETMO: all ones, flags as OR
+        v = m
+        s[FLAGS] = (f & ~ARITH) | szp(v, w)
+        return v
+    af = 0
+    if op == 4 or op == 6:
+        for _ in range(cnt):
+            cf = (v >> top) & 1
+            v = (v << 1) & m
+        of = ((v >> top) & 1) ^ cf
+        af = AF if s[MODEL] == 0 else 0
+    elif op == 5:
+        of = (v >> top) & 1 if cnt == 1 else 0
+        for _ in range(cnt):
+            of = (v >> top) & 1
+            cf = v & 1
+            v >>= 1
+        af = AF if s[MODEL] == 0 else 0
+    else:
+        sb = v & (1 << top)
+        for _ in range(cnt):
+            cf = v & 1
+            v = (v >> 1) | sb
+        of = 0
+        af = AF if s[MODEL] == 0 else 0
+    s[FLAGS] = (f & ~ARITH) | szp(v, w) | cf | (OF if of else 0) | af
+    return v
+
+
+# ---- 00-3F: ALU rows, segment push/pop, BCD adjust ---------------------------------------
+@njit(**J)
+def g_alu(s, mem, op, seg, w, a32, start):
+    lo = op & 7
+    if lo < 6:
+        aop = op >> 3
+        if lo < 4:
+            sz = 1 if (op & 1) == 0 else w
+            om = 0xFFFFFFFF if a32 else 0xFFFF
+            modrm = fetch8(s, mem)
+            sg, off = modrm_ea(s, mem, modrm, seg, a32)
+            r = (modrm >> 3) & 7
+            if lo < 2:                                   # r/m, reg
+                a = rm_rd(s, mem, modrm, sg, off, sz, om)
+                v = alu(s, aop, a, getr(s, r, sz), sz)
+                if aop != 7:
+                    rm_wr(s, mem, modrm, sg, off, sz, om, v)
+                    return 7 if sg >= 0 else 0
+            else:                                        # reg, r/m
+                b = rm_rd(s, mem, modrm, sg, off, sz, om)
+                v = alu(s, aop, getr(s, r, sz), b, sz)
+                if aop != 7:
+                    setr(s, r, sz, v)
+            return 0
+        sz = 1 if lo == 4 else w
+        v = alu(s, aop, getr(s, 0, sz), fetchw(s, mem, sz), sz)
+        if aop != 7:
+            setr(s, 0, sz, v)
+        return 0
+    if op < 0x20:
+        sr = op >> 3
+        if lo == 6:
+            push(s, mem, s[SEL + sr], w)
+        else:
+            if sr == CS and s[MODEL] != 0:
+                return g_0f(s, mem, seg, w, a32, start)
+            load_seg(s, sr, pop(s, mem, w))
+            if sr == SS:
+                s[INHIBIT] = 1
+        return 0
+    # 27 DAA, 2F DAS, 37 AAA, 3F AAS (26/2E/36/3E are prefixes)
+    al = s[EAX] & 0xFF
+    f = s[FLAGS]
+    if op == 0x27 or op == 0x2F:
+        cf = f & CF
+        nf = 0
+        if (al & 0x0F) > 9 or (f & AF):
+            nf |= AF
+            if op == 0x27:
+                v = al + 6
+            else:
+                v = al - 6
+            if v > 0xFF or (v < 0 and s[MODEL] != 0):   # the 8086 DAS keeps CF here
+                nf |= CF
+            v &= 0xFF
+        else:
+            v = al
+        thr = 0x9F if (s[MODEL] == 0 and (f & AF)) else 0x99
+        if al > thr or cf:
+            if op == 0x27:
+                v = (v + 0x60) & 0xFF
+            else:
+                v = (v - 0x60) & 0xFF
+            nf |= CF
+        of = 0
+        if op == 0x27:
+            if (al & 0x80) == 0 and (v & 0x80):
+                of = OF
+        else:
+            if (al & 0x80) and (v & 0x80) == 0:
+                of = OF
+        s[FLAGS] = (f & ~ARITH) | nf | szp(v, 1) | of
+        setr(s, 0, 1, v)
+        return 0
+    ah = (s[EAX] >> 8) & 0xFF
+    if (al & 0x0F) > 9 or (f & AF):
+        if op == 0x37:
+            if s[MODEL] == 0:
+                al = al + 6
+                ah = ah + 1
+            else:
+                ax = ((ah << 8) | al) + 0x106
+                al = ax & 0xFF
+                ah = ax >> 8
+        else:
+            if s[MODEL] == 0:
+                al = al - 6
+                ah = ah - 1
+            else:
+                ax = ((ah << 8) | al) - 6
+                al = ax & 0xFF
+                ah = (ax >> 8) - 1
+        nf = AF | CF
+    else:
+        nf = 0
+    res = al & 0xFF
+    al = al & 0x0F
+    s[EAX] = (s[EAX] & ~0xFFFF) | ((ah & 0xFF) << 8) | al
+    s[FLAGS] = (f & ~ARITH) | nf | szp(res, 1)
+    return 0
+
+
+# ---- 40-5F: INC/DEC/PUSH/POP reg ----------------------------------------------------------
+@njit(**J)
+def g_4x5x(s, mem, op, w):
+    r = op & 7
+    if op < 0x48:
+        setr(s, r, w, incdec(s, getr(s, r, w), w, False))
+    elif op < 0x50:
+        setr(s, r, w, incdec(s, getr(s, r, w), w, True))
+    elif op < 0x58:
+        if r == 4:
+            if s[MODEL] == 0:
+                push(s, mem, (s[ESP] - 2) & 0xFFFF, 2)
+            else:
+                push(s, mem, getr(s, 4, w), w)
+        else:
+            push(s, mem, getr(s, r, w), w)
+    else:
+        v = pop(s, mem, w)
+        setr(s, r, w, v)
+    return 0
+
+
+# ---- 60-6F on the 186+: PUSHA POPA BOUND PUSH imm IMUL imm -------------------------------
+@njit(**J)
+def imul_flags(s, full, w):
+    """CF=OF when the signed product does not fit in w bytes; returns the truncated result."""
+    m = wmask(w)
+    r = full & m
+    f = s[FLAGS] & ~ARITH
+    if sext(r, w) != full:
+        f |= CF | OF
+    s[FLAGS] = f | szp(r, w)
+    return r
+
+
+@njit(**J)
+def g_6x(s, mem, op, seg, rep, w, a32, start):
+    om = 0xFFFFFFFF if a32 else 0xFFFF
+    if op == 0x60:
+        sp = getr(s, 4, w)
+        for r in range(8):
+            push(s, mem, sp if r == 4 else getr(s, r, w), w)
+        return 0
+    if op == 0x61:
+        for r in range(7, -1, -1):
+            v = pop(s, mem, w)
+            if r != 4:
+                setr(s, r, w, v)
+        return 0
+    if op == 0x62:
+        modrm = fetch8(s, mem)
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        if sg < 0:
+            return ud(s, mem, start)
+        v = sext(getr(s, (modrm >> 3) & 7, w), w)
+        lo = sext(rdm(s, mem, sg, off, w, om), w)
+        hi = sext(rdm(s, mem, sg, (off + w) & om, w, om), w)
+        if v < lo or v > hi:
+            return do_int(s, mem, 5, start)
+        return 0
+    if op == 0x68:
+        push(s, mem, fetchw(s, mem, w), w)
+        return 0
+    if op == 0x6A:
+        push(s, mem, fetchs8(s, mem) & wmask(w), w)
+        return 0
+    if op == 0x69 or op == 0x6B:
+        modrm = fetch8(s, mem)
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        a = sext(rm_rd(s, mem, modrm, sg, off, w, om), w)
+        b = sext(fetchw(s, mem, w), w) if op == 0x69 else fetchs8(s, mem)
+        setr(s, (modrm >> 3) & 7, w, imul_flags(s, a * b, w))
+        return 0
+    if op >= 0x6C:
+        return g_str(s, mem, op, seg, rep, w, a32, start)
+    return ud(s, mem, start)
+
+
+# ---- string instructions -------------------------------------------------------------------
+@njit(**J)
+def g_str(s, mem, op, seg, rep, w, a32, start):
+    om = 0xFFFFFFFF if a32 else 0xFFFF
+    sz = 1 if (op & 1) == 0 else w
+    d = -sz if s[FLAGS] & DF else sz
+    sseg = DS if seg < 0 else seg
+    kind = op & 0xFE
+    if rep:
+        n = s[ECX] & om
+        if n == 0:
+            return 0
+    cyc = 0
+    per = CYC[op]
+    while True:
+        si = s[ESI] & om
+        di = s[EDI] & om
+        if kind == 0xA4:                               # MOVS
+            v = rdm(s, mem, sseg, si, sz, om)
+            if s[XREAD]:
+                s[EIP] = start
+                return X_SREAD
+            wrm(s, mem, ES, di, sz, om, v)
+            s[ESI] = (s[ESI] & ~om) | ((si + d) & om)
+            s[EDI] = (s[EDI] & ~om) | ((di + d) & om)
+        elif kind == 0xAA:                             # STOS
+            wrm(s, mem, ES, di, sz, om, getr(s, 0, sz))
+            s[EDI] = (s[EDI] & ~om) | ((di + d) & om)
+        elif kind == 0xAC:                             # LODS
+            v = rdm(s, mem, sseg, si, sz, om)
+            if s[XREAD]:
+                s[EIP] = start
+                return X_SREAD
+            setr(s, 0, sz, v)
+            s[ESI] = (s[ESI] & ~om) | ((si + d) & om)
+        elif kind == 0xA6:                             # CMPS
+            a = rdm(s, mem, sseg, si, sz, om)
+            b = rdm(s, mem, ES, di, sz, om)
+            if s[XREAD]:
+                s[EIP] = start
+                return X_SREAD
+            alu(s, 7, a, b, sz)
+            s[ESI] = (s[ESI] & ~om) | ((si + d) & om)
+            s[EDI] = (s[EDI] & ~om) | ((di + d) & om)
+        elif kind == 0xAE:                             # SCAS
+            b = rdm(s, mem, ES, di, sz, om)
+            if s[XREAD]:
+                s[EIP] = start
+                return X_SREAD
+            alu(s, 7, getr(s, 0, sz), b, sz)
+            s[EDI] = (s[EDI] & ~om) | ((di + d) & om)
+        elif kind == 0x6C:                             # INS
+            v = port_in(s, s[EDX] & 0xFFFF, sz)
+            if v < 0:
+                s[EIP] = start
+                return X_SIN
+            wrm(s, mem, ES, di, sz, om, v)
+            s[EDI] = (s[EDI] & ~om) | ((di + d) & om)
+        else:                                          # OUTS
+            v = rdm(s, mem, sseg, si, sz, om)
+            if s[XREAD]:
+                s[EIP] = start
+                return X_SREAD
+            port_out(s, mem, s[EDX] & 0xFFFF, v, sz)
+            s[ESI] = (s[ESI] & ~om) | ((si + d) & om)
+        cyc += per
+        if rep == 0:
+            return cyc
+        n -= 1
+        s[ECX] = (s[ECX] & ~om) | n
+        if n == 0:
+            break
+        if kind == 0xA6 or kind == 0xAE:
+            z = s[FLAGS] & ZF
+            if (rep == 0xF3 and z == 0) or (rep == 0xF2 and z != 0):
+                break
+        if (s[abi.S_EXIT_REASON] or s[abi.S_CYCLES] + cyc >= s[END] or s[abi.S_NMI]
+                or ((s[abi.S_IRQ] & 1) and (s[FLAGS] & IF))):
+            s[EIP] = start
+            s[PARTIAL] = 1
+            return cyc
+    return cyc
+
+
+# ---- 80-8F ------------------------------------------------------------------------------------
+@njit(**J)
+def g_8x(s, mem, op, seg, w, a32, start):
+    om = 0xFFFFFFFF if a32 else 0xFFFF
+    modrm = fetch8(s, mem)
+    r = (modrm >> 3) & 7
+    if op == 0x8D:                                     # LEA
+        sg, off = modrm_ea(s, mem, modrm, -1, a32)
+        if sg < 0:
+            if s[MODEL] != 0:
+                return ud(s, mem, start)
+            off = 0
+        setr(s, r, w, off)
+        return 0
+    sg, off = modrm_ea(s, mem, modrm, seg, a32)
+    mem_ = 5 if sg >= 0 else 0
+    if op < 0x84:                                      # group 1
+        sz = 1 if (op & 1) == 0 else w
+        a = rm_rd(s, mem, modrm, sg, off, sz, om)
+        if op == 0x83:
+            b = fetchs8(s, mem) & wmask(sz)
+        else:
+            b = fetchw(s, mem, sz)
+        v = alu(s, r, a, b, sz)
+        if r != 7:
+            rm_wr(s, mem, modrm, sg, off, sz, om, v)
+            return mem_ * 2
+        return mem_
+    if op < 0x86:                                      # TEST
+        sz = 1 if (op & 1) == 0 else w
+        alu(s, 4, rm_rd(s, mem, modrm, sg, off, sz, om), getr(s, r, sz), sz)
+        return mem_
+    if op < 0x88:                                      # XCHG
+        sz = 1 if (op & 1) == 0 else w
+        a = rm_rd(s, mem, modrm, sg, off, sz, om)
+        b = getr(s, r, sz)
+        rm_wr(s, mem, modrm, sg, off, sz, om, b)
+        setr(s, r, sz, a)
+        return mem_ * 3
+    if op < 0x8C:                                      # MOV
+        sz = 1 if (op & 1) == 0 else w
+        if op < 0x8A:
+            rm_wr(s, mem, modrm, sg, off, sz, om, getr(s, r, sz))
+        else:
+            setr(s, r, sz, rm_rd(s, mem, modrm, sg, off, sz, om))
+        return mem_
+    if op == 0x8C:                                     # MOV r/m, Sreg
+        if s[MODEL] == 0:
+            r &= 3
+        elif r > 5:
+            return ud(s, mem, start)
+        if sg < 0:
+            setr(s, modrm & 7, w, s[SEL + r])
+        else:
+            wrm(s, mem, sg, off, 2, om, s[SEL + r])
+        return mem_
+    if op == 0x8E:                                     # MOV Sreg, r/m
+        if s[MODEL] == 0:
+            r &= 3
+        elif r > 5 or r == CS:
+            return ud(s, mem, start)
+        load_seg(s, r, rm_rd(s, mem, modrm, sg, off, 2, om))
+        if r == SS:
+            s[INHIBIT] = 1
+        return mem_
+    # 8F: POP r/m (8086 ignores reg)
+    if r != 0 and s[MODEL] != 0:
+        return ud(s, mem, start)
+    v = pop(s, mem, w)
+    if sg >= 0:
+        # the offset was computed before SP changed, except for 386 [ESP]-based forms
+        wrm(s, mem, sg, off, w, om, v)
+    else:
+        setr(s, modrm & 7, w, v)
+    return mem_
+
+
+# ---- 90-AF --------------------------------------------------------------------------------------
+@njit(**J)
+def g_9x(s, mem, op, seg, rep, w, a32, start):
+    if op < 0x98:                                      # XCHG AX, r
+        r = op & 7
+        a = getr(s, 0, w)
+        setr(s, 0, w, getr(s, r, w))
+        setr(s, r, w, a)
+        return 0
+    if op == 0x98:
+        if w == 2:
+            setr(s, 0, 2, sext(s[EAX] & 0xFF, 1))
+        else:
+            setr(s, 0, 4, sext(s[EAX] & 0xFFFF, 2))
+        return 0
+    if op == 0x99:
+        if w == 2:
+            setr(s, 2, 2, 0xFFFF if s[EAX] & 0x8000 else 0)
+        else:
+            setr(s, 2, 4, 0xFFFFFFFF if s[EAX] & 0x80000000 else 0)
+        return 0
+    if op == 0x9A:                                     # CALL far
+        ip = fetchw(s, mem, w)
+        cs = fetch16(s, mem)
+        push(s, mem, s[SEL + CS], w)
+        push(s, mem, s[EIP], w)
+        load_seg(s, CS, cs)
+        s[EIP] = ip
+        return 0
+    if op == 0x9B:                                     # WAIT
+        return 0
+    if op == 0x9C:
+        push(s, mem, s[FLAGS] & (0xFFFF if w == 2 else 0xFCFFFF), w)
+        return 0
+    if op == 0x9D:
+        v = pop(s, mem, w)
+        set_flags(s, v)
+        return 0
+    if op == 0x9E:                                     # SAHF
+        s[FLAGS] = (s[FLAGS] & ~0xD5) | ((s[EAX] >> 8) & 0xD5)
+        return 0
+    if op == 0x9F:                                     # LAHF
+        setr(s, 4, 1, s[FLAGS] & 0xFF)
+        return 0
+    om = 0xFFFFFFFF if a32 else 0xFFFF
+    if op < 0xA4:                                      # MOV AL/AX <-> moffs
+        off = fetch32(s, mem) if a32 else fetch16(s, mem)
+        sg = DS if seg < 0 else seg
+        sz = 1 if (op & 1) == 0 else w
+        if op < 0xA2:
+            setr(s, 0, sz, rdm(s, mem, sg, off, sz, om))
+        else:
+            wrm(s, mem, sg, off, sz, om, getr(s, 0, sz))
+        return 0
+    if op == 0xA8:
+        alu(s, 4, s[EAX] & 0xFF, fetch8(s, mem), 1)
+        return 0
+    if op == 0xA9:
+        alu(s, 4, getr(s, 0, w), fetchw(s, mem, w), w)
+        return 0
+    return g_str(s, mem, op, seg, rep, w, a32, start)
+
+
+# ---- C0-CF ------------------------------------------------------------------------------------------
+@njit(**J)
+def far_ret(s, mem, w, extra):
+    ip = pop(s, mem, w)
+    cs = pop(s, mem, w)
+    load_seg(s, CS, cs)
+    s[EIP] = ip
+    s[ESP] = (s[ESP] & ~0xFFFF) | ((s[ESP] + extra) & 0xFFFF)
+
+
+@njit(**J)
+def g_cx(s, mem, op, seg, w, a32, start):
+    model = s[MODEL]
+    om = 0xFFFFFFFF if a32 else 0xFFFF
+    if model == 0:
+        if op == 0xC0 or op == 0xC1:
+            op += 2
+        elif op == 0xC8 or op == 0xC9:
+            op += 2
+    if op == 0xC3 or op == 0xC2:                       # RET near
+        extra = fetch16(s, mem) if op == 0xC2 else 0
+        ip = pop(s, mem, w)
+        s[EIP] = ip
+        s[ESP] = (s[ESP] & ~0xFFFF) | ((s[ESP] + extra) & 0xFFFF)
+        return 0
+    if op == 0xCB or op == 0xCA:                       # RETF
+        extra = fetch16(s, mem) if op == 0xCA else 0
+        far_ret(s, mem, w, extra)
+        return 0
+    if op == 0xCD:
+        vec = fetch8(s, mem)
+        return do_int(s, mem, vec, s[EIP])
+    if op == 0xCC:
+        return do_int(s, mem, 3, s[EIP])
+    if op == 0xCE:
+        if s[FLAGS] & OF:
+            return do_int(s, mem, 4, s[EIP])
+        return 0
+    if op == 0xCF:                                     # IRET
+        ip = pop(s, mem, w)
+        cs = pop(s, mem, w)
+        f = pop(s, mem, w)
+        load_seg(s, CS, cs)
+        s[EIP] = ip
+        set_flags(s, f)
+        return 0
+    if op == 0xC4 or op == 0xC5:                       # LES / LDS
+        modrm = fetch8(s, mem)
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        if sg < 0:
+            if model != 0:
+                return ud(s, mem, start)
+            sg, off = DS if seg < 0 else seg, 0
+        v = rdm(s, mem, sg, off, w, om)
+        sel = rdm(s, mem, sg, (off + w) & om, 2, om)
+        setr(s, (modrm >> 3) & 7, w, v)
+        load_seg(s, ES if op == 0xC4 else DS, sel)
+        return 0
+    if op == 0xC6 or op == 0xC7:                       # MOV r/m, imm
+        sz = 1 if op == 0xC6 else w
+        modrm = fetch8(s, mem)
+        if model != 0 and (modrm & 0x38):
+            return ud(s, mem, start)
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        v = fetchw(s, mem, sz)
+        rm_wr(s, mem, modrm, sg, off, sz, om, v)
+        return 0
+    if op == 0xC0 or op == 0xC1:                       # shift r/m, imm8 (186+)
+        sz = 1 if op == 0xC0 else w
+        modrm = fetch8(s, mem)
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        v = rm_rd(s, mem, modrm, sg, off, sz, om)
+        cnt = fetch8(s, mem) & 0x1F
+        rm_wr(s, mem, modrm, sg, off, sz, om, shift(s, (modrm >> 3) & 7, v, cnt, sz))
+        return cnt
+    if op == 0xC8:                                     # ENTER
+        size = fetch16(s, mem)
+        level = fetch8(s, mem) & 31
+        push(s, mem, getr(s, 5, w), w)
+        frame = s[ESP] & 0xFFFF
+        if level > 0:
+            bp = s[EBP] & 0xFFFF
+            for _ in range(level - 1):
+                bp = (bp - w) & 0xFFFF
+                push(s, mem, rdm(s, mem, SS, bp, w, 0xFFFF), w)
+            push(s, mem, frame, w)
+        setr(s, 5, w, frame)
+        s[ESP] = (s[ESP] & ~0xFFFF) | ((s[ESP] - size) & 0xFFFF)
+        return 4 * level
+    # C9 LEAVE
+    s[ESP] = (s[ESP] & ~0xFFFF) | (s[EBP] & 0xFFFF)
+    setr(s, 5, w, pop(s, mem, w))
+    return 0
+
+
+# ---- D0-DF ------------------------------------------------------------------------------------------
+@njit(**J)
+def g_dx(s, mem, op, seg, w, a32, start):
+    om = 0xFFFFFFFF if a32 else 0xFFFF
+    if op < 0xD4:                                      # group 2
+        sz = 1 if (op & 1) == 0 else w
+        modrm = fetch8(s, mem)
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        v = rm_rd(s, mem, modrm, sg, off, sz, om)
+        r = (modrm >> 3) & 7
+        if op < 0xD2:
+            cnt = 1
+        else:
+            cnt = s[ECX] & 0xFF
+            if s[MODEL] != 0:
+                cnt &= 0x1F
+        if r == 6 and s[MODEL] == 0 and cnt == 0:
+            return 0                                   # SETMOC with CL=0
+        rm_wr(s, mem, modrm, sg, off, sz, om, shift(s, r, v, cnt, sz))
+        return 4 * cnt if op >= 0xD2 else 0
+    if op == 0xD4:                                     # AAM
+        b = fetch8(s, mem)
+        if b == 0:
+            return fault(s, mem, 0, start)
+        al = s[EAX] & 0xFF
+        ah = al // b
+        al = al % b
+        s[EAX] = (s[EAX] & ~0xFFFF) | (ah << 8) | al
+        s[FLAGS] = (s[FLAGS] & ~ARITH) | szp(al, 1)
+        return 0
+    if op == 0xD5:                                     # AAD
+        b = fetch8(s, mem)
+        al = s[EAX] & 0xFF
+        ah = (s[EAX] >> 8) & 0xFF
+        t = (ah * b) & 0xFF
+        r = al + t
+        rm = r & 0xFF
+        nf = szp(rm, 1) | ((r >> 8) & 1) | ((al ^ t ^ r) & AF)
+        if ((al ^ r) & (t ^ r)) & 0x80:
+            nf |= OF
+        s[FLAGS] = (s[FLAGS] & ~ARITH) | nf
+        s[EAX] = (s[EAX] & ~0xFFFF) | rm
+        return 0
+    if op == 0xD6:                                     # SALC
+        setr(s, 0, 1, 0xFF if s[FLAGS] & CF else 0)
+        return 0
+    if op == 0xD7:                                     # XLAT
+        sg = DS if seg < 0 else seg
+        off = ((s[EBX] & om) + (s[EAX] & 0xFF)) & om
+        setr(s, 0, 1, rdm(s, mem, sg, off, 1, om))
+        return 0
+    # D8-DF: ESC (no coprocessor): decode the operand, do nothing
+    modrm = fetch8(s, mem)
+    modrm_ea(s, mem, modrm, seg, a32)
+    return 0
+
+
+# ---- E0-EF ------------------------------------------------------------------------------------------
+@njit(**J)
+def g_ex(s, mem, op, w, a32):
+    if op < 0xE4:                                      # LOOPNZ LOOPZ LOOP JCXZ
+        d = fetchs8(s, mem)
+        cm = 0xFFFFFFFF if a32 else 0xFFFF
+        if op == 0xE3:
+            take = (s[ECX] & cm) == 0
+        else:
+            c = ((s[ECX] & cm) - 1) & cm
+            s[ECX] = (s[ECX] & ~cm) | c
+            take = c != 0
+            if op == 0xE0:
+                take = take and (s[FLAGS] & ZF) == 0
+            elif op == 0xE1:
+                take = take and (s[FLAGS] & ZF) != 0
+        if take:
+            s[EIP] = (s[EIP] + d) & 0xFFFF
+            return 12
+        return 0
+    if op == 0xE8:                                     # CALL rel
+        d = sext(fetchw(s, mem, w), w)
+        push(s, mem, s[EIP], w)
+        s[EIP] = (s[EIP] + d) & wmask(w)
+        return 0
+    if op == 0xE9:
+        d = sext(fetchw(s, mem, w), w)
+        s[EIP] = (s[EIP] + d) & wmask(w)
+        return 0
+    if op == 0xEB:
+        d = fetchs8(s, mem)
+        s[EIP] = (s[EIP] + d) & 0xFFFF
+        return 0
+    if op == 0xEA:
+        ip = fetchw(s, mem, w)
+        cs = fetch16(s, mem)
+        load_seg(s, CS, cs)
+        s[EIP] = ip
+        return 0
+    # E4-E7 imm port, EC-EF DX port
+    if op < 0xE8:
+        port = fetch8(s, mem)
+    else:
+        port = s[EDX] & 0xFFFF
+    sz = 1 if (op & 1) == 0 else w
+    if (op & 2) == 0:                                  # IN
+        v = port_in(s, port, sz)
+        if v < 0:
+            return X_IN
+        setr(s, 0, sz, v)
+    else:
+        port_out(s, mem, port, getr(s, 0, sz), sz)
+    return 0
+
+
+# ---- F0-FF ------------------------------------------------------------------------------------------
+@njit(**J)
+def g_muldiv(s, mem, r, v, sz, rep, start):
+    """F6/F7 /4../7 on the operand v.  Returns extra cycles."""
+    model = s[MODEL]
+    bits = 8 * sz
+    m = wmask(sz)
+    neg = rep != 0 and model == 0
+    if r == 4:                                         # MUL
+        a = getr(s, 0, sz)
+        p = a * v
+        hi = (p >> bits) & m
+        f = s[FLAGS] & ~ARITH
+        if hi:
+            f |= CF | OF
+        s[FLAGS] = f | szp(p & m, sz)
+        if sz == 1:
+            setr(s, 0, 2, p)
+        else:
+            setr(s, 0, sz, p & m)
+            setr(s, 2, sz, hi)
+        return 70
+    if r == 5:                                         # IMUL
+        a = sext(getr(s, 0, sz), sz)
+        p = a * sext(v, sz)
+        if neg:
+            p = -p
+        f = s[FLAGS] & ~ARITH
+        if sext(p & m, sz) != p:
+            f |= CF | OF
+        s[FLAGS] = f | szp(p & m, sz)
+        if sz == 1:
+            setr(s, 0, 2, p & 0xFFFF)
+        else:
+            setr(s, 0, sz, p & m)
+            setr(s, 2, sz, (p >> bits) & m)
+        return 80
+    # DIV / IDIV
+    if sz == 1:
+        n = s[EAX] & 0xFFFF
+    else:
+        n = (getr(s, 2, sz) << bits) | getr(s, 0, sz)
+    if v == 0:
+        return fault(s, mem, 0, start)
+    if r == 6 and sz == 4:
+        nu = (np.uint64(getr(s, 2, 4)) << np.uint64(32)) | np.uint64(getr(s, 0, 4))
+        qu = nu // np.uint64(v)
+        if qu > np.uint64(0xFFFFFFFF):
+            return fault(s, mem, 0, start)
+        q = np.int64(qu)
+        rem = np.int64(nu % np.uint64(v))
+    elif r == 6:
+        q = n // v
+        rem = n % v
+        if q > m:
+            return fault(s, mem, 0, start)
+    else:
+        ns = sext(n, 2 * sz) if sz < 4 else n
+        ds = sext(v, sz)
+        q = abs(ns) // abs(ds)
+        rem = abs(ns) % abs(ds)
+        if (ns < 0) != (ds < 0):
+            q = -q
+        if ns < 0:
+            rem = -rem
+        if neg:
+            q = -q
+        lim = (1 << (bits - 1))
+        if model == 0:
+            if q >= lim or q <= -lim:
+                return fault(s, mem, 0, start)
+        elif q >= lim or q < -lim:
+            return fault(s, mem, 0, start)
+        q &= m
+        rem &= m
+    if sz == 1:
+        setr(s, 0, 2, (rem << 8) | q)
+    else:
+        setr(s, 0, sz, q)
+        setr(s, 2, sz, rem)
+    return 150
+
+
+@njit(**J)
+def g_fx(s, mem, op, seg, rep, w, a32, start):
+    model = s[MODEL]
+    if op >= 0xF8:
+        if op < 0xFE:
+            if op == 0xF8:
+                s[FLAGS] &= ~CF
+            elif op == 0xF9:
+                s[FLAGS] |= CF
+            elif op == 0xFA:
+                s[FLAGS] &= ~IF
+            elif op == 0xFB:
+                s[FLAGS] |= IF
+                s[INHIBIT] = 1
+            elif op == 0xFC:
+                s[FLAGS] &= ~DF
+            else:
+                s[FLAGS] |= DF
+            return 0
+    if op == 0xF4:
+        s[HALTED] = 1
+        return 0
+    if op == 0xF5:
+        s[FLAGS] ^= CF
+        return 0
+    if op == 0xF1:                                     # 386: ICEBP
+        return do_int(s, mem, 1, s[EIP])
+    om = 0xFFFFFFFF if a32 else 0xFFFF
+    modrm = fetch8(s, mem)
+    r = (modrm >> 3) & 7
+    sg, off = modrm_ea(s, mem, modrm, seg, a32)
+    mem_ = 5 if sg >= 0 else 0
+    if op == 0xF6 or op == 0xF7:
+        sz = 1 if op == 0xF6 else w
+        v = rm_rd(s, mem, modrm, sg, off, sz, om)
+        if r < 2:
+            alu(s, 4, v, fetchw(s, mem, sz), sz)
+            return mem_
+        if r == 2:
+            rm_wr(s, mem, modrm, sg, off, sz, om, ~v & wmask(sz))
+            return mem_ * 2
+        if r == 3:
+            res = alu(s, 5, 0, v, sz)
+            rm_wr(s, mem, modrm, sg, off, sz, om, res)
+            return mem_ * 2
+        return g_muldiv(s, mem, r, v, sz, rep, start) + mem_
+    if op == 0xFE:
+        if r < 2:
+            v = rm_rd(s, mem, modrm, sg, off, 1, om)
+            rm_wr(s, mem, modrm, sg, off, 1, om, incdec(s, v, 1, r == 1))
+            return mem_ * 2
+        if model != 0:
+            return ud(s, mem, start)
+        # 8086: the FF operations with a byte operand
+        v = rm_rd(s, mem, modrm, sg, off, 1, om) | 0xFF00
+    else:
+        if r < 2:
+            v = rm_rd(s, mem, modrm, sg, off, w, om)
+            rm_wr(s, mem, modrm, sg, off, w, om, incdec(s, v, w, r == 1))
+            return mem_ * 2
+        v = rm_rd(s, mem, modrm, sg, off, w, om)
+    if r == 2:                                         # CALL near r/m
+        push(s, mem, s[EIP], w)
+        s[EIP] = v
+        return 11
+    if r == 4:                                         # JMP near r/m
+        s[EIP] = v
+        return 0
+    if r == 3 or r == 5:                               # CALL / JMP far m
+        if sg < 0:
+            if model != 0:
+                return ud(s, mem, start)
+            sg, off = DS if seg < 0 else seg, 0
+        cs = rdm(s, mem, sg, (off + w) & om, 2, om)
+        if r == 3:
+            push(s, mem, s[SEL + CS], w)
+            push(s, mem, s[EIP], w)
+        load_seg(s, CS, cs)
+        s[EIP] = v
+        return 20
+    # 6 (and 7 on the 8086): PUSH r/m
+    if r == 7 and model != 0:
+        return ud(s, mem, start)
+    if sg < 0 and (modrm & 7) == 4 and model == 0:
+        v = (s[ESP] - 2) & 0xFFFF                      # PUSH SP pushes the new value
+    push(s, mem, v, w)
+    return mem_
+
+
+# ---- 0F xx (386) ---------------------------------------------------------------------------------
+@njit(**J)
+def bitop(s, op, v, bit, w):
+    """BT BTS BTR BTC (op 0..3) on v; returns the new value."""
+    bit &= 8 * w - 1
+    b = 1 << bit
+    s[FLAGS] = (s[FLAGS] & ~CF) | (1 if v & b else 0)
+    if op == 1:
+        return v | b
+    if op == 2:
+        return v & ~b
+    if op == 3:
+        return v ^ b
+    return v
+
+
+@njit(**J)
+def g_0f(s, mem, seg, w, a32, start):
+    op = fetch8(s, mem)
+    om = 0xFFFFFFFF if a32 else 0xFFFF
+    if op >= 0x80 and op < 0x90:                       # Jcc rel16/32
+        d = sext(fetchw(s, mem, w), w)
+        if cond(s, op & 15):
+            s[EIP] = (s[EIP] + d) & wmask(w)
+            return 4
+        return 0
+    if op >= 0x90 and op < 0xA0:                       # SETcc
+        modrm = fetch8(s, mem)
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        rm_wr(s, mem, modrm, sg, off, 1, om, 1 if cond(s, op & 15) else 0)
+        return 0
+    if op == 0xA0 or op == 0xA8:
+        push(s, mem, s[SEL + (FS if op == 0xA0 else GS)], w)
+        return 0
+    if op == 0xA1 or op == 0xA9:
+        load_seg(s, FS if op == 0xA1 else GS, pop(s, mem, w))
+        return 0
+    if op == 0x06:                                     # CLTS
+        s[CR0] &= ~8
+        return 0
+    if op == 0x20 or op == 0x22:                       # MOV r32, CRn / CRn, r32
+        modrm = fetch8(s, mem)
+        n = (modrm >> 3) & 7
+        r = modrm & 7
+        slot = CR0 if n == 0 else (CR2 if n == 2 else (CR3 if n == 3 else -1))
+        if slot < 0:
+            return ud(s, mem, start)
+        if op == 0x20:
+            setr(s, r, 4, s[slot])
+        else:
+            s[slot] = s[REG + r]
+        return 0
+    modrm = fetch8(s, mem)
+    reg = (modrm >> 3) & 7
+    sg, off = modrm_ea(s, mem, modrm, seg, a32)
+    if op == 0xB6 or op == 0xB7 or op == 0xBE or op == 0xBF:   # MOVZX / MOVSX
+        sz = 1 if (op & 1) == 0 else 2
+        v = rm_rd(s, mem, modrm, sg, off, sz, om)
+        if op >= 0xBE:
+            v = sext(v, sz) & wmask(w)
+        setr(s, reg, w, v)
+        return 0
+    if op == 0xAF:                                     # IMUL r, r/m
+        a = sext(getr(s, reg, w), w)
+        b = sext(rm_rd(s, mem, modrm, sg, off, w, om), w)
+        setr(s, reg, w, imul_flags(s, a * b, w))
+        return 20
+    if op == 0xA3 or op == 0xAB or op == 0xB3 or op == 0xBB or op == 0xBA:
+        if op == 0xBA:
+            if reg < 4:
+                return ud(s, mem, start)
+            bop = reg - 4
+            bit = fetch8(s, mem)
+        else:
+            bop = (op >> 3) & 3
+            bit = getr(s, reg, w)
+            if sg >= 0:                                # bit string: the offset addresses memory
+                sb = sext(bit, w)
+                off = (off + (sb >> (3 if w == 2 else 5)) * w) & om
+                bit &= 8 * w - 1
+        v = rm_rd(s, mem, modrm, sg, off, w, om)
+        nv = bitop(s, bop, v, bit, w)
+        if bop != 0:
+            rm_wr(s, mem, modrm, sg, off, w, om, nv)
+        return 0
+    if op == 0xBC or op == 0xBD:                       # BSF / BSR
+        v = rm_rd(s, mem, modrm, sg, off, w, om)
+        if v == 0:
+            s[FLAGS] |= ZF
+            return 0
+        s[FLAGS] &= ~ZF
+        if op == 0xBC:
+            i = 0
+            while not (v >> i) & 1:
+                i += 1
+        else:
+            i = 8 * w - 1
+            while not (v >> i) & 1:
+                i -= 1
+        setr(s, reg, w, i)
+        return 0
+    if op == 0xA4 or op == 0xA5 or op == 0xAC or op == 0xAD:   # SHLD / SHRD
+        if op == 0xA4 or op == 0xAC:
+            cnt = fetch8(s, mem) & 31
+        else:
+            cnt = s[ECX] & 31
+        if cnt == 0:
+            return 0
+        v = rm_rd(s, mem, modrm, sg, off, w, om)
+        b = getr(s, reg, w)
+        bits = 8 * w
+        m = wmask(w)
+        if op < 0xAC:                                  # SHLD
+            if w == 2:
+                t = (v << 32) | (b << 16) | v          # counts above 16 wrap round (as QEMU)
+                r = (t >> (32 - cnt)) & m
+                cf = (t >> (48 - cnt)) & 1
+            else:
+                r = ((v << cnt) | (b >> (32 - cnt))) & m
+                cf = (v >> (32 - cnt)) & 1
+        else:                                          # SHRD
+            if w == 2:
+                t = (v << 32) | (b << 16) | v
+            else:
+                t = (b << 32) | v
+            r = (t >> cnt) & m
+            cf = (t >> (cnt - 1)) & 1
+        of = ((r ^ v) >> (bits - 1)) & 1
+        s[FLAGS] = (s[FLAGS] & ~ARITH) | szp(r, w) | cf | (OF if of else 0)
+        rm_wr(s, mem, modrm, sg, off, w, om, r)
+        return 3
+    if op == 0xB2 or op == 0xB4 or op == 0xB5:         # LSS / LFS / LGS
+        if sg < 0:
+            return ud(s, mem, start)
+        v = rdm(s, mem, sg, off, w, om)
+        sel = rdm(s, mem, sg, (off + w) & om, 2, om)
+        setr(s, reg, w, v)
+        load_seg(s, SS if op == 0xB2 else (FS if op == 0xB4 else GS), sel)
+        return 0
+    if op == 0x01:                                     # group 7 (real-mode subset)
+        if reg == 2 or reg == 3:                       # LGDT / LIDT
+            if sg < 0:
+                return ud(s, mem, start)
+            lim = rdm(s, mem, sg, off, 2, om)
+            base = rdm(s, mem, sg, (off + 2) & om, 4, om)
+            if w == 2:
+                base &= 0xFFFFFF
+            if reg == 2:
+                s[GDTL] = lim
+                s[GDTB] = base
+            else:
+                s[IDTL] = lim
+                s[IDTB] = base
+            return 0
+        if reg == 4:                                   # SMSW
+            rm_wr(s, mem, modrm, sg, off, 2 if sg >= 0 else w, om, s[CR0] & wmask(w))
+            return 0
+        if reg == 6:                                   # LMSW (cannot clear PE)
+            v = rm_rd(s, mem, modrm, sg, off, 2, om)
+            s[CR0] = (s[CR0] & ~0xE) | (v & 0xF) | (s[CR0] & 1)
+            return 0
+        return ud(s, mem, start)
+    return ud(s, mem, start)
+
+
+# ---- the instruction -------------------------------------------------------------------------
+@njit(**J)
+def execute(s, mem):
+    """One instruction (all its prefixes).  Returns cycles, or an X_* code (< 0)."""
+    start = s[EIP]
+    model = s[MODEL]
+    seg = -1
+    rep = 0
+    osz = 0
+    a32 = 0
+    pc = 0
+    while True:
+        op = fetch8(s, mem)
+        if (op & 0xE7) == 0x26:
+            seg = (op >> 3) & 3
+        elif op == 0xF3 or op == 0xF2:
+            rep = op
+        elif op == 0xF0 or (op == 0xF1 and model == 0):
+            pass
+        elif model >= 3 and op >= 0x64 and op <= 0x67:
+            if op == 0x66:
+                osz = 1
+            elif op == 0x67:
+                a32 = 1
+            else:
+                seg = op - 0x60
+        else:
+            break
+        pc += 2
+    w = 4 if osz else 2
+    s[EAC] = 0
+    hi = op >> 4
+    if hi == 8:
+        e = g_8x(s, mem, op, seg, w, a32, start)
+    elif op < 0x40:
+        e = g_alu(s, mem, op, seg, w, a32, start)
+    elif hi == 7 or (hi == 6 and model == 0):
+        d = fetchs8(s, mem)
+        if cond(s, op & 15):
+            s[EIP] = (s[EIP] + d) & 0xFFFF
+            e = 12
+        else:
+            e = 0
+    elif hi == 0xB:
+        if op < 0xB8:
+            setr(s, op & 7, 1, fetch8(s, mem))
+        else:
+            setr(s, op & 7, w, fetchw(s, mem, w))
+        e = 0
+    elif op < 0x60:
+        e = g_4x5x(s, mem, op, w)
+    elif hi == 0xE:
+        e = g_ex(s, mem, op, w, a32)
+    elif hi == 0xF:
+        e = g_fx(s, mem, op, seg, rep, w, a32, start)
+    elif hi == 9 or hi == 0xA:
+        e = g_9x(s, mem, op, seg, rep, w, a32, start)
+    elif hi == 0xC:
+        e = g_cx(s, mem, op, seg, w, a32, start)
+    elif hi == 0xD:
+        e = g_dx(s, mem, op, seg, w, a32, start)
+    else:
+        e = g_6x(s, mem, op, seg, rep, w, a32, start)
+    if e < 0:
+        return e
+    return CYC[op] + pc + s[EAC] + e
+
+
+# ---- interrupts and the run loop --------------------------------------------------------------
+@njit(**J)
+def run(s, mem, budget):
+    end = s[abi.S_CYCLES] + budget
+    s[END] = end
+    s[abi.S_EXIT_REASON] = 0
+    s[XREAD] = 0
+    rp = mem[1]
+    s[AMASK] = s[A20] & ((len(rp) << PB) - 1)
+    # restartable memory reads need a register snapshot only if some page exits on read
+    snap = False
+    for i in range(len(rp)):
+        if rp[i] < 0:
+            snap = True
+            break
+    brk = s[abi.S_BREAK]
+    insns = s[abi.S_INSNS]
+    first = True
+    reason = abi.EXIT_BUDGET
+    while s[abi.S_CYCLES] < end:
+        if s[INHIBIT]:
+            s[INHIBIT] = 0
+        elif s[abi.S_NMI] or ((s[abi.S_IRQ] & 1) and (s[FLAGS] & IF)):
+            s[HALTED] = 0
+            if s[abi.S_NMI]:
+                s[abi.S_NMI] = 0
+                s[abi.S_CYCLES] += do_int(s, mem, 2, s[EIP])
+                continue
+            s[abi.S_CYCLES] += do_int(s, mem, s[abi.S_IRQ_VECTOR] & 0xFF, s[EIP]) + 10
+            reason = abi.EXIT_IRQ_ACK
+            break
+        if s[HALTED]:
+            s[abi.S_CYCLES] = end
+            reason = abi.EXIT_HLT
+            break
+        if brk >= 0 and not first and s[BASE + CS] + s[EIP] == brk:
+            reason = abi.EXIT_BREAKPOINT
+            break
+        first = False
+        if snap:
+            for k in range(NREG):
+                s[SNAP + k] = s[16 + k]
+        start = s[EIP]
+        tf = s[FLAGS] & TF
+        s[SWINT] = 0
+        t = execute(s, mem)
+        if t < 0:
+            if t == X_IN:
+                s[EIP] = start
+                reason = abi.EXIT_IO_IN
+                break
+            if t == X_SREAD or t == X_SIN:
+                s[XREAD] = 0
+                reason = abi.EXIT_MMIO_READ if t == X_SREAD else abi.EXIT_IO_IN
+                break
+            reason = abi.EXIT_FAULT
+            break
+        if s[XREAD]:                                   # MMIO read: undo and exit
+            for k in range(NREG):
+                s[16 + k] = s[SNAP + k]
+            s[XREAD] = 0
+            s[abi.S_EXIT_REASON] = 0
+            reason = abi.EXIT_MMIO_READ
+            break
+        s[abi.S_CYCLES] += t
+        if s[PARTIAL]:
+            s[PARTIAL] = 0
+        else:
+            insns += 1
+            if tf and s[SWINT] == 0:                   # single step: INT 1 after the instruction
+                s[abi.S_CYCLES] += do_int(s, mem, 1, s[EIP])
+        if s[abi.S_EXIT_REASON]:
+            reason = s[abi.S_EXIT_REASON]
+            break
+    s[abi.S_INSNS] = insns
+    return reason
