@@ -1458,7 +1458,7 @@ def g_0f(s, mem, seg, w, a32, start):
             bit = getr(s, reg, w)
             if sg >= 0:                                # bit string: the offset addresses memory
                 sb = sext(bit, w)
-                off = (off + (sb >> (3 if w == 2 else 5)) * w) & om
+                off = (off + (sb >> (4 if w == 2 else 5)) * w) & om
                 bit &= 8 * w - 1
         v = rm_rd(s, mem, modrm, sg, off, w, om)
         nv = bitop(s, bop, v, bit, w)
