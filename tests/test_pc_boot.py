@@ -120,6 +120,14 @@ def test_bios_services():
         assert len(g) == len(w) and all(b in (a, "?") for a, b in zip(g, w)), (g, w)
 
 
+def test_tick_counter_rolls_over_at_midnight():
+    m = boot(marker="HELLO OK")
+    m.memory[0x46C:0x470] = (0x1800AF).to_bytes(4, "little")   # last tick of the day
+    m.run_for(0.1)
+    ticks = int.from_bytes(m.memory[0x46C:0x470], "little")
+    assert ticks < 3 and m.memory[0x470] == 1                  # midnight flag for INT 1Ah
+
+
 # ---- hello.img: text mode ---------------------------------------------------------
 def test_hello_text_and_attributes():
     m = boot(marker="HELLO OK")
