@@ -258,6 +258,19 @@ def test_no_bootable_device(tmp_path):
     assert m.memory[0x46C] | m.memory[0x46D] << 8
 
 
+def test_boots_the_hard_disk_when_the_floppy_is_not_bootable(tmp_path):
+    blank = tmp_path / "blank.img"
+    blank.write_bytes(bytes(FLOPPY))
+    hd = tmp_path / "hello.hdd"                     # hello's sectors on a 2 MiB hard disk
+    hd.write_bytes((X86 / "hello.img").read_bytes()[:1024].ljust(2 << 20, b"\0"))
+    m = boot({"a": blank, "hdd": hd}, marker="HELLO OK")
+    assert "boot drive 00: no 55AA boot signature" in debug(m)
+    assert "boot drive 80: booting" in debug(m)
+    lines = m.devices["vga"].text_lines()
+    assert lines[8].startswith("Sector 2 says: loaded by INT 13h")
+    assert lines[10].rstrip() == "Memory: 640 KiB  boot drive: 80"
+
+
 def test_no_bootable_device_seen_by_the_cli(tmp_path):
     blank = tmp_path / "blank.img"
     blank.write_bytes(bytes(FLOPPY))
