@@ -139,14 +139,26 @@ class Machine:
                 self.insert(sname, slot.default, persist=False)
 
     def _slot_for(self, path: Path, taken) -> str:
+        """The first free slot taking this extension whose size list (if any)
+        admits the file — so a hard-disk ``.img`` skips a floppy slot — else the
+        first taking the extension (its size check then explains the refusal)."""
         ext = path.suffix.lower().lstrip(".")
         free = [n for n in self.spec.media if n not in taken]
-        for n in free:
-            if ext in self.spec.media[n].extensions:
-                return n
         if not free:
             raise MediaError(f"{path}: machine {self.name!r} has no free media slot")
-        return free[0]
+        by_ext = [n for n in free if ext in self.spec.media[n].extensions]
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = None
+        for n in by_ext:
+            slot = self.spec.media[n]
+            if slot.sizes:
+                if size in slot.sizes.values():
+                    return n
+            elif size and size % getattr(self.devices.get(slot.device), "sector_size", 1) == 0:
+                return n
+        return by_ext[0] if by_ext else free[0]
 
     def insert(self, slot: str, path, persist: bool = True) -> None:
         """Put a medium (cartridge ROM, disk image) into a slot.  ``persist=False``

@@ -370,3 +370,15 @@ def test_rebuild_matches_shipped_binaries(tmp_path):
     for f in [PC / "bios.rom"] + sorted(X86.glob("*.img")):
         rebuilt = work / f.parent.name / f.name
         assert rebuilt.read_bytes() == f.read_bytes(), f.name
+
+
+def test_hard_disk_img_goes_to_the_hard_disk_slot(tmp_path):
+    """`emu run pc disk.img`: a .img of no floppy size but whole sectors is taken
+    by the hard-disk slot (the floppy slot's size list does not admit it)."""
+    blank = tmp_path / "blank.img"
+    blank.write_bytes(bytes(FLOPPY))
+    hd = tmp_path / "disk.img"
+    hd.write_bytes((X86 / "hello.img").read_bytes()[:1024].ljust(4 << 20, b"\0"))
+    m = boot([blank, hd], marker="HELLO OK")
+    assert m.media_paths == {"a": blank, "hdd": hd}
+    assert "boot drive 80: booting" in debug(m)
