@@ -36,6 +36,7 @@ from emu import abi
 from .tables import CYC, PARITY
 
 J = dict(cache=True, _nrt=False)
+JI = dict(cache=True, _nrt=False, inline="always")   # small hot helpers
 
 # ---- state slots ------------------------------------------------------------------
 REG = 16                                       # EAX ECX EDX EBX ESP EBP ESI EDI
@@ -98,7 +99,7 @@ def mmio_wr(s, la, size, v):
         s[abi.S_EXIT_DATA] = v
 
 
-@njit(**J)
+@njit(**JI)
 def rd8(s, mem, la):
     la &= s[AMASK]
     off = mem[1][la >> PB]
@@ -107,7 +108,7 @@ def rd8(s, mem, la):
     return mmio_rd(s, la, 1)
 
 
-@njit(**J)
+@njit(**JI)
 def rd16(s, mem, la):
     la &= s[AMASK]
     if (la & PM) != PM:
@@ -120,7 +121,7 @@ def rd16(s, mem, la):
     return rd8(s, mem, la) | (rd8(s, mem, la + 1) << 8)
 
 
-@njit(**J)
+@njit(**JI)
 def wr8(s, mem, la, v):
     if s[XREAD]:
         return
@@ -132,7 +133,7 @@ def wr8(s, mem, la, v):
         mmio_wr(s, la, 1, v & 0xFF)
 
 
-@njit(**J)
+@njit(**JI)
 def wr16(s, mem, la, v):
     if s[XREAD]:
         return
@@ -183,14 +184,14 @@ def wrm(s, mem, sg, off, w, om, v):
             wr8(s, mem, base + ((off + i) & om), v >> (8 * i))
 
 
-@njit(**J)
+@njit(**JI)
 def fetch8(s, mem):
     ip = s[EIP]
     s[EIP] = (ip + 1) & 0xFFFF
     return rd8(s, mem, s[BASE + CS] + ip)
 
 
-@njit(**J)
+@njit(**JI)
 def fetch16(s, mem):
     ip = s[EIP]
     s[EIP] = (ip + 2) & 0xFFFF
@@ -213,13 +214,13 @@ def fetchw(s, mem, w):
     return fetch32(s, mem)
 
 
-@njit(**J)
+@njit(**JI)
 def fetchs8(s, mem):
     v = fetch8(s, mem)
     return v - 256 if v >= 128 else v
 
 
-@njit(**J)
+@njit(**JI)
 def sext(v, w):
     if w == 1:
         return v - 256 if v & 0x80 else v
@@ -228,7 +229,7 @@ def sext(v, w):
     return v - 0x100000000 if v & 0x80000000 else v
 
 
-@njit(**J)
+@njit(**JI)
 def wmask(w):
     if w == 1:
         return 0xFF
@@ -238,7 +239,7 @@ def wmask(w):
 
 
 # ---- registers ---------------------------------------------------------------------
-@njit(**J)
+@njit(**JI)
 def getr(s, r, w):
     if w == 1:
         if r < 4:
@@ -249,7 +250,7 @@ def getr(s, r, w):
     return s[REG + r]
 
 
-@njit(**J)
+@njit(**JI)
 def setr(s, r, w, v):
     if w == 1:
         if r < 4:
@@ -443,7 +444,7 @@ def rm_wr(s, mem, modrm, sg, off, w, om, v):
 
 
 # ---- ALU --------------------------------------------------------------------------------
-@njit(**J)
+@njit(**JI)
 def szp(r, w):
     f = PARITY[r & 0xFF]
     if r == 0:
@@ -1624,7 +1625,7 @@ def run(s, mem, budget):
     s[AMASK] = s[A20] & ((len(rp) << PB) - 1)
     # restartable memory reads need a register snapshot only if some page exits on read
     snap = False
-    for i in range(len(rp)):
+    for i in range(min(len(rp), (s[AMASK] >> PB) + 1)):
         if rp[i] < 0:
             snap = True
             break
