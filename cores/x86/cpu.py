@@ -61,7 +61,10 @@ EAC = 59                                       # effective-address cycles of thi
 SWINT = 60                                     # the instruction entered a handler (no trap)
 SNAP = 64                                      # snapshot of slots 16..56 for restartable reads
 NREG = 41
-STATE_SIZE = SNAP + NREG
+MAXPAGES = 1 << (24 - 12)
+RPT = 128                                      # copy of the bus read page table (run fills it)
+WPT = RPT + MAXPAGES                           # ... and of the write page table
+STATE_SIZE = WPT + MAXPAGES
 
 CF, PF, AF, ZF, SF, TF, IF, DF, OF = 0x1, 0x4, 0x10, 0x40, 0x80, 0x100, 0x200, 0x400, 0x800
 ARITH = 0x8D5                                  # OF SF ZF AF PF CF
@@ -100,123 +103,121 @@ def mmio_wr(s, la, size, v):
 
 
 @njit(**JI)
-def rd8(s, mem, la):
+def rd8(s, dm, la):
     la &= s[AMASK]
-    off = mem[1][la >> PB]
+    off = s[RPT + (la >> PB)]
     if off >= 0:
-        return np.int64(mem[0][off + (la & PM)])
+        return np.int64(dm[off + (la & PM)])
     return mmio_rd(s, la, 1)
 
 
 @njit(**JI)
-def rd16(s, mem, la):
+def rd16(s, dm, la):
     la &= s[AMASK]
     if (la & PM) != PM:
-        off = mem[1][la >> PB]
+        off = s[RPT + (la >> PB)]
         if off >= 0:
             i = off + (la & PM)
-            d = mem[0]
-            return np.int64(d[i]) | (np.int64(d[i + 1]) << 8)
+            return np.int64(dm[i]) | (np.int64(dm[i + 1]) << 8)
         return mmio_rd(s, la, 2)
-    return rd8(s, mem, la) | (rd8(s, mem, la + 1) << 8)
+    return rd8(s, dm, la) | (rd8(s, dm, la + 1) << 8)
 
 
 @njit(**JI)
-def wr8(s, mem, la, v):
+def wr8(s, dm, la, v):
     if s[XREAD]:
         return
     la &= s[AMASK]
-    off = mem[2][la >> PB]
+    off = s[WPT + (la >> PB)]
     if off >= 0:
-        mem[0][off + (la & PM)] = v & 0xFF
+        dm[off + (la & PM)] = v & 0xFF
     elif off == abi.PAGE_MMIO:
         mmio_wr(s, la, 1, v & 0xFF)
 
 
 @njit(**JI)
-def wr16(s, mem, la, v):
+def wr16(s, dm, la, v):
     if s[XREAD]:
         return
     la &= s[AMASK]
     if (la & PM) != PM:
-        off = mem[2][la >> PB]
+        off = s[WPT + (la >> PB)]
         if off >= 0:
             i = off + (la & PM)
-            d = mem[0]
-            d[i] = v & 0xFF
-            d[i + 1] = (v >> 8) & 0xFF
+            dm[i] = v & 0xFF
+            dm[i + 1] = (v >> 8) & 0xFF
         elif off == abi.PAGE_MMIO:
             mmio_wr(s, la, 2, v & 0xFFFF)
         return
-    wr8(s, mem, la, v)
-    wr8(s, mem, la + 1, v >> 8)
+    wr8(s, dm, la, v)
+    wr8(s, dm, la + 1, v >> 8)
 
 
 @njit(**J)
-def rdm(s, mem, sg, off, w, om):
+def rdm(s, dm, sg, off, w, om):
     """Read w bytes at sg:off; the offset wraps with mask om."""
     base = s[BASE + sg]
     if w == 1:
-        return rd8(s, mem, base + off)
+        return rd8(s, dm, base + off)
     if off + w - 1 <= om:
         if w == 2:
-            return rd16(s, mem, base + off)
-        return rd16(s, mem, base + off) | (rd16(s, mem, base + off + 2) << 16)
+            return rd16(s, dm, base + off)
+        return rd16(s, dm, base + off) | (rd16(s, dm, base + off + 2) << 16)
     v = 0
     for i in range(w):
-        v |= rd8(s, mem, base + ((off + i) & om)) << (8 * i)
+        v |= rd8(s, dm, base + ((off + i) & om)) << (8 * i)
     return v
 
 
 @njit(**J)
-def wrm(s, mem, sg, off, w, om, v):
+def wrm(s, dm, sg, off, w, om, v):
     base = s[BASE + sg]
     if w == 1:
-        wr8(s, mem, base + off, v)
+        wr8(s, dm, base + off, v)
     elif off + w - 1 <= om:
         if w == 2:
-            wr16(s, mem, base + off, v)
+            wr16(s, dm, base + off, v)
         else:
-            wr16(s, mem, base + off, v)
-            wr16(s, mem, base + off + 2, v >> 16)
+            wr16(s, dm, base + off, v)
+            wr16(s, dm, base + off + 2, v >> 16)
     else:
         for i in range(w):
-            wr8(s, mem, base + ((off + i) & om), v >> (8 * i))
+            wr8(s, dm, base + ((off + i) & om), v >> (8 * i))
 
 
 @njit(**JI)
-def fetch8(s, mem):
+def fetch8(s, dm):
     ip = s[EIP]
     s[EIP] = (ip + 1) & 0xFFFF
-    return rd8(s, mem, s[BASE + CS] + ip)
+    return rd8(s, dm, s[BASE + CS] + ip)
 
 
 @njit(**JI)
-def fetch16(s, mem):
+def fetch16(s, dm):
     ip = s[EIP]
     s[EIP] = (ip + 2) & 0xFFFF
-    return rdm(s, mem, CS, ip, 2, 0xFFFF)
+    return rdm(s, dm, CS, ip, 2, 0xFFFF)
 
 
 @njit(**J)
-def fetch32(s, mem):
+def fetch32(s, dm):
     ip = s[EIP]
     s[EIP] = (ip + 4) & 0xFFFF
-    return rdm(s, mem, CS, ip, 4, 0xFFFF)
+    return rdm(s, dm, CS, ip, 4, 0xFFFF)
 
 
 @njit(**J)
-def fetchw(s, mem, w):
+def fetchw(s, dm, w):
     if w == 1:
-        return fetch8(s, mem)
+        return fetch8(s, dm)
     if w == 2:
-        return fetch16(s, mem)
-    return fetch32(s, mem)
+        return fetch16(s, dm)
+    return fetch32(s, dm)
 
 
 @njit(**JI)
-def fetchs8(s, mem):
-    v = fetch8(s, mem)
+def fetchs8(s, dm):
+    v = fetch8(s, dm)
     return v - 256 if v >= 128 else v
 
 
@@ -272,16 +273,16 @@ def load_seg(s, sr, sel):
 
 
 @njit(**J)
-def push(s, mem, v, w):
+def push(s, dm, v, w):
     sp = (s[ESP] - w) & 0xFFFF
-    wrm(s, mem, SS, sp, w, 0xFFFF, v)
+    wrm(s, dm, SS, sp, w, 0xFFFF, v)
     s[ESP] = (s[ESP] & ~0xFFFF) | sp
 
 
 @njit(**J)
-def pop(s, mem, w):
+def pop(s, dm, w):
     sp = s[ESP] & 0xFFFF
-    v = rdm(s, mem, SS, sp, w, 0xFFFF)
+    v = rdm(s, dm, SS, sp, w, 0xFFFF)
     s[ESP] = (s[ESP] & ~0xFFFF) | ((sp + w) & 0xFFFF)
     return v
 
@@ -296,14 +297,14 @@ def set_flags(s, v):
 
 
 @njit(**J)
-def do_int(s, mem, vec, ret_ip):
+def do_int(s, dm, vec, ret_ip):
     """Enter interrupt handler ``vec`` through the real-mode IVT."""
     a = s[IDTB] + vec * 4
-    ip = rd16(s, mem, a)
-    cs = rd16(s, mem, a + 2)
-    push(s, mem, s[FLAGS] & 0xFFFF, 2)
-    push(s, mem, s[SEL + CS], 2)
-    push(s, mem, ret_ip, 2)
+    ip = rd16(s, dm, a)
+    cs = rd16(s, dm, a + 2)
+    push(s, dm, s[FLAGS] & 0xFFFF, 2)
+    push(s, dm, s[SEL + CS], 2)
+    push(s, dm, ret_ip, 2)
     s[FLAGS] &= ~(IF | TF)
     load_seg(s, CS, cs)
     s[EIP] = ip
@@ -312,17 +313,17 @@ def do_int(s, mem, vec, ret_ip):
 
 
 @njit(**J)
-def fault(s, mem, vec, start):
+def fault(s, dm, vec, start):
     """Exception with the faulting instruction's address (386) or the next one (8086)."""
     if s[MODEL] == 0:
-        return do_int(s, mem, vec, s[EIP])
-    return do_int(s, mem, vec, start)
+        return do_int(s, dm, vec, s[EIP])
+    return do_int(s, dm, vec, start)
 
 
 @njit(**J)
-def ud(s, mem, start):
+def ud(s, dm, start):
     """Invalid opcode: #UD (INT 6) on the 386."""
-    return do_int(s, mem, 6, start)
+    return do_int(s, dm, 6, start)
 
 
 # ---- I/O ------------------------------------------------------------------------------
@@ -358,7 +359,7 @@ def port_out(s, mem, port, v, size):
 
 # ---- ModRM ------------------------------------------------------------------------------
 @njit(**J)
-def modrm_ea(s, mem, modrm, seg, a32):
+def modrm_ea(s, dm, modrm, seg, a32):
     """(segment, offset) of the memory operand; segment -1 for a register operand."""
     mod = modrm >> 6
     if mod == 3:
@@ -367,7 +368,7 @@ def modrm_ea(s, mem, modrm, seg, a32):
     dseg = DS
     if a32 == 0:
         if mod == 0 and rm == 6:
-            off = fetch16(s, mem)
+            off = fetch16(s, dm)
             s[EAC] = 6
         else:
             if rm == 0:
@@ -390,21 +391,21 @@ def modrm_ea(s, mem, modrm, seg, a32):
             else:
                 off = s[EBX]
             if mod == 1:
-                off += fetchs8(s, mem)
+                off += fetchs8(s, dm)
                 s[EAC] = 11
             elif mod == 2:
-                off += fetch16(s, mem)
+                off += fetch16(s, dm)
                 s[EAC] = 11
             else:
                 s[EAC] = 7
         off &= 0xFFFF
     else:
         if rm == 4:
-            sib = fetch8(s, mem)
+            sib = fetch8(s, dm)
             b = sib & 7
             idx = (sib >> 3) & 7
             if b == 5 and mod == 0:
-                off = fetch32(s, mem)
+                off = fetch32(s, dm)
             else:
                 off = s[REG + b]
                 if b == 4 or b == 5:
@@ -412,15 +413,15 @@ def modrm_ea(s, mem, modrm, seg, a32):
             if idx != 4:
                 off += s[REG + idx] << (sib >> 6)
         elif rm == 5 and mod == 0:
-            off = fetch32(s, mem)
+            off = fetch32(s, dm)
         else:
             off = s[REG + rm]
             if rm == 5:
                 dseg = SS
         if mod == 1:
-            off += fetchs8(s, mem)
+            off += fetchs8(s, dm)
         elif mod == 2:
-            off += fetch32(s, mem)
+            off += fetch32(s, dm)
         off &= 0xFFFFFFFF
         s[EAC] = 8
     if seg >= 0:
@@ -429,18 +430,18 @@ def modrm_ea(s, mem, modrm, seg, a32):
 
 
 @njit(**J)
-def rm_rd(s, mem, modrm, sg, off, w, om):
+def rm_rd(s, dm, modrm, sg, off, w, om):
     if sg < 0:
         return getr(s, modrm & 7, w)
-    return rdm(s, mem, sg, off, w, om)
+    return rdm(s, dm, sg, off, w, om)
 
 
 @njit(**J)
-def rm_wr(s, mem, modrm, sg, off, w, om, v):
+def rm_wr(s, dm, modrm, sg, off, w, om, v):
     if sg < 0:
         setr(s, modrm & 7, w, v)
     else:
-        wrm(s, mem, sg, off, w, om, v)
+        wrm(s, dm, sg, off, w, om, v)
 
 
 # ---- ALU --------------------------------------------------------------------------------
@@ -600,41 +601,41 @@ def shift(s, op, v, cnt, w):
 
 # ---- 00-3F: ALU rows, segment push/pop, BCD adjust ---------------------------------------
 @njit(**J)
-def g_alu(s, mem, op, seg, w, a32, start):
+def g_alu(s, dm, op, seg, w, a32, start):
     lo = op & 7
     if lo < 6:
         aop = op >> 3
         if lo < 4:
             sz = 1 if (op & 1) == 0 else w
             om = 0xFFFFFFFF if a32 else 0xFFFF
-            modrm = fetch8(s, mem)
-            sg, off = modrm_ea(s, mem, modrm, seg, a32)
+            modrm = fetch8(s, dm)
+            sg, off = modrm_ea(s, dm, modrm, seg, a32)
             r = (modrm >> 3) & 7
             if lo < 2:                                   # r/m, reg
-                a = rm_rd(s, mem, modrm, sg, off, sz, om)
+                a = rm_rd(s, dm, modrm, sg, off, sz, om)
                 v = alu(s, aop, a, getr(s, r, sz), sz)
                 if aop != 7:
-                    rm_wr(s, mem, modrm, sg, off, sz, om, v)
+                    rm_wr(s, dm, modrm, sg, off, sz, om, v)
                     return 7 if sg >= 0 else 0
             else:                                        # reg, r/m
-                b = rm_rd(s, mem, modrm, sg, off, sz, om)
+                b = rm_rd(s, dm, modrm, sg, off, sz, om)
                 v = alu(s, aop, getr(s, r, sz), b, sz)
                 if aop != 7:
                     setr(s, r, sz, v)
             return 0
         sz = 1 if lo == 4 else w
-        v = alu(s, aop, getr(s, 0, sz), fetchw(s, mem, sz), sz)
+        v = alu(s, aop, getr(s, 0, sz), fetchw(s, dm, sz), sz)
         if aop != 7:
             setr(s, 0, sz, v)
         return 0
     if op < 0x20:
         sr = op >> 3
         if lo == 6:
-            push(s, mem, s[SEL + sr], w)
+            push(s, dm, s[SEL + sr], w)
         else:
             if sr == CS and s[MODEL] != 0:
-                return g_0f(s, mem, seg, w, a32, start)
-            load_seg(s, sr, pop(s, mem, w))
+                return g_0f(s, dm, seg, w, a32, start)
+            load_seg(s, sr, pop(s, dm, w))
             if sr == SS:
                 s[INHIBIT] = 1
         return 0
@@ -702,7 +703,7 @@ def g_alu(s, mem, op, seg, w, a32, start):
 
 # ---- 40-5F: INC/DEC/PUSH/POP reg ----------------------------------------------------------
 @njit(**J)
-def g_4x5x(s, mem, op, w):
+def g_4x5x(s, dm, op, w):
     r = op & 7
     if op < 0x48:
         setr(s, r, w, incdec(s, getr(s, r, w), w, False))
@@ -711,13 +712,13 @@ def g_4x5x(s, mem, op, w):
     elif op < 0x58:
         if r == 4:
             if s[MODEL] == 0:
-                push(s, mem, (s[ESP] - 2) & 0xFFFF, 2)
+                push(s, dm, (s[ESP] - 2) & 0xFFFF, 2)
             else:
-                push(s, mem, getr(s, 4, w), w)
+                push(s, dm, getr(s, 4, w), w)
         else:
-            push(s, mem, getr(s, r, w), w)
+            push(s, dm, getr(s, r, w), w)
     else:
-        v = pop(s, mem, w)
+        v = pop(s, dm, w)
         setr(s, r, w, v)
     return 0
 
@@ -736,51 +737,50 @@ def imul_flags(s, full, w):
 
 
 @njit(**J)
-def g_6x(s, mem, op, seg, rep, w, a32, start):
+def g_6x(s, dm, op, seg, rep, w, a32, start):
     om = 0xFFFFFFFF if a32 else 0xFFFF
     if op == 0x60:
         sp = getr(s, 4, w)
         for r in range(8):
-            push(s, mem, sp if r == 4 else getr(s, r, w), w)
+            push(s, dm, sp if r == 4 else getr(s, r, w), w)
         return 0
     if op == 0x61:
         for r in range(7, -1, -1):
-            v = pop(s, mem, w)
+            v = pop(s, dm, w)
             if r != 4:
                 setr(s, r, w, v)
         return 0
     if op == 0x62:
-        modrm = fetch8(s, mem)
-        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        modrm = fetch8(s, dm)
+        sg, off = modrm_ea(s, dm, modrm, seg, a32)
         if sg < 0:
-            return ud(s, mem, start)
+            return ud(s, dm, start)
         v = sext(getr(s, (modrm >> 3) & 7, w), w)
-        lo = sext(rdm(s, mem, sg, off, w, om), w)
-        hi = sext(rdm(s, mem, sg, (off + w) & om, w, om), w)
+        lo = sext(rdm(s, dm, sg, off, w, om), w)
+        hi = sext(rdm(s, dm, sg, (off + w) & om, w, om), w)
         if v < lo or v > hi:
-            return do_int(s, mem, 5, start)
+            return do_int(s, dm, 5, start)
         return 0
     if op == 0x68:
-        push(s, mem, fetchw(s, mem, w), w)
+        push(s, dm, fetchw(s, dm, w), w)
         return 0
     if op == 0x6A:
-        push(s, mem, fetchs8(s, mem) & wmask(w), w)
+        push(s, dm, fetchs8(s, dm) & wmask(w), w)
         return 0
     if op == 0x69 or op == 0x6B:
-        modrm = fetch8(s, mem)
-        sg, off = modrm_ea(s, mem, modrm, seg, a32)
-        a = sext(rm_rd(s, mem, modrm, sg, off, w, om), w)
-        b = sext(fetchw(s, mem, w), w) if op == 0x69 else fetchs8(s, mem)
+        modrm = fetch8(s, dm)
+        sg, off = modrm_ea(s, dm, modrm, seg, a32)
+        a = sext(rm_rd(s, dm, modrm, sg, off, w, om), w)
+        b = sext(fetchw(s, dm, w), w) if op == 0x69 else fetchs8(s, dm)
         setr(s, (modrm >> 3) & 7, w, imul_flags(s, a * b, w))
         return 0
-    if op >= 0x6C:
-        return g_str(s, mem, op, seg, rep, w, a32, start)
-    return ud(s, mem, start)
+    return ud(s, dm, start)
 
 
 # ---- string instructions -------------------------------------------------------------------
 @njit(**J)
 def g_str(s, mem, op, seg, rep, w, a32, start):
+    dm = mem[0]
     om = 0xFFFFFFFF if a32 else 0xFFFF
     sz = 1 if (op & 1) == 0 else w
     d = -sz if s[FLAGS] & DF else sz
@@ -796,26 +796,26 @@ def g_str(s, mem, op, seg, rep, w, a32, start):
         si = s[ESI] & om
         di = s[EDI] & om
         if kind == 0xA4:                               # MOVS
-            v = rdm(s, mem, sseg, si, sz, om)
+            v = rdm(s, dm, sseg, si, sz, om)
             if s[XREAD]:
                 s[EIP] = start
                 return X_SREAD
-            wrm(s, mem, ES, di, sz, om, v)
+            wrm(s, dm, ES, di, sz, om, v)
             s[ESI] = (s[ESI] & ~om) | ((si + d) & om)
             s[EDI] = (s[EDI] & ~om) | ((di + d) & om)
         elif kind == 0xAA:                             # STOS
-            wrm(s, mem, ES, di, sz, om, getr(s, 0, sz))
+            wrm(s, dm, ES, di, sz, om, getr(s, 0, sz))
             s[EDI] = (s[EDI] & ~om) | ((di + d) & om)
         elif kind == 0xAC:                             # LODS
-            v = rdm(s, mem, sseg, si, sz, om)
+            v = rdm(s, dm, sseg, si, sz, om)
             if s[XREAD]:
                 s[EIP] = start
                 return X_SREAD
             setr(s, 0, sz, v)
             s[ESI] = (s[ESI] & ~om) | ((si + d) & om)
         elif kind == 0xA6:                             # CMPS
-            a = rdm(s, mem, sseg, si, sz, om)
-            b = rdm(s, mem, ES, di, sz, om)
+            a = rdm(s, dm, sseg, si, sz, om)
+            b = rdm(s, dm, ES, di, sz, om)
             if s[XREAD]:
                 s[EIP] = start
                 return X_SREAD
@@ -823,7 +823,7 @@ def g_str(s, mem, op, seg, rep, w, a32, start):
             s[ESI] = (s[ESI] & ~om) | ((si + d) & om)
             s[EDI] = (s[EDI] & ~om) | ((di + d) & om)
         elif kind == 0xAE:                             # SCAS
-            b = rdm(s, mem, ES, di, sz, om)
+            b = rdm(s, dm, ES, di, sz, om)
             if s[XREAD]:
                 s[EIP] = start
                 return X_SREAD
@@ -834,10 +834,10 @@ def g_str(s, mem, op, seg, rep, w, a32, start):
             if v < 0:
                 s[EIP] = start
                 return X_SIN
-            wrm(s, mem, ES, di, sz, om, v)
+            wrm(s, dm, ES, di, sz, om, v)
             s[EDI] = (s[EDI] & ~om) | ((di + d) & om)
         else:                                          # OUTS
-            v = rdm(s, mem, sseg, si, sz, om)
+            v = rdm(s, dm, sseg, si, sz, om)
             if s[XREAD]:
                 s[EIP] = start
                 return X_SREAD
@@ -864,76 +864,76 @@ def g_str(s, mem, op, seg, rep, w, a32, start):
 
 # ---- 80-8F ------------------------------------------------------------------------------------
 @njit(**J)
-def g_8x(s, mem, op, seg, w, a32, start):
+def g_8x(s, dm, op, seg, w, a32, start):
     om = 0xFFFFFFFF if a32 else 0xFFFF
-    modrm = fetch8(s, mem)
+    modrm = fetch8(s, dm)
     r = (modrm >> 3) & 7
     if op == 0x8D:                                     # LEA
-        sg, off = modrm_ea(s, mem, modrm, -1, a32)
+        sg, off = modrm_ea(s, dm, modrm, -1, a32)
         if sg < 0:
             if s[MODEL] != 0:
-                return ud(s, mem, start)
+                return ud(s, dm, start)
             off = 0
         setr(s, r, w, off)
         return 0
-    sg, off = modrm_ea(s, mem, modrm, seg, a32)
+    sg, off = modrm_ea(s, dm, modrm, seg, a32)
     mem_ = 5 if sg >= 0 else 0
     if op < 0x84:                                      # group 1
         sz = 1 if (op & 1) == 0 else w
-        a = rm_rd(s, mem, modrm, sg, off, sz, om)
+        a = rm_rd(s, dm, modrm, sg, off, sz, om)
         if op == 0x83:
-            b = fetchs8(s, mem) & wmask(sz)
+            b = fetchs8(s, dm) & wmask(sz)
         else:
-            b = fetchw(s, mem, sz)
+            b = fetchw(s, dm, sz)
         v = alu(s, r, a, b, sz)
         if r != 7:
-            rm_wr(s, mem, modrm, sg, off, sz, om, v)
+            rm_wr(s, dm, modrm, sg, off, sz, om, v)
             return mem_ * 2
         return mem_
     if op < 0x86:                                      # TEST
         sz = 1 if (op & 1) == 0 else w
-        alu(s, 4, rm_rd(s, mem, modrm, sg, off, sz, om), getr(s, r, sz), sz)
+        alu(s, 4, rm_rd(s, dm, modrm, sg, off, sz, om), getr(s, r, sz), sz)
         return mem_
     if op < 0x88:                                      # XCHG
         sz = 1 if (op & 1) == 0 else w
-        a = rm_rd(s, mem, modrm, sg, off, sz, om)
+        a = rm_rd(s, dm, modrm, sg, off, sz, om)
         b = getr(s, r, sz)
-        rm_wr(s, mem, modrm, sg, off, sz, om, b)
+        rm_wr(s, dm, modrm, sg, off, sz, om, b)
         setr(s, r, sz, a)
         return mem_ * 3
     if op < 0x8C:                                      # MOV
         sz = 1 if (op & 1) == 0 else w
         if op < 0x8A:
-            rm_wr(s, mem, modrm, sg, off, sz, om, getr(s, r, sz))
+            rm_wr(s, dm, modrm, sg, off, sz, om, getr(s, r, sz))
         else:
-            setr(s, r, sz, rm_rd(s, mem, modrm, sg, off, sz, om))
+            setr(s, r, sz, rm_rd(s, dm, modrm, sg, off, sz, om))
         return mem_
     if op == 0x8C:                                     # MOV r/m, Sreg
         if s[MODEL] == 0:
             r &= 3
         elif r > 5:
-            return ud(s, mem, start)
+            return ud(s, dm, start)
         if sg < 0:
             setr(s, modrm & 7, w, s[SEL + r])
         else:
-            wrm(s, mem, sg, off, 2, om, s[SEL + r])
+            wrm(s, dm, sg, off, 2, om, s[SEL + r])
         return mem_
     if op == 0x8E:                                     # MOV Sreg, r/m
         if s[MODEL] == 0:
             r &= 3
         elif r > 5 or r == CS:
-            return ud(s, mem, start)
-        load_seg(s, r, rm_rd(s, mem, modrm, sg, off, 2, om))
+            return ud(s, dm, start)
+        load_seg(s, r, rm_rd(s, dm, modrm, sg, off, 2, om))
         if r == SS:
             s[INHIBIT] = 1
         return mem_
     # 8F: POP r/m (8086 ignores reg)
     if r != 0 and s[MODEL] != 0:
-        return ud(s, mem, start)
-    v = pop(s, mem, w)
+        return ud(s, dm, start)
+    v = pop(s, dm, w)
     if sg >= 0:
         # the offset was computed before SP changed, except for 386 [ESP]-based forms
-        wrm(s, mem, sg, off, w, om, v)
+        wrm(s, dm, sg, off, w, om, v)
     else:
         setr(s, modrm & 7, w, v)
     return mem_
@@ -941,7 +941,7 @@ def g_8x(s, mem, op, seg, w, a32, start):
 
 # ---- 90-AF --------------------------------------------------------------------------------------
 @njit(**J)
-def g_9x(s, mem, op, seg, rep, w, a32, start):
+def g_9x(s, dm, op, seg, rep, w, a32, start):
     if op < 0x98:                                      # XCHG AX, r
         r = op & 7
         a = getr(s, 0, w)
@@ -961,20 +961,20 @@ def g_9x(s, mem, op, seg, rep, w, a32, start):
             setr(s, 2, 4, 0xFFFFFFFF if s[EAX] & 0x80000000 else 0)
         return 0
     if op == 0x9A:                                     # CALL far
-        ip = fetchw(s, mem, w)
-        cs = fetch16(s, mem)
-        push(s, mem, s[SEL + CS], w)
-        push(s, mem, s[EIP], w)
+        ip = fetchw(s, dm, w)
+        cs = fetch16(s, dm)
+        push(s, dm, s[SEL + CS], w)
+        push(s, dm, s[EIP], w)
         load_seg(s, CS, cs)
         s[EIP] = ip
         return 0
     if op == 0x9B:                                     # WAIT
         return 0
     if op == 0x9C:
-        push(s, mem, s[FLAGS] & (0xFFFF if w == 2 else 0xFCFFFF), w)
+        push(s, dm, s[FLAGS] & (0xFFFF if w == 2 else 0xFCFFFF), w)
         return 0
     if op == 0x9D:
-        v = pop(s, mem, w)
+        v = pop(s, dm, w)
         set_flags(s, v)
         return 0
     if op == 0x9E:                                     # SAHF
@@ -985,35 +985,35 @@ def g_9x(s, mem, op, seg, rep, w, a32, start):
         return 0
     om = 0xFFFFFFFF if a32 else 0xFFFF
     if op < 0xA4:                                      # MOV AL/AX <-> moffs
-        off = fetch32(s, mem) if a32 else fetch16(s, mem)
+        off = fetch32(s, dm) if a32 else fetch16(s, dm)
         sg = DS if seg < 0 else seg
         sz = 1 if (op & 1) == 0 else w
         if op < 0xA2:
-            setr(s, 0, sz, rdm(s, mem, sg, off, sz, om))
+            setr(s, 0, sz, rdm(s, dm, sg, off, sz, om))
         else:
-            wrm(s, mem, sg, off, sz, om, getr(s, 0, sz))
+            wrm(s, dm, sg, off, sz, om, getr(s, 0, sz))
         return 0
     if op == 0xA8:
-        alu(s, 4, s[EAX] & 0xFF, fetch8(s, mem), 1)
+        alu(s, 4, s[EAX] & 0xFF, fetch8(s, dm), 1)
         return 0
     if op == 0xA9:
-        alu(s, 4, getr(s, 0, w), fetchw(s, mem, w), w)
+        alu(s, 4, getr(s, 0, w), fetchw(s, dm, w), w)
         return 0
-    return g_str(s, mem, op, seg, rep, w, a32, start)
+    return ud(s, dm, start)
 
 
 # ---- C0-CF ------------------------------------------------------------------------------------------
 @njit(**J)
-def far_ret(s, mem, w, extra):
-    ip = pop(s, mem, w)
-    cs = pop(s, mem, w)
+def far_ret(s, dm, w, extra):
+    ip = pop(s, dm, w)
+    cs = pop(s, dm, w)
     load_seg(s, CS, cs)
     s[EIP] = ip
     s[ESP] = (s[ESP] & ~0xFFFF) | ((s[ESP] + extra) & 0xFFFF)
 
 
 @njit(**J)
-def g_cx(s, mem, op, seg, w, a32, start):
+def g_cx(s, dm, op, seg, w, a32, start):
     model = s[MODEL]
     om = 0xFFFFFFFF if a32 else 0xFFFF
     if model == 0:
@@ -1022,90 +1022,90 @@ def g_cx(s, mem, op, seg, w, a32, start):
         elif op == 0xC8 or op == 0xC9:
             op += 2
     if op == 0xC3 or op == 0xC2:                       # RET near
-        extra = fetch16(s, mem) if op == 0xC2 else 0
-        ip = pop(s, mem, w)
+        extra = fetch16(s, dm) if op == 0xC2 else 0
+        ip = pop(s, dm, w)
         s[EIP] = ip
         s[ESP] = (s[ESP] & ~0xFFFF) | ((s[ESP] + extra) & 0xFFFF)
         return 0
     if op == 0xCB or op == 0xCA:                       # RETF
-        extra = fetch16(s, mem) if op == 0xCA else 0
-        far_ret(s, mem, w, extra)
+        extra = fetch16(s, dm) if op == 0xCA else 0
+        far_ret(s, dm, w, extra)
         return 0
     if op == 0xCD:
-        vec = fetch8(s, mem)
-        return do_int(s, mem, vec, s[EIP])
+        vec = fetch8(s, dm)
+        return do_int(s, dm, vec, s[EIP])
     if op == 0xCC:
-        return do_int(s, mem, 3, s[EIP])
+        return do_int(s, dm, 3, s[EIP])
     if op == 0xCE:
         if s[FLAGS] & OF:
-            return do_int(s, mem, 4, s[EIP])
+            return do_int(s, dm, 4, s[EIP])
         return 0
     if op == 0xCF:                                     # IRET
-        ip = pop(s, mem, w)
-        cs = pop(s, mem, w)
-        f = pop(s, mem, w)
+        ip = pop(s, dm, w)
+        cs = pop(s, dm, w)
+        f = pop(s, dm, w)
         load_seg(s, CS, cs)
         s[EIP] = ip
         set_flags(s, f)
         return 0
     if op == 0xC4 or op == 0xC5:                       # LES / LDS
-        modrm = fetch8(s, mem)
-        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        modrm = fetch8(s, dm)
+        sg, off = modrm_ea(s, dm, modrm, seg, a32)
         if sg < 0:
             if model != 0:
-                return ud(s, mem, start)
+                return ud(s, dm, start)
             sg, off = DS if seg < 0 else seg, 0
-        v = rdm(s, mem, sg, off, w, om)
-        sel = rdm(s, mem, sg, (off + w) & om, 2, om)
+        v = rdm(s, dm, sg, off, w, om)
+        sel = rdm(s, dm, sg, (off + w) & om, 2, om)
         setr(s, (modrm >> 3) & 7, w, v)
         load_seg(s, ES if op == 0xC4 else DS, sel)
         return 0
     if op == 0xC6 or op == 0xC7:                       # MOV r/m, imm
         sz = 1 if op == 0xC6 else w
-        modrm = fetch8(s, mem)
+        modrm = fetch8(s, dm)
         if model != 0 and (modrm & 0x38):
-            return ud(s, mem, start)
-        sg, off = modrm_ea(s, mem, modrm, seg, a32)
-        v = fetchw(s, mem, sz)
-        rm_wr(s, mem, modrm, sg, off, sz, om, v)
+            return ud(s, dm, start)
+        sg, off = modrm_ea(s, dm, modrm, seg, a32)
+        v = fetchw(s, dm, sz)
+        rm_wr(s, dm, modrm, sg, off, sz, om, v)
         return 0
     if op == 0xC0 or op == 0xC1:                       # shift r/m, imm8 (186+)
         sz = 1 if op == 0xC0 else w
-        modrm = fetch8(s, mem)
-        sg, off = modrm_ea(s, mem, modrm, seg, a32)
-        v = rm_rd(s, mem, modrm, sg, off, sz, om)
-        cnt = fetch8(s, mem) & 0x1F
-        rm_wr(s, mem, modrm, sg, off, sz, om, shift(s, (modrm >> 3) & 7, v, cnt, sz))
+        modrm = fetch8(s, dm)
+        sg, off = modrm_ea(s, dm, modrm, seg, a32)
+        v = rm_rd(s, dm, modrm, sg, off, sz, om)
+        cnt = fetch8(s, dm) & 0x1F
+        rm_wr(s, dm, modrm, sg, off, sz, om, shift(s, (modrm >> 3) & 7, v, cnt, sz))
         return cnt
     if op == 0xC8:                                     # ENTER
-        size = fetch16(s, mem)
-        level = fetch8(s, mem) & 31
-        push(s, mem, getr(s, 5, w), w)
+        size = fetch16(s, dm)
+        level = fetch8(s, dm) & 31
+        push(s, dm, getr(s, 5, w), w)
         frame = s[ESP] & 0xFFFF
         if level > 0:
             bp = s[EBP] & 0xFFFF
             for _ in range(level - 1):
                 bp = (bp - w) & 0xFFFF
-                push(s, mem, rdm(s, mem, SS, bp, w, 0xFFFF), w)
-            push(s, mem, frame, w)
+                push(s, dm, rdm(s, dm, SS, bp, w, 0xFFFF), w)
+            push(s, dm, frame, w)
         setr(s, 5, w, frame)
         s[ESP] = (s[ESP] & ~0xFFFF) | ((s[ESP] - size) & 0xFFFF)
         return 4 * level
     # C9 LEAVE
     s[ESP] = (s[ESP] & ~0xFFFF) | (s[EBP] & 0xFFFF)
-    setr(s, 5, w, pop(s, mem, w))
+    setr(s, 5, w, pop(s, dm, w))
     return 0
 
 
 # ---- D0-DF ------------------------------------------------------------------------------------------
 @njit(**J)
-def g_dx(s, mem, op, seg, w, a32, start):
+def g_dx(s, dm, op, seg, w, a32, start):
     om = 0xFFFFFFFF if a32 else 0xFFFF
     if op < 0xD4:                                      # group 2
         sz = 1 if (op & 1) == 0 else w
-        modrm = fetch8(s, mem)
-        sg, off = modrm_ea(s, mem, modrm, seg, a32)
-        v = rm_rd(s, mem, modrm, sg, off, sz, om)
+        modrm = fetch8(s, dm)
+        sg, off = modrm_ea(s, dm, modrm, seg, a32)
+        v = rm_rd(s, dm, modrm, sg, off, sz, om)
         r = (modrm >> 3) & 7
         if op < 0xD2:
             cnt = 1
@@ -1115,12 +1115,12 @@ def g_dx(s, mem, op, seg, w, a32, start):
                 cnt &= 0x1F
         if r == 6 and s[MODEL] == 0 and cnt == 0:
             return 0                                   # SETMOC with CL=0
-        rm_wr(s, mem, modrm, sg, off, sz, om, shift(s, r, v, cnt, sz))
+        rm_wr(s, dm, modrm, sg, off, sz, om, shift(s, r, v, cnt, sz))
         return 4 * cnt if op >= 0xD2 else 0
     if op == 0xD4:                                     # AAM
-        b = fetch8(s, mem)
+        b = fetch8(s, dm)
         if b == 0:
-            return fault(s, mem, 0, start)
+            return fault(s, dm, 0, start)
         al = s[EAX] & 0xFF
         ah = al // b
         al = al % b
@@ -1128,7 +1128,7 @@ def g_dx(s, mem, op, seg, w, a32, start):
         s[FLAGS] = (s[FLAGS] & ~ARITH) | szp(al, 1)
         return 0
     if op == 0xD5:                                     # AAD
-        b = fetch8(s, mem)
+        b = fetch8(s, dm)
         al = s[EAX] & 0xFF
         ah = (s[EAX] >> 8) & 0xFF
         t = (ah * b) & 0xFF
@@ -1146,19 +1146,20 @@ def g_dx(s, mem, op, seg, w, a32, start):
     if op == 0xD7:                                     # XLAT
         sg = DS if seg < 0 else seg
         off = ((s[EBX] & om) + (s[EAX] & 0xFF)) & om
-        setr(s, 0, 1, rdm(s, mem, sg, off, 1, om))
+        setr(s, 0, 1, rdm(s, dm, sg, off, 1, om))
         return 0
     # D8-DF: ESC (no coprocessor): decode the operand, do nothing
-    modrm = fetch8(s, mem)
-    modrm_ea(s, mem, modrm, seg, a32)
+    modrm = fetch8(s, dm)
+    modrm_ea(s, dm, modrm, seg, a32)
     return 0
 
 
 # ---- E0-EF ------------------------------------------------------------------------------------------
 @njit(**J)
 def g_ex(s, mem, op, w, a32):
+    dm = mem[0]
     if op < 0xE4:                                      # LOOPNZ LOOPZ LOOP JCXZ
-        d = fetchs8(s, mem)
+        d = fetchs8(s, dm)
         cm = 0xFFFFFFFF if a32 else 0xFFFF
         if op == 0xE3:
             take = (s[ECX] & cm) == 0
@@ -1175,27 +1176,27 @@ def g_ex(s, mem, op, w, a32):
             return 12
         return 0
     if op == 0xE8:                                     # CALL rel
-        d = sext(fetchw(s, mem, w), w)
-        push(s, mem, s[EIP], w)
+        d = sext(fetchw(s, dm, w), w)
+        push(s, dm, s[EIP], w)
         s[EIP] = (s[EIP] + d) & wmask(w)
         return 0
     if op == 0xE9:
-        d = sext(fetchw(s, mem, w), w)
+        d = sext(fetchw(s, dm, w), w)
         s[EIP] = (s[EIP] + d) & wmask(w)
         return 0
     if op == 0xEB:
-        d = fetchs8(s, mem)
+        d = fetchs8(s, dm)
         s[EIP] = (s[EIP] + d) & 0xFFFF
         return 0
     if op == 0xEA:
-        ip = fetchw(s, mem, w)
-        cs = fetch16(s, mem)
+        ip = fetchw(s, dm, w)
+        cs = fetch16(s, dm)
         load_seg(s, CS, cs)
         s[EIP] = ip
         return 0
     # E4-E7 imm port, EC-EF DX port
     if op < 0xE8:
-        port = fetch8(s, mem)
+        port = fetch8(s, dm)
     else:
         port = s[EDX] & 0xFFFF
     sz = 1 if (op & 1) == 0 else w
@@ -1211,7 +1212,7 @@ def g_ex(s, mem, op, w, a32):
 
 # ---- F0-FF ------------------------------------------------------------------------------------------
 @njit(**J)
-def g_muldiv(s, mem, r, v, sz, rep, start):
+def g_muldiv(s, dm, r, v, sz, rep, start):
     """F6/F7 /4../7 on the operand v.  Returns extra cycles."""
     model = s[MODEL]
     bits = 8 * sz
@@ -1252,19 +1253,19 @@ def g_muldiv(s, mem, r, v, sz, rep, start):
     else:
         n = (getr(s, 2, sz) << bits) | getr(s, 0, sz)
     if v == 0:
-        return fault(s, mem, 0, start)
+        return fault(s, dm, 0, start)
     if r == 6 and sz == 4:
         nu = (np.uint64(getr(s, 2, 4)) << np.uint64(32)) | np.uint64(getr(s, 0, 4))
         qu = nu // np.uint64(v)
         if qu > np.uint64(0xFFFFFFFF):
-            return fault(s, mem, 0, start)
+            return fault(s, dm, 0, start)
         q = np.int64(qu)
         rem = np.int64(nu % np.uint64(v))
     elif r == 6:
         q = n // v
         rem = n % v
         if q > m:
-            return fault(s, mem, 0, start)
+            return fault(s, dm, 0, start)
     else:
         ns = sext(n, 2 * sz) if sz < 4 else n
         ds = sext(v, sz)
@@ -1279,9 +1280,9 @@ def g_muldiv(s, mem, r, v, sz, rep, start):
         lim = (1 << (bits - 1))
         if model == 0:
             if q >= lim or q <= -lim:
-                return fault(s, mem, 0, start)
+                return fault(s, dm, 0, start)
         elif q >= lim or q < -lim:
-            return fault(s, mem, 0, start)
+            return fault(s, dm, 0, start)
         q &= m
         rem &= m
     if sz == 1:
@@ -1293,7 +1294,7 @@ def g_muldiv(s, mem, r, v, sz, rep, start):
 
 
 @njit(**J)
-def g_fx(s, mem, op, seg, rep, w, a32, start):
+def g_fx(s, dm, op, seg, rep, w, a32, start):
     model = s[MODEL]
     if op >= 0xF8:
         if op < 0xFE:
@@ -1318,43 +1319,43 @@ def g_fx(s, mem, op, seg, rep, w, a32, start):
         s[FLAGS] ^= CF
         return 0
     if op == 0xF1:                                     # 386: ICEBP
-        return do_int(s, mem, 1, s[EIP])
+        return do_int(s, dm, 1, s[EIP])
     om = 0xFFFFFFFF if a32 else 0xFFFF
-    modrm = fetch8(s, mem)
+    modrm = fetch8(s, dm)
     r = (modrm >> 3) & 7
-    sg, off = modrm_ea(s, mem, modrm, seg, a32)
+    sg, off = modrm_ea(s, dm, modrm, seg, a32)
     mem_ = 5 if sg >= 0 else 0
     if op == 0xF6 or op == 0xF7:
         sz = 1 if op == 0xF6 else w
-        v = rm_rd(s, mem, modrm, sg, off, sz, om)
+        v = rm_rd(s, dm, modrm, sg, off, sz, om)
         if r < 2:
-            alu(s, 4, v, fetchw(s, mem, sz), sz)
+            alu(s, 4, v, fetchw(s, dm, sz), sz)
             return mem_
         if r == 2:
-            rm_wr(s, mem, modrm, sg, off, sz, om, ~v & wmask(sz))
+            rm_wr(s, dm, modrm, sg, off, sz, om, ~v & wmask(sz))
             return mem_ * 2
         if r == 3:
             res = alu(s, 5, 0, v, sz)
-            rm_wr(s, mem, modrm, sg, off, sz, om, res)
+            rm_wr(s, dm, modrm, sg, off, sz, om, res)
             return mem_ * 2
-        return g_muldiv(s, mem, r, v, sz, rep, start) + mem_
+        return g_muldiv(s, dm, r, v, sz, rep, start) + mem_
     if op == 0xFE:
         if r < 2:
-            v = rm_rd(s, mem, modrm, sg, off, 1, om)
-            rm_wr(s, mem, modrm, sg, off, 1, om, incdec(s, v, 1, r == 1))
+            v = rm_rd(s, dm, modrm, sg, off, 1, om)
+            rm_wr(s, dm, modrm, sg, off, 1, om, incdec(s, v, 1, r == 1))
             return mem_ * 2
         if model != 0:
-            return ud(s, mem, start)
+            return ud(s, dm, start)
         # 8086: the FF operations with a byte operand
-        v = rm_rd(s, mem, modrm, sg, off, 1, om) | 0xFF00
+        v = rm_rd(s, dm, modrm, sg, off, 1, om) | 0xFF00
     else:
         if r < 2:
-            v = rm_rd(s, mem, modrm, sg, off, w, om)
-            rm_wr(s, mem, modrm, sg, off, w, om, incdec(s, v, w, r == 1))
+            v = rm_rd(s, dm, modrm, sg, off, w, om)
+            rm_wr(s, dm, modrm, sg, off, w, om, incdec(s, v, w, r == 1))
             return mem_ * 2
-        v = rm_rd(s, mem, modrm, sg, off, w, om)
+        v = rm_rd(s, dm, modrm, sg, off, w, om)
     if r == 2:                                         # CALL near r/m
-        push(s, mem, s[EIP], w)
+        push(s, dm, s[EIP], w)
         s[EIP] = v
         return 11
     if r == 4:                                         # JMP near r/m
@@ -1363,21 +1364,21 @@ def g_fx(s, mem, op, seg, rep, w, a32, start):
     if r == 3 or r == 5:                               # CALL / JMP far m
         if sg < 0:
             if model != 0:
-                return ud(s, mem, start)
+                return ud(s, dm, start)
             sg, off = DS if seg < 0 else seg, 0
-        cs = rdm(s, mem, sg, (off + w) & om, 2, om)
+        cs = rdm(s, dm, sg, (off + w) & om, 2, om)
         if r == 3:
-            push(s, mem, s[SEL + CS], w)
-            push(s, mem, s[EIP], w)
+            push(s, dm, s[SEL + CS], w)
+            push(s, dm, s[EIP], w)
         load_seg(s, CS, cs)
         s[EIP] = v
         return 20
     # 6 (and 7 on the 8086): PUSH r/m
     if r == 7 and model != 0:
-        return ud(s, mem, start)
+        return ud(s, dm, start)
     if sg < 0 and (modrm & 7) == 4 and model == 0:
         v = (s[ESP] - 2) & 0xFFFF                      # PUSH SP pushes the new value
-    push(s, mem, v, w)
+    push(s, dm, v, w)
     return mem_
 
 
@@ -1398,62 +1399,62 @@ def bitop(s, op, v, bit, w):
 
 
 @njit(**J)
-def g_0f(s, mem, seg, w, a32, start):
-    op = fetch8(s, mem)
+def g_0f(s, dm, seg, w, a32, start):
+    op = fetch8(s, dm)
     om = 0xFFFFFFFF if a32 else 0xFFFF
     if op >= 0x80 and op < 0x90:                       # Jcc rel16/32
-        d = sext(fetchw(s, mem, w), w)
+        d = sext(fetchw(s, dm, w), w)
         if cond(s, op & 15):
             s[EIP] = (s[EIP] + d) & wmask(w)
             return 4
         return 0
     if op >= 0x90 and op < 0xA0:                       # SETcc
-        modrm = fetch8(s, mem)
-        sg, off = modrm_ea(s, mem, modrm, seg, a32)
-        rm_wr(s, mem, modrm, sg, off, 1, om, 1 if cond(s, op & 15) else 0)
+        modrm = fetch8(s, dm)
+        sg, off = modrm_ea(s, dm, modrm, seg, a32)
+        rm_wr(s, dm, modrm, sg, off, 1, om, 1 if cond(s, op & 15) else 0)
         return 0
     if op == 0xA0 or op == 0xA8:
-        push(s, mem, s[SEL + (FS if op == 0xA0 else GS)], w)
+        push(s, dm, s[SEL + (FS if op == 0xA0 else GS)], w)
         return 0
     if op == 0xA1 or op == 0xA9:
-        load_seg(s, FS if op == 0xA1 else GS, pop(s, mem, w))
+        load_seg(s, FS if op == 0xA1 else GS, pop(s, dm, w))
         return 0
     if op == 0x06:                                     # CLTS
         s[CR0] &= ~8
         return 0
     if op == 0x20 or op == 0x22:                       # MOV r32, CRn / CRn, r32
-        modrm = fetch8(s, mem)
+        modrm = fetch8(s, dm)
         n = (modrm >> 3) & 7
         r = modrm & 7
         slot = CR0 if n == 0 else (CR2 if n == 2 else (CR3 if n == 3 else -1))
         if slot < 0:
-            return ud(s, mem, start)
+            return ud(s, dm, start)
         if op == 0x20:
             setr(s, r, 4, s[slot])
         else:
             s[slot] = s[REG + r]
         return 0
-    modrm = fetch8(s, mem)
+    modrm = fetch8(s, dm)
     reg = (modrm >> 3) & 7
-    sg, off = modrm_ea(s, mem, modrm, seg, a32)
+    sg, off = modrm_ea(s, dm, modrm, seg, a32)
     if op == 0xB6 or op == 0xB7 or op == 0xBE or op == 0xBF:   # MOVZX / MOVSX
         sz = 1 if (op & 1) == 0 else 2
-        v = rm_rd(s, mem, modrm, sg, off, sz, om)
+        v = rm_rd(s, dm, modrm, sg, off, sz, om)
         if op >= 0xBE:
             v = sext(v, sz) & wmask(w)
         setr(s, reg, w, v)
         return 0
     if op == 0xAF:                                     # IMUL r, r/m
         a = sext(getr(s, reg, w), w)
-        b = sext(rm_rd(s, mem, modrm, sg, off, w, om), w)
+        b = sext(rm_rd(s, dm, modrm, sg, off, w, om), w)
         setr(s, reg, w, imul_flags(s, a * b, w))
         return 20
     if op == 0xA3 or op == 0xAB or op == 0xB3 or op == 0xBB or op == 0xBA:
         if op == 0xBA:
             if reg < 4:
-                return ud(s, mem, start)
+                return ud(s, dm, start)
             bop = reg - 4
-            bit = fetch8(s, mem)
+            bit = fetch8(s, dm)
         else:
             bop = (op >> 3) & 3
             bit = getr(s, reg, w)
@@ -1461,13 +1462,13 @@ def g_0f(s, mem, seg, w, a32, start):
                 sb = sext(bit, w)
                 off = (off + (sb >> (4 if w == 2 else 5)) * w) & om
                 bit &= 8 * w - 1
-        v = rm_rd(s, mem, modrm, sg, off, w, om)
+        v = rm_rd(s, dm, modrm, sg, off, w, om)
         nv = bitop(s, bop, v, bit, w)
         if bop != 0:
-            rm_wr(s, mem, modrm, sg, off, w, om, nv)
+            rm_wr(s, dm, modrm, sg, off, w, om, nv)
         return 0
     if op == 0xBC or op == 0xBD:                       # BSF / BSR
-        v = rm_rd(s, mem, modrm, sg, off, w, om)
+        v = rm_rd(s, dm, modrm, sg, off, w, om)
         if v == 0:
             s[FLAGS] |= ZF
             return 0
@@ -1484,12 +1485,12 @@ def g_0f(s, mem, seg, w, a32, start):
         return 0
     if op == 0xA4 or op == 0xA5 or op == 0xAC or op == 0xAD:   # SHLD / SHRD
         if op == 0xA4 or op == 0xAC:
-            cnt = fetch8(s, mem) & 31
+            cnt = fetch8(s, dm) & 31
         else:
             cnt = s[ECX] & 31
         if cnt == 0:
             return 0
-        v = rm_rd(s, mem, modrm, sg, off, w, om)
+        v = rm_rd(s, dm, modrm, sg, off, w, om)
         b = getr(s, reg, w)
         bits = 8 * w
         m = wmask(w)
@@ -1510,22 +1511,22 @@ def g_0f(s, mem, seg, w, a32, start):
             cf = (t >> (cnt - 1)) & 1
         of = ((r ^ v) >> (bits - 1)) & 1
         s[FLAGS] = (s[FLAGS] & ~ARITH) | szp(r, w) | cf | (OF if of else 0)
-        rm_wr(s, mem, modrm, sg, off, w, om, r)
+        rm_wr(s, dm, modrm, sg, off, w, om, r)
         return 3
     if op == 0xB2 or op == 0xB4 or op == 0xB5:         # LSS / LFS / LGS
         if sg < 0:
-            return ud(s, mem, start)
-        v = rdm(s, mem, sg, off, w, om)
-        sel = rdm(s, mem, sg, (off + w) & om, 2, om)
+            return ud(s, dm, start)
+        v = rdm(s, dm, sg, off, w, om)
+        sel = rdm(s, dm, sg, (off + w) & om, 2, om)
         setr(s, reg, w, v)
         load_seg(s, SS if op == 0xB2 else (FS if op == 0xB4 else GS), sel)
         return 0
     if op == 0x01:                                     # group 7 (real-mode subset)
         if reg == 2 or reg == 3:                       # LGDT / LIDT
             if sg < 0:
-                return ud(s, mem, start)
-            lim = rdm(s, mem, sg, off, 2, om)
-            base = rdm(s, mem, sg, (off + 2) & om, 4, om)
+                return ud(s, dm, start)
+            lim = rdm(s, dm, sg, off, 2, om)
+            base = rdm(s, dm, sg, (off + 2) & om, 4, om)
             if w == 2:
                 base &= 0xFFFFFF
             if reg == 2:
@@ -1536,20 +1537,21 @@ def g_0f(s, mem, seg, w, a32, start):
                 s[IDTB] = base
             return 0
         if reg == 4:                                   # SMSW
-            rm_wr(s, mem, modrm, sg, off, 2 if sg >= 0 else w, om, s[CR0] & wmask(w))
+            rm_wr(s, dm, modrm, sg, off, 2 if sg >= 0 else w, om, s[CR0] & wmask(w))
             return 0
         if reg == 6:                                   # LMSW (cannot clear PE)
-            v = rm_rd(s, mem, modrm, sg, off, 2, om)
+            v = rm_rd(s, dm, modrm, sg, off, 2, om)
             s[CR0] = (s[CR0] & ~0xE) | (v & 0xF) | (s[CR0] & 1)
             return 0
-        return ud(s, mem, start)
-    return ud(s, mem, start)
+        return ud(s, dm, start)
+    return ud(s, dm, start)
 
 
 # ---- the instruction -------------------------------------------------------------------------
 @njit(**J)
 def execute(s, mem):
     """One instruction (all its prefixes).  Returns cycles, or an X_* code (< 0)."""
+    dm = mem[0]
     start = s[EIP]
     model = s[MODEL]
     seg = -1
@@ -1558,7 +1560,7 @@ def execute(s, mem):
     a32 = 0
     pc = 0
     while True:
-        op = fetch8(s, mem)
+        op = fetch8(s, dm)
         if (op & 0xE7) == 0x26:
             seg = (op >> 3) & 3
         elif op == 0xF3 or op == 0xF2:
@@ -1579,11 +1581,11 @@ def execute(s, mem):
     s[EAC] = 0
     hi = op >> 4
     if hi == 8:
-        e = g_8x(s, mem, op, seg, w, a32, start)
+        e = g_8x(s, dm, op, seg, w, a32, start)
     elif op < 0x40:
-        e = g_alu(s, mem, op, seg, w, a32, start)
+        e = g_alu(s, dm, op, seg, w, a32, start)
     elif hi == 7 or (hi == 6 and model == 0):
-        d = fetchs8(s, mem)
+        d = fetchs8(s, dm)
         if cond(s, op & 15):
             s[EIP] = (s[EIP] + d) & 0xFFFF
             e = 12
@@ -1591,24 +1593,26 @@ def execute(s, mem):
             e = 0
     elif hi == 0xB:
         if op < 0xB8:
-            setr(s, op & 7, 1, fetch8(s, mem))
+            setr(s, op & 7, 1, fetch8(s, dm))
         else:
-            setr(s, op & 7, w, fetchw(s, mem, w))
+            setr(s, op & 7, w, fetchw(s, dm, w))
         e = 0
     elif op < 0x60:
-        e = g_4x5x(s, mem, op, w)
+        e = g_4x5x(s, dm, op, w)
     elif hi == 0xE:
         e = g_ex(s, mem, op, w, a32)
     elif hi == 0xF:
-        e = g_fx(s, mem, op, seg, rep, w, a32, start)
+        e = g_fx(s, dm, op, seg, rep, w, a32, start)
+    elif (hi == 0xA and op >= 0xA4 and (op < 0xA8 or op >= 0xAA)) or (op >= 0x6C and op < 0x70 and model):
+        e = g_str(s, mem, op, seg, rep, w, a32, start)
     elif hi == 9 or hi == 0xA:
-        e = g_9x(s, mem, op, seg, rep, w, a32, start)
+        e = g_9x(s, dm, op, seg, rep, w, a32, start)
     elif hi == 0xC:
-        e = g_cx(s, mem, op, seg, w, a32, start)
+        e = g_cx(s, dm, op, seg, w, a32, start)
     elif hi == 0xD:
-        e = g_dx(s, mem, op, seg, w, a32, start)
+        e = g_dx(s, dm, op, seg, w, a32, start)
     else:
-        e = g_6x(s, mem, op, seg, rep, w, a32, start)
+        e = g_6x(s, dm, op, seg, rep, w, a32, start)
     if e < 0:
         return e
     return CYC[op] + pc + s[EAC] + e
@@ -1617,6 +1621,7 @@ def execute(s, mem):
 # ---- interrupts and the run loop --------------------------------------------------------------
 @njit(**J)
 def run(s, mem, budget):
+    dm = mem[0]
     end = s[abi.S_CYCLES] + budget
     s[END] = end
     s[abi.S_EXIT_REASON] = 0
@@ -1625,10 +1630,12 @@ def run(s, mem, budget):
     s[AMASK] = s[A20] & ((len(rp) << PB) - 1)
     # restartable memory reads need a register snapshot only if some page exits on read
     snap = False
+    wp = mem[2]
     for i in range(min(len(rp), (s[AMASK] >> PB) + 1)):
+        s[RPT + i] = rp[i]
+        s[WPT + i] = wp[i]
         if rp[i] < 0:
             snap = True
-            break
     brk = s[abi.S_BREAK]
     insns = s[abi.S_INSNS]
     first = True
@@ -1640,9 +1647,9 @@ def run(s, mem, budget):
             s[HALTED] = 0
             if s[abi.S_NMI]:
                 s[abi.S_NMI] = 0
-                s[abi.S_CYCLES] += do_int(s, mem, 2, s[EIP])
+                s[abi.S_CYCLES] += do_int(s, dm, 2, s[EIP])
                 continue
-            s[abi.S_CYCLES] += do_int(s, mem, s[abi.S_IRQ_VECTOR] & 0xFF, s[EIP]) + 10
+            s[abi.S_CYCLES] += do_int(s, dm, s[abi.S_IRQ_VECTOR] & 0xFF, s[EIP]) + 10
             reason = abi.EXIT_IRQ_ACK
             break
         if s[HALTED]:
@@ -1684,7 +1691,7 @@ def run(s, mem, budget):
         else:
             insns += 1
             if tf and s[SWINT] == 0:                   # single step: INT 1 after the instruction
-                s[abi.S_CYCLES] += do_int(s, mem, 1, s[EIP])
+                s[abi.S_CYCLES] += do_int(s, dm, 1, s[EIP])
         if s[abi.S_EXIT_REASON]:
             reason = s[abi.S_EXIT_REASON]
             break
