@@ -301,16 +301,7 @@ flag:   push    ax
         popf
         ret
 
-puts:   lodsb
-        or      al, al
-        jz      .r
-        out     0xE9, al
-        jmp     puts
-.r:     ret
-
-nl:     mov     al, 10
-        out     0xE9, al
-        ret
+%include "debugcon.inc"
 
 hex32s: push    eax
         mov     al, ' '
@@ -321,39 +312,6 @@ hex32s: push    eax
         call    hex16
         pop     eax
         jmp     hex16
-
-hex16s: push    ax
-        mov     al, ' '
-        out     0xE9, al
-        pop     ax
-hex16:  push    ax
-        mov     al, ah
-        call    hex8
-        pop     ax
-        jmp     hex8
-
-hex8s:  push    ax
-        mov     al, ' '
-        out     0xE9, al
-        pop     ax
-hex8:   push    ax
-        push    cx
-        mov     ah, al
-        mov     cl, 4
-        shr     al, cl
-        call    .n
-        mov     al, ah
-        call    .n
-        pop     cx
-        pop     ax
-        ret
-.n:     and     al, 0x0F
-        add     al, '0'
-        cmp     al, '9'
-        jbe     .o
-        add     al, 7
-.o:     out     0xE9, al
-        ret
 
 s_abc:  db "ABC", 0
 s_last: db "LAST", 10, 0

@@ -262,50 +262,7 @@ compare:                                ; ZF=1 when BUF_A = BUF_B
         repe    cmpsw
         ret
 
-puts:                                   ; DS:SI zero-terminated
-        lodsb
-        or      al, al
-        jz      .r
-        out     0xE9, al
-        jmp     puts
-.r:     ret
-
-nl:     mov     al, 10
-        out     0xE9, al
-        ret
-
-hex16s: push    ax                      ; " " + AX in hex
-        mov     al, ' '
-        out     0xE9, al
-        pop     ax
-        push    ax
-        mov     al, ah
-        call    hex8
-        pop     ax
-        jmp     hex8
-
-hex8s:  push    ax                      ; " " + AL in hex
-        mov     al, ' '
-        out     0xE9, al
-        pop     ax
-hex8:   push    ax
-        push    cx
-        mov     ah, al
-        mov     cl, 4
-        shr     al, cl
-        call    .n
-        mov     al, ah
-        call    .n
-        pop     cx
-        pop     ax
-        ret
-.n:     and     al, 0x0F
-        add     al, '0'
-        cmp     al, '9'
-        jbe     .o
-        add     al, 7
-.o:     out     0xE9, al
-        ret
+%include "debugcon.inc"
 
 dap:            db 0x10, 0
                 dw 1                    ; one sector
