@@ -382,3 +382,32 @@ def test_hard_disk_img_goes_to_the_hard_disk_slot(tmp_path):
     m = boot([blank, hd], marker="HELLO OK")
     assert m.media_paths == {"a": blank, "hdd": hd}
     assert "boot drive 80: booting" in debug(m)
+
+
+SPEAKER_BOOT = bytes([
+    0xB0, 0xB6,          # mov al, 0B6h      ; PIT channel 2, lo/hi byte, mode 3 (square wave)
+    0xE6, 0x43,          # out 43h, al
+    0xB8, 0xA9, 0x04,    # mov ax, 1193      ; 1193182 Hz / 1193 = 1000.15 Hz
+    0xE6, 0x42,          # out 42h, al
+    0x88, 0xE0,          # mov al, ah
+    0xE6, 0x42,          # out 42h, al
+    0xE4, 0x61,          # in al, 61h
+    0x0C, 0x03,          # or al, 3          ; gate 2 on, speaker data on
+    0xE6, 0x61,          # out 61h, al
+    0xFB,                # sti
+    0xF4,                # hlt
+    0xEB, 0xFD,          # jmp short hlt
+])
+
+
+def test_pc_speaker_plays_the_pit_channel_2_tone(tmp_path):
+    """A boot sector programs PIT channel 2 and enables the speaker through port
+    61h; the machine's audio is a square wave at 1193182 / divisor Hz."""
+    img = tmp_path / "beep.img"
+    img.write_bytes(SPEAKER_BOOT.ljust(510, b"\0") + b"\x55\xAA" + bytes(FLOPPY - 512))
+    m = boot([img], marker="booting")
+    m.run_for(1.0)
+    wave = m.audio.recent()[-m.audio.sample_rate // 2:]           # the last half second
+    edges = np.count_nonzero((wave[1:] > 0) & (wave[:-1] <= 0))
+    freq = edges / (len(wave) / m.audio.sample_rate)
+    assert abs(freq - 1193182 / 1193) < 10, freq
