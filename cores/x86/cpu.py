@@ -1618,82 +1618,562 @@ def execute(s, mem):
     return CYC[op] + pc + s[EAC] + e
 
 
+# ---- the inline fast path ----------------------------------------------------------------
+# Unprefixed 16-bit forms of the common instructions run inside ``run`` (no calls on
+# the RAM path); everything else, and any instruction whose bytes could cross a page
+# or wrap IP, goes through ``execute``.  FT[op]: bit 0 handled here, bit 1 has a
+# ModRM byte, bit 2 reads its operand (r/m, [SI], moffs or the stack top), bit 3
+# the operand is a word whatever bit 0 of the opcode says.
+F_HOT, F_MODRM, F_READ, F_WORD = 1, 2, 4, 8
+
+
+def _fast_table():
+    t = np.zeros(256, dtype=np.int64)
+    for op in range(0x40):
+        if (op & 7) < 4:
+            t[op] = F_HOT | F_MODRM | F_READ
+        elif (op & 7) < 6:
+            t[op] = F_HOT
+    for op in range(0x40, 0x58):
+        t[op] = F_HOT | F_WORD
+    for op in range(0x58, 0x60):
+        t[op] = F_HOT | F_READ | F_WORD
+    for op in range(0x60, 0x80):                      # 60-6F: Jcc on the 8086 only
+        t[op] = F_HOT
+    for op in (0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x8A, 0x8B,
+               0xD0, 0xD1, 0xD2, 0xD3, 0xF6, 0xF7, 0xFE, 0xFF):
+        t[op] = F_HOT | F_MODRM | F_READ
+    for op in (0x88, 0x89, 0xC6, 0xC7):
+        t[op] = F_HOT | F_MODRM
+    t[0x8C] = F_HOT | F_MODRM | F_WORD
+    t[0x8D] = F_HOT | F_MODRM | F_WORD
+    t[0x8E] = F_HOT | F_MODRM | F_READ | F_WORD
+    for op in range(0x90, 0x9A):
+        t[op] = F_HOT | F_WORD
+    for op in (0xA0, 0xA1, 0xA4, 0xA5, 0xAC, 0xAD):
+        t[op] = F_HOT | F_READ
+    for op in (0xA2, 0xA3, 0xA8, 0xA9, 0xAA, 0xAB):
+        t[op] = F_HOT
+    for op in range(0xB0, 0xC0):
+        t[op] = F_HOT
+    t[0xC2] = t[0xC3] = F_HOT | F_READ | F_WORD
+    for op in (0xE0, 0xE1, 0xE2, 0xE3, 0xE8, 0xE9, 0xEB):
+        t[op] = F_HOT | F_WORD
+    for op in range(0xF8, 0xFE):
+        t[op] = F_HOT
+    return t
+
+
+FT = _fast_table()
+
+alu_i = njit(**JI)(alu.py_func)
+incdec_i = njit(**JI)(incdec.py_func)
+cond_i = njit(**JI)(cond.py_func)
+
+
+@njit(**JI)
+def ea16(s, dm, p, modrm):
+    """16-bit ModRM memory operand from the bytes at dm[p]: (segment, offset, bytes, EA cycles)."""
+    mod = modrm >> 6
+    rm = modrm & 7
+    if mod == 3:
+        return -1, np.int64(0), np.int64(0), np.int64(0)
+    if mod == 0 and rm == 6:
+        return DS, np.int64(dm[p]) | (np.int64(dm[p + 1]) << 8), np.int64(2), np.int64(6)
+    sg = DS
+    if rm < 4:
+        off = s[ESI + (rm & 1)]
+        if rm < 2:
+            off += s[EBX]
+        else:
+            off += s[EBP]
+            sg = SS
+    elif rm == 4:
+        off = s[ESI]
+    elif rm == 5:
+        off = s[EDI]
+    elif rm == 6:
+        off = s[EBP]
+        sg = SS
+    else:
+        off = s[EBX]
+    if mod == 0:
+        return sg, off & 0xFFFF, np.int64(0), np.int64(7)
+    if mod == 1:
+        d = np.int64(dm[p])
+        if d >= 128:
+            d -= 256
+        return sg, (off + d) & 0xFFFF, np.int64(1), np.int64(11)
+    return sg, (off + (np.int64(dm[p]) | (np.int64(dm[p + 1]) << 8))) & 0xFFFF, np.int64(2), np.int64(11)
+
+
+@njit(**JI)
+def mrd(s, dm, sg, off, w):
+    """rdm(s, dm, sg, off, w, 0xFFFF) with the RAM case inline (w = 1 or 2)."""
+    la = (s[BASE + sg] + off) & s[AMASK]
+    po = s[RPT + (la >> PB)]
+    if po >= 0:
+        i = po + (la & PM)
+        if w == 1:
+            return np.int64(dm[i])
+        if (la & PM) != PM and off != 0xFFFF:
+            return np.int64(dm[i]) | (np.int64(dm[i + 1]) << 8)
+    return rdm(s, dm, sg, off, w, 0xFFFF)
+
+
+@njit(**JI)
+def mwr(s, dm, sg, off, w, v):
+    """wrm(s, dm, sg, off, w, 0xFFFF, v) with the RAM case inline (w = 1 or 2)."""
+    la = (s[BASE + sg] + off) & s[AMASK]
+    po = s[WPT + (la >> PB)]
+    if po >= 0 and s[XREAD] == 0:
+        i = po + (la & PM)
+        if w == 1:
+            dm[i] = v & 0xFF
+            return
+        if (la & PM) != PM and off != 0xFFFF:
+            dm[i] = v & 0xFF
+            dm[i + 1] = (v >> 8) & 0xFF
+            return
+    wrm(s, dm, sg, off, w, 0xFFFF, v)
+
+
 # ---- interrupts and the run loop --------------------------------------------------------------
 @njit(**J)
 def run(s, mem, budget):
     dm = mem[0]
-    end = s[abi.S_CYCLES] + budget
+    cyc = s[abi.S_CYCLES]
+    end = cyc + budget
     s[END] = end
     s[abi.S_EXIT_REASON] = 0
     s[XREAD] = 0
     rp = mem[1]
-    s[AMASK] = s[A20] & ((len(rp) << PB) - 1)
+    amask = s[A20] & ((len(rp) << PB) - 1)
+    s[AMASK] = amask
     # restartable memory reads need a register snapshot only if some page exits on read
     snap = False
     wp = mem[2]
-    for i in range(min(len(rp), (s[AMASK] >> PB) + 1)):
+    for i in range(min(len(rp), (amask >> PB) + 1)):
         s[RPT + i] = rp[i]
         s[WPT + i] = wp[i]
         if rp[i] < 0:
             snap = True
     brk = s[abi.S_BREAK]
     insns = s[abi.S_INSNS]
+    model = s[MODEL]
     first = True
     reason = abi.EXIT_BUDGET
-    while s[abi.S_CYCLES] < end:
+    # The interrupt lines are set from Python between runs and only the core clears
+    # them (NMI taken): with both low no instruction needs the check.  TF only
+    # changes in instructions that take the slow path (POPF, IRET, interrupts).
+    lines = s[abi.S_NMI] | (s[abi.S_IRQ] & 1)
+    halted = s[HALTED]
+    tfm = s[FLAGS] & TF
+    while cyc < end:
         if s[INHIBIT]:
             s[INHIBIT] = 0
-        elif s[abi.S_NMI] or ((s[abi.S_IRQ] & 1) and (s[FLAGS] & IF)):
+        elif lines and (s[abi.S_NMI] or ((s[abi.S_IRQ] & 1) and (s[FLAGS] & IF))):
             s[HALTED] = 0
+            halted = 0
             if s[abi.S_NMI]:
                 s[abi.S_NMI] = 0
-                s[abi.S_CYCLES] += do_int(s, dm, 2, s[EIP])
+                lines = s[abi.S_IRQ] & 1
+                cyc += do_int(s, dm, 2, s[EIP])
                 continue
-            s[abi.S_CYCLES] += do_int(s, dm, s[abi.S_IRQ_VECTOR] & 0xFF, s[EIP]) + 10
+            cyc += do_int(s, dm, s[abi.S_IRQ_VECTOR] & 0xFF, s[EIP]) + 10
             reason = abi.EXIT_IRQ_ACK
             break
-        if s[HALTED]:
-            s[abi.S_CYCLES] = end
+        if halted:
+            cyc = end
             reason = abi.EXIT_HLT
             break
-        if brk >= 0 and not first and s[BASE + CS] + s[EIP] == brk:
+        ip = s[EIP]
+        if brk >= 0 and not first and s[BASE + CS] + ip == brk:
             reason = abi.EXIT_BREAKPOINT
             break
         first = False
         if snap:
             for k in range(NREG):
                 s[SNAP + k] = s[16 + k]
-        start = s[EIP]
-        tf = s[FLAGS] & TF
-        s[SWINT] = 0
-        t = execute(s, mem)
-        if t < 0:
-            if t == X_IN:
-                s[EIP] = start
-                reason = abi.EXIT_IO_IN
+        ok = False
+        t = 0
+        la = (s[BASE + CS] + ip) & amask
+        po = s[RPT + (la >> PB)]
+        if tfm == 0 and ip <= 0xFFF9 and po >= 0 and (la & PM) <= PM - 6:
+            p = po + (la & PM)
+            op = np.int64(dm[p])
+            m = FT[op]
+            if m & F_HOT:
+                ok = True
+                sz = 2 if m & F_WORD else 1 + (op & 1)
+                e = 0
+                eac = 0
+                ilen = 1
+                nip = -1
+                sg = -1
+                off = 0
+                modrm = 0
+                reg = 0
+                a = 0
+                if m & F_MODRM:
+                    modrm = np.int64(dm[p + 1])
+                    reg = (modrm >> 3) & 7
+                    if op >= 0xC6:
+                        if op < 0xC8:
+                            ok = model == 0 or reg == 0
+                        elif op >= 0xFE:
+                            ok = reg < 2 or (op == 0xFF and (reg == 2 or reg == 4 or reg == 6))
+                        elif op >= 0xF6:
+                            ok = reg < 4
+                    elif op == 0x8D:
+                        ok = modrm < 0xC0
+                    elif op == 0x8C or op == 0x8E:
+                        if model == 0:
+                            reg &= 3
+                        else:
+                            ok = reg < 6 and (op == 0x8C or reg != CS)
+                    if ok:
+                        sg, off, n, eac = ea16(s, dm, p + 2, modrm)
+                        ilen = 2 + n
+                elif m & F_READ:
+                    if op >= 0xC2:                     # RET: the stack top
+                        sg = SS
+                        off = s[ESP] & 0xFFFF
+                    elif op >= 0xA4:                   # LODS / MOVS
+                        sg = DS
+                        off = s[ESI] & 0xFFFF
+                    elif op >= 0xA0:                   # MOV AL/AX, moffs
+                        sg = DS
+                        off = np.int64(dm[p + 1]) | (np.int64(dm[p + 2]) << 8)
+                        ilen = 3
+                    else:                              # POP r
+                        sg = SS
+                        off = s[ESP] & 0xFFFF
+            if ok:
+                if m & F_READ:
+                    if sg < 0:
+                        a = getr(s, modrm & 7, sz)
+                    else:
+                        a = mrd(s, dm, sg, off, sz)
+                q = p + ilen                           # the immediate
+                wb = False
+                v = 0
+                aop = -1
+                dst = 0
+                mem5 = 5 if sg >= 0 else 0
+                if op < 0x40:
+                    aop = op >> 3
+                    lo = op & 7
+                    if lo < 2:
+                        x = a
+                        y = getr(s, reg, sz)
+                        dst = 1
+                        if sg >= 0 and aop != 7:
+                            e = 7
+                    elif lo < 4:
+                        x = getr(s, reg, sz)
+                        y = a
+                        dst = 2
+                    else:
+                        x = getr(s, 0, sz)
+                        y = np.int64(dm[q])
+                        if sz == 2:
+                            y |= np.int64(dm[q + 1]) << 8
+                        ilen += sz
+                        dst = 3
+                elif op >= 0x80 and op < 0x86:
+                    x = a
+                    if op < 0x84:
+                        aop = reg
+                        if op == 0x81:
+                            y = np.int64(dm[q]) | (np.int64(dm[q + 1]) << 8)
+                            ilen += 2
+                        else:
+                            y = np.int64(dm[q])
+                            if op == 0x83 and y >= 128:
+                                y = (y - 256) & 0xFFFF
+                            ilen += 1
+                        dst = 1
+                        e = mem5 * 2 if reg != 7 else mem5
+                    else:
+                        aop = 4
+                        y = getr(s, reg, sz)
+                        e = mem5
+                elif op == 0xA8 or op == 0xA9:
+                    aop = 4
+                    x = getr(s, 0, sz)
+                    y = np.int64(dm[q])
+                    if sz == 2:
+                        y |= np.int64(dm[q + 1]) << 8
+                    ilen += sz
+                elif op == 0xF6 or op == 0xF7:
+                    if reg < 2:                        # TEST r/m, imm
+                        aop = 4
+                        x = a
+                        y = np.int64(dm[q])
+                        if sz == 2:
+                            y |= np.int64(dm[q + 1]) << 8
+                        ilen += sz
+                        e = mem5
+                    elif reg == 3:                     # NEG
+                        aop = 5
+                        x = 0
+                        y = a
+                        dst = 1
+                        e = mem5 * 2
+                    else:                              # NOT
+                        v = ~a & (0xFF if sz == 1 else 0xFFFF)
+                        wb = True
+                        e = mem5 * 2
+                if aop >= 0:
+                    res = alu_i(s, aop, x, y, sz)
+                    if aop != 7:
+                        if dst == 1:
+                            v = res
+                            wb = True
+                        elif dst == 2:
+                            setr(s, reg, sz, res)
+                        elif dst == 3:
+                            setr(s, 0, sz, res)
+                elif op >= 0x88 and op < 0x8C:         # MOV
+                    if op < 0x8A:
+                        v = getr(s, reg, sz)
+                        wb = True
+                    else:
+                        setr(s, reg, sz, a)
+                    e = mem5
+                elif op >= 0x70 and op < 0x80 or (op >= 0x60 and op < 0x70):
+                    if op < 0x70 and model != 0:
+                        ok = False
+                    else:
+                        ilen = 2
+                        if cond_i(s, op & 15):
+                            d = np.int64(dm[p + 1])
+                            if d >= 128:
+                                d -= 256
+                            nip = (ip + 2 + d) & 0xFFFF
+                            e = 12
+                elif op < 0x60:
+                    r = op & 7
+                    if op < 0x50:                      # INC / DEC r16
+                        setr(s, r, 2, incdec_i(s, s[REG + r] & 0xFFFF, 2, op >= 0x48))
+                    elif op < 0x58:                    # PUSH r16
+                        sg = SS
+                        off = (s[ESP] - 2) & 0xFFFF
+                        v = s[REG + r] & 0xFFFF
+                        if r == 4 and model == 0:
+                            v = off
+                        s[ESP] = (s[ESP] & ~0xFFFF) | off
+                        wb = True
+                    else:                              # POP r16
+                        s[ESP] = (s[ESP] & ~0xFFFF) | ((off + 2) & 0xFFFF)
+                        setr(s, r, 2, a)
+                elif op >= 0xB0 and op < 0xC0:
+                    if op < 0xB8:
+                        setr(s, op & 7, 1, np.int64(dm[p + 1]))
+                        ilen = 2
+                    else:
+                        setr(s, op & 7, 2, np.int64(dm[p + 1]) | (np.int64(dm[p + 2]) << 8))
+                        ilen = 3
+                elif op >= 0xE0 and op < 0xF0:
+                    if op == 0xE8 or op == 0xE9:       # CALL / JMP rel16
+                        ilen = 3
+                        nip = (ip + 3 + (np.int64(dm[p + 1]) | (np.int64(dm[p + 2]) << 8))) & 0xFFFF
+                        if op == 0xE8:
+                            sg = SS
+                            off = (s[ESP] - 2) & 0xFFFF
+                            v = ip + 3
+                            s[ESP] = (s[ESP] & ~0xFFFF) | off
+                            wb = True
+                    else:
+                        ilen = 2
+                        d = np.int64(dm[p + 1])
+                        if d >= 128:
+                            d -= 256
+                        if op == 0xEB:
+                            nip = (ip + 2 + d) & 0xFFFF
+                        else:                          # LOOPNZ LOOPZ LOOP JCXZ
+                            c = s[ECX] & 0xFFFF
+                            if op == 0xE3:
+                                take = c == 0
+                            else:
+                                c = (c - 1) & 0xFFFF
+                                s[ECX] = (s[ECX] & ~0xFFFF) | c
+                                take = c != 0
+                                if op == 0xE0:
+                                    take = take and (s[FLAGS] & ZF) == 0
+                                elif op == 0xE1:
+                                    take = take and (s[FLAGS] & ZF) != 0
+                            if take:
+                                nip = (ip + 2 + d) & 0xFFFF
+                                e = 12
+                elif op == 0xC3 or op == 0xC2:
+                    extra = 0
+                    if op == 0xC2:
+                        extra = np.int64(dm[p + 1]) | (np.int64(dm[p + 2]) << 8)
+                    nip = a
+                    s[ESP] = (s[ESP] & ~0xFFFF) | ((off + 2 + extra) & 0xFFFF)
+                elif op >= 0xA0 and op < 0xB0:
+                    d = -sz if s[FLAGS] & DF else sz
+                    if op < 0xA4:                      # MOV AL/AX <-> moffs
+                        if op < 0xA2:
+                            setr(s, 0, sz, a)
+                        else:
+                            sg = DS
+                            off = np.int64(dm[p + 1]) | (np.int64(dm[p + 2]) << 8)
+                            ilen = 3
+                            v = getr(s, 0, sz)
+                            wb = True
+                    elif op < 0xA6:                    # MOVS
+                        v = a
+                        sg = ES
+                        off = s[EDI] & 0xFFFF
+                        wb = True
+                        s[ESI] = (s[ESI] & ~0xFFFF) | ((s[ESI] + d) & 0xFFFF)
+                        s[EDI] = (s[EDI] & ~0xFFFF) | ((off + d) & 0xFFFF)
+                        e = CYC[op]
+                    elif op < 0xAC:                    # STOS
+                        v = getr(s, 0, sz)
+                        sg = ES
+                        off = s[EDI] & 0xFFFF
+                        wb = True
+                        s[EDI] = (s[EDI] & ~0xFFFF) | ((off + d) & 0xFFFF)
+                        e = CYC[op]
+                    else:                              # LODS
+                        setr(s, 0, sz, a)
+                        s[ESI] = (s[ESI] & ~0xFFFF) | ((s[ESI] + d) & 0xFFFF)
+                        e = CYC[op]
+                elif op >= 0x90 and op < 0x9A:
+                    if op < 0x98:                      # XCHG AX, r
+                        r = op & 7
+                        x = s[EAX] & 0xFFFF
+                        setr(s, 0, 2, s[REG + r])
+                        setr(s, r, 2, x)
+                    elif op == 0x98:                   # CBW
+                        setr(s, 0, 2, sext(s[EAX] & 0xFF, 1))
+                    else:                              # CWD
+                        setr(s, 2, 2, 0xFFFF if s[EAX] & 0x8000 else 0)
+                elif op == 0xFE or op == 0xFF:
+                    if reg < 2:
+                        v = incdec_i(s, a, sz, reg == 1)
+                        wb = True
+                        e = mem5 * 2
+                    elif reg == 4:                     # JMP r/m
+                        nip = a
+                    else:                              # CALL r/m, PUSH r/m
+                        v = a
+                        if reg == 2:
+                            v = ip + ilen
+                            nip = a
+                            e = 11
+                        else:
+                            if sg < 0 and (modrm & 7) == 4 and model == 0:
+                                v = (s[ESP] - 2) & 0xFFFF
+                            e = mem5
+                        sg = SS
+                        off = (s[ESP] - 2) & 0xFFFF
+                        s[ESP] = (s[ESP] & ~0xFFFF) | off
+                        wb = True
+                elif op >= 0xD0 and op < 0xD4:         # shifts
+                    if op < 0xD2:
+                        cnt = 1
+                    else:
+                        cnt = s[ECX] & 0xFF
+                        if model != 0:
+                            cnt &= 0x1F
+                        e = 4 * cnt
+                    if not (reg == 6 and model == 0 and cnt == 0):
+                        v = shift(s, reg, a, cnt, sz)
+                        wb = True
+                elif op == 0x86 or op == 0x87:         # XCHG r/m, r
+                    v = getr(s, reg, sz)
+                    setr(s, reg, sz, a)
+                    wb = True
+                    e = mem5 * 3
+                elif op == 0xC6 or op == 0xC7:         # MOV r/m, imm
+                    v = np.int64(dm[q])
+                    if sz == 2:
+                        v |= np.int64(dm[q + 1]) << 8
+                    ilen += sz
+                    wb = True
+                elif op == 0x8D:                       # LEA
+                    setr(s, reg, 2, off)
+                elif op == 0x8C:                       # MOV r/m, Sreg
+                    v = s[SEL + reg]
+                    wb = True
+                    e = mem5
+                elif op == 0x8E:                       # MOV Sreg, r/m
+                    load_seg(s, reg, a)
+                    if reg == SS:
+                        s[INHIBIT] = 1
+                    e = mem5
+                elif op >= 0xF8:                       # F8-FD flag operations
+                    if op == 0xF8:
+                        s[FLAGS] &= ~CF
+                    elif op == 0xF9:
+                        s[FLAGS] |= CF
+                    elif op == 0xFA:
+                        s[FLAGS] &= ~IF
+                    elif op == 0xFB:
+                        s[FLAGS] |= IF
+                        s[INHIBIT] = 1
+                    elif op == 0xFC:
+                        s[FLAGS] &= ~DF
+                    else:
+                        s[FLAGS] |= DF
+                if ok:
+                    if wb:
+                        if sg < 0:
+                            setr(s, modrm & 7, sz, v)
+                        else:
+                            mwr(s, dm, sg, off, sz, v)
+                    s[EIP] = nip if nip >= 0 else ip + ilen
+                    t = CYC[op] + eac + e
+        if not ok:
+            s[abi.S_CYCLES] = cyc
+            tf = s[FLAGS] & TF
+            s[SWINT] = 0
+            t = execute(s, mem)
+            if t < 0:
+                if t == X_IN:
+                    s[EIP] = ip
+                    reason = abi.EXIT_IO_IN
+                    break
+                if t == X_SREAD or t == X_SIN:
+                    s[XREAD] = 0
+                    reason = abi.EXIT_MMIO_READ if t == X_SREAD else abi.EXIT_IO_IN
+                    break
+                reason = abi.EXIT_FAULT
                 break
-            if t == X_SREAD or t == X_SIN:
+            if s[XREAD]:                               # MMIO read: undo and exit
+                for k in range(NREG):
+                    s[16 + k] = s[SNAP + k]
                 s[XREAD] = 0
-                reason = abi.EXIT_MMIO_READ if t == X_SREAD else abi.EXIT_IO_IN
+                s[abi.S_EXIT_REASON] = 0
+                reason = abi.EXIT_MMIO_READ
                 break
-            reason = abi.EXIT_FAULT
-            break
-        if s[XREAD]:                                   # MMIO read: undo and exit
-            for k in range(NREG):
-                s[16 + k] = s[SNAP + k]
-            s[XREAD] = 0
-            s[abi.S_EXIT_REASON] = 0
-            reason = abi.EXIT_MMIO_READ
-            break
-        s[abi.S_CYCLES] += t
-        if s[PARTIAL]:
-            s[PARTIAL] = 0
+            cyc += t
+            if s[PARTIAL]:
+                s[PARTIAL] = 0
+            else:
+                insns += 1
+                if tf and s[SWINT] == 0:               # single step: INT 1 after the instruction
+                    cyc += do_int(s, dm, 1, s[EIP])
+            halted = s[HALTED]
+            tfm = s[FLAGS] & TF
         else:
+            if snap and s[XREAD]:                      # MMIO read: undo and exit
+                for k in range(NREG):
+                    s[16 + k] = s[SNAP + k]
+                s[XREAD] = 0
+                s[abi.S_EXIT_REASON] = 0
+                reason = abi.EXIT_MMIO_READ
+                break
+            cyc += t
             insns += 1
-            if tf and s[SWINT] == 0:                   # single step: INT 1 after the instruction
-                s[abi.S_CYCLES] += do_int(s, dm, 1, s[EIP])
         if s[abi.S_EXIT_REASON]:
             reason = s[abi.S_EXIT_REASON]
             break
+    s[abi.S_CYCLES] = cyc
     s[abi.S_INSNS] = insns
     return reason
