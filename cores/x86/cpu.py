@@ -1624,43 +1624,44 @@ def execute(s, mem):
 # or wrap IP, goes through ``execute``.  FT[op]: bit 0 handled here, bit 1 has a
 # ModRM byte, bit 2 reads its operand (r/m, [SI], moffs or the stack top), bit 3
 # the operand is a word whatever bit 0 of the opcode says.
-F_HOT, F_MODRM, F_READ, F_WORD = 1, 2, 4, 8
+F_MODRM, F_READ, F_WORD = 2, 4, 8
+
+
+C_ALU, C_MOV, C_JCC, C_INCDEC, C_PUSH, C_POP, C_MOVI, C_BRANCH, C_RET, C_STR, C_9X, \
+    C_GRP5, C_SHIFT, C_XCHG, C_MOVRMI, C_LEA, C_MOVSR, C_MOVRS, C_FLAG = range(1, 20)
 
 
 def _fast_table():
     t = np.zeros(256, dtype=np.int64)
-    for op in range(0x40):
-        if (op & 7) < 4:
-            t[op] = F_HOT | F_MODRM | F_READ
-        elif (op & 7) < 6:
-            t[op] = F_HOT
-    for op in range(0x40, 0x58):
-        t[op] = F_HOT | F_WORD
-    for op in range(0x58, 0x60):
-        t[op] = F_HOT | F_READ | F_WORD
-    for op in range(0x60, 0x80):                      # 60-6F: Jcc on the 8086 only
-        t[op] = F_HOT
-    for op in (0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x8A, 0x8B,
-               0xD0, 0xD1, 0xD2, 0xD3, 0xF6, 0xF7, 0xFE, 0xFF):
-        t[op] = F_HOT | F_MODRM | F_READ
-    for op in (0x88, 0x89, 0xC6, 0xC7):
-        t[op] = F_HOT | F_MODRM
-    t[0x8C] = F_HOT | F_MODRM | F_WORD
-    t[0x8D] = F_HOT | F_MODRM | F_WORD
-    t[0x8E] = F_HOT | F_MODRM | F_READ | F_WORD
-    for op in range(0x90, 0x9A):
-        t[op] = F_HOT | F_WORD
-    for op in (0xA0, 0xA1, 0xA4, 0xA5, 0xAC, 0xAD):
-        t[op] = F_HOT | F_READ
-    for op in (0xA2, 0xA3, 0xA8, 0xA9, 0xAA, 0xAB):
-        t[op] = F_HOT
-    for op in range(0xB0, 0xC0):
-        t[op] = F_HOT
-    t[0xC2] = t[0xC3] = F_HOT | F_READ | F_WORD
-    for op in (0xE0, 0xE1, 0xE2, 0xE3, 0xE8, 0xE9, 0xEB):
-        t[op] = F_HOT | F_WORD
-    for op in range(0xF8, 0xFE):
-        t[op] = F_HOT
+
+    def put(ops, cls, flags=0):
+        for op in ops:
+            t[op] = (cls << 4) | flags
+
+    put([op for op in range(0x40) if (op & 7) < 4], C_ALU, F_MODRM | F_READ)
+    put([op for op in range(0x40) if 4 <= (op & 7) < 6], C_ALU)
+    put(range(0x40, 0x50), C_INCDEC, F_WORD)
+    put(range(0x50, 0x58), C_PUSH, F_WORD)
+    put(range(0x58, 0x60), C_POP, F_READ | F_WORD)
+    put(range(0x60, 0x80), C_JCC)                     # 60-6F: Jcc on the 8086 only
+    put((0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0xF6, 0xF7), C_ALU, F_MODRM | F_READ)
+    put((0xA8, 0xA9), C_ALU)
+    put((0x86, 0x87), C_XCHG, F_MODRM | F_READ)
+    put((0x88, 0x89), C_MOV, F_MODRM)
+    put((0x8A, 0x8B), C_MOV, F_MODRM | F_READ)
+    put((0x8C,), C_MOVRS, F_MODRM | F_WORD)
+    put((0x8D,), C_LEA, F_MODRM | F_WORD)
+    put((0x8E,), C_MOVSR, F_MODRM | F_READ | F_WORD)
+    put(range(0x90, 0x9A), C_9X, F_WORD)
+    put((0xA0, 0xA1, 0xA4, 0xA5, 0xAC, 0xAD), C_STR, F_READ)
+    put((0xA2, 0xA3, 0xAA, 0xAB), C_STR)
+    put(range(0xB0, 0xC0), C_MOVI)
+    put((0xC2, 0xC3), C_RET, F_READ | F_WORD)
+    put((0xC6, 0xC7), C_MOVRMI, F_MODRM)
+    put((0xD0, 0xD1, 0xD2, 0xD3), C_SHIFT, F_MODRM | F_READ)
+    put((0xE0, 0xE1, 0xE2, 0xE3, 0xE8, 0xE9, 0xEB), C_BRANCH, F_WORD)
+    put(range(0xF8, 0xFE), C_FLAG)
+    put((0xFE, 0xFF), C_GRP5, F_MODRM | F_READ)
     return t
 
 
@@ -1723,19 +1724,21 @@ def mrd(s, dm, sg, off, w):
 
 @njit(**JI)
 def mwr(s, dm, sg, off, w, v):
-    """wrm(s, dm, sg, off, w, 0xFFFF, v) with the RAM case inline (w = 1 or 2)."""
+    """wrm(s, dm, sg, off, w, 0xFFFF, v) with the RAM case inline (w = 1 or 2); True if
+    the write took the general path (it may have set an exit)."""
     la = (s[BASE + sg] + off) & s[AMASK]
     po = s[WPT + (la >> PB)]
-    if po >= 0 and s[XREAD] == 0:
+    if po >= 0:                   # (s[XREAD] is clear: run leaves as soon as a read sets it)
         i = po + (la & PM)
         if w == 1:
             dm[i] = v & 0xFF
-            return
+            return False
         if (la & PM) != PM and off != 0xFFFF:
             dm[i] = v & 0xFF
             dm[i + 1] = (v >> 8) & 0xFF
-            return
+            return False
     wrm(s, dm, sg, off, w, 0xFFFF, v)
+    return True
 
 
 # ---- interrupts and the run loop --------------------------------------------------------------
@@ -1767,43 +1770,57 @@ def run(s, mem, budget):
     # them (NMI taken): with both low no instruction needs the check.  TF only
     # changes in instructions that take the slow path (POPF, IRET, interrupts).
     lines = s[abi.S_NMI] | (s[abi.S_IRQ] & 1)
-    halted = s[HALTED]
-    tfm = s[FLAGS] & TF
+    # IP and the CS base live in locals (s[EIP] is still written after every
+    # instruction); the page of the code is translated once per page change
+    ip = s[EIP]
+    csb = s[BASE + CS]
+    cpg = -1
+    cpo = -1
+    # ``rare``: the checks below are needed before the next instruction (interrupt
+    # lines up, breakpoint set, TF, or the last instruction took the slow path or
+    # set the interrupt shadow); ``fast``: TF is clear, the inline path may run
+    rare = True
+    fast = False
     while cyc < end:
-        if s[INHIBIT]:
-            s[INHIBIT] = 0
-        elif lines and (s[abi.S_NMI] or ((s[abi.S_IRQ] & 1) and (s[FLAGS] & IF))):
-            s[HALTED] = 0
-            halted = 0
-            if s[abi.S_NMI]:
-                s[abi.S_NMI] = 0
-                lines = s[abi.S_IRQ] & 1
-                cyc += do_int(s, dm, 2, s[EIP])
-                continue
-            cyc += do_int(s, dm, s[abi.S_IRQ_VECTOR] & 0xFF, s[EIP]) + 10
-            reason = abi.EXIT_IRQ_ACK
-            break
-        if halted:
-            cyc = end
-            reason = abi.EXIT_HLT
-            break
-        ip = s[EIP]
-        if brk >= 0 and not first and s[BASE + CS] + ip == brk:
-            reason = abi.EXIT_BREAKPOINT
-            break
-        first = False
-        if snap:
-            for k in range(NREG):
-                s[SNAP + k] = s[16 + k]
+        if rare:
+            if s[INHIBIT]:
+                s[INHIBIT] = 0
+            elif lines and (s[abi.S_NMI] or ((s[abi.S_IRQ] & 1) and (s[FLAGS] & IF))):
+                s[HALTED] = 0
+                if s[abi.S_NMI]:
+                    s[abi.S_NMI] = 0
+                    lines = s[abi.S_IRQ] & 1
+                    cyc += do_int(s, dm, 2, ip)
+                    ip = s[EIP]
+                    csb = s[BASE + CS]
+                    continue
+                cyc += do_int(s, dm, s[abi.S_IRQ_VECTOR] & 0xFF, s[EIP]) + 10
+                reason = abi.EXIT_IRQ_ACK
+                break
+            if s[HALTED]:
+                cyc = end
+                reason = abi.EXIT_HLT
+                break
+            if brk >= 0 and not first and csb + ip == brk:
+                reason = abi.EXIT_BREAKPOINT
+                break
+            first = False
+            fast = (s[FLAGS] & TF) == 0
+            rare = lines != 0 or brk >= 0 or not fast
         ok = False
+        xchk = False
         t = 0
-        la = (s[BASE + CS] + ip) & amask
-        po = s[RPT + (la >> PB)]
-        if tfm == 0 and ip <= 0xFFF9 and po >= 0 and (la & PM) <= PM - 6:
-            p = po + (la & PM)
+        la = (csb + ip) & amask
+        pg = (la >> PB) & (MAXPAGES - 1)
+        if pg != cpg:
+            cpg = pg
+            cpo = s[RPT + pg]
+        if fast and ip <= 0xFFF9 and cpo >= 0 and (la & PM) <= PM - 6:
+            p = cpo + (la & PM)
             op = np.int64(dm[p])
             m = FT[op]
-            if m & F_HOT:
+            cls = m >> 4
+            if cls:
                 ok = True
                 sz = 2 if m & F_WORD else 1 + (op & 1)
                 e = 0
@@ -1855,35 +1872,39 @@ def run(s, mem, budget):
                         a = getr(s, modrm & 7, sz)
                     else:
                         a = mrd(s, dm, sg, off, sz)
+                        if snap and s[XREAD]:          # MMIO read: nothing changed yet
+                            s[XREAD] = 0
+                            s[abi.S_EXIT_REASON] = 0
+                            reason = abi.EXIT_MMIO_READ
+                            break
                 q = p + ilen                           # the immediate
                 wb = False
                 v = 0
-                aop = -1
-                dst = 0
                 mem5 = 5 if sg >= 0 else 0
-                if op < 0x40:
-                    aop = op >> 3
-                    lo = op & 7
-                    if lo < 2:
+                if cls == C_ALU:
+                    dst = 0
+                    if op < 0x40:
+                        aop = op >> 3
+                        lo = op & 7
+                        if lo < 2:
+                            x = a
+                            y = getr(s, reg, sz)
+                            dst = 1
+                            if sg >= 0 and aop != 7:
+                                e = 7
+                        elif lo < 4:
+                            x = getr(s, reg, sz)
+                            y = a
+                            dst = 2
+                        else:
+                            x = getr(s, 0, sz)
+                            y = np.int64(dm[q])
+                            if sz == 2:
+                                y |= np.int64(dm[q + 1]) << 8
+                            ilen += sz
+                            dst = 3
+                    elif op < 0x84:
                         x = a
-                        y = getr(s, reg, sz)
-                        dst = 1
-                        if sg >= 0 and aop != 7:
-                            e = 7
-                    elif lo < 4:
-                        x = getr(s, reg, sz)
-                        y = a
-                        dst = 2
-                    else:
-                        x = getr(s, 0, sz)
-                        y = np.int64(dm[q])
-                        if sz == 2:
-                            y |= np.int64(dm[q + 1]) << 8
-                        ilen += sz
-                        dst = 3
-                elif op >= 0x80 and op < 0x86:
-                    x = a
-                    if op < 0x84:
                         aop = reg
                         if op == 0x81:
                             y = np.int64(dm[q]) | (np.int64(dm[q + 1]) << 8)
@@ -1895,19 +1916,19 @@ def run(s, mem, budget):
                             ilen += 1
                         dst = 1
                         e = mem5 * 2 if reg != 7 else mem5
-                    else:
+                    elif op < 0x86:
+                        x = a
                         aop = 4
                         y = getr(s, reg, sz)
                         e = mem5
-                elif op == 0xA8 or op == 0xA9:
-                    aop = 4
-                    x = getr(s, 0, sz)
-                    y = np.int64(dm[q])
-                    if sz == 2:
-                        y |= np.int64(dm[q + 1]) << 8
-                    ilen += sz
-                elif op == 0xF6 or op == 0xF7:
-                    if reg < 2:                        # TEST r/m, imm
+                    elif op < 0xF6:                    # A8 / A9
+                        aop = 4
+                        x = getr(s, 0, sz)
+                        y = np.int64(dm[q])
+                        if sz == 2:
+                            y |= np.int64(dm[q + 1]) << 8
+                        ilen += sz
+                    elif reg < 2:                      # TEST r/m, imm
                         aop = 4
                         x = a
                         y = np.int64(dm[q])
@@ -1915,18 +1936,16 @@ def run(s, mem, budget):
                             y |= np.int64(dm[q + 1]) << 8
                         ilen += sz
                         e = mem5
-                    elif reg == 3:                     # NEG
-                        aop = 5
+                    else:                              # NEG / NOT
+                        aop = 5 if reg == 3 else -1
                         x = 0
                         y = a
                         dst = 1
                         e = mem5 * 2
-                    else:                              # NOT
-                        v = ~a & (0xFF if sz == 1 else 0xFFFF)
-                        wb = True
-                        e = mem5 * 2
-                if aop >= 0:
-                    res = alu_i(s, aop, x, y, sz)
+                    if aop >= 0:
+                        res = alu_i(s, aop, x, y, sz)
+                    else:
+                        res = ~a & (0xFF if sz == 1 else 0xFFFF)
                     if aop != 7:
                         if dst == 1:
                             v = res
@@ -1935,14 +1954,14 @@ def run(s, mem, budget):
                             setr(s, reg, sz, res)
                         elif dst == 3:
                             setr(s, 0, sz, res)
-                elif op >= 0x88 and op < 0x8C:         # MOV
+                elif cls == C_MOV:
                     if op < 0x8A:
                         v = getr(s, reg, sz)
                         wb = True
                     else:
                         setr(s, reg, sz, a)
                     e = mem5
-                elif op >= 0x70 and op < 0x80 or (op >= 0x60 and op < 0x70):
+                elif cls == C_JCC:
                     if op < 0x70 and model != 0:
                         ok = False
                     else:
@@ -1953,29 +1972,29 @@ def run(s, mem, budget):
                                 d -= 256
                             nip = (ip + 2 + d) & 0xFFFF
                             e = 12
-                elif op < 0x60:
+                elif cls == C_INCDEC:
                     r = op & 7
-                    if op < 0x50:                      # INC / DEC r16
-                        setr(s, r, 2, incdec_i(s, s[REG + r] & 0xFFFF, 2, op >= 0x48))
-                    elif op < 0x58:                    # PUSH r16
-                        sg = SS
-                        off = (s[ESP] - 2) & 0xFFFF
-                        v = s[REG + r] & 0xFFFF
-                        if r == 4 and model == 0:
-                            v = off
-                        s[ESP] = (s[ESP] & ~0xFFFF) | off
-                        wb = True
-                    else:                              # POP r16
-                        s[ESP] = (s[ESP] & ~0xFFFF) | ((off + 2) & 0xFFFF)
-                        setr(s, r, 2, a)
-                elif op >= 0xB0 and op < 0xC0:
+                    setr(s, r, 2, incdec_i(s, s[REG + r] & 0xFFFF, 2, op >= 0x48))
+                elif cls == C_PUSH:
+                    r = op & 7
+                    sg = SS
+                    off = (s[ESP] - 2) & 0xFFFF
+                    v = s[REG + r] & 0xFFFF
+                    if r == 4 and model == 0:
+                        v = off
+                    s[ESP] = (s[ESP] & ~0xFFFF) | off
+                    wb = True
+                elif cls == C_POP:
+                    s[ESP] = (s[ESP] & ~0xFFFF) | ((off + 2) & 0xFFFF)
+                    setr(s, op & 7, 2, a)
+                elif cls == C_MOVI:
                     if op < 0xB8:
                         setr(s, op & 7, 1, np.int64(dm[p + 1]))
                         ilen = 2
                     else:
                         setr(s, op & 7, 2, np.int64(dm[p + 1]) | (np.int64(dm[p + 2]) << 8))
                         ilen = 3
-                elif op >= 0xE0 and op < 0xF0:
+                elif cls == C_BRANCH:
                     if op == 0xE8 or op == 0xE9:       # CALL / JMP rel16
                         ilen = 3
                         nip = (ip + 3 + (np.int64(dm[p + 1]) | (np.int64(dm[p + 2]) << 8))) & 0xFFFF
@@ -2007,13 +2026,13 @@ def run(s, mem, budget):
                             if take:
                                 nip = (ip + 2 + d) & 0xFFFF
                                 e = 12
-                elif op == 0xC3 or op == 0xC2:
+                elif cls == C_RET:
                     extra = 0
                     if op == 0xC2:
                         extra = np.int64(dm[p + 1]) | (np.int64(dm[p + 2]) << 8)
                     nip = a
                     s[ESP] = (s[ESP] & ~0xFFFF) | ((off + 2 + extra) & 0xFFFF)
-                elif op >= 0xA0 and op < 0xB0:
+                elif cls == C_STR:
                     d = -sz if s[FLAGS] & DF else sz
                     if op < 0xA4:                      # MOV AL/AX <-> moffs
                         if op < 0xA2:
@@ -2043,7 +2062,7 @@ def run(s, mem, budget):
                         setr(s, 0, sz, a)
                         s[ESI] = (s[ESI] & ~0xFFFF) | ((s[ESI] + d) & 0xFFFF)
                         e = CYC[op]
-                elif op >= 0x90 and op < 0x9A:
+                elif cls == C_9X:
                     if op < 0x98:                      # XCHG AX, r
                         r = op & 7
                         x = s[EAX] & 0xFFFF
@@ -2053,7 +2072,7 @@ def run(s, mem, budget):
                         setr(s, 0, 2, sext(s[EAX] & 0xFF, 1))
                     else:                              # CWD
                         setr(s, 2, 2, 0xFFFF if s[EAX] & 0x8000 else 0)
-                elif op == 0xFE or op == 0xFF:
+                elif cls == C_GRP5:
                     if reg < 2:
                         v = incdec_i(s, a, sz, reg == 1)
                         wb = True
@@ -2074,7 +2093,7 @@ def run(s, mem, budget):
                         off = (s[ESP] - 2) & 0xFFFF
                         s[ESP] = (s[ESP] & ~0xFFFF) | off
                         wb = True
-                elif op >= 0xD0 and op < 0xD4:         # shifts
+                elif cls == C_SHIFT:
                     if op < 0xD2:
                         cnt = 1
                     else:
@@ -2085,29 +2104,31 @@ def run(s, mem, budget):
                     if not (reg == 6 and model == 0 and cnt == 0):
                         v = shift(s, reg, a, cnt, sz)
                         wb = True
-                elif op == 0x86 or op == 0x87:         # XCHG r/m, r
+                elif cls == C_XCHG:                    # XCHG r/m, r
                     v = getr(s, reg, sz)
                     setr(s, reg, sz, a)
                     wb = True
                     e = mem5 * 3
-                elif op == 0xC6 or op == 0xC7:         # MOV r/m, imm
+                elif cls == C_MOVRMI:                  # MOV r/m, imm
                     v = np.int64(dm[q])
                     if sz == 2:
                         v |= np.int64(dm[q + 1]) << 8
                     ilen += sz
                     wb = True
-                elif op == 0x8D:                       # LEA
+                elif cls == C_LEA:
                     setr(s, reg, 2, off)
-                elif op == 0x8C:                       # MOV r/m, Sreg
+                elif cls == C_MOVRS:                   # MOV r/m, Sreg
                     v = s[SEL + reg]
                     wb = True
                     e = mem5
-                elif op == 0x8E:                       # MOV Sreg, r/m
+                elif cls == C_MOVSR:                   # MOV Sreg, r/m
                     load_seg(s, reg, a)
+                    csb = s[BASE + CS]                 # (the 8086 loads CS too)
                     if reg == SS:
                         s[INHIBIT] = 1
+                        rare = True
                     e = mem5
-                elif op >= 0xF8:                       # F8-FD flag operations
+                else:                                  # F8-FD flag operations
                     if op == 0xF8:
                         s[FLAGS] &= ~CF
                     elif op == 0xF9:
@@ -2117,6 +2138,7 @@ def run(s, mem, budget):
                     elif op == 0xFB:
                         s[FLAGS] |= IF
                         s[INHIBIT] = 1
+                        rare = True
                     elif op == 0xFC:
                         s[FLAGS] &= ~DF
                     else:
@@ -2125,11 +2147,15 @@ def run(s, mem, budget):
                     if wb:
                         if sg < 0:
                             setr(s, modrm & 7, sz, v)
-                        else:
-                            mwr(s, dm, sg, off, sz, v)
-                    s[EIP] = nip if nip >= 0 else ip + ilen
+                        elif mwr(s, dm, sg, off, sz, v):
+                            xchk = True
+                    ip = nip if nip >= 0 else ip + ilen
+                    s[EIP] = ip
                     t = CYC[op] + eac + e
         if not ok:
+            if snap:
+                for k in range(NREG):
+                    s[SNAP + k] = s[16 + k]
             s[abi.S_CYCLES] = cyc
             tf = s[FLAGS] & TF
             s[SWINT] = 0
@@ -2159,19 +2185,14 @@ def run(s, mem, budget):
                 insns += 1
                 if tf and s[SWINT] == 0:               # single step: INT 1 after the instruction
                     cyc += do_int(s, dm, 1, s[EIP])
-            halted = s[HALTED]
-            tfm = s[FLAGS] & TF
+            ip = s[EIP]
+            csb = s[BASE + CS]
+            rare = True
+            xchk = True
         else:
-            if snap and s[XREAD]:                      # MMIO read: undo and exit
-                for k in range(NREG):
-                    s[16 + k] = s[SNAP + k]
-                s[XREAD] = 0
-                s[abi.S_EXIT_REASON] = 0
-                reason = abi.EXIT_MMIO_READ
-                break
             cyc += t
             insns += 1
-        if s[abi.S_EXIT_REASON]:
+        if xchk and s[abi.S_EXIT_REASON]:
             reason = s[abi.S_EXIT_REASON]
             break
     s[abi.S_CYCLES] = cyc
