@@ -1754,13 +1754,18 @@ def run(s, mem, budget):
     amask = s[A20] & ((len(rp) << PB) - 1)
     s[AMASK] = amask
     # restartable memory reads need a register snapshot only if some page exits on read
-    snap = False
+    # (separate loops: the copies compile to vector moves, the scan stops early)
     wp = mem[2]
-    for i in range(min(len(rp), (amask >> PB) + 1)):
+    n = min(len(rp), (amask >> PB) + 1)
+    for i in range(n):
         s[RPT + i] = rp[i]
+    for i in range(n):
         s[WPT + i] = wp[i]
+    snap = False
+    for i in range(n):
         if rp[i] < 0:
             snap = True
+            break
     brk = s[abi.S_BREAK]
     insns = s[abi.S_INSNS]
     model = s[MODEL]
