@@ -1667,9 +1667,65 @@ def _fast_table():
 
 FT = _fast_table()
 
+
+def _cond_table():
+    """CT[cc << 9 | fidx(flags)]: condition cc holds (fidx keeps CF PF ZF SF and OF as bit 8)."""
+    t = np.zeros(16 << 9, dtype=np.uint8)
+    for cc in range(16):
+        for i in range(512):
+            cf, zf, sf, of = i & 1, (i >> 6) & 1, (i >> 7) & 1, (i >> 8) & 1
+            pf = (i >> 2) & 1
+            r = (of, cf, zf, cf | zf, sf, pf, sf != of, zf or (sf != of))[cc >> 1]
+            t[(cc << 9) | i] = (not r) if cc & 1 else bool(r)
+    return t
+
+
+CT = _cond_table()
+
+
+@njit(**JI)
+def cond_t(s, cc):
+    f = s[FLAGS]
+    return CT[(cc << 9) | (f & 0xC5) | ((f >> 3) & 0x100)] != 0
+
+
+@njit(**JI)
+def shift1(s, op, v, w):
+    """shift(s, op, v, 1, w) for ROL ROR SHL SHR SAR; -1 for the others."""
+    top = 8 * w - 1
+    m = 0xFF if w == 1 else 0xFFFF
+    f = s[FLAGS]
+    if op < 2:
+        if op == 0:
+            cf = (v >> top) & 1
+            v = ((v << 1) | cf) & m
+            of = ((v >> top) & 1) ^ cf
+        else:
+            cf = v & 1
+            v = (v >> 1) | (cf << top)
+            of = ((v >> top) ^ (v >> (top - 1))) & 1
+        s[FLAGS] = (f & ~(CF | OF)) | cf | (OF if of else 0)
+        return v
+    if op == 4:
+        cf = (v >> top) & 1
+        v = (v << 1) & m
+        of = ((v >> top) & 1) ^ cf
+    elif op == 5:
+        of = (v >> top) & 1
+        cf = v & 1
+        v >>= 1
+    elif op == 7:
+        cf = v & 1
+        v = (v >> 1) | (v & (1 << top))
+        of = 0
+    else:
+        return -1
+    af = AF if s[MODEL] == 0 else 0
+    s[FLAGS] = (f & ~ARITH) | szp(v, w) | cf | (OF if of else 0) | af
+    return v
+
 alu_i = njit(**JI)(alu.py_func)
 incdec_i = njit(**JI)(incdec.py_func)
-cond_i = njit(**JI)(cond.py_func)
 
 
 @njit(**JI)
@@ -1971,7 +2027,7 @@ def run(s, mem, budget):
                         ok = False
                     else:
                         ilen = 2
-                        if cond_i(s, op & 15):
+                        if cond_t(s, op & 15):
                             d = np.int64(dm[p + 1])
                             if d >= 128:
                                 d -= 256
@@ -2107,7 +2163,9 @@ def run(s, mem, budget):
                             cnt &= 0x1F
                         e = 4 * cnt
                     if not (reg == 6 and model == 0 and cnt == 0):
-                        v = shift(s, reg, a, cnt, sz)
+                        v = shift1(s, reg, a, sz) if cnt == 1 else -1
+                        if v < 0:
+                            v = shift(s, reg, a, cnt, sz)
                         wb = True
                 elif cls == C_XCHG:                    # XCHG r/m, r
                     v = getr(s, reg, sz)
