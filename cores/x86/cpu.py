@@ -11,8 +11,17 @@ through the bus page tables (4 KiB pages).  Offsets wrap inside the segment
 (0xFFFF for 16-bit addressing): word accesses that cross the wrap or a page
 boundary are split into bytes.
 
-Decoding is split by opcode row (op >> 4) into separate compiled functions so
-that no function grows past a couple of hundred branches.
+Speed: the common unprefixed 16-bit instructions (table FT: MOV, ALU, INC/DEC,
+PUSH/POP, Jcc, CALL/RET/JMP, LOOP, single string moves, shifts by 1/CL, group
+FE/FF ...) are decoded and executed inline in ``run`` with IP, the CS base and
+the code page translation in locals, and make no calls on the RAM path.  Every
+other instruction (prefixes, 386 forms, anything that could cross a page or wrap
+IP, or TF set) goes through ``execute``.  Checks that rarely matter (interrupt
+lines, interrupt shadow, HALT, TF, breakpoint) sit behind one ``rare`` flag: the
+lines only change between runs, TF and HALT only in the slow path.
+
+Decoding in ``execute`` is split by opcode row (op >> 4) into separate compiled
+functions so that no function grows past a couple of hundred branches.
 
 Model (``state[MODEL]``): 0 = 8086/8088, 3 = 386 (real mode).  8086
 differences: PUSH SP pushes the decremented value, shift counts are not
@@ -23,7 +32,8 @@ divide errors push the address of the next instruction, the IDIV quotient
 -128/-32768 faults, AAA/AAS adjust AL and AH separately.
 
 Exits: IN and MMIO reads are restartable (the instruction is undone from a
-per-instruction snapshot, taken only when the map has MMIO-read pages); OUT and
+per-instruction snapshot, taken only on the slow path when the map has MMIO-read
+pages; the inline path reads its one operand before changing anything); OUT and
 MMIO writes leave after the instruction.  REP string instructions run until
 done, but stop between iterations (IP back on the first prefix) when the cycle
 budget is spent, an interrupt is pending or an access needs to exit.
