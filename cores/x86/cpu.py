@@ -370,6 +370,24 @@ def port_out(s, mem, port, v, size):
 
 
 # ---- ModRM ------------------------------------------------------------------------------
+@njit(**JI)
+def ea16_base(s, rm):
+    """Default segment and base offset of a 16-bit ModRM memory operand (mod != 3,
+    not the disp16 form): BX+SI BX+DI BP+SI BP+DI SI DI BP BX; BP-based forms
+    default to SS (Intel SDM vol. 2, table 2-1)."""
+    if rm < 4:
+        if rm < 2:
+            return DS, s[ESI + (rm & 1)] + s[EBX]
+        return SS, s[ESI + (rm & 1)] + s[EBP]
+    if rm == 4:
+        return DS, s[ESI]
+    if rm == 5:
+        return DS, s[EDI]
+    if rm == 6:
+        return SS, s[EBP]
+    return DS, s[EBX]
+
+
 @njit(**J)
 def modrm_ea(s, dm, modrm, seg, a32):
     """(segment, offset) of the memory operand; segment -1 for a register operand."""
@@ -383,25 +401,7 @@ def modrm_ea(s, dm, modrm, seg, a32):
             off = fetch16(s, dm)
             s[EAC] = 6
         else:
-            if rm == 0:
-                off = s[EBX] + s[ESI]
-            elif rm == 1:
-                off = s[EBX] + s[EDI]
-            elif rm == 2:
-                off = s[EBP] + s[ESI]
-                dseg = SS
-            elif rm == 3:
-                off = s[EBP] + s[EDI]
-                dseg = SS
-            elif rm == 4:
-                off = s[ESI]
-            elif rm == 5:
-                off = s[EDI]
-            elif rm == 6:
-                off = s[EBP]
-                dseg = SS
-            else:
-                off = s[EBX]
+            dseg, off = ea16_base(s, rm)
             if mod == 1:
                 off += fetchs8(s, dm)
                 s[EAC] = 11
@@ -1749,23 +1749,7 @@ def ea16(s, dm, p, modrm):
         return -1, np.int64(0), np.int64(0), np.int64(0)
     if mod == 0 and rm == 6:
         return DS, np.int64(dm[p]) | (np.int64(dm[p + 1]) << 8), np.int64(2), np.int64(6)
-    sg = DS
-    if rm < 4:
-        off = s[ESI + (rm & 1)]
-        if rm < 2:
-            off += s[EBX]
-        else:
-            off += s[EBP]
-            sg = SS
-    elif rm == 4:
-        off = s[ESI]
-    elif rm == 5:
-        off = s[EDI]
-    elif rm == 6:
-        off = s[EBP]
-        sg = SS
-    else:
-        off = s[EBX]
+    sg, off = ea16_base(s, rm)
     if mod == 0:
         return sg, off & 0xFFFF, np.int64(0), np.int64(7)
     if mod == 1:
