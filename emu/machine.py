@@ -134,8 +134,10 @@ class Machine:
         for sname, slot in slots.items():
             if sname in chosen:
                 self.insert(sname, chosen[sname])
-            elif slot.default is not None:
-                # the bundled default is used as a snapshot: guest writes stay in memory
+            elif slot.default is not None and not chosen:
+                # Bundled defaults only when no medium is named at all (`emu run pc`),
+                # so `emu run pc disk.hdd` boots the disk rather than the default
+                # floppy.  A default is a snapshot: guest writes stay in memory.
                 self.insert(sname, slot.default, persist=False)
 
     def _slot_for(self, path: Path, taken) -> str:

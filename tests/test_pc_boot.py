@@ -411,3 +411,13 @@ def test_pc_speaker_plays_the_pit_channel_2_tone(tmp_path):
     edges = np.count_nonzero((wave[1:] > 0) & (wave[:-1] <= 0))
     freq = edges / (len(wave) / m.audio.sample_rate)
     assert abs(freq - 1193182 / 1193) < 10, freq
+
+
+def test_named_hard_disk_alone_boots_without_the_default_floppy(tmp_path):
+    """`emu run pc disk.img`: naming any medium leaves the other slots empty (the
+    bundled hello.img is only for `emu run pc`), so the BIOS boots drive 80h."""
+    hd = tmp_path / "disk.img"
+    hd.write_bytes((X86 / "hello.img").read_bytes()[:1024].ljust(4 << 20, b"\0"))
+    m = boot([hd], marker="HELLO OK")
+    assert m.media_paths == {"hdd": hd}
+    assert "boot drive 80: booting" in debug(m)
