@@ -1305,24 +1305,33 @@ def g_muldiv(s, dm, r, v, sz, rep, start):
     return 150
 
 
+@njit(**JI)
+def flag_op(s, op):
+    """CLC STC CLI STI CLD STD (F8-FD).  True for STI, which also sets the
+    one-instruction interrupt shadow."""
+    if op == 0xF8:
+        s[FLAGS] &= ~CF
+    elif op == 0xF9:
+        s[FLAGS] |= CF
+    elif op == 0xFA:
+        s[FLAGS] &= ~IF
+    elif op == 0xFB:
+        s[FLAGS] |= IF
+        s[INHIBIT] = 1
+        return True
+    elif op == 0xFC:
+        s[FLAGS] &= ~DF
+    else:
+        s[FLAGS] |= DF
+    return False
+
+
 @njit(**J)
 def g_fx(s, dm, op, seg, rep, w, a32, start):
     model = s[MODEL]
     if op >= 0xF8:
         if op < 0xFE:
-            if op == 0xF8:
-                s[FLAGS] &= ~CF
-            elif op == 0xF9:
-                s[FLAGS] |= CF
-            elif op == 0xFA:
-                s[FLAGS] &= ~IF
-            elif op == 0xFB:
-                s[FLAGS] |= IF
-                s[INHIBIT] = 1
-            elif op == 0xFC:
-                s[FLAGS] &= ~DF
-            else:
-                s[FLAGS] |= DF
+            flag_op(s, op)
             return 0
     if op == 0xF4:
         s[HALTED] = 1
@@ -2199,20 +2208,8 @@ def run(s, mem, budget):
                         rare = True
                     e = mem5
                 else:                                  # F8-FD flag operations
-                    if op == 0xF8:
-                        s[FLAGS] &= ~CF
-                    elif op == 0xF9:
-                        s[FLAGS] |= CF
-                    elif op == 0xFA:
-                        s[FLAGS] &= ~IF
-                    elif op == 0xFB:
-                        s[FLAGS] |= IF
-                        s[INHIBIT] = 1
+                    if flag_op(s, op):
                         rare = True
-                    elif op == 0xFC:
-                        s[FLAGS] &= ~DF
-                    else:
-                        s[FLAGS] |= DF
                 if ok:
                     if wb:
                         if sg < 0:
