@@ -112,14 +112,7 @@ main:
         mov     ah, 0x04
         int     0x1A
         call    cf
-        mov     al, ch
-        call    hex8s
-        mov     al, cl
-        call    hex8s
-        mov     al, dh
-        call    hex8s
-        mov     al, dl
-        call    hex8s
+        call    hex_chcldhdl
         call    nl
         ; ---- INT 16h --------------------------------------------------------------
         TAG     "K05"

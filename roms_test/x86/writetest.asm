@@ -58,14 +58,7 @@ main:
         pop     es
         mov     si, s_fd08
         call    puts
-        mov     al, ch
-        call    hex8s
-        mov     al, cl
-        call    hex8s
-        mov     al, dh
-        call    hex8s
-        mov     al, dl
-        call    hex8s
+        call    hex_chcldhdl
         mov     al, bl
         call    hex8s
         call    nl
@@ -156,14 +149,7 @@ main:
         int     0x13
         mov     si, s_hd08
         call    puts
-        mov     al, ch
-        call    hex8s
-        mov     al, cl
-        call    hex8s
-        mov     al, dh
-        call    hex8s
-        mov     al, dl
-        call    hex8s
+        call    hex_chcldhdl
         call    nl
         mov     ah, 0x15
         mov     dl, 0x80
