@@ -44,6 +44,7 @@ def bench_machine(name: str, seconds: float) -> dict:
     from .machine import Machine
     with tempfile.TemporaryDirectory() as cold_cache:
         cold = _start_time(name, cold_cache)
+    _start_time(name, None)             # fill the default cache (a source change starts a new one)
     warm = _start_time(name, None)
     m = Machine.load(name)
     m.step_frame(2)                     # compile / warm up in this process
