@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from emu.core import Core
 
-from . import cpu
+from . import cpu, loop
 from .cpu import STATE_SIZE
 
 REG8 = {"b": cpu.B, "c": cpu.C, "d": cpu.D, "e": cpu.E, "h": cpu.H, "l": cpu.L, "f": cpu.F,
@@ -19,7 +19,7 @@ class Z80(Core):
     description = "Zilog Z80 (all documented and undocumented opcodes)"
     address_bits, page_bits, io_bits = 16, 8, 16
     state_size = STATE_SIZE
-    run = cpu.run
+    run = loop.run
 
     def reset(self):
         super().reset()

@@ -248,104 +248,122 @@ def cond(s, y):
 
 
 # ---- ALU ---------------------------------------------------------------------------
-@njit(**J)
-def alu(s, op, v):
-    """ADD ADC SUB SBC AND XOR OR CP with A."""
-    a = s[A]
+@njit(**JB)
+def alu8(op, a, f, v):
+    """ADD ADC SUB SBC AND XOR OR CP: returns (A, F)."""
     if op == 0 or op == 1:
-        c = (s[F] & CFL) if op == 1 else 0
+        c = (f & CFL) if op == 1 else 0
         r = a + v + c
         f = SZ[r & 0xFF] | ((a ^ v ^ r) & HFL) | (r >> 8)
         if ((a ^ ~v) & (a ^ r)) & 0x80:
             f |= PFL
-        s[A] = r & 0xFF
-        setf(s, f)
-    elif op == 2 or op == 3 or op == 7:
-        c = (s[F] & CFL) if op == 3 else 0
+        return r & 0xFF, f
+    if op == 2 or op == 3 or op == 7:
+        c = (f & CFL) if op == 3 else 0
         r = a - v - c
         f = SZ[r & 0xFF] | ((a ^ v ^ r) & HFL) | NFL | ((r >> 8) & 1)
         if ((a ^ v) & (a ^ r)) & 0x80:
             f |= PFL
         if op == 7:
-            f = (f & ~(YFL | XFL)) | (v & (YFL | XFL))
-        else:
-            s[A] = r & 0xFF
-        setf(s, f)
-    elif op == 4:
+            return a, (f & ~(YFL | XFL)) | (v & (YFL | XFL))
+        return r & 0xFF, f
+    if op == 4:
         r = a & v
-        s[A] = r
-        setf(s, SZP[r] | HFL)
-    elif op == 5:
+        return r, SZP[r] | HFL
+    if op == 5:
         r = (a ^ v) & 0xFF
-        s[A] = r
-        setf(s, SZP[r])
-    else:
-        r = (a | v) & 0xFF
-        s[A] = r
-        setf(s, SZP[r])
+        return r, SZP[r]
+    r = (a | v) & 0xFF
+    return r, SZP[r]
+
+
+@njit(**JB)
+def inc8v(f, v):
+    """INC r: returns (result, F)."""
+    r = (v + 1) & 0xFF
+    f = (f & CFL) | SZ[r] | ((v ^ r) & HFL)
+    if r == 0x80:
+        f |= PFL
+    return r, f
+
+
+@njit(**JB)
+def dec8v(f, v):
+    """DEC r: returns (result, F)."""
+    r = (v - 1) & 0xFF
+    f = (f & CFL) | SZ[r] | ((v ^ r) & HFL) | NFL
+    if r == 0x7F:
+        f |= PFL
+    return r, f
+
+
+@njit(**JB)
+def add16v(f, a, b):
+    """ADD HL,rr: returns (result, F); WZ becomes a + 1."""
+    r = a + b
+    f = (f & (SFL | ZFL | PFL)) | (((a ^ b ^ r) >> 8) & HFL) | ((r >> 16) & 1) | ((r >> 8) & (YFL | XFL))
+    return r & 0xFFFF, f
+
+
+@njit(**J)
+def alu(s, op, v):
+    a, f = alu8(op, s[A], s[F], v)
+    s[A] = a
+    setf(s, f)
 
 
 @njit(**J)
 def inc8(s, v):
-    r = (v + 1) & 0xFF
-    f = (s[F] & CFL) | SZ[r] | ((v ^ r) & HFL)
-    if r == 0x80:
-        f |= PFL
+    r, f = inc8v(s[F], v)
     setf(s, f)
     return r
 
 
 @njit(**J)
 def dec8(s, v):
-    r = (v - 1) & 0xFF
-    f = (s[F] & CFL) | SZ[r] | ((v ^ r) & HFL) | NFL
-    if r == 0x7F:
-        f |= PFL
+    r, f = dec8v(s[F], v)
     setf(s, f)
     return r
 
 
 @njit(**J)
 def add16(s, a, b):
-    r = a + b
-    f = (s[F] & (SFL | ZFL | PFL)) | (((a ^ b ^ r) >> 8) & HFL) | ((r >> 16) & 1) | ((r >> 8) & (YFL | XFL))
+    r, f = add16v(s[F], a, b)
     setf(s, f)
     s[WZ] = (a + 1) & 0xFFFF
-    return r & 0xFFFF
+    return r
 
 
-@njit(**J)
-def adc16(s, a, b):
-    c = s[F] & CFL
-    r = a + b + c
-    f = (((a ^ b ^ r) >> 8) & HFL) | ((r >> 16) & 1) | ((r >> 8) & (SFL | YFL | XFL))
+@njit(**JB)
+def adc16v(sub, f, a, b):
+    """ADC HL,rr (sub = 0) / SBC HL,rr (sub = 1): returns (result, F); WZ becomes a + 1."""
+    if sub:
+        r = a - b - (f & CFL)
+        f = (((a ^ b ^ r) >> 8) & HFL) | ((r >> 16) & 1) | ((r >> 8) & (SFL | YFL | XFL)) | NFL
+        if ((a ^ b) & (a ^ r)) & 0x8000:
+            f |= PFL
+    else:
+        r = a + b + (f & CFL)
+        f = (((a ^ b ^ r) >> 8) & HFL) | ((r >> 16) & 1) | ((r >> 8) & (SFL | YFL | XFL))
+        if ((a ^ ~b) & (a ^ r)) & 0x8000:
+            f |= PFL
     if (r & 0xFFFF) == 0:
         f |= ZFL
-    if ((a ^ ~b) & (a ^ r)) & 0x8000:
-        f |= PFL
-    setf(s, f)
-    s[WZ] = (a + 1) & 0xFFFF
-    return r & 0xFFFF
+    return r & 0xFFFF, f
 
 
 @njit(**J)
-def sbc16(s, a, b):
-    c = s[F] & CFL
-    r = a - b - c
-    f = (((a ^ b ^ r) >> 8) & HFL) | ((r >> 16) & 1) | ((r >> 8) & (SFL | YFL | XFL)) | NFL
-    if (r & 0xFFFF) == 0:
-        f |= ZFL
-    if ((a ^ b) & (a ^ r)) & 0x8000:
-        f |= PFL
+def adc16(s, sub, a, b):
+    r, f = adc16v(sub, s[F], a, b)
     setf(s, f)
     s[WZ] = (a + 1) & 0xFFFF
-    return r & 0xFFFF
+    return r
 
 
-@njit(**J)
-def rot(s, y, v):
-    """CB-group rotates/shifts: RLC RRC RL RR SLA SRA SLL SRL."""
-    c = s[F] & CFL
+@njit(**JB)
+def rot8(y, f, v):
+    """CB-group rotates/shifts RLC RRC RL RR SLA SRA SLL SRL: returns (result, F)."""
+    c = f & CFL
     if y == 0:
         co = v >> 7
         r = ((v << 1) | co) & 0xFF
@@ -370,27 +388,52 @@ def rot(s, y, v):
     else:
         co = v & 1
         r = v >> 1
-    setf(s, SZP[r] | co)
-    return r
+    return r, SZP[r] | co
 
 
 @njit(**J)
-def daa(s):
-    a = s[A]
-    f = s[F]
-    corr = 0
-    c = f & CFL
-    if (f & HFL) or (a & 0x0F) > 9:
-        corr = 6
-    if c or a > 0x99:
-        corr |= 0x60
-        c = CFL
-    if f & NFL:
-        r = (a - corr) & 0xFF
-    else:
-        r = (a + corr) & 0xFF
-    setf(s, SZP[r] | ((a ^ r) & HFL) | (f & NFL) | c)
-    s[A] = r
+def rot(s, y, v):
+    r, f = rot8(y, s[F], v)
+    setf(s, f)
+    return r
+
+
+@njit(**JB)
+def acc8(y, a, f, q):
+    """Opcodes 07-3F step 8: RLCA RRCA RLA RRA DAA CPL SCF CCF on A.  ``q`` is the
+    Q latch (F if the previous instruction wrote flags, else 0).  Returns (A, F)."""
+    if y == 0:                                       # RLCA
+        c = a >> 7
+        a = ((a << 1) | c) & 0xFF
+        return a, (f & (SFL | ZFL | PFL)) | (a & (YFL | XFL)) | c
+    if y == 1:                                       # RRCA
+        c = a & 1
+        a = (a >> 1) | (c << 7)
+        return a, (f & (SFL | ZFL | PFL)) | (a & (YFL | XFL)) | c
+    if y == 2:                                       # RLA
+        c = a >> 7
+        a = ((a << 1) | (f & CFL)) & 0xFF
+        return a, (f & (SFL | ZFL | PFL)) | (a & (YFL | XFL)) | c
+    if y == 3:                                       # RRA
+        c = a & 1
+        a = (a >> 1) | ((f & CFL) << 7)
+        return a, (f & (SFL | ZFL | PFL)) | (a & (YFL | XFL)) | c
+    if y == 4:                                       # DAA
+        corr = 0
+        c = f & CFL
+        if (f & HFL) or (a & 0x0F) > 9:
+            corr = 6
+        if c or a > 0x99:
+            corr |= 0x60
+            c = CFL
+        r = (a - corr) & 0xFF if f & NFL else (a + corr) & 0xFF
+        return r, SZP[r] | ((a ^ r) & HFL) | (f & NFL) | c
+    if y == 5:                                       # CPL
+        a ^= 0xFF
+        return a, (f & (SFL | ZFL | PFL | CFL)) | HFL | NFL | (a & (YFL | XFL))
+    if y == 6:                                       # SCF
+        return a, (f & (SFL | ZFL | PFL)) | CFL | (((q ^ f) | a) & (YFL | XFL))
+    return a, ((f & (SFL | ZFL | PFL | CFL)) | ((f & CFL) << 4) | (((q ^ f) | a) & (YFL | XFL))) ^ CFL
 
 
 # ---- quadrant 0 (00-3F) -------------------------------------------------------------
@@ -487,36 +530,9 @@ def exec_x0(s, mem, op, xi):
             return 5 if xi else 0
         set_r(s, y, xi, fetch(s, mem))
         return 0
-    # z == 7: accumulator / flag operations
-    a = s[A]
-    f = s[F]
-    if y == 0:                                       # RLCA
-        c = a >> 7
-        a = ((a << 1) | c) & 0xFF
-        setf(s, (f & (SFL | ZFL | PFL)) | (a & (YFL | XFL)) | c)
-    elif y == 1:                                     # RRCA
-        c = a & 1
-        a = (a >> 1) | (c << 7)
-        setf(s, (f & (SFL | ZFL | PFL)) | (a & (YFL | XFL)) | c)
-    elif y == 2:                                     # RLA
-        c = a >> 7
-        a = ((a << 1) | (f & CFL)) & 0xFF
-        setf(s, (f & (SFL | ZFL | PFL)) | (a & (YFL | XFL)) | c)
-    elif y == 3:                                     # RRA
-        c = a & 1
-        a = (a >> 1) | ((f & CFL) << 7)
-        setf(s, (f & (SFL | ZFL | PFL)) | (a & (YFL | XFL)) | c)
-    elif y == 4:
-        daa(s)
-        return 0
-    elif y == 5:                                     # CPL
-        a ^= 0xFF
-        setf(s, (f & (SFL | ZFL | PFL | CFL)) | HFL | NFL | (a & (YFL | XFL)))
-    elif y == 6:                                     # SCF
-        setf(s, (f & (SFL | ZFL | PFL)) | CFL | (((s[Q] ^ f) | a) & (YFL | XFL)))
-    else:                                            # CCF
-        setf(s, ((f & (SFL | ZFL | PFL | CFL)) | ((f & CFL) << 4) | (((s[Q] ^ f) | a) & (YFL | XFL))) ^ CFL)
+    a, f = acc8(y, s[A], s[F], s[Q])                 # z == 7: accumulator / flag operations
     s[A] = a
+    setf(s, f)
     return 0
 
 
@@ -843,9 +859,9 @@ def exec_ed(s, mem, op):
     elif z == 2:
         hl = get_hl(s, 0)
         if y & 1 == 0:
-            set_hl(s, 0, sbc16(s, hl, get_rp(s, p, 0)))
+            set_hl(s, 0, adc16(s, 1, hl, get_rp(s, p, 0)))
         else:
-            set_hl(s, 0, adc16(s, hl, get_rp(s, p, 0)))
+            set_hl(s, 0, adc16(s, 0, hl, get_rp(s, p, 0)))
     elif z == 3:
         a = fetch16(s, mem)
         if y & 1 == 0:
@@ -967,81 +983,51 @@ def interrupt(s, mem):
 
 
 @njit(**J)
-def run(s, mem, budget):
-    end = s[abi.S_CYCLES] + budget
-    s[abi.S_EXIT_REASON] = 0
-    s[XREAD] = 0
-    # restartable memory reads need a register snapshot only if some page exits on read
-    snap = False
-    rp = mem[1]
-    for i in range(len(rp)):
-        if rp[i] < 0:
-            snap = True
-            break
-    brk = s[abi.S_BREAK]
-    insns = s[abi.S_INSNS]
-    first = True
-    reason = abi.EXIT_BUDGET
-    # The interrupt lines are set from Python between runs and only the core
-    # clears them (NMI taken), so with both low no instruction needs the check.
-    lines = s[abi.S_NMI] | (s[abi.S_IRQ] & 1)
-    halted = s[HALTED]
-    while s[abi.S_CYCLES] < end:
-        if lines and (s[abi.S_NMI] or ((s[abi.S_IRQ] & 1) and s[IFF1] and not s[EI])):
-            t = interrupt(s, mem)
-            if t != 0:
-                halted = 0
-                lines = s[abi.S_NMI] | (s[abi.S_IRQ] & 1)
-                s[abi.S_CYCLES] += t if t > 0 else -t
-                s[Q] = 0
-                if t < 0:
-                    reason = abi.EXIT_IRQ_ACK
-                    break
-                continue
-        if halted:
-            # execute NOPs until the budget ends (R counts the refresh cycles)
-            n = (end - s[abi.S_CYCLES] + 3) // 4
-            s[R] = (s[R] & 0x80) | ((s[R] + n) & 0x7F)
-            s[abi.S_CYCLES] += 4 * n
-            reason = abi.EXIT_HLT
-            break
-        pc0 = s[PC]
-        if pc0 == brk and not first:
-            reason = abi.EXIT_BREAKPOINT
-            break
-        first = False
-        r0 = s[R]
-        if snap:
-            for k in range(NREG):
-                s[SNAP + k] = s[16 + k]
-        s[FW] = 0
-        s[P] = 0
-        ei_before = s[EI]
-        if ei_before:
-            s[EI] = 0
-        t = execute(s, mem)
-        if t < 0:
-            if t <= -4:                              # HALT (returns -T-states)
-                halted = 1
-                t = -t
-            else:                                    # IN needs the outside world
-                s[PC] = pc0
-                s[R] = r0
-                s[EI] = ei_before
-                reason = abi.EXIT_IO_IN
-                break
-        if s[XREAD]:                                 # MMIO read: undo and exit
-            for k in range(NREG):
-                s[16 + k] = s[SNAP + k]
-            s[XREAD] = 0
-            s[abi.S_EXIT_REASON] = 0
-            reason = abi.EXIT_MMIO_READ
-            break
-        s[Q] = s[F] if s[FW] else 0
-        s[abi.S_CYCLES] += t
-        insns += 1
-        if s[abi.S_EXIT_REASON]:
-            reason = s[abi.S_EXIT_REASON]
-            break
-    s[abi.S_INSNS] = insns
-    return reason
+def step(s, mem, end, snap, armed):
+    """One pass of the general loop on the state array: take an interrupt, idle in
+    HALT, stop at the breakpoint (when ``armed``) or execute one instruction of any
+    kind.  Returns -1 to go on, else the EXIT_* reason that ends the run."""
+    if s[abi.S_NMI] or ((s[abi.S_IRQ] & 1) and s[IFF1] and not s[EI]):
+        t = interrupt(s, mem)
+        if t != 0:
+            s[abi.S_CYCLES] += t if t > 0 else -t
+            s[Q] = 0
+            return abi.EXIT_IRQ_ACK if t < 0 else -1
+    if s[HALTED]:
+        # execute NOPs until the budget ends (R counts the refresh cycles)
+        n = (end - s[abi.S_CYCLES] + 3) // 4
+        s[R] = (s[R] & 0x80) | ((s[R] + n) & 0x7F)
+        s[abi.S_CYCLES] += 4 * n
+        return abi.EXIT_HLT
+    pc0 = s[PC]
+    if pc0 == s[abi.S_BREAK] and armed:
+        return abi.EXIT_BREAKPOINT
+    r0 = s[R]
+    if snap:
+        for k in range(NREG):
+            s[SNAP + k] = s[16 + k]
+    s[FW] = 0
+    s[P] = 0
+    ei_before = s[EI]
+    s[EI] = 0
+    t = execute(s, mem)
+    if t < 0:
+        if t <= -4:                                  # HALT (returns -T-states)
+            t = -t
+        else:                                        # IN needs the outside world
+            s[PC] = pc0
+            s[R] = r0
+            s[EI] = ei_before
+            return abi.EXIT_IO_IN
+    if s[XREAD]:                                     # MMIO read: undo and exit
+        for k in range(NREG):
+            s[16 + k] = s[SNAP + k]
+        s[XREAD] = 0
+        s[abi.S_EXIT_REASON] = 0
+        return abi.EXIT_MMIO_READ
+    s[Q] = s[F] if s[FW] else 0
+    s[abi.S_CYCLES] += t
+    s[abi.S_INSNS] += 1
+    if s[abi.S_EXIT_REASON]:
+        return s[abi.S_EXIT_REASON]
+    return -1
