@@ -28,6 +28,49 @@ from .cpu import (A, A_, B, B_, C, C_, CFL, D, D_, E, E_, EI, F, F_, H, H_, HALT
                   adc16v, add16v, alu8, dec8v, inc8v, rot8, step)
 from .tables import CYC_ED, CYC_MAIN
 
+# ---- instruction classes of the unprefixed opcodes (0 = general path only) ----
+(K_SLOW, K_LD_RR, K_ALU_R, K_LD_R_N, K_JR, K_ALU_N, K_LD_R_HL, K_LD_HL_R, K_ALU_HL, K_INCDEC_RP,
+ K_INCDEC_R, K_JP_CALL, K_POP_RET, K_PUSH, K_CB, K_XY, K_ED, K_INCDEC_HL, K_LD_HL_N, K_LD_RP_NN,
+ K_ADD_HL, K_ACC, K_LD_IND, K_NOP, K_EX_AF, K_JP_HL, K_LD_SP_HL, K_EX_DE_HL, K_EXX) = range(29)
+
+
+def _kinds():
+    k = np.zeros(256, dtype=np.int64)
+    for op in range(256):
+        x, y, z = op >> 6, (op >> 3) & 7, op & 7
+        if x == 1:
+            k[op] = (K_SLOW if y == 6 else K_LD_R_HL) if z == 6 else (K_LD_HL_R if y == 6 else K_LD_RR)
+        elif x == 2:
+            k[op] = K_ALU_HL if z == 6 else K_ALU_R
+        elif x == 0:
+            if z == 0:
+                k[op] = (K_NOP, K_EX_AF)[y] if y < 2 else K_JR
+            elif z == 1:
+                k[op] = K_ADD_HL if y & 1 else K_LD_RP_NN
+            elif z == 2:
+                k[op] = K_LD_IND
+            elif z == 3:
+                k[op] = K_INCDEC_RP
+            elif z in (4, 5):
+                k[op] = K_INCDEC_HL if y == 6 else K_INCDEC_R
+            elif z == 6:
+                k[op] = K_LD_HL_N if y == 6 else K_LD_R_N
+            else:
+                k[op] = K_ACC
+        elif z == 0 or (z == 1 and (y & 1 == 0 or y == 1)):
+            k[op] = K_POP_RET
+        elif z in (2, 4) or op in (0xC3, 0xCD):
+            k[op] = K_JP_CALL
+        elif z == 5 and y & 1 == 0:
+            k[op] = K_PUSH
+        elif z == 6:
+            k[op] = K_ALU_N
+    k[0xCB], k[0xED], k[0xDD], k[0xFD] = K_CB, K_ED, K_XY, K_XY
+    k[0xE9], k[0xF9], k[0xEB], k[0xD9] = K_JP_HL, K_LD_SP_HL, K_EX_DE_HL, K_EXX
+    return k
+
+
+KIND = _kinds()
 ONE = (1 << 32) | 1                                 # one instruction, one R increment
 TWO = (1 << 32) | 2                                 # one instruction with a prefix
 
@@ -133,192 +176,87 @@ def run(s, mem, budget):
             o = off + (pc & 0xFF)
             op = np.int64(data[o])
             n1 = np.int64(data[o + 1]) if pc & 0xFF != 0xFF else rdm(data, rp, (pc + 1) & 0xFFFF)
-            t = CYC_MAIN[op & 0xFF]
-            x = op >> 6
+            t = CYC_MAIN[op]
+            k = KIND[op]
             y = (op >> 3) & 7
             z = op & 7
             npc = (pc + 1) & 0xFFFF
             nq = 0                                  # next Q: F if this instruction sets flags
             dr = ONE                                # R increments (2 with a prefix)
-            if x == 1:                            # LD r,r' / LD r,(HL) / LD (HL),r
-                if z == 6:
-                    v = rdm(data, rp, hl)
-                    if y == 6 or v < 0:             # HALT / not memory
-                        ok = False
-                    else:
-                        a, bc, de, hl = setr(y, v, a, bc, de, hl)
-                elif y == 6:
-                    w = wp[(hl >> 8) & 0xFF]
-                    if w < 0:
-                        ok = False
-                    else:
-                        data[w + (hl & 0xFF)] = getr(z, a, bc, de, hl)
+            if k == K_LD_RR:                        # LD r,r'
+                a, bc, de, hl = setr(y, getr(z, a, bc, de, hl), a, bc, de, hl)
+            elif k == K_ALU_R:                      # ALU A,r
+                a, f = alu8(y, a, f, getr(z, a, bc, de, hl))
+                nq = f
+            elif k == K_LD_R_N:                     # LD r,n
+                npc = (pc + 2) & 0xFFFF
+                if n1 < 0:
+                    ok = False
                 else:
-                    a, bc, de, hl = setr(y, getr(z, a, bc, de, hl), a, bc, de, hl)
-            elif x == 2:                            # ALU A,r / ALU A,(HL)
-                v = rdm(data, rp, hl) if z == 6 else getr(z, a, bc, de, hl)
+                    a, bc, de, hl = setr(y, n1, a, bc, de, hl)
+            elif k == K_JR:                         # DJNZ / JR / JR cc
+                if n1 < 0:
+                    ok = False
+                else:
+                    dd = n1 - 256 if n1 >= 128 else n1
+                    npc = (pc + 2) & 0xFFFF
+                    if y == 2:                      # DJNZ
+                        bc = (bc - 0x100) & 0xFFFF
+                        if bc >= 0x100:
+                            npc = (npc + dd) & 0xFFFF
+                            s[WZ] = npc
+                            t += 5
+                    elif y == 3 or cc(y - 4, f):    # JR / JR cc
+                        npc = (npc + dd) & 0xFFFF
+                        s[WZ] = npc
+                        if y != 3:
+                            t += 5
+            elif k == K_ALU_N:                      # ALU A,n
+                if n1 < 0:
+                    ok = False
+                else:
+                    a, f = alu8(y, a, f, n1)
+                    npc = (pc + 2) & 0xFFFF
+                    nq = f
+            elif k == K_LD_R_HL:                    # LD r,(HL)
+                v = rdm(data, rp, hl)
+                if v < 0:
+                    ok = False
+                else:
+                    a, bc, de, hl = setr(y, v, a, bc, de, hl)
+            elif k == K_LD_HL_R:                    # LD (HL),r
+                w = wp[(hl >> 8) & 0xFF]
+                if w < 0:
+                    ok = False
+                else:
+                    data[w + (hl & 0xFF)] = getr(z, a, bc, de, hl)
+            elif k == K_ALU_HL:                     # ALU A,(HL)
+                v = rdm(data, rp, hl)
                 if v < 0:
                     ok = False
                 else:
                     a, f = alu8(y, a, f, v)
                     nq = f
-            elif x == 0:
+            elif k == K_INCDEC_RP:                  # INC/DEC rp
+                dv = 1 if y & 1 == 0 else -1
                 p = y >> 1
-                if z == 0:
-                    if y == 0:                      # NOP
-                        pass
-                    elif y == 1:                    # EX AF,AF'
-                        a, s[A_] = s[A_], a
-                        f, s[F_] = s[F_], f
-                    elif n1 < 0:
-                        ok = False
-                    else:
-                        dd = n1 - 256 if n1 >= 128 else n1
-                        npc = (pc + 2) & 0xFFFF
-                        if y == 2:                  # DJNZ
-                            bc = (bc - 0x100) & 0xFFFF
-                            if bc >= 0x100:
-                                npc = (npc + dd) & 0xFFFF
-                                s[WZ] = npc
-                                t += 5
-                        elif y == 3 or cc(y - 4, f):   # JR / JR cc
-                            npc = (npc + dd) & 0xFFFF
-                            s[WZ] = npc
-                            if y != 3:
-                                t += 5
-                elif z == 1:
-                    if y & 1 == 0:                  # LD rp,nn
-                        n2 = rdm(data, rp, (pc + 2) & 0xFFFF)
-                        if n1 < 0 or n2 < 0:
-                            ok = False
-                        else:
-                            npc = (pc + 3) & 0xFFFF
-                            v = (n2 << 8) | n1
-                            if p == 0:
-                                bc = v
-                            elif p == 1:
-                                de = v
-                            elif p == 2:
-                                hl = v
-                            else:
-                                sp = v
-                    else:                           # ADD HL,rp
-                        s[WZ] = (hl + 1) & 0xFFFF
-                        hl, f = add16v(f, hl, rp16(p, bc, de, hl, sp))
-                        nq = f
-                elif z == 3:                        # INC/DEC rp
-                    dv = 1 if y & 1 == 0 else -1
-                    if p == 0:
-                        bc = (bc + dv) & 0xFFFF
-                    elif p == 1:
-                        de = (de + dv) & 0xFFFF
-                    elif p == 2:
-                        hl = (hl + dv) & 0xFFFF
-                    else:
-                        sp = (sp + dv) & 0xFFFF
-                elif z == 4 or z == 5:              # INC/DEC r, INC/DEC (HL)
-                    if y == 6:
-                        v = rdm(data, rp, hl)
-                        w = wp[(hl >> 8) & 0xFF]
-                        if v < 0 or w < 0:
-                            ok = False
-                        else:
-                            if z == 4:
-                                v, f = inc8v(f, v)
-                            else:
-                                v, f = dec8v(f, v)
-                            data[w + (hl & 0xFF)] = v
-                            nq = f
-                    else:
-                        v = getr(y, a, bc, de, hl)
-                        if z == 4:
-                            v, f = inc8v(f, v)
-                        else:
-                            v, f = dec8v(f, v)
-                        a, bc, de, hl = setr(y, v, a, bc, de, hl)
-                        nq = f
-                elif z == 6:                        # LD r,n / LD (HL),n
-                    npc = (pc + 2) & 0xFFFF
-                    if n1 < 0:
-                        ok = False
-                    elif y == 6:
-                        w = wp[(hl >> 8) & 0xFF]
-                        if w < 0:
-                            ok = False
-                        else:
-                            data[w + (hl & 0xFF)] = n1
-                    else:
-                        a, bc, de, hl = setr(y, n1, a, bc, de, hl)
-                elif z == 7:                        # RLCA RRCA RLA RRA DAA CPL SCF CCF
-                    a, f = acc8(y, a, f, s[Q])
-                    nq = f
-                else:                               # z == 2: loads through (BC) (DE) (nn)
-                    if y < 4:
-                        addr = bc if y < 2 else de
-                    else:
-                        addr = (rdm(data, rp, (pc + 2) & 0xFFFF) << 8) | n1
-                        npc = (pc + 3) & 0xFFFF
-                        if n1 < 0 or addr < 0:
-                            ok = False
-                    a1 = (addr + 1) & 0xFFFF
-                    if not ok:
-                        pass
-                    elif y == 4:                    # LD (nn),HL
-                        w = wp[(addr >> 8) & 0xFF]
-                        w1 = wp[(a1 >> 8) & 0xFF]
-                        if w < 0 or w1 < 0:
-                            ok = False
-                        else:
-                            data[w + (addr & 0xFF)] = hl & 0xFF
-                            data[w1 + (a1 & 0xFF)] = hl >> 8
-                            s[WZ] = a1
-                    elif y == 5:                    # LD HL,(nn)
-                        lo = rdm(data, rp, addr)
-                        hi = rdm(data, rp, a1)
-                        if lo < 0 or hi < 0:
-                            ok = False
-                        else:
-                            hl = (hi << 8) | lo
-                            s[WZ] = a1
-                    elif y & 1 == 0:                # LD (BC),A / LD (DE),A / LD (nn),A
-                        w = wp[(addr >> 8) & 0xFF]
-                        if w < 0:
-                            ok = False
-                        else:
-                            data[w + (addr & 0xFF)] = a
-                            s[WZ] = (a1 & 0xFF) | (a << 8)
-                    else:                           # LD A,(BC) / LD A,(DE) / LD A,(nn)
-                        v = rdm(data, rp, addr)
-                        if v < 0:
-                            ok = False
-                        else:
-                            a = v
-                            s[WZ] = a1
-            elif z == 0 or (z == 1 and y & 1 == 0) or (z == 1 and y == 1):
-                # RET cc / POP rp2 / RET
-                if z == 1 or cc(y, f):
-                    lo = rdm(data, rp, sp)
-                    hi = rdm(data, rp, (sp + 1) & 0xFFFF)
-                    if lo < 0 or hi < 0:
-                        ok = False
-                    else:
-                        sp = (sp + 2) & 0xFFFF
-                        v = (hi << 8) | lo
-                        if z == 0 or y == 1:
-                            npc = v
-                            s[WZ] = v
-                            if z == 0:
-                                t += 6
-                        elif y == 0:
-                            bc = v
-                        elif y == 2:
-                            de = v
-                        elif y == 4:
-                            hl = v
-                        else:
-                            a, f = hi, lo
-            elif z == 2 or z == 4 or (z == 3 and y == 0) or (z == 5 and y == 1):
-                # JP cc,nn / CALL cc,nn / JP nn / CALL nn
+                if p == 0:
+                    bc = (bc + dv) & 0xFFFF
+                elif p == 1:
+                    de = (de + dv) & 0xFFFF
+                elif p == 2:
+                    hl = (hl + dv) & 0xFFFF
+                else:
+                    sp = (sp + dv) & 0xFFFF
+            elif k == K_INCDEC_R:                   # INC/DEC r
+                v = getr(y, a, bc, de, hl)
+                if z == 4:
+                    v, f = inc8v(f, v)
+                else:
+                    v, f = dec8v(f, v)
+                a, bc, de, hl = setr(y, v, a, bc, de, hl)
+                nq = f
+            elif k == K_JP_CALL:                    # JP cc,nn / CALL cc,nn / JP nn / CALL nn
                 n2 = rdm(data, rp, (pc + 2) & 0xFFFF)
                 if n1 < 0 or n2 < 0:
                     ok = False
@@ -342,7 +280,29 @@ def run(s, mem, budget):
                     if ok:
                         s[WZ] = nn
                         npc = nn if taken else ret
-            elif z == 5 and y & 1 == 0:             # PUSH rp2
+            elif k == K_POP_RET:                    # RET cc / POP rp2 / RET
+                if z == 1 or cc(y, f):
+                    lo = rdm(data, rp, sp)
+                    hi = rdm(data, rp, (sp + 1) & 0xFFFF)
+                    if lo < 0 or hi < 0:
+                        ok = False
+                    else:
+                        sp = (sp + 2) & 0xFFFF
+                        v = (hi << 8) | lo
+                        if z == 0 or y == 1:
+                            npc = v
+                            s[WZ] = v
+                            if z == 0:
+                                t += 6
+                        elif y == 0:
+                            bc = v
+                        elif y == 2:
+                            de = v
+                        elif y == 4:
+                            hl = v
+                        else:
+                            a, f = hi, lo
+            elif k == K_PUSH:                       # PUSH rp2
                 s1 = (sp - 1) & 0xFFFF
                 s2 = (sp - 2) & 0xFFFF
                 w1 = wp[(s1 >> 8) & 0xFF]
@@ -354,14 +314,7 @@ def run(s, mem, budget):
                     data[w1 + (s1 & 0xFF)] = v >> 8
                     data[w2 + (s2 & 0xFF)] = v & 0xFF
                     sp = s2
-            elif z == 6:                            # ALU A,n
-                if n1 < 0:
-                    ok = False
-                else:
-                    a, f = alu8(y, a, f, n1)
-                    npc = (pc + 2) & 0xFFFF
-                    nq = f
-            elif op == 0xCB:                        # CB on a register
+            elif k == K_CB:                         # CB on a register
                 z2 = n1 & 7
                 if n1 < 0 or z2 == 6:
                     ok = False
@@ -389,54 +342,7 @@ def run(s, mem, budget):
                         else:
                             v |= 1 << y2
                         a, bc, de, hl = setr(z2, v, a, bc, de, hl)
-            elif op == 0xE9:                        # JP (HL)
-                npc = hl
-            elif op == 0xF9:                        # LD SP,HL
-                sp = hl
-            elif op == 0xEB:                        # EX DE,HL
-                de, hl = hl, de
-            elif op == 0xD9:                        # EXX
-                v = (s[B_] << 8) | s[C_]
-                s[B_], s[C_] = bc >> 8, bc & 0xFF
-                bc = v
-                v = (s[D_] << 8) | s[E_]
-                s[D_], s[E_] = de >> 8, de & 0xFF
-                de = v
-                v = (s[H_] << 8) | s[L_]
-                s[H_], s[L_] = hl >> 8, hl & 0xFF
-                hl = v
-            elif op == 0xED:
-                dr = TWO
-                t = CYC_ED[n1 & 0xFF]
-                npc = (pc + 2) & 0xFFFF
-                if n1 & 0xE7 == 0xA0:               # LDI LDD LDIR LDDR
-                    v = rdm(data, rp, hl)
-                    w = wp[(de >> 8) & 0xFF]
-                    if v < 0 or w < 0:
-                        ok = False
-                    else:
-                        data[w + (de & 0xFF)] = v
-                        dv = 1 if n1 & 8 == 0 else -1
-                        hl = (hl + dv) & 0xFFFF
-                        de = (de + dv) & 0xFFFF
-                        bc = (bc - 1) & 0xFFFF
-                        v += a
-                        f = (f & (SFL | ZFL | CFL)) | (v & XFL) | ((v << 4) & YFL)
-                        if bc != 0:
-                            f |= PFL
-                            if n1 & 0x10:           # repeat: PC back, X/Y from PC's high byte
-                                npc = pc
-                                s[WZ] = (pc + 1) & 0xFFFF
-                                f = (f & ~(YFL | XFL)) | ((pc >> 8) & (YFL | XFL))
-                                t += 5
-                        nq = f
-                elif n1 & 0xC7 == 0x42:             # SBC HL,rr / ADC HL,rr
-                    s[WZ] = (hl + 1) & 0xFFFF
-                    hl, f = adc16v(1 - ((n1 >> 3) & 1), f, hl, rp16((n1 >> 4) & 3, bc, de, hl, sp))
-                    nq = f
-                else:
-                    ok = False
-            elif op == 0xDD or op == 0xFD:
+            elif k == K_XY:
                 xh = IXH if op == 0xDD else IXH + 2     # IYH follows IXH, IXL
                 xr = (s[xh] << 8) | s[xh + 1]
                 xr0 = xr
@@ -577,6 +483,142 @@ def run(s, mem, budget):
                 if ok and xr != xr0:
                     s[xh] = xr >> 8
                     s[xh + 1] = xr & 0xFF
+            elif k == K_ED:
+                dr = TWO
+                t = CYC_ED[n1 & 0xFF]
+                npc = (pc + 2) & 0xFFFF
+                if n1 & 0xE7 == 0xA0:               # LDI LDD LDIR LDDR
+                    v = rdm(data, rp, hl)
+                    w = wp[(de >> 8) & 0xFF]
+                    if v < 0 or w < 0:
+                        ok = False
+                    else:
+                        data[w + (de & 0xFF)] = v
+                        dv = 1 if n1 & 8 == 0 else -1
+                        hl = (hl + dv) & 0xFFFF
+                        de = (de + dv) & 0xFFFF
+                        bc = (bc - 1) & 0xFFFF
+                        v += a
+                        f = (f & (SFL | ZFL | CFL)) | (v & XFL) | ((v << 4) & YFL)
+                        if bc != 0:
+                            f |= PFL
+                            if n1 & 0x10:           # repeat: PC back, X/Y from PC's high byte
+                                npc = pc
+                                s[WZ] = (pc + 1) & 0xFFFF
+                                f = (f & ~(YFL | XFL)) | ((pc >> 8) & (YFL | XFL))
+                                t += 5
+                        nq = f
+                elif n1 & 0xC7 == 0x42:             # SBC HL,rr / ADC HL,rr
+                    s[WZ] = (hl + 1) & 0xFFFF
+                    hl, f = adc16v(1 - ((n1 >> 3) & 1), f, hl, rp16((n1 >> 4) & 3, bc, de, hl, sp))
+                    nq = f
+                else:
+                    ok = False
+            elif k == K_INCDEC_HL:                  # INC/DEC (HL)
+                v = rdm(data, rp, hl)
+                w = wp[(hl >> 8) & 0xFF]
+                if v < 0 or w < 0:
+                    ok = False
+                else:
+                    if z == 4:
+                        v, f = inc8v(f, v)
+                    else:
+                        v, f = dec8v(f, v)
+                    data[w + (hl & 0xFF)] = v
+                    nq = f
+            elif k == K_LD_HL_N:                    # LD (HL),n
+                npc = (pc + 2) & 0xFFFF
+                w = wp[(hl >> 8) & 0xFF]
+                if n1 < 0 or w < 0:
+                    ok = False
+                else:
+                    data[w + (hl & 0xFF)] = n1
+            elif k == K_LD_RP_NN:                   # LD rp,nn
+                n2 = rdm(data, rp, (pc + 2) & 0xFFFF)
+                if n1 < 0 or n2 < 0:
+                    ok = False
+                else:
+                    npc = (pc + 3) & 0xFFFF
+                    v = (n2 << 8) | n1
+                    p = y >> 1
+                    if p == 0:
+                        bc = v
+                    elif p == 1:
+                        de = v
+                    elif p == 2:
+                        hl = v
+                    else:
+                        sp = v
+            elif k == K_ADD_HL:                     # ADD HL,rp
+                s[WZ] = (hl + 1) & 0xFFFF
+                hl, f = add16v(f, hl, rp16(y >> 1, bc, de, hl, sp))
+                nq = f
+            elif k == K_ACC:                        # RLCA RRCA RLA RRA DAA CPL SCF CCF
+                a, f = acc8(y, a, f, s[Q])
+                nq = f
+            elif k == K_LD_IND:                     # loads through (BC) (DE) (nn)
+                if y < 4:
+                    addr = bc if y < 2 else de
+                else:
+                    addr = (rdm(data, rp, (pc + 2) & 0xFFFF) << 8) | n1
+                    npc = (pc + 3) & 0xFFFF
+                    if n1 < 0 or addr < 0:
+                        ok = False
+                a1 = (addr + 1) & 0xFFFF
+                if not ok:
+                    pass
+                elif y == 4:                    # LD (nn),HL
+                    w = wp[(addr >> 8) & 0xFF]
+                    w1 = wp[(a1 >> 8) & 0xFF]
+                    if w < 0 or w1 < 0:
+                        ok = False
+                    else:
+                        data[w + (addr & 0xFF)] = hl & 0xFF
+                        data[w1 + (a1 & 0xFF)] = hl >> 8
+                        s[WZ] = a1
+                elif y == 5:                    # LD HL,(nn)
+                    lo = rdm(data, rp, addr)
+                    hi = rdm(data, rp, a1)
+                    if lo < 0 or hi < 0:
+                        ok = False
+                    else:
+                        hl = (hi << 8) | lo
+                        s[WZ] = a1
+                elif y & 1 == 0:                # LD (BC),A / LD (DE),A / LD (nn),A
+                    w = wp[(addr >> 8) & 0xFF]
+                    if w < 0:
+                        ok = False
+                    else:
+                        data[w + (addr & 0xFF)] = a
+                        s[WZ] = (a1 & 0xFF) | (a << 8)
+                else:                           # LD A,(BC) / LD A,(DE) / LD A,(nn)
+                    v = rdm(data, rp, addr)
+                    if v < 0:
+                        ok = False
+                    else:
+                        a = v
+                        s[WZ] = a1
+            elif k == K_NOP:
+                pass
+            elif k == K_EX_AF:                      # EX AF,AF'
+                a, s[A_] = s[A_], a
+                f, s[F_] = s[F_], f
+            elif k == K_JP_HL:                        # JP (HL)
+                npc = hl
+            elif k == K_LD_SP_HL:                        # LD SP,HL
+                sp = hl
+            elif k == K_EX_DE_HL:                        # EX DE,HL
+                de, hl = hl, de
+            elif k == K_EXX:                        # EXX
+                v = (s[B_] << 8) | s[C_]
+                s[B_], s[C_] = bc >> 8, bc & 0xFF
+                bc = v
+                v = (s[D_] << 8) | s[E_]
+                s[D_], s[E_] = de >> 8, de & 0xFF
+                de = v
+                v = (s[H_] << 8) | s[L_]
+                s[H_], s[L_] = hl >> 8, hl & 0xFF
+                hl = v
             else:
                 ok = False
             if ok:
