@@ -71,6 +71,7 @@ def _kinds():
 
 
 KIND = _kinds()
+CNT = 50                                            # state slot of that count
 ONE = (1 << 32) | 1                                 # one instruction, one R increment
 TWO = (1 << 32) | 2                                 # one instruction with a prefix
 
@@ -81,7 +82,7 @@ def rdm(data, rp, a):
     off = rp[(a >> 8) & 0xFF]
     if off < 0:
         return np.int64(-1)
-    return np.int64(data[off + (a & 0xFF)])
+    return np.int64(data[np.uint64(off + (a & 0xFF))])
 
 
 @njit(**JB)
@@ -148,12 +149,18 @@ def run(s, mem, budget):
     wp = mem[2]
     s[abi.S_EXIT_REASON] = 0
     s[XREAD] = 0
-    cnt = 0                                         # instructions << 32 | R increments
+    s[CNT] = 0                                      # instructions << 32 | R increments
     # restartable memory reads need a register snapshot only if some page exits on read
     snap = False
     for i in range(len(rp)):
         if rp[i] < 0:
             snap = True
+            break
+    # A map that is one contiguous block of RAM (CP/M, tests) fetches without the page table.
+    flat = rp[0]
+    for i in range(256):
+        if rp[i] != flat + 256 * i or wp[i] != rp[i]:
+            flat = -1
             break
     brk = s[abi.S_BREAK]
     cyc0 = s[abi.S_CYCLES]
@@ -169,13 +176,16 @@ def run(s, mem, budget):
     while cyc < end:
         ok = special == 0 and pc != brk
         while ok:
-            off = rp[(pc >> 8) & 0xFF]
-            if off < 0:                             # not memory: the general path exits
-                ok = False
-                break
-            o = off + (pc & 0xFF)
-            op = np.int64(data[o])
-            n1 = np.int64(data[o + 1]) if pc & 0xFF != 0xFF else rdm(data, rp, (pc + 1) & 0xFFFF)
+            if flat >= 0:                           # one contiguous 64 KiB: no page lookup
+                o = flat + pc
+            else:
+                off = rp[(pc >> 8) & 0xFF]
+                if off < 0:                         # not memory: the general path exits
+                    ok = False
+                    break
+                o = off + (pc & 0xFF)
+            op = np.int64(data[np.uint64(o)])       # unsigned index: no wrap-around fix-up
+            n1 = np.int64(data[np.uint64(o + 1)]) if pc & 0xFF != 0xFF else rdm(data, rp, (pc + 1) & 0xFFFF)
             t = CYC_MAIN[op]
             k = KIND[op]
             y = (op >> 3) & 7
@@ -229,7 +239,7 @@ def run(s, mem, budget):
                 if w < 0:
                     ok = False
                 else:
-                    data[w + (hl & 0xFF)] = getr(z, a, bc, de, hl)
+                    data[np.uint64(w + (hl & 0xFF))] = getr(z, a, bc, de, hl)
             elif k == K_ALU_HL:                     # ALU A,(HL)
                 v = rdm(data, rp, hl)
                 if v < 0:
@@ -272,8 +282,8 @@ def run(s, mem, budget):
                         if w1 < 0 or w2 < 0:
                             ok = False
                         else:
-                            data[w1 + (s1 & 0xFF)] = ret >> 8
-                            data[w2 + (s2 & 0xFF)] = ret & 0xFF
+                            data[np.uint64(w1 + (s1 & 0xFF))] = ret >> 8
+                            data[np.uint64(w2 + (s2 & 0xFF))] = ret & 0xFF
                             sp = s2
                             if z == 4:
                                 t += 7
@@ -311,8 +321,8 @@ def run(s, mem, budget):
                     ok = False
                 else:
                     v = ((a << 8) | f) if y == 6 else rp16(y >> 1, bc, de, hl, sp)
-                    data[w1 + (s1 & 0xFF)] = v >> 8
-                    data[w2 + (s2 & 0xFF)] = v & 0xFF
+                    data[np.uint64(w1 + (s1 & 0xFF))] = v >> 8
+                    data[np.uint64(w2 + (s2 & 0xFF))] = v & 0xFF
                     sp = s2
             elif k == K_CB:                         # CB on a register
                 z2 = n1 & 7
@@ -370,7 +380,7 @@ def run(s, mem, budget):
                         if w < 0:
                             ok = False
                         else:
-                            data[w + (ea & 0xFF)] = getr(z2, a, bc, de, hl)
+                            data[np.uint64(w + (ea & 0xFF))] = getr(z2, a, bc, de, hl)
                     if ok:
                         s[WZ] = ea
                 elif x2 == 2 and z2 == 6:           # ALU A,(IX+d)
@@ -403,7 +413,7 @@ def run(s, mem, budget):
                     if n3 < 0 or w < 0:
                         ok = False
                     else:
-                        data[w + (ea & 0xFF)] = n3
+                        data[np.uint64(w + (ea & 0xFF))] = n3
                         t += 5
                         npc = (pc + 4) & 0xFFFF
                         s[WZ] = ea
@@ -417,7 +427,7 @@ def run(s, mem, budget):
                             v, f = inc8v(f, v)
                         else:
                             v, f = dec8v(f, v)
-                        data[w + (ea & 0xFF)] = v
+                        data[np.uint64(w + (ea & 0xFF))] = v
                         nq = f
                         t += 8
                         npc = (pc + 3) & 0xFFFF
@@ -438,8 +448,8 @@ def run(s, mem, budget):
                     if w1 < 0 or w2 < 0:
                         ok = False
                     else:
-                        data[w1 + (s1 & 0xFF)] = xr >> 8
-                        data[w2 + (s2 & 0xFF)] = xr & 0xFF
+                        data[np.uint64(w1 + (s1 & 0xFF))] = xr >> 8
+                        data[np.uint64(w2 + (s2 & 0xFF))] = xr & 0xFF
                         sp = s2
                 elif n1 == 0xE9:                    # JP (IX)
                     npc = xr
@@ -475,7 +485,7 @@ def run(s, mem, budget):
                                 v &= ~(1 << y3) & 0xFF
                             else:
                                 v |= 1 << y3
-                            data[w + (ea & 0xFF)] = v
+                            data[np.uint64(w + (ea & 0xFF))] = v
                             if z3 != 6:             # undocumented copy to a register
                                 a, bc, de, hl = setr(z3, v, a, bc, de, hl)
                 else:
@@ -493,7 +503,7 @@ def run(s, mem, budget):
                     if v < 0 or w < 0:
                         ok = False
                     else:
-                        data[w + (de & 0xFF)] = v
+                        data[np.uint64(w + (de & 0xFF))] = v
                         dv = 1 if n1 & 8 == 0 else -1
                         hl = (hl + dv) & 0xFFFF
                         de = (de + dv) & 0xFFFF
@@ -524,7 +534,7 @@ def run(s, mem, budget):
                         v, f = inc8v(f, v)
                     else:
                         v, f = dec8v(f, v)
-                    data[w + (hl & 0xFF)] = v
+                    data[np.uint64(w + (hl & 0xFF))] = v
                     nq = f
             elif k == K_LD_HL_N:                    # LD (HL),n
                 npc = (pc + 2) & 0xFFFF
@@ -532,7 +542,7 @@ def run(s, mem, budget):
                 if n1 < 0 or w < 0:
                     ok = False
                 else:
-                    data[w + (hl & 0xFF)] = n1
+                    data[np.uint64(w + (hl & 0xFF))] = n1
             elif k == K_LD_RP_NN:                   # LD rp,nn
                 n2 = rdm(data, rp, (pc + 2) & 0xFFFF)
                 if n1 < 0 or n2 < 0:
@@ -573,8 +583,8 @@ def run(s, mem, budget):
                     if w < 0 or w1 < 0:
                         ok = False
                     else:
-                        data[w + (addr & 0xFF)] = hl & 0xFF
-                        data[w1 + (a1 & 0xFF)] = hl >> 8
+                        data[np.uint64(w + (addr & 0xFF))] = hl & 0xFF
+                        data[np.uint64(w1 + (a1 & 0xFF))] = hl >> 8
                         s[WZ] = a1
                 elif y == 5:                    # LD HL,(nn)
                     lo = rdm(data, rp, addr)
@@ -589,7 +599,7 @@ def run(s, mem, budget):
                     if w < 0:
                         ok = False
                     else:
-                        data[w + (addr & 0xFF)] = a
+                        data[np.uint64(w + (addr & 0xFF))] = a
                         s[WZ] = (a1 & 0xFF) | (a << 8)
                 else:                           # LD A,(BC) / LD A,(DE) / LD A,(nn)
                     v = rdm(data, rp, addr)
@@ -625,16 +635,16 @@ def run(s, mem, budget):
                 pc = npc
                 cyc += t
                 s[Q] = nq
-                cnt += dr
+                s[CNT] += dr
                 if cyc >= end or pc == brk:
                     break
         if not ok:
             # ---- store, one general step, reload
             s[A], s[F], s[SP], s[PC], s[abi.S_CYCLES] = a, f, sp, pc, cyc
             s[B], s[C], s[D], s[E], s[H], s[L] = bc >> 8, bc & 0xFF, de >> 8, de & 0xFF, hl >> 8, hl & 0xFF
-            s[R] = (s[R] & 0x80) | ((s[R] + cnt) & 0x7F)
-            s[abi.S_INSNS] += cnt >> 32
-            cnt = 0
+            s[R] = (s[R] & 0x80) | ((s[R] + s[CNT]) & 0x7F)
+            s[abi.S_INSNS] += s[CNT] >> 32
+            s[CNT] = 0
             # the breakpoint is armed once the run has moved (every instruction takes cycles)
             x = step(s, mem, end, snap, cyc != cyc0)
             a, f, sp, pc, cyc = s[A], s[F], s[SP], s[PC], s[abi.S_CYCLES]
@@ -647,6 +657,7 @@ def run(s, mem, budget):
                 break
     s[A], s[F], s[SP], s[PC], s[abi.S_CYCLES] = a, f, sp, pc, cyc
     s[B], s[C], s[D], s[E], s[H], s[L] = bc >> 8, bc & 0xFF, de >> 8, de & 0xFF, hl >> 8, hl & 0xFF
-    s[R] = (s[R] & 0x80) | ((s[R] + cnt) & 0x7F)
-    s[abi.S_INSNS] += cnt >> 32
+    s[R] = (s[R] & 0x80) | ((s[R] + s[CNT]) & 0x7F)
+    s[abi.S_INSNS] += s[CNT] >> 32
+    s[CNT] = 0
     return reason
