@@ -77,12 +77,26 @@ TWO = (1 << 32) | 2                                 # one instruction with a pre
 
 
 @njit(**JB)
-def rdm(data, rp, a):
-    """Byte at ``a`` if its page is memory, else -1 (the general path handles it)."""
+def rdm(data, rp, flat, a):
+    """Byte at ``a`` if its page is memory, else -1 (the general path handles it).
+    ``flat`` >= 0: the whole map is RAM at data[flat:flat + 0x10000]."""
+    if flat >= 0:
+        return np.int64(data[np.uint64(flat + a)])
     off = rp[(a >> 8) & 0xFF]
     if off < 0:
         return np.int64(-1)
     return np.int64(data[np.uint64(off + (a & 0xFF))])
+
+
+@njit(**JB)
+def wofs(wp, flat, a):
+    """Index in data of a write to ``a``, or -1 if its page is not RAM."""
+    if flat >= 0:
+        return flat + a
+    off = wp[(a >> 8) & 0xFF]
+    if off < 0:
+        return np.int64(-1)
+    return off + (a & 0xFF)
 
 
 @njit(**JB)
@@ -185,7 +199,7 @@ def run(s, mem, budget):
                     break
                 o = off + (pc & 0xFF)
             op = np.int64(data[np.uint64(o)])       # unsigned index: no wrap-around fix-up
-            n1 = np.int64(data[np.uint64(o + 1)]) if pc & 0xFF != 0xFF else rdm(data, rp, (pc + 1) & 0xFFFF)
+            n1 = np.int64(data[np.uint64(o + 1)]) if pc & 0xFF != 0xFF else rdm(data, rp, flat, (pc + 1) & 0xFFFF)
             t = CYC_MAIN[op]
             k = KIND[op]
             y = (op >> 3) & 7
@@ -229,19 +243,19 @@ def run(s, mem, budget):
                     npc = (pc + 2) & 0xFFFF
                     nq = f
             elif k == K_LD_R_HL:                    # LD r,(HL)
-                v = rdm(data, rp, hl)
+                v = rdm(data, rp, flat, hl)
                 if v < 0:
                     ok = False
                 else:
                     a, bc, de, hl = setr(y, v, a, bc, de, hl)
             elif k == K_LD_HL_R:                    # LD (HL),r
-                w = wp[(hl >> 8) & 0xFF]
+                w = wofs(wp, flat, hl)
                 if w < 0:
                     ok = False
                 else:
-                    data[np.uint64(w + (hl & 0xFF))] = getr(z, a, bc, de, hl)
+                    data[np.uint64(w)] = getr(z, a, bc, de, hl)
             elif k == K_ALU_HL:                     # ALU A,(HL)
-                v = rdm(data, rp, hl)
+                v = rdm(data, rp, flat, hl)
                 if v < 0:
                     ok = False
                 else:
@@ -267,7 +281,7 @@ def run(s, mem, budget):
                 a, bc, de, hl = setr(y, v, a, bc, de, hl)
                 nq = f
             elif k == K_JP_CALL:                    # JP cc,nn / CALL cc,nn / JP nn / CALL nn
-                n2 = rdm(data, rp, (pc + 2) & 0xFFFF)
+                n2 = rdm(data, rp, flat, (pc + 2) & 0xFFFF)
                 if n1 < 0 or n2 < 0:
                     ok = False
                 else:
@@ -277,13 +291,13 @@ def run(s, mem, budget):
                     if taken and (z == 4 or z == 5):
                         s1 = (sp - 1) & 0xFFFF
                         s2 = (sp - 2) & 0xFFFF
-                        w1 = wp[(s1 >> 8) & 0xFF]
-                        w2 = wp[(s2 >> 8) & 0xFF]
+                        w1 = wofs(wp, flat, s1)
+                        w2 = wofs(wp, flat, s2)
                         if w1 < 0 or w2 < 0:
                             ok = False
                         else:
-                            data[np.uint64(w1 + (s1 & 0xFF))] = ret >> 8
-                            data[np.uint64(w2 + (s2 & 0xFF))] = ret & 0xFF
+                            data[np.uint64(w1)] = ret >> 8
+                            data[np.uint64(w2)] = ret & 0xFF
                             sp = s2
                             if z == 4:
                                 t += 7
@@ -292,8 +306,8 @@ def run(s, mem, budget):
                         npc = nn if taken else ret
             elif k == K_POP_RET:                    # RET cc / POP rp2 / RET
                 if z == 1 or cc(y, f):
-                    lo = rdm(data, rp, sp)
-                    hi = rdm(data, rp, (sp + 1) & 0xFFFF)
+                    lo = rdm(data, rp, flat, sp)
+                    hi = rdm(data, rp, flat, (sp + 1) & 0xFFFF)
                     if lo < 0 or hi < 0:
                         ok = False
                     else:
@@ -315,14 +329,14 @@ def run(s, mem, budget):
             elif k == K_PUSH:                       # PUSH rp2
                 s1 = (sp - 1) & 0xFFFF
                 s2 = (sp - 2) & 0xFFFF
-                w1 = wp[(s1 >> 8) & 0xFF]
-                w2 = wp[(s2 >> 8) & 0xFF]
+                w1 = wofs(wp, flat, s1)
+                w2 = wofs(wp, flat, s2)
                 if w1 < 0 or w2 < 0:
                     ok = False
                 else:
                     v = ((a << 8) | f) if y == 6 else rp16(y >> 1, bc, de, hl, sp)
-                    data[np.uint64(w1 + (s1 & 0xFF))] = v >> 8
-                    data[np.uint64(w2 + (s2 & 0xFF))] = v & 0xFF
+                    data[np.uint64(w1)] = v >> 8
+                    data[np.uint64(w2)] = v & 0xFF
                     sp = s2
             elif k == K_CB:                         # CB on a register
                 z2 = n1 & 7
@@ -359,7 +373,7 @@ def run(s, mem, budget):
                 dr = TWO
                 t = CYC_MAIN[n1 & 0xFF] + 4
                 npc = (pc + 2) & 0xFFFF
-                n2 = rdm(data, rp, npc)
+                n2 = rdm(data, rp, flat, npc)
                 ea = (xr + (n2 - 256 if n2 >= 128 else n2)) & 0xFFFF
                 x2 = n1 >> 6
                 y2 = (n1 >> 3) & 7
@@ -370,21 +384,21 @@ def run(s, mem, budget):
                     t += 8
                     npc = (pc + 3) & 0xFFFF
                     if z2 == 6:                     # LD r,(IX+d): the real H and L
-                        v = rdm(data, rp, ea)
+                        v = rdm(data, rp, flat, ea)
                         if v < 0:
                             ok = False
                         else:
                             a, bc, de, hl = setr(y2, v, a, bc, de, hl)
                     else:                           # LD (IX+d),r
-                        w = wp[(ea >> 8) & 0xFF]
+                        w = wofs(wp, flat, ea)
                         if w < 0:
                             ok = False
                         else:
-                            data[np.uint64(w + (ea & 0xFF))] = getr(z2, a, bc, de, hl)
+                            data[np.uint64(w)] = getr(z2, a, bc, de, hl)
                     if ok:
                         s[WZ] = ea
                 elif x2 == 2 and z2 == 6:           # ALU A,(IX+d)
-                    v = rdm(data, rp, ea)
+                    v = rdm(data, rp, flat, ea)
                     if v < 0:
                         ok = False
                     else:
@@ -396,7 +410,7 @@ def run(s, mem, budget):
                 elif n1 == 0x23 or n1 == 0x2B:      # INC IX / DEC IX
                     xr = (xr + (1 if n1 == 0x23 else -1)) & 0xFFFF
                 elif n1 == 0x21:                    # LD IX,nn
-                    n3 = rdm(data, rp, (pc + 3) & 0xFFFF)
+                    n3 = rdm(data, rp, flat, (pc + 3) & 0xFFFF)
                     if n3 < 0:
                         ok = False
                     else:
@@ -408,18 +422,18 @@ def run(s, mem, budget):
                     xr, f = add16v(f, xr, xr if p == 2 else rp16(p, bc, de, hl, sp))
                     nq = f
                 elif n1 == 0x36:                    # LD (IX+d),n
-                    n3 = rdm(data, rp, (pc + 3) & 0xFFFF)
-                    w = wp[(ea >> 8) & 0xFF]
+                    n3 = rdm(data, rp, flat, (pc + 3) & 0xFFFF)
+                    w = wofs(wp, flat, ea)
                     if n3 < 0 or w < 0:
                         ok = False
                     else:
-                        data[np.uint64(w + (ea & 0xFF))] = n3
+                        data[np.uint64(w)] = n3
                         t += 5
                         npc = (pc + 4) & 0xFFFF
                         s[WZ] = ea
                 elif n1 == 0x34 or n1 == 0x35:      # INC/DEC (IX+d)
-                    v = rdm(data, rp, ea)
-                    w = wp[(ea >> 8) & 0xFF]
+                    v = rdm(data, rp, flat, ea)
+                    w = wofs(wp, flat, ea)
                     if v < 0 or w < 0:
                         ok = False
                     else:
@@ -427,14 +441,14 @@ def run(s, mem, budget):
                             v, f = inc8v(f, v)
                         else:
                             v, f = dec8v(f, v)
-                        data[np.uint64(w + (ea & 0xFF))] = v
+                        data[np.uint64(w)] = v
                         nq = f
                         t += 8
                         npc = (pc + 3) & 0xFFFF
                         s[WZ] = ea
                 elif n1 == 0xE1:                    # POP IX
-                    lo = rdm(data, rp, sp)
-                    hi = rdm(data, rp, (sp + 1) & 0xFFFF)
+                    lo = rdm(data, rp, flat, sp)
+                    hi = rdm(data, rp, flat, (sp + 1) & 0xFFFF)
                     if lo < 0 or hi < 0:
                         ok = False
                     else:
@@ -443,22 +457,22 @@ def run(s, mem, budget):
                 elif n1 == 0xE5:                    # PUSH IX
                     s1 = (sp - 1) & 0xFFFF
                     s2 = (sp - 2) & 0xFFFF
-                    w1 = wp[(s1 >> 8) & 0xFF]
-                    w2 = wp[(s2 >> 8) & 0xFF]
+                    w1 = wofs(wp, flat, s1)
+                    w2 = wofs(wp, flat, s2)
                     if w1 < 0 or w2 < 0:
                         ok = False
                     else:
-                        data[np.uint64(w1 + (s1 & 0xFF))] = xr >> 8
-                        data[np.uint64(w2 + (s2 & 0xFF))] = xr & 0xFF
+                        data[np.uint64(w1)] = xr >> 8
+                        data[np.uint64(w2)] = xr & 0xFF
                         sp = s2
                 elif n1 == 0xE9:                    # JP (IX)
                     npc = xr
                 elif n1 == 0xF9:                    # LD SP,IX
                     sp = xr
                 elif n1 == 0xCB:                    # DD CB d op: (IX+d) only
-                    o3 = rdm(data, rp, (pc + 3) & 0xFFFF)
-                    v = rdm(data, rp, ea)
-                    w = wp[(ea >> 8) & 0xFF]
+                    o3 = rdm(data, rp, flat, (pc + 3) & 0xFFFF)
+                    v = rdm(data, rp, flat, ea)
+                    w = wofs(wp, flat, ea)
                     if o3 < 0 or v < 0 or w < 0:
                         ok = False
                     else:
@@ -485,7 +499,7 @@ def run(s, mem, budget):
                                 v &= ~(1 << y3) & 0xFF
                             else:
                                 v |= 1 << y3
-                            data[np.uint64(w + (ea & 0xFF))] = v
+                            data[np.uint64(w)] = v
                             if z3 != 6:             # undocumented copy to a register
                                 a, bc, de, hl = setr(z3, v, a, bc, de, hl)
                 else:
@@ -498,12 +512,12 @@ def run(s, mem, budget):
                 t = CYC_ED[n1 & 0xFF]
                 npc = (pc + 2) & 0xFFFF
                 if n1 & 0xE7 == 0xA0:               # LDI LDD LDIR LDDR
-                    v = rdm(data, rp, hl)
-                    w = wp[(de >> 8) & 0xFF]
+                    v = rdm(data, rp, flat, hl)
+                    w = wofs(wp, flat, de)
                     if v < 0 or w < 0:
                         ok = False
                     else:
-                        data[np.uint64(w + (de & 0xFF))] = v
+                        data[np.uint64(w)] = v
                         dv = 1 if n1 & 8 == 0 else -1
                         hl = (hl + dv) & 0xFFFF
                         de = (de + dv) & 0xFFFF
@@ -525,8 +539,8 @@ def run(s, mem, budget):
                 else:
                     ok = False
             elif k == K_INCDEC_HL:                  # INC/DEC (HL)
-                v = rdm(data, rp, hl)
-                w = wp[(hl >> 8) & 0xFF]
+                v = rdm(data, rp, flat, hl)
+                w = wofs(wp, flat, hl)
                 if v < 0 or w < 0:
                     ok = False
                 else:
@@ -534,17 +548,17 @@ def run(s, mem, budget):
                         v, f = inc8v(f, v)
                     else:
                         v, f = dec8v(f, v)
-                    data[np.uint64(w + (hl & 0xFF))] = v
+                    data[np.uint64(w)] = v
                     nq = f
             elif k == K_LD_HL_N:                    # LD (HL),n
                 npc = (pc + 2) & 0xFFFF
-                w = wp[(hl >> 8) & 0xFF]
+                w = wofs(wp, flat, hl)
                 if n1 < 0 or w < 0:
                     ok = False
                 else:
-                    data[np.uint64(w + (hl & 0xFF))] = n1
+                    data[np.uint64(w)] = n1
             elif k == K_LD_RP_NN:                   # LD rp,nn
-                n2 = rdm(data, rp, (pc + 2) & 0xFFFF)
+                n2 = rdm(data, rp, flat, (pc + 2) & 0xFFFF)
                 if n1 < 0 or n2 < 0:
                     ok = False
                 else:
@@ -570,7 +584,7 @@ def run(s, mem, budget):
                 if y < 4:
                     addr = bc if y < 2 else de
                 else:
-                    addr = (rdm(data, rp, (pc + 2) & 0xFFFF) << 8) | n1
+                    addr = (rdm(data, rp, flat, (pc + 2) & 0xFFFF) << 8) | n1
                     npc = (pc + 3) & 0xFFFF
                     if n1 < 0 or addr < 0:
                         ok = False
@@ -578,31 +592,31 @@ def run(s, mem, budget):
                 if not ok:
                     pass
                 elif y == 4:                    # LD (nn),HL
-                    w = wp[(addr >> 8) & 0xFF]
-                    w1 = wp[(a1 >> 8) & 0xFF]
+                    w = wofs(wp, flat, addr)
+                    w1 = wofs(wp, flat, a1)
                     if w < 0 or w1 < 0:
                         ok = False
                     else:
-                        data[np.uint64(w + (addr & 0xFF))] = hl & 0xFF
-                        data[np.uint64(w1 + (a1 & 0xFF))] = hl >> 8
+                        data[np.uint64(w)] = hl & 0xFF
+                        data[np.uint64(w1)] = hl >> 8
                         s[WZ] = a1
                 elif y == 5:                    # LD HL,(nn)
-                    lo = rdm(data, rp, addr)
-                    hi = rdm(data, rp, a1)
+                    lo = rdm(data, rp, flat, addr)
+                    hi = rdm(data, rp, flat, a1)
                     if lo < 0 or hi < 0:
                         ok = False
                     else:
                         hl = (hi << 8) | lo
                         s[WZ] = a1
                 elif y & 1 == 0:                # LD (BC),A / LD (DE),A / LD (nn),A
-                    w = wp[(addr >> 8) & 0xFF]
+                    w = wofs(wp, flat, addr)
                     if w < 0:
                         ok = False
                     else:
-                        data[np.uint64(w + (addr & 0xFF))] = a
+                        data[np.uint64(w)] = a
                         s[WZ] = (a1 & 0xFF) | (a << 8)
                 else:                           # LD A,(BC) / LD A,(DE) / LD A,(nn)
-                    v = rdm(data, rp, addr)
+                    v = rdm(data, rp, flat, addr)
                     if v < 0:
                         ok = False
                     else:
