@@ -23,7 +23,7 @@ from numba import njit
 
 from emu import abi
 
-from .cpu import (A, A_, B, B_, C, C_, CFL, D, D_, E, E_, EI, F, F_, H, H_, HALTED, HFL, IXH,
+from .cpu import (A, A_, B, B_, C, C_, CFL, D, D_, E, E_, EI, F, F_, H, H_, HALTED, HFL, IXH, IXL, IYH, IYL,
                   J, JB, L, L_, P, PC, PFL, Q, R, SFL, SP, WZ, XFL, XREAD, YFL, ZFL, acc8,
                   adc16v, add16v, alu8, dec8v, inc8v, rot8, step)
 from .tables import CYC_ED, CYC_MAIN
@@ -72,6 +72,7 @@ def _kinds():
 
 KIND = _kinds()
 CNT = 50                                            # state slot of that count
+IX16, IY16 = 51, 52                                 # IX and IY as words while the loop runs
 ONE = (1 << 32) | 1                                 # one instruction, one R increment
 TWO = (1 << 32) | 2                                 # one instruction with a prefix
 
@@ -184,6 +185,7 @@ def run(s, mem, budget):
     bc = (s[B] << 8) | s[C]
     de = (s[D] << 8) | s[E]
     hl = (s[H] << 8) | s[L]
+    s[IX16], s[IY16] = (s[IXH] << 8) | s[IXL], (s[IYH] << 8) | s[IYL]
     # Interrupt lines are set from Python between runs and only the core clears
     # them (NMI taken); P (LD A,I/R) is cleared by the next instruction in cpu.step.
     special = s[abi.S_NMI] | (s[abi.S_IRQ] & 1) | s[EI] | s[HALTED] | s[P]
@@ -367,9 +369,8 @@ def run(s, mem, budget):
                             v |= 1 << y2
                         a, bc, de, hl = setr(z2, v, a, bc, de, hl)
             elif k == K_XY:
-                xh = IXH if op == 0xDD else IXH + 2     # IYH follows IXH, IXL
-                xr = (s[xh] << 8) | s[xh + 1]
-                xr0 = xr
+                xs = IX16 if op == 0xDD else IY16
+                xr = s[xs]
                 dr = TWO
                 t = CYC_MAIN[n1 & 0xFF] + 4
                 npc = (pc + 2) & 0xFFFF
@@ -504,9 +505,8 @@ def run(s, mem, budget):
                                 a, bc, de, hl = setr(z3, v, a, bc, de, hl)
                 else:
                     ok = False
-                if ok and xr != xr0:
-                    s[xh] = xr >> 8
-                    s[xh + 1] = xr & 0xFF
+                if ok:
+                    s[xs] = xr
             elif k == K_ED:
                 dr = TWO
                 t = CYC_ED[n1 & 0xFF]
@@ -659,12 +659,14 @@ def run(s, mem, budget):
             s[R] = (s[R] & 0x80) | ((s[R] + s[CNT]) & 0x7F)
             s[abi.S_INSNS] += s[CNT] >> 32
             s[CNT] = 0
+            s[IXH], s[IXL], s[IYH], s[IYL] = s[IX16] >> 8, s[IX16] & 0xFF, s[IY16] >> 8, s[IY16] & 0xFF
             # the breakpoint is armed once the run has moved (every instruction takes cycles)
             x = step(s, mem, end, snap, cyc != cyc0)
             a, f, sp, pc, cyc = s[A], s[F], s[SP], s[PC], s[abi.S_CYCLES]
             bc = (s[B] << 8) | s[C]
             de = (s[D] << 8) | s[E]
             hl = (s[H] << 8) | s[L]
+            s[IX16], s[IY16] = (s[IXH] << 8) | s[IXL], (s[IYH] << 8) | s[IYL]
             special = s[abi.S_NMI] | (s[abi.S_IRQ] & 1) | s[EI] | s[HALTED] | s[P]
             if x >= 0:
                 reason = x
@@ -674,4 +676,5 @@ def run(s, mem, budget):
     s[R] = (s[R] & 0x80) | ((s[R] + s[CNT]) & 0x7F)
     s[abi.S_INSNS] += s[CNT] >> 32
     s[CNT] = 0
+    s[IXH], s[IXL], s[IYH], s[IYL] = s[IX16] >> 8, s[IX16] & 0xFF, s[IY16] >> 8, s[IY16] & 0xFF
     return reason
