@@ -71,6 +71,7 @@ def _kinds():
 
 
 KIND = _kinds()
+KIND_T = KIND | (CYC_MAIN << 8)
 CNT = 50                                            # state slot of that count
 IX16, IY16 = 51, 52                                 # IX and IY as words while the loop runs
 ONE = (1 << 32) | 1                                 # one instruction, one R increment
@@ -202,8 +203,9 @@ def run(s, mem, budget):
                 o = off + (pc & 0xFF)
             op = np.int64(data[np.uint64(o)])       # unsigned index: no wrap-around fix-up
             n1 = np.int64(data[np.uint64(o + 1)]) if pc & 0xFF != 0xFF else rdm(data, rp, flat, (pc + 1) & 0xFFFF)
-            t = CYC_MAIN[op]
-            k = KIND[op]
+            kt = KIND_T[op]                         # class | T-states << 8
+            k = kt & 0xFF
+            t = kt >> 8
             y = (op >> 3) & 7
             z = op & 7
             npc = (pc + 1) & 0xFFFF
