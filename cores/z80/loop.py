@@ -182,7 +182,7 @@ def run(s, mem, budget):
     cyc0 = s[abi.S_CYCLES]
     end = cyc0 + budget
     reason = abi.EXIT_BUDGET
-    a, f, sp, pc, cyc = s[A], s[F], s[SP], s[PC], cyc0
+    a, f, pc, cyc = s[A], s[F], s[PC], cyc0
     bc = (s[B] << 8) | s[C]
     de = (s[D] << 8) | s[E]
     hl = (s[H] << 8) | s[L]
@@ -275,7 +275,7 @@ def run(s, mem, budget):
                 elif p == 2:
                     hl = (hl + dv) & 0xFFFF
                 else:
-                    sp = (sp + dv) & 0xFFFF
+                    s[SP] = (s[SP] + dv) & 0xFFFF
             elif k == K_INCDEC_R:                   # INC/DEC r
                 v = getr(y, a, bc, de, hl)
                 if z == 4:
@@ -293,8 +293,8 @@ def run(s, mem, budget):
                     ret = (pc + 3) & 0xFFFF
                     taken = z == 3 or z == 5 or cc(y, f)
                     if taken and (z == 4 or z == 5):
-                        s1 = (sp - 1) & 0xFFFF
-                        s2 = (sp - 2) & 0xFFFF
+                        s1 = (s[SP] - 1) & 0xFFFF
+                        s2 = (s[SP] - 2) & 0xFFFF
                         w1 = wofs(wp, flat, s1)
                         w2 = wofs(wp, flat, s2)
                         if w1 < 0 or w2 < 0:
@@ -302,7 +302,7 @@ def run(s, mem, budget):
                         else:
                             data[np.uint64(w1)] = ret >> 8
                             data[np.uint64(w2)] = ret & 0xFF
-                            sp = s2
+                            s[SP] = s2
                             if z == 4:
                                 t += 7
                     if ok:
@@ -310,12 +310,12 @@ def run(s, mem, budget):
                         npc = nn if taken else ret
             elif k == K_POP_RET:                    # RET cc / POP rp2 / RET
                 if z == 1 or cc(y, f):
-                    lo = rdm(data, rp, flat, sp)
-                    hi = rdm(data, rp, flat, (sp + 1) & 0xFFFF)
+                    lo = rdm(data, rp, flat, s[SP])
+                    hi = rdm(data, rp, flat, (s[SP] + 1) & 0xFFFF)
                     if lo < 0 or hi < 0:
                         ok = False
                     else:
-                        sp = (sp + 2) & 0xFFFF
+                        s[SP] = (s[SP] + 2) & 0xFFFF
                         v = (hi << 8) | lo
                         if z == 0 or y == 1:
                             npc = v
@@ -331,17 +331,17 @@ def run(s, mem, budget):
                         else:
                             a, f = hi, lo
             elif k == K_PUSH:                       # PUSH rp2
-                s1 = (sp - 1) & 0xFFFF
-                s2 = (sp - 2) & 0xFFFF
+                s1 = (s[SP] - 1) & 0xFFFF
+                s2 = (s[SP] - 2) & 0xFFFF
                 w1 = wofs(wp, flat, s1)
                 w2 = wofs(wp, flat, s2)
                 if w1 < 0 or w2 < 0:
                     ok = False
                 else:
-                    v = ((a << 8) | f) if y == 6 else rp16(y >> 1, bc, de, hl, sp)
+                    v = ((a << 8) | f) if y == 6 else rp16(y >> 1, bc, de, hl, s[SP])
                     data[np.uint64(w1)] = v >> 8
                     data[np.uint64(w2)] = v & 0xFF
-                    sp = s2
+                    s[SP] = s2
             elif k == K_CB:                         # CB on a register
                 z2 = n1 & 7
                 if n1 < 0 or z2 == 6:
@@ -422,7 +422,7 @@ def run(s, mem, budget):
                 elif n1 & 0xCF == 0x09:             # ADD IX,rp
                     p = (n1 >> 4) & 3
                     s[WZ] = (xr + 1) & 0xFFFF
-                    xr, f = add16v(f, xr, xr if p == 2 else rp16(p, bc, de, hl, sp))
+                    xr, f = add16v(f, xr, xr if p == 2 else rp16(p, bc, de, hl, s[SP]))
                     nq = f
                 elif n1 == 0x36:                    # LD (IX+d),n
                     n3 = rdm(data, rp, flat, (pc + 3) & 0xFFFF)
@@ -450,16 +450,16 @@ def run(s, mem, budget):
                         npc = (pc + 3) & 0xFFFF
                         s[WZ] = ea
                 elif n1 == 0xE1:                    # POP IX
-                    lo = rdm(data, rp, flat, sp)
-                    hi = rdm(data, rp, flat, (sp + 1) & 0xFFFF)
+                    lo = rdm(data, rp, flat, s[SP])
+                    hi = rdm(data, rp, flat, (s[SP] + 1) & 0xFFFF)
                     if lo < 0 or hi < 0:
                         ok = False
                     else:
                         xr = (hi << 8) | lo
-                        sp = (sp + 2) & 0xFFFF
+                        s[SP] = (s[SP] + 2) & 0xFFFF
                 elif n1 == 0xE5:                    # PUSH IX
-                    s1 = (sp - 1) & 0xFFFF
-                    s2 = (sp - 2) & 0xFFFF
+                    s1 = (s[SP] - 1) & 0xFFFF
+                    s2 = (s[SP] - 2) & 0xFFFF
                     w1 = wofs(wp, flat, s1)
                     w2 = wofs(wp, flat, s2)
                     if w1 < 0 or w2 < 0:
@@ -467,11 +467,11 @@ def run(s, mem, budget):
                     else:
                         data[np.uint64(w1)] = xr >> 8
                         data[np.uint64(w2)] = xr & 0xFF
-                        sp = s2
+                        s[SP] = s2
                 elif n1 == 0xE9:                    # JP (IX)
                     npc = xr
                 elif n1 == 0xF9:                    # LD SP,IX
-                    sp = xr
+                    s[SP] = xr
                 elif n1 == 0xCB:                    # DD CB d op: (IX+d) only
                     o3 = rdm(data, rp, flat, (pc + 3) & 0xFFFF)
                     v = rdm(data, rp, flat, ea)
@@ -536,7 +536,7 @@ def run(s, mem, budget):
                         nq = f
                 elif n1 & 0xC7 == 0x42:             # SBC HL,rr / ADC HL,rr
                     s[WZ] = (hl + 1) & 0xFFFF
-                    hl, f = adc16v(1 - ((n1 >> 3) & 1), f, hl, rp16((n1 >> 4) & 3, bc, de, hl, sp))
+                    hl, f = adc16v(1 - ((n1 >> 3) & 1), f, hl, rp16((n1 >> 4) & 3, bc, de, hl, s[SP]))
                     nq = f
                 else:
                     ok = False
@@ -574,10 +574,10 @@ def run(s, mem, budget):
                     elif p == 2:
                         hl = v
                     else:
-                        sp = v
+                        s[SP] = v
             elif k == K_ADD_HL:                     # ADD HL,rp
                 s[WZ] = (hl + 1) & 0xFFFF
-                hl, f = add16v(f, hl, rp16(y >> 1, bc, de, hl, sp))
+                hl, f = add16v(f, hl, rp16(y >> 1, bc, de, hl, s[SP]))
                 nq = f
             elif k == K_ACC:                        # RLCA RRCA RLA RRA DAA CPL SCF CCF
                 a, f = acc8(y, a, f, s[Q])
@@ -632,7 +632,7 @@ def run(s, mem, budget):
             elif k == K_JP_HL:                        # JP (HL)
                 npc = hl
             elif k == K_LD_SP_HL:                        # LD SP,HL
-                sp = hl
+                s[SP] = hl
             elif k == K_EX_DE_HL:                        # EX DE,HL
                 de, hl = hl, de
             elif k == K_EXX:                        # EXX
@@ -656,7 +656,7 @@ def run(s, mem, budget):
                     break
         if not ok:
             # ---- store, one general step, reload
-            s[A], s[F], s[SP], s[PC], s[abi.S_CYCLES] = a, f, sp, pc, cyc
+            s[A], s[F], s[PC], s[abi.S_CYCLES] = a, f, pc, cyc
             s[B], s[C], s[D], s[E], s[H], s[L] = bc >> 8, bc & 0xFF, de >> 8, de & 0xFF, hl >> 8, hl & 0xFF
             s[R] = (s[R] & 0x80) | ((s[R] + s[CNT]) & 0x7F)
             s[abi.S_INSNS] += s[CNT] >> 32
@@ -664,7 +664,7 @@ def run(s, mem, budget):
             s[IXH], s[IXL], s[IYH], s[IYL] = s[IX16] >> 8, s[IX16] & 0xFF, s[IY16] >> 8, s[IY16] & 0xFF
             # the breakpoint is armed once the run has moved (every instruction takes cycles)
             x = step(s, mem, end, snap, cyc != cyc0)
-            a, f, sp, pc, cyc = s[A], s[F], s[SP], s[PC], s[abi.S_CYCLES]
+            a, f, pc, cyc = s[A], s[F], s[PC], s[abi.S_CYCLES]
             bc = (s[B] << 8) | s[C]
             de = (s[D] << 8) | s[E]
             hl = (s[H] << 8) | s[L]
@@ -673,7 +673,7 @@ def run(s, mem, budget):
             if x >= 0:
                 reason = x
                 break
-    s[A], s[F], s[SP], s[PC], s[abi.S_CYCLES] = a, f, sp, pc, cyc
+    s[A], s[F], s[PC], s[abi.S_CYCLES] = a, f, pc, cyc
     s[B], s[C], s[D], s[E], s[H], s[L] = bc >> 8, bc & 0xFF, de >> 8, de & 0xFF, hl >> 8, hl & 0xFF
     s[R] = (s[R] & 0x80) | ((s[R] + s[CNT]) & 0x7F)
     s[abi.S_INSNS] += s[CNT] >> 32
