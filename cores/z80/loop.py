@@ -81,8 +81,8 @@ TWO = (1 << 32) | 2                                 # one instruction with a pre
 @njit(**JB)
 def rdm(data, rp, flat, a):
     """Byte at ``a`` if its page is memory, else -1 (the general path handles it).
-    ``flat`` >= 0: the whole map is RAM at data[flat:flat + 0x10000]."""
-    if flat >= 0:
+    ``flat``: None, or the whole map is RAM at data[flat:flat + 0x10000]."""
+    if flat is not None:
         return np.int64(data[np.uint64(flat + a)])
     off = rp[(a >> 8) & 0xFF]
     if off < 0:
@@ -93,7 +93,7 @@ def rdm(data, rp, flat, a):
 @njit(**JB)
 def wofs(wp, flat, a):
     """Index in data of a write to ``a``, or -1 if its page is not RAM."""
-    if flat >= 0:
+    if flat is not None:
         return flat + a
     off = wp[(a >> 8) & 0xFF]
     if off < 0:
@@ -160,6 +160,22 @@ def rp16(p, bc, de, hl, sp):
 
 @njit(**J)
 def run(s, mem, budget):
+    rp = mem[1]
+    wp = mem[2]
+    # A map that is one contiguous block of RAM (CP/M, tests) has a loop compiled
+    # without page tables (flat: the offset of address 0 in data).
+    flat = rp[0]
+    for i in range(256):
+        if rp[i] != flat + 256 * i or wp[i] != rp[i]:
+            flat = -1
+            break
+    if flat >= 0:
+        return loop(s, mem, budget, flat)
+    return loop(s, mem, budget, None)
+
+
+@njit(**J)
+def loop(s, mem, budget, flat):
     data = mem[0]
     rp = mem[1]
     wp = mem[2]
@@ -171,12 +187,6 @@ def run(s, mem, budget):
     for i in range(len(rp)):
         if rp[i] < 0:
             snap = True
-            break
-    # A map that is one contiguous block of RAM (CP/M, tests) fetches without the page table.
-    flat = rp[0]
-    for i in range(256):
-        if rp[i] != flat + 256 * i or wp[i] != rp[i]:
-            flat = -1
             break
     brk = s[abi.S_BREAK]
     cyc0 = s[abi.S_CYCLES]
@@ -193,7 +203,7 @@ def run(s, mem, budget):
     while cyc < end:
         ok = special == 0 and pc != brk
         while ok:
-            if flat >= 0:                           # one contiguous 64 KiB: no page lookup
+            if flat is not None:                    # one contiguous 64 KiB: no page lookup
                 o = flat + pc
             else:
                 off = rp[(pc >> 8) & 0xFF]
