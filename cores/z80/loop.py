@@ -81,9 +81,9 @@ TWO = (1 << 32) | 2                                 # one instruction with a pre
 @njit(**JB)
 def rdm(data, rp, flat, a):
     """Byte at ``a`` if its page is memory, else -1 (the general path handles it).
-    ``flat``: None, or the whole map is RAM at data[flat:flat + 0x10000]."""
+    ``flat``: None, or the 64 KiB of RAM that is the whole map."""
     if flat is not None:
-        return np.int64(data[np.uint64(flat + a)])
+        return np.int64(flat[np.uint64(a)])
     off = rp[(a >> 8) & 0xFF]
     if off < 0:
         return np.int64(-1)
@@ -94,7 +94,7 @@ def rdm(data, rp, flat, a):
 def wofs(wp, flat, a):
     """Index in data of a write to ``a``, or -1 if its page is not RAM."""
     if flat is not None:
-        return flat + a
+        return a
     off = wp[(a >> 8) & 0xFF]
     if off < 0:
         return np.int64(-1)
@@ -163,20 +163,17 @@ def run(s, mem, budget):
     rp = mem[1]
     wp = mem[2]
     # A map that is one contiguous block of RAM (CP/M, tests) has a loop compiled
-    # without page tables (flat: the offset of address 0 in data).
-    flat = rp[0]
+    # without page tables: ``flat`` is then those 64 KiB of data.
+    base = rp[0]
     for i in range(256):
-        if rp[i] != flat + 256 * i or wp[i] != rp[i]:
-            flat = -1
-            break
-    if flat >= 0:
-        return loop(s, mem, budget, flat)
-    return loop(s, mem, budget, None)
+        if rp[i] != base + 256 * i or wp[i] != rp[i]:
+            return loop(s, mem, budget, None)
+    return loop(s, mem, budget, mem[0][base:base + 0x10000])
 
 
 @njit(**J)
 def loop(s, mem, budget, flat):
-    data = mem[0]
+    data = mem[0] if flat is None else flat
     rp = mem[1]
     wp = mem[2]
     s[abi.S_EXIT_REASON] = 0
@@ -204,7 +201,7 @@ def loop(s, mem, budget, flat):
         ok = special == 0 and pc != brk
         while ok:
             if flat is not None:                    # one contiguous 64 KiB: no page lookup
-                o = flat + pc
+                o = pc
             else:
                 off = rp[(pc >> 8) & 0xFF]
                 if off < 0:                         # not memory: the general path exits
