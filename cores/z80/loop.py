@@ -1,12 +1,17 @@
 """The Z80 run loop: hot instructions on registers held in local variables.
 
 ``cpu.py`` is the complete interpreter, working on the state array.  Here A, F,
-the pairs BC DE HL, SP, PC and the cycle count live in locals (few enough for
-LLVM to keep most in machine registers), and the most frequent instructions
-are decoded inline: unprefixed loads, ALU, jumps, calls, stack, CB on
-registers, LDI/LDIR, ADC/SBC HL and the common IX/IY forms.  Values written
-often but read rarely (WZ, Q, the R count, IX, IY, the instruction count) stay
-in the state array.
+the pairs BC DE HL, PC and the cycle count live in locals (few enough for LLVM
+to keep most in machine registers), and the most frequent instructions are
+decoded inline, dispatched by an instruction-class table (``KIND``): unprefixed
+loads, ALU, jumps, calls, stack, CB on registers, LDI/LDIR, ADC/SBC HL and the
+common IX/IY forms.  Values written often but read rarely (SP, WZ, Q, IX and IY
+as words, the instruction and R count) stay in the state array: measured, a
+live value more in the loop costs more than the memory access.
+
+``loop`` is compiled twice: for a map that is one contiguous 64 KiB of RAM
+(CP/M; ``flat`` is then that view of data, addresses index it directly) and for
+paged maps (``flat`` is None and every access goes through the page tables).
 
 An instruction takes the fast path only when all its memory accesses fall on
 RAM or ROM pages (writes: RAM) and nothing special is pending (interrupt line,
@@ -14,18 +19,17 @@ EI shadow, HALT, the P latch, the breakpoint).  It reads everything it needs
 before changing anything, so giving up half-way (``ok = False``) leaves the
 machine untouched, and the general ``cpu.step`` executes that instruction on
 the state array instead.  The flag rules are the shared pure functions of
-``cpu.py``, so the two paths cannot drift apart; the SingleStepTests vectors
-run through both (flat RAM takes this path, the interrupt, EI and I/O cases
-the general one).
+``cpu.py``; the SingleStepTests vectors run through all three ways (flat,
+paged, general).
 """
 import numpy as np
 from numba import njit
 
 from emu import abi
 
-from .cpu import (A, A_, B, B_, C, C_, CFL, D, D_, E, E_, EI, F, F_, H, H_, HALTED, HFL, IXH, IXL, IYH, IYL,
-                  J, JB, L, L_, P, PC, PFL, Q, R, SFL, SP, WZ, XFL, XREAD, YFL, ZFL, acc8,
-                  adc16v, add16v, alu8, dec8v, inc8v, rot8, step)
+from .cpu import (A, A_, B, B_, C, C_, CFL, D, D_, E, E_, EI, F, F_, H, H_, HALTED, HFL, IXH,
+                  IXL, IYH, IYL, J, JB, L, L_, P, PC, PFL, Q, R, SFL, SP, WZ, XFL, XREAD, YFL,
+                  ZFL, acc8, adc16v, add16v, alu8, dec8v, inc8v, rot8, step)
 from .tables import CYC_ED, CYC_MAIN
 
 # ---- instruction classes of the unprefixed opcodes (0 = general path only) ----
