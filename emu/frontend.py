@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import EmuError
+from .jitcache import compile_notice
 from .machine import Machine
 
 
@@ -26,16 +27,17 @@ def run(args) -> int:
     if state_file and Path(state_file).exists():
         m.load_state(state_file)
     try:
-        if args.type:
-            m.type(args.type.encode().decode("unicode_escape"))
-        if args.trace:
-            trace(m, args.trace, sys.stdout)
-        if headless:
-            run_headless(m, args)
-        elif m.screen is None:
-            run_terminal(m, args)
-        else:
-            run_window(m, args)
+        with compile_notice(lambda: m.frame > 0 or m.cpu.cycles > 0):
+            if args.type:
+                m.type(args.type.encode().decode("unicode_escape"))
+            if args.trace:
+                trace(m, args.trace, sys.stdout)
+            if headless:
+                run_headless(m, args)
+            elif m.screen is None:
+                run_terminal(m, args)
+            else:
+                run_window(m, args)
     finally:
         m.shutdown()
         if args.wav:

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +44,43 @@ def configure() -> None:
     except OSError:
         return                                   # read-only home: Numba's default applies
     os.environ["NUMBA_CACHE_DIR"] = str(path)
-    import sys
     if "numba" in sys.modules:                   # numba imported first: update its config
         from numba.core import config
         config.CACHE_DIR = str(path)
+
+
+@contextmanager
+def compile_notice(ready, delay: float = 2.0, every: float = 10.0, out=None):
+    """Long work shows progress: a first start after an install or update compiles
+    the cores and drivers (tens of seconds).  If ``ready()`` (the machine has run)
+    is still false after ``delay`` seconds, say so, then how long it is taking.
+    Lines end in CR LF: the terminal may be in raw mode for the guest's console."""
+    out = out or sys.stderr
+    stop = threading.Event()
+
+    def watch():
+        t0 = time.monotonic()
+        if stop.wait(delay) or ready():
+            return
+        out.write("emu: compiling the emulator's code (first start after an install or update;"
+                  " later starts use the cache)...\r\n")
+        out.flush()
+        report = t0 + every
+        while not stop.wait(0.2):
+            now = time.monotonic()
+            if ready():
+                out.write(f"emu: compiled in {now - t0:.0f} s\r\n")
+                out.flush()
+                return
+            if now >= report:
+                report += every
+                out.write(f"emu: still compiling ({now - t0:.0f} s)\r\n")
+                out.flush()
+
+    th = threading.Thread(target=watch, name="compile-notice", daemon=True)
+    th.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        th.join()

@@ -76,3 +76,32 @@ def test_window_streams_sound_to_the_mixer(monkeypatch):
                      headless=False)
     run_window(m, args(frames=20))
     assert made and all(shape[1:] == (ch,) and ch == 2 for shape, ch in made)
+
+
+def test_compile_notice_reports_a_slow_first_start():
+    """A first start that compiles for long says so, then how long it took."""
+    import io
+    import threading
+
+    from emu.jitcache import compile_notice
+    out, done = io.StringIO(), threading.Event()
+    with compile_notice(done.is_set, delay=0.1, every=0.3, out=out):
+        threading.Event().wait(0.8)              # "compiling"
+        done.set()
+        threading.Event().wait(0.5)              # the machine runs
+    text = out.getvalue()
+    assert text.startswith("emu: compiling the emulator's code")
+    assert "emu: still compiling" in text
+    assert text.rstrip().endswith("s") and "emu: compiled in" in text
+
+
+def test_compile_notice_is_silent_when_the_cache_is_warm():
+    import io
+
+    from emu.jitcache import compile_notice
+    out = io.StringIO()
+    with compile_notice(lambda: True, delay=0.05, out=out):
+        pass
+    with compile_notice(lambda: False, delay=5.0, out=out):
+        pass                                     # finished before the delay
+    assert out.getvalue() == ""
