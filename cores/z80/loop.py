@@ -204,16 +204,19 @@ def loop(s, mem, budget, flat):
     while cyc < end:
         ok = special == 0 and pc != brk
         while ok:
+            # opcode and (speculatively) the byte after it; unsigned indices: no wrap-around fix-up
             if flat is not None:                    # one contiguous 64 KiB: no page lookup
-                o = pc
+                op = np.int64(data[np.uint64(pc)])
+                n1 = np.int64(data[np.uint64((pc + 1) & 0xFFFF)])
             else:
                 off = rp[(pc >> 8) & 0xFF]
                 if off < 0:                         # not memory: the general path exits
                     ok = False
                     break
                 o = off + (pc & 0xFF)
-            op = np.int64(data[np.uint64(o)])       # unsigned index: no wrap-around fix-up
-            n1 = np.int64(data[np.uint64(o + 1)]) if pc & 0xFF != 0xFF else rdm(data, rp, flat, (pc + 1) & 0xFFFF)
+                op = np.int64(data[np.uint64(o)])
+                n1 = (np.int64(data[np.uint64(o + 1)]) if pc & 0xFF != 0xFF
+                      else rdm(data, rp, flat, (pc + 1) & 0xFFFF))
             kt = KIND_T[op]                         # class | T-states << 8
             k = kt & 0xFF
             t = kt >> 8
