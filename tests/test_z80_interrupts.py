@@ -66,3 +66,17 @@ def test_halt_idles_until_an_interrupt():
     assert cpu.execute(mem, 100) == abi.EXIT_IRQ_ACK
     assert cpu.pc == 0x38 and cpu.get_registers()["halted"] == 0
     assert mem[0][0x7FFE] == 2                               # resumes after the HALT
+
+
+def test_breakpoint_stops_before_the_instruction_and_resumes():
+    # 0: LD B,3 ; 2: loop: INC A ; 3: DJNZ loop ; 5: HALT
+    cpu, mem = setup([0x06, 0x03, 0x3C, 0x10, 0xFD, 0x76], a=0)
+    cpu.state[abi.S_BREAK] = 2
+    assert cpu.execute(mem, 1000) == abi.EXIT_BREAKPOINT
+    assert cpu.pc == 2 and cpu.get_registers()["a"] == 0     # INC A not executed yet
+    # a run that starts on the breakpoint executes it, then stops on the next pass
+    assert cpu.execute(mem, 1000) == abi.EXIT_BREAKPOINT
+    assert cpu.pc == 2 and cpu.get_registers()["a"] == 1
+    cpu.state[abi.S_BREAK] = -1                              # cleared: the fast loop runs on
+    assert cpu.execute(mem, 1000) == abi.EXIT_HLT
+    assert cpu.get_registers()["a"] == 3 and cpu.pc == 6

@@ -15,7 +15,8 @@ paged maps (``flat`` is None and every access goes through the page tables).
 
 An instruction takes the fast path only when all its memory accesses fall on
 RAM or ROM pages (writes: RAM) and nothing special is pending (interrupt line,
-EI shadow, HALT, the P latch, the breakpoint).  It reads everything it needs
+EI shadow, HALT, the P latch); while a breakpoint is set, ``run`` uses
+``cpu.run_general``, the general decoder alone.  It reads everything it needs
 before changing anything, so giving up half-way (``ok = False``) leaves the
 machine untouched, and the general ``cpu.step`` executes that instruction on
 the state array instead.  The flag rules are the shared pure functions of
@@ -29,7 +30,7 @@ from emu import abi
 
 from .cpu import (A, A_, B, B_, C, C_, CFL, D, D_, E, E_, EI, F, F_, H, H_, HALTED, HFL, IXH,
                   IXL, IYH, IYL, J, JB, L, L_, P, PC, PFL, Q, R, SFL, SP, WZ, XFL, XREAD, YFL,
-                  ZFL, acc8, adc16v, add16v, alu8, dec8v, inc8v, rot8, step)
+                  ZFL, acc8, adc16v, add16v, alu8, dec8v, inc8v, rot8, run_general, step)
 from .tables import CYC_ED, CYC_MAIN
 
 # ---- instruction classes of the unprefixed opcodes (0 = general path only) ----
@@ -164,6 +165,8 @@ def rp16(p, bc, de, hl, sp):
 
 @njit(**J)
 def run(s, mem, budget):
+    if s[abi.S_BREAK] >= 0:                         # debugging: the general decoder alone
+        return run_general(s, mem, budget)
     rp = mem[1]
     wp = mem[2]
     # A map that is one contiguous block of RAM (CP/M, tests) has a loop compiled
@@ -189,11 +192,10 @@ def loop(s, mem, budget, flat):
         if rp[i] < 0:
             snap = True
             break
-    brk = s[abi.S_BREAK]
-    cyc0 = s[abi.S_CYCLES]
-    end = cyc0 + budget
+    cyc = s[abi.S_CYCLES]
+    end = cyc + budget
     reason = abi.EXIT_BUDGET
-    a, f, pc, cyc = s[A], s[F], s[PC], cyc0
+    a, f, pc = s[A], s[F], s[PC]
     bc = (s[B] << 8) | s[C]
     de = (s[D] << 8) | s[E]
     hl = (s[H] << 8) | s[L]
@@ -202,7 +204,7 @@ def loop(s, mem, budget, flat):
     # them (NMI taken); P (LD A,I/R) is cleared by the next instruction in cpu.step.
     special = s[abi.S_NMI] | (s[abi.S_IRQ] & 1) | s[EI] | s[HALTED] | s[P]
     while cyc < end:
-        ok = special == 0 and pc != brk
+        ok = special == 0
         while ok:
             # opcode and (speculatively) the byte after it; unsigned indices: no wrap-around fix-up
             if flat is not None:                    # one contiguous 64 KiB: no page lookup
@@ -666,7 +668,7 @@ def loop(s, mem, budget, flat):
                 cyc += t
                 s[Q] = nq
                 s[CNT] += dr
-                if cyc >= end or pc == brk:
+                if cyc >= end:
                     break
         if not ok:
             # ---- store, one general step, reload
@@ -676,8 +678,7 @@ def loop(s, mem, budget, flat):
             s[abi.S_INSNS] += s[CNT] >> 32
             s[CNT] = 0
             s[IXH], s[IXL], s[IYH], s[IYL] = s[IX16] >> 8, s[IX16] & 0xFF, s[IY16] >> 8, s[IY16] & 0xFF
-            # the breakpoint is armed once the run has moved (every instruction takes cycles)
-            x = step(s, mem, end, snap, cyc != cyc0)
+            x = step(s, mem, end, snap, False)      # no breakpoint here (run_general)
             a, f, pc, cyc = s[A], s[F], s[PC], s[abi.S_CYCLES]
             bc = (s[B] << 8) | s[C]
             de = (s[D] << 8) | s[E]
