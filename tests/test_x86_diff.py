@@ -227,3 +227,42 @@ def test_x86_diff_sequences(pair):
 def test_x86_diff_sequences_long(pair):
     fails = [f for f in (run_case(pair, s) for s in range(300, 5300)) if f]
     assert not fails, f"{len(fails)} failing: " + "; ".join(fails[:3])
+
+
+@pytest.mark.parametrize("enc", ["F3 A4", "F3 A5", "F3 66 A5", "F3 26 A4", "F3 26 A5",
+                                 "F3 AA", "F3 AB", "F3 66 AB"])
+def test_x86_diff_rep_string_edges(pair, enc):
+    """REP MOVS/STOS where the core copies whole runs inside a RAM page: runs that
+    cross 4 KiB pages and the 64 KiB offset wrap, both directions, and overlapping
+    source and destination (ES: override) where element order matters."""
+    code = assemble(enc, random.Random(0))
+    fails = []
+    edges = [(0x0FF0, 0x2FF8), (0xFFF0, 0x0FFC), (0x0010, 0xFFF8), (0x1234, 0x1235),
+             (0x1235, 0x1234), (0x7FFE, 0x8000)]
+    for k, (si, di) in enumerate(edges):
+        for df in (0, 0x400):
+            for count in (1, 37, 130):
+                rng = random.Random(k * 1000 + df + count)
+                pair.setup(rng, code + b"\x90" * 16, rep=True)
+                regs = {"esi": si, "edi": di, "ecx": count}
+                flags = (pair.cpu.get_registers()["eflags"] & ~0x400) | df
+                pair.cpu.set_registers(eflags=flags, **regs)
+                for name, ur in zip(NAMES, UREGS):
+                    if name in regs:
+                        pair.uc.reg_write(ur, regs[name])
+                pair.uc.reg_write(U.UC_X86_REG_EFLAGS, flags)
+                uc = pair.uc
+                for _ in range(count + 2):               # Unicorn: one iteration per step
+                    uc.emu_start(uc.reg_read(U.UC_X86_REG_EIP), 0xFFFFFFFF, count=1)
+                    if uc.reg_read(U.UC_X86_REG_EIP) != CODE_IP:
+                        break
+                # ours in one run with a large budget (the bulk copy needs room), stopped
+                # by a breakpoint on the next instruction
+                pair.cpu.state[abi.S_BREAK] = (CODE_SEG << 4) + CODE_IP + len(code)
+                reason = pair.cpu.execute(pair.mem, 100_000)
+                pair.cpu.state[abi.S_BREAK] = -1
+                assert reason == abi.EXIT_BREAKPOINT, abi.EXIT_NAMES[reason]
+                bad = pair.compare(0) + pair.compare_memory()
+                if bad:
+                    fails.append(f"si={si:04x} di={di:04x} df={df >> 10} cx={count}: {', '.join(bad)}")
+    assert not fails, f"{len(fails)} failing: " + "; ".join(fails[:3])
