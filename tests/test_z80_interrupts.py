@@ -80,3 +80,13 @@ def test_breakpoint_stops_before_the_instruction_and_resumes():
     cpu.state[abi.S_BREAK] = -1                              # cleared: the fast loop runs on
     assert cpu.execute(mem, 1000) == abi.EXIT_HLT
     assert cpu.get_registers()["a"] == 3 and cpu.pc == 6
+
+
+def test_huge_budget_runs_in_chunks_and_counts_exactly():
+    # JR $ (12 T-states, one instruction, R + 1 each): 3 * 2**30 cycles in one call
+    cpu, mem = setup([0x18, 0xFE], r=0)
+    budget = 3 << 30
+    assert cpu.execute(mem, budget) == abi.EXIT_BUDGET
+    n = -(-budget // 12)                                      # the last one may overshoot
+    assert cpu.state[abi.S_INSNS] == n and cpu.cycles == 12 * n
+    assert cpu.get_registers()["r"] == n % 128 and cpu.pc == 0

@@ -81,6 +81,7 @@ CNT = 50                                            # state slot of that count
 IX16, IY16 = 51, 52                                 # IX and IY as words while the loop runs
 ONE = (1 << 32) | 1                                 # one instruction, one R increment
 TWO = (1 << 32) | 2                                 # one instruction with a prefix
+CHUNK = 1 << 30                                     # cycles per loop call at most
 
 
 # rdm and wofs are left to LLVM's inliner (J, not JB): inlining their ~40 call sites
@@ -173,11 +174,22 @@ def run(s, mem, budget):
     wp = mem[2]
     # A map that is one contiguous block of RAM (CP/M, tests) has a loop compiled
     # without page tables: ``flat`` is then those 64 KiB of data.
+    flat = True
     base = rp[0]
     for i in range(256):
         if rp[i] != base + 256 * i or wp[i] != rp[i]:
-            return loop(s, mem, budget, None)
-    return loop(s, mem, budget, mem[0][base:base + 0x10000])
+            flat = False
+            break
+    # at most 2**30 cycles per loop call, so the packed instruction/R count never overflows
+    end = s[abi.S_CYCLES] + budget
+    while True:
+        chunk = min(end - s[abi.S_CYCLES], CHUNK)
+        if flat:
+            reason = loop(s, mem, chunk, mem[0][base:base + 0x10000])
+        else:
+            reason = loop(s, mem, chunk, None)
+        if reason != abi.EXIT_BUDGET or s[abi.S_CYCLES] >= end:
+            return reason
 
 
 @njit(**J)
