@@ -7,7 +7,6 @@ Machine YAML::
 """
 from __future__ import annotations
 
-from emu import abi
 from emu.core import Core, CoreError
 
 from . import cpu

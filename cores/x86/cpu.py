@@ -791,6 +791,14 @@ def g_6x(s, dm, op, seg, rep, w, a32, start):
 
 # ---- string instructions -------------------------------------------------------------------
 @njit(**JI)
+def rep_yields(s, cyc):
+    """A REP string instruction stops between iterations (to resume later) when an
+    exit is pending, the budget is spent or an interrupt can be taken."""
+    return (s[abi.S_EXIT_REASON] != 0 or s[abi.S_CYCLES] + cyc >= s[END] or s[abi.S_NMI] != 0
+            or ((s[abi.S_IRQ] & 1) != 0 and (s[FLAGS] & IF) != 0))
+
+
+@njit(**JI)
 def span_in_page(s, sg, off, sz, d, om):
     """How many elements of sz bytes from sg:off in steps of d (+-sz) lie in one page
     without wrapping the offset (0 if the first does not)."""
@@ -887,8 +895,7 @@ def g_str(s, mem, op, seg, rep, w, a32, start):
             s[ECX] = (s[ECX] & ~om) | n
             if n == 0:
                 break
-            if (s[abi.S_EXIT_REASON] or s[abi.S_CYCLES] + cyc >= s[END] or s[abi.S_NMI]
-                    or ((s[abi.S_IRQ] & 1) and (s[FLAGS] & IF))):
+            if rep_yields(s, cyc):
                 s[EIP] = start
                 s[PARTIAL] = 1
                 return cyc
@@ -952,8 +959,7 @@ def g_str(s, mem, op, seg, rep, w, a32, start):
             z = s[FLAGS] & ZF
             if (rep == 0xF3 and z == 0) or (rep == 0xF2 and z != 0):
                 break
-        if (s[abi.S_EXIT_REASON] or s[abi.S_CYCLES] + cyc >= s[END] or s[abi.S_NMI]
-                or ((s[abi.S_IRQ] & 1) and (s[FLAGS] & IF))):
+        if rep_yields(s, cyc):
             s[EIP] = start
             s[PARTIAL] = 1
             return cyc

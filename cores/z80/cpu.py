@@ -983,6 +983,15 @@ def interrupt(s, mem):
 
 
 @njit(**J)
+def reads_exit(rp):
+    """Some page exits on read: restartable reads then need a register snapshot."""
+    for i in range(len(rp)):
+        if rp[i] < 0:
+            return True
+    return False
+
+
+@njit(**J)
 def step(s, mem, end, snap, armed):
     """One pass of the general loop on the state array: take an interrupt, idle in
     HALT, stop at the breakpoint (when ``armed``) or execute one instruction of any
@@ -1039,12 +1048,7 @@ def run_general(s, mem, budget):
     (loop.py's fast loop has no breakpoint test, which costs it 10%)."""
     s[abi.S_EXIT_REASON] = 0
     s[XREAD] = 0
-    rp = mem[1]
-    snap = False
-    for i in range(len(rp)):
-        if rp[i] < 0:
-            snap = True
-            break
+    snap = reads_exit(mem[1])
     cyc0 = s[abi.S_CYCLES]
     end = cyc0 + budget
     while s[abi.S_CYCLES] < end:

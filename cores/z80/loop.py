@@ -30,7 +30,8 @@ from emu import abi
 
 from .cpu import (A, A_, B, B_, C, C_, CFL, D, D_, E, E_, EI, F, F_, H, H_, HALTED, HFL, IXH,
                   IXL, IYH, IYL, J, JB, L, L_, P, PC, PFL, Q, R, SFL, SP, WZ, XFL, XREAD, YFL,
-                  ZFL, acc8, adc16v, add16v, alu8, dec8v, inc8v, rot8, run_general, step)
+                  ZFL, acc8, adc16v, add16v, alu8, dec8v, inc8v, reads_exit, rot8, run_general,
+                  step)
 from .tables import CYC_ED, CYC_MAIN
 
 # ---- instruction classes of the unprefixed opcodes (0 = general path only) ----
@@ -107,6 +108,22 @@ def wofs(wp, flat, a):
     if off < 0:
         return np.int64(-1)
     return off + (a & 0xFF)
+
+
+@njit(**JB)
+def incdec_at(data, rp, wp, flat, addr, dec, f):
+    """INC/DEC of the byte at ``addr``: the new F, or -1 (nothing written) if the
+    byte is not in RAM."""
+    v = rdm(data, rp, flat, addr)
+    w = wofs(wp, flat, addr)
+    if v < 0 or w < 0:
+        return np.int64(-1)
+    if dec:
+        v, f = dec8v(f, v)
+    else:
+        v, f = inc8v(f, v)
+    data[np.uint64(w)] = v
+    return f
 
 
 @njit(**JB)
@@ -200,12 +217,7 @@ def loop(s, mem, budget, flat):
     s[abi.S_EXIT_REASON] = 0
     s[XREAD] = 0
     s[CNT] = 0                                      # instructions << 32 | R increments
-    # restartable memory reads need a register snapshot only if some page exits on read
-    snap = False
-    for i in range(len(rp)):
-        if rp[i] < 0:
-            snap = True
-            break
+    snap = reads_exit(rp)
     cyc = s[abi.S_CYCLES]
     end = cyc + budget
     reason = abi.EXIT_BUDGET
@@ -465,16 +477,11 @@ def loop(s, mem, budget, flat):
                         npc = (pc + 4) & 0xFFFF
                         s[WZ] = ea
                 elif n1 == 0x34 or n1 == 0x35:      # INC/DEC (IX+d)
-                    v = rdm(data, rp, flat, ea)
-                    w = wofs(wp, flat, ea)
-                    if v < 0 or w < 0:
+                    v = incdec_at(data, rp, wp, flat, ea, n1 == 0x35, f)
+                    if v < 0:
                         ok = False
                     else:
-                        if n1 == 0x34:
-                            v, f = inc8v(f, v)
-                        else:
-                            v, f = dec8v(f, v)
-                        data[np.uint64(w)] = v
+                        f = v
                         nq = f
                         t += 8
                         npc = (pc + 3) & 0xFFFF
@@ -571,16 +578,11 @@ def loop(s, mem, budget, flat):
                 else:
                     ok = False
             elif k == K_INCDEC_HL:                  # INC/DEC (HL)
-                v = rdm(data, rp, flat, hl)
-                w = wofs(wp, flat, hl)
-                if v < 0 or w < 0:
+                v = incdec_at(data, rp, wp, flat, hl, z == 5, f)
+                if v < 0:
                     ok = False
                 else:
-                    if z == 4:
-                        v, f = inc8v(f, v)
-                    else:
-                        v, f = dec8v(f, v)
-                    data[np.uint64(w)] = v
+                    f = v
                     nq = f
             elif k == K_LD_HL_N:                    # LD (HL),n
                 npc = (pc + 2) & 0xFFFF
