@@ -111,6 +111,32 @@ def wofs(wp, flat, a):
 
 
 @njit(**JB)
+def push16(s, data, wp, flat, v):
+    """PUSH v: False (nothing written) unless both stack bytes are RAM."""
+    s1 = (s[SP] - 1) & 0xFFFF
+    s2 = (s[SP] - 2) & 0xFFFF
+    w1 = wofs(wp, flat, s1)
+    w2 = wofs(wp, flat, s2)
+    if w1 < 0 or w2 < 0:
+        return False
+    data[np.uint64(w1)] = v >> 8
+    data[np.uint64(w2)] = v & 0xFF
+    s[SP] = s2
+    return True
+
+
+@njit(**JB)
+def pop16(s, data, rp, flat):
+    """POP: the word, or -1 (SP unchanged) unless both stack bytes are memory."""
+    lo = rdm(data, rp, flat, s[SP])
+    hi = rdm(data, rp, flat, (s[SP] + 1) & 0xFFFF)
+    if lo < 0 or hi < 0:
+        return np.int64(-1)
+    s[SP] = (s[SP] + 2) & 0xFFFF
+    return (hi << 8) | lo
+
+
+@njit(**JB)
 def incdec_at(data, rp, wp, flat, addr, dec, f):
     """INC/DEC of the byte at ``addr``: the new F, or -1 (nothing written) if the
     byte is not in RAM."""
@@ -335,30 +361,19 @@ def loop(s, mem, budget, flat):
                     ret = (pc + 3) & 0xFFFF
                     taken = z == 3 or z == 5 or cc(y, f)
                     if taken and (z == 4 or z == 5):
-                        s1 = (s[SP] - 1) & 0xFFFF
-                        s2 = (s[SP] - 2) & 0xFFFF
-                        w1 = wofs(wp, flat, s1)
-                        w2 = wofs(wp, flat, s2)
-                        if w1 < 0 or w2 < 0:
+                        if not push16(s, data, wp, flat, ret):
                             ok = False
-                        else:
-                            data[np.uint64(w1)] = ret >> 8
-                            data[np.uint64(w2)] = ret & 0xFF
-                            s[SP] = s2
-                            if z == 4:
-                                t += 7
+                        elif z == 4:
+                            t += 7
                     if ok:
                         s[WZ] = nn
                         npc = nn if taken else ret
             elif k == K_POP_RET:                    # RET cc / POP rp2 / RET
                 if z == 1 or cc(y, f):
-                    lo = rdm(data, rp, flat, s[SP])
-                    hi = rdm(data, rp, flat, (s[SP] + 1) & 0xFFFF)
-                    if lo < 0 or hi < 0:
+                    v = pop16(s, data, rp, flat)
+                    if v < 0:
                         ok = False
                     else:
-                        s[SP] = (s[SP] + 2) & 0xFFFF
-                        v = (hi << 8) | lo
                         if z == 0 or y == 1:
                             npc = v
                             s[WZ] = v
@@ -371,19 +386,10 @@ def loop(s, mem, budget, flat):
                         elif y == 4:
                             hl = v
                         else:
-                            a, f = hi, lo
+                            a, f = v >> 8, v & 0xFF
             elif k == K_PUSH:                       # PUSH rp2
-                s1 = (s[SP] - 1) & 0xFFFF
-                s2 = (s[SP] - 2) & 0xFFFF
-                w1 = wofs(wp, flat, s1)
-                w2 = wofs(wp, flat, s2)
-                if w1 < 0 or w2 < 0:
-                    ok = False
-                else:
-                    v = ((a << 8) | f) if y == 6 else rp16(y >> 1, bc, de, hl, s[SP])
-                    data[np.uint64(w1)] = v >> 8
-                    data[np.uint64(w2)] = v & 0xFF
-                    s[SP] = s2
+                v = ((a << 8) | f) if y == 6 else rp16(y >> 1, bc, de, hl, s[SP])
+                ok = push16(s, data, wp, flat, v)
             elif k == K_CB:                         # CB on a register
                 z2 = n1 & 7
                 if n1 < 0 or z2 == 6:
@@ -487,24 +493,13 @@ def loop(s, mem, budget, flat):
                         npc = (pc + 3) & 0xFFFF
                         s[WZ] = ea
                 elif n1 == 0xE1:                    # POP IX
-                    lo = rdm(data, rp, flat, s[SP])
-                    hi = rdm(data, rp, flat, (s[SP] + 1) & 0xFFFF)
-                    if lo < 0 or hi < 0:
+                    v = pop16(s, data, rp, flat)
+                    if v < 0:
                         ok = False
                     else:
-                        xr = (hi << 8) | lo
-                        s[SP] = (s[SP] + 2) & 0xFFFF
+                        xr = v
                 elif n1 == 0xE5:                    # PUSH IX
-                    s1 = (s[SP] - 1) & 0xFFFF
-                    s2 = (s[SP] - 2) & 0xFFFF
-                    w1 = wofs(wp, flat, s1)
-                    w2 = wofs(wp, flat, s2)
-                    if w1 < 0 or w2 < 0:
-                        ok = False
-                    else:
-                        data[np.uint64(w1)] = xr >> 8
-                        data[np.uint64(w2)] = xr & 0xFF
-                        s[SP] = s2
+                    ok = push16(s, data, wp, flat, xr)
                 elif n1 == 0xE9:                    # JP (IX)
                     npc = xr
                 elif n1 == 0xF9:                    # LD SP,IX
