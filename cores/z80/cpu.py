@@ -391,6 +391,26 @@ def rot8(y, f, v):
     return r, SZP[r] | co
 
 
+@njit(**JB)
+def cb8(x, y, v, f, xy):
+    """CB-group operation x (0 rotate/shift, 1 BIT, 2 RES, 3 SET) with bit or shift y
+    on v: returns (result, F).  BIT leaves v and takes X/Y from ``xy`` (the operand of
+    a register form, WZ's high byte for memory); RES and SET leave F."""
+    if x == 1:
+        bit = v & (1 << y)
+        f = (f & CFL) | HFL | (xy & (YFL | XFL))
+        if bit == 0:
+            f |= ZFL | PFL
+        if y == 7 and bit:
+            f |= SFL
+        return v, f
+    if x == 0:
+        return rot8(y, f, v)
+    if x == 2:
+        return v & ~(1 << y) & 0xFF, f
+    return v | (1 << y), f
+
+
 @njit(**J)
 def rot(s, y, v):
     r, f = rot8(y, s[F], v)
@@ -682,25 +702,11 @@ def exec_cb(s, mem, op, xi, a):
         v = rd(s, mem, a)
     else:
         v = s[B + z]
-    if x == 1:                                       # BIT
-        f = (s[F] & CFL) | HFL
-        bit = v & (1 << y)
-        if bit == 0:
-            f |= ZFL | PFL
-        if y == 7 and bit:
-            f |= SFL
-        if xi or z == 6:
-            f |= (s[WZ] >> 8) & (YFL | XFL)
-        else:
-            f |= v & (YFL | XFL)
+    r, f = cb8(x, y, v, s[F], (s[WZ] >> 8) if xi or z == 6 else v)
+    if x < 2:
         setf(s, f)
+    if x == 1:
         return 20 if xi else (12 if z == 6 else 8)
-    if x == 0:
-        r = rot(s, y, v)
-    elif x == 2:
-        r = v & ~(1 << y) & 0xFF
-    else:
-        r = v | (1 << y)
     if xi:
         wr(s, mem, a, r)
         if z != 6:
