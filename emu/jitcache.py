@@ -66,16 +66,18 @@ def compile_notice(ready, delay: float = 2.0, every: float = 10.0, out=None):
                   " later starts use the cache)...\r\n")
         out.flush()
         report = t0 + every
-        while not stop.wait(0.2):
+        while not ready():
+            if stop.wait(0.2):
+                if not ready():
+                    return                       # the run ended before the machine ran
+                break
             now = time.monotonic()
-            if ready():
-                out.write(f"emu: compiled in {now - t0:.0f} s\r\n")
-                out.flush()
-                return
             if now >= report:
                 report += every
                 out.write(f"emu: still compiling ({now - t0:.0f} s)\r\n")
                 out.flush()
+        out.write(f"emu: compiled in {time.monotonic() - t0:.0f} s\r\n")
+        out.flush()
 
     th = threading.Thread(target=watch, name="compile-notice", daemon=True)
     th.start()

@@ -105,3 +105,15 @@ def test_compile_notice_is_silent_when_the_cache_is_warm():
     with compile_notice(lambda: False, delay=5.0, out=out):
         pass                                     # finished before the delay
     assert out.getvalue() == ""
+
+
+def test_compile_notice_reports_the_end_when_the_run_stops_right_after():
+    import io
+    import threading
+
+    from emu.jitcache import compile_notice
+    out, done = io.StringIO(), threading.Event()
+    with compile_notice(done.is_set, delay=0.1, out=out):
+        threading.Event().wait(0.4)
+        done.set()                               # the first frame ends the run
+    assert "emu: compiled in" in out.getvalue()
