@@ -106,12 +106,19 @@ def mmio_rd(s, la, size):
 
 
 @njit(**J)
-def mmio_wr(s, la, size, v):
+def write_exit(s, reason, addr, size, v):
+    """Report a write that leaves the core (MMIO write, port OUT) after the
+    instruction, unless an earlier exit of this instruction is already pending."""
     if s[abi.S_EXIT_REASON] == 0:
-        s[abi.S_EXIT_REASON] = abi.EXIT_MMIO_WRITE
-        s[abi.S_EXIT_ADDR] = la
+        s[abi.S_EXIT_REASON] = reason
+        s[abi.S_EXIT_ADDR] = addr
         s[abi.S_EXIT_SIZE] = size
         s[abi.S_EXIT_DATA] = v
+
+
+@njit(**J)
+def mmio_wr(s, la, size, v):
+    write_exit(s, abi.EXIT_MMIO_WRITE, la, size, v)
 
 
 @njit(**JI)
@@ -362,11 +369,8 @@ def port_out(s, mem, port, v, size):
         s[abi.S_IOLOG_COUNT] = n + 1
         if 3 * (n + 2) > len(log) and s[abi.S_EXIT_REASON] == 0:
             s[abi.S_EXIT_REASON] = abi.EXIT_IOLOG_FULL
-    elif s[abi.S_EXIT_REASON] == 0:
-        s[abi.S_EXIT_REASON] = abi.EXIT_IO_OUT
-        s[abi.S_EXIT_ADDR] = port
-        s[abi.S_EXIT_SIZE] = size
-        s[abi.S_EXIT_DATA] = v
+    else:
+        write_exit(s, abi.EXIT_IO_OUT, port, size, v)
 
 
 # ---- ModRM ------------------------------------------------------------------------------
