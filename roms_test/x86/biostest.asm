@@ -7,15 +7,10 @@
         bits    16
         org     0x7C00
 
+%include "boot.inc"
+
 start:
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     es, ax
-        mov     ss, ax
-        mov     sp, 0x7C00
-        sti
-        cld
+        BOOT_SETUP
         mov     ax, 0x0200 + REST_SECTORS
         mov     cx, 0x0002
         mov     dh, 0

@@ -16,6 +16,8 @@
         bits    16
         org     0x7C00
 
+%include "boot.inc"
+
 RING_SEG        equ 0x1000              ; snake body ring buffer: 2000 words
 RING_LEN        equ 2000
 ROW_TOP         equ 1                   ; wall rows / columns
@@ -32,14 +34,7 @@ CH_FOOD         equ 0x04
 AT_FOOD         equ 0x0C
 
 boot:
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     es, ax
-        mov     ss, ax
-        mov     sp, 0x7C00
-        sti
-        cld
+        BOOT_SETUP
         mov     [drive], dl
         mov     si, 3                   ; tries
 .load:  mov     ax, 0x0200 + GAME_SECTORS
@@ -87,7 +82,7 @@ new_game:
         mov     ah, 0x0F
         call    write_at
         mov     si, dbg_ready
-        call    debug
+        call    puts
 .wait:  xor     ah, ah
         int     0x16
         cmp     al, ' '
@@ -100,7 +95,7 @@ new_game:
         call    init_snake
         call    place_food
         mov     si, dbg_start
-        call    debug
+        call    puts
         xor     ah, ah
         int     0x1A
         mov     [last_tick], dx
@@ -134,7 +129,7 @@ main_loop:
         mov     ah, 0x4F
         call    write_at
         mov     si, dbg_over
-        call    debug
+        call    puts
         mov     ax, [score]
         call    debug_dec
         mov     al, 10
@@ -394,13 +389,7 @@ write_at:                               ; DS:SI text at DH row, DL column, attri
         jmp     .l
 .r:     ret
 
-debug:                                  ; DS:SI to the debug console
-        lodsb
-        or      al, al
-        jz      .r
-        out     0xE9, al
-        jmp     debug
-.r:     ret
+%include "debugcon.inc"                ; puts: DS:SI to the debug console
 
 debug_dec:                              ; AX
         mov     bx, 10

@@ -17,15 +17,10 @@
         bits    16
         org     0x7C00
 
+%include "boot.inc"
+
 start:
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     es, ax
-        mov     ss, ax
-        mov     sp, 0x7C00
-        sti
-        cld
+        BOOT_SETUP
         mov     [boot_drive], dl
 
         mov     ax, 0x0003              ; 80x25 colour text, cleared

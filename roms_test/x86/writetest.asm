@@ -23,18 +23,13 @@
         bits    16
         org     0x7C00
 
+%include "boot.inc"
+
 BUF_A   equ 0x9000
 BUF_B   equ 0x9200
 
 start:
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     es, ax
-        mov     ss, ax
-        mov     sp, 0x7C00
-        sti
-        cld
+        BOOT_SETUP
         mov     [drive], dl
         mov     ax, 0x0200 + REST_SECTORS   ; the rest of the program: sectors 2..
         mov     cx, 0x0002
