@@ -11,12 +11,15 @@ through the bus page tables (4 KiB pages).  Offsets wrap inside the segment
 (0xFFFF for 16-bit addressing): word accesses that cross the wrap or a page
 boundary are split into bytes.
 
-Speed: the common unprefixed 16-bit instructions (table FT: MOV, ALU, INC/DEC,
-PUSH/POP, Jcc, CALL/RET/JMP, LOOP, single string moves, shifts by 1/CL, group
-FE/FF ...) are decoded and executed inline in ``run`` with IP, the CS base and
-the code page translation in locals, and make no calls on the RAM path.  Every
-other instruction (prefixes, 386 forms, anything that could cross a page or wrap
-IP, or TF set) goes through ``execute``.  Checks that rarely matter (interrupt
+Speed: the common unprefixed 16-bit instructions are decoded and executed
+inline in ``run`` with IP, the CS base and the code page translation in locals,
+and make no calls on the RAM path.  Register-only ones (ALU/MOV with ModRM
+mod = 3 or an immediate, INC/DEC, MOV r,imm, Jcc, JMP, LOOP, shifts by 1, flag
+operations; table XT) take ``express``, a short path with no operand address or
+write-back; those with a memory operand (table FT: MOV, ALU, PUSH/POP,
+CALL/RET, single string moves, shifts, group FE/FF ...) the general inline path.
+Every other instruction (prefixes, 386 forms, anything that could cross a page
+or wrap IP, or TF set) goes through ``execute``.  Checks that rarely matter (interrupt
 lines, interrupt shadow, HALT, TF, breakpoint) sit behind one ``rare`` flag: the
 lines only change between runs, TF and HALT only in the slow path.
 
@@ -1737,15 +1740,17 @@ def execute(s, mem):
 
 # ---- the inline fast path ----------------------------------------------------------------
 # Unprefixed 16-bit forms of the common instructions run inside ``run`` (no calls on
-# the RAM path); everything else, and any instruction whose bytes could cross a page
-# or wrap IP, goes through ``execute``.  FT[op]: bit 0 handled here, bit 1 has a
-# ModRM byte, bit 2 reads its operand (r/m, [SI], moffs or the stack top), bit 3
-# the operand is a word whatever bit 0 of the opcode says.
+# the RAM path): register-only ones through ``express`` (table XT, below), those
+# with a memory operand through the general inline path (table FT); everything
+# else, and any instruction whose bytes could cross a page or wrap IP, goes through
+# ``execute``.  FT[op] >> 4 is the class (0: not inline); bit 1 has a ModRM byte,
+# bit 2 reads its operand (r/m, [SI], moffs or the stack top), bit 3 the operand is
+# a word whatever bit 0 of the opcode says.
 F_MODRM, F_READ, F_WORD = 2, 4, 8
 
 
-C_ALU, C_MOV, C_JCC, C_INCDEC, C_PUSH, C_POP, C_MOVI, C_BRANCH, C_RET, C_STR, C_9X, \
-    C_GRP5, C_SHIFT, C_XCHG, C_MOVRMI, C_LEA, C_MOVSR, C_MOVRS, C_FLAG = range(1, 20)
+C_ALU, C_MOV, C_PUSH, C_POP, C_CALL, C_RET, C_STR, C_GRP5, C_SHIFT, C_XCHG, C_MOVRMI, \
+    C_LEA, C_MOVSR, C_MOVRS = range(1, 15)
 
 
 def _fast_table():
@@ -1756,28 +1761,21 @@ def _fast_table():
             t[op] = (cls << 4) | flags
 
     put([op for op in range(0x40) if (op & 7) < 4], C_ALU, F_MODRM | F_READ)
-    put([op for op in range(0x40) if 4 <= (op & 7) < 6], C_ALU)
-    put(range(0x40, 0x50), C_INCDEC, F_WORD)
     put(range(0x50, 0x58), C_PUSH, F_WORD)
     put(range(0x58, 0x60), C_POP, F_READ | F_WORD)
-    put(range(0x60, 0x80), C_JCC)                     # 60-6F: Jcc on the 8086 only
     put((0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0xF6, 0xF7), C_ALU, F_MODRM | F_READ)
-    put((0xA8, 0xA9), C_ALU)
     put((0x86, 0x87), C_XCHG, F_MODRM | F_READ)
     put((0x88, 0x89), C_MOV, F_MODRM)
     put((0x8A, 0x8B), C_MOV, F_MODRM | F_READ)
     put((0x8C,), C_MOVRS, F_MODRM | F_WORD)
     put((0x8D,), C_LEA, F_MODRM | F_WORD)
     put((0x8E,), C_MOVSR, F_MODRM | F_READ | F_WORD)
-    put(range(0x90, 0x9A), C_9X, F_WORD)
     put((0xA0, 0xA1, 0xA4, 0xA5, 0xAC, 0xAD), C_STR, F_READ)
     put((0xA2, 0xA3, 0xAA, 0xAB), C_STR)
-    put(range(0xB0, 0xC0), C_MOVI)
     put((0xC2, 0xC3), C_RET, F_READ | F_WORD)
     put((0xC6, 0xC7), C_MOVRMI, F_MODRM)
     put((0xD0, 0xD1, 0xD2, 0xD3), C_SHIFT, F_MODRM | F_READ)
-    put((0xE0, 0xE1, 0xE2, 0xE3, 0xE8, 0xE9, 0xEB), C_BRANCH, F_WORD)
-    put(range(0xF8, 0xFE), C_FLAG)
+    put((0xE8,), C_CALL, F_WORD)
     put((0xFE, 0xFF), C_GRP5, F_MODRM | F_READ)
     return t
 
@@ -1898,6 +1896,160 @@ def mwr(s, dm, sg, off, w, v):
     return True
 
 
+# ---- express path: register-only instructions ------------------------------------------
+# The commonest instructions touch no memory: ALU/MOV/TEST with a register operand
+# (ModRM mod = 3), ALU on the accumulator with an immediate, INC/DEC r16, MOV r, imm,
+# Jcc, JMP short, LOOP, shifts by 1 and the flag operations.  ``express`` runs them
+# with nothing else in flight (no operand address, no write-back, no exit check),
+# which costs about half of the general inline path.  XT[op | 0x100 if the next
+# byte is a register ModRM (>= C0)] names the group, 0 for everything else.
+E_RR, E_ACC, E_GRP1, E_INCDEC, E_MOVI, E_JCC, E_JMP, E_LOOP, E_SHIFT1, E_FLAG, E_9X = range(1, 12)
+
+
+def _express_table():
+    t = np.zeros(512, dtype=np.int64)
+    for op in range(0x40):
+        if (op & 7) < 4:
+            t[0x100 + op] = E_RR
+        elif (op & 7) < 6:
+            t[op] = E_ACC
+    for op in (0x84, 0x85, 0x88, 0x89, 0x8A, 0x8B):
+        t[0x100 + op] = E_RR
+    t[0x180:0x184] = E_GRP1
+    t[0x1D0:0x1D2] = E_SHIFT1
+    t[[0xA8, 0xA9]] = E_ACC
+    t[0x40:0x50] = E_INCDEC
+    t[0x70:0x80] = E_JCC
+    t[0x90:0x9A] = E_9X
+    t[0xB0:0xC0] = E_MOVI
+    t[0xE0:0xE4] = E_LOOP
+    t[[0xE9, 0xEB]] = E_JMP
+    t[[0xF8, 0xF9, 0xFA, 0xFC, 0xFD]] = E_FLAG       # not STI: it opens an interrupt shadow
+    t[0x100:0x200] |= t[0:0x100]                      # (the second byte is an operand)
+    return t
+
+
+XT = _express_table()
+
+
+@njit(**JI)
+def imm(dm, q, sz):
+    if sz == 1:
+        return np.int64(dm[q])
+    return np.int64(dm[q]) | (np.int64(dm[q + 1]) << 8)
+
+
+@njit(**JI)
+def express(s, dm, p, op, x, ip):
+    """Run the register-only instruction at dm[p] (group x); returns its
+    (cycles, next IP)."""
+    sz = 1 + (op & 1)
+    nip = ip + 2
+    t = CYC[op]
+    if x == E_RR or x == E_GRP1 or x == E_SHIFT1:
+        modrm = np.int64(dm[p + 1])
+        rm = modrm & 7
+        reg = (modrm >> 3) & 7
+        if x == E_RR:
+            if op < 0x40:
+                aop = op >> 3
+                if op & 2:
+                    res = alu_i(s, aop, getr(s, reg, sz), getr(s, rm, sz), sz)
+                    if aop != 7:
+                        setr(s, reg, sz, res)
+                else:
+                    res = alu_i(s, aop, getr(s, rm, sz), getr(s, reg, sz), sz)
+                    if aop != 7:
+                        setr(s, rm, sz, res)
+            elif op < 0x86:                            # TEST r/m, r
+                alu_i(s, 4, getr(s, rm, sz), getr(s, reg, sz), sz)
+            elif op < 0x8A:                            # MOV r/m, r
+                setr(s, rm, sz, getr(s, reg, sz))
+            else:                                      # MOV r, r/m
+                setr(s, reg, sz, getr(s, rm, sz))
+        elif x == E_GRP1:
+            if op == 0x81:
+                y = imm(dm, p + 2, 2)
+                nip = ip + 4
+            else:
+                y = np.int64(dm[p + 2])
+                if op == 0x83 and y >= 128:
+                    y = (y - 256) & 0xFFFF
+                nip = ip + 3
+            res = alu_i(s, reg, getr(s, rm, sz), y, sz)
+            if reg != 7:
+                setr(s, rm, sz, res)
+        else:                                          # D0 / D1: shift or rotate by 1
+            a = getr(s, rm, sz)
+            v = shift1(s, reg, a, sz)
+            if v < 0:
+                v = shift(s, reg, a, 1, sz)
+            setr(s, rm, sz, v)
+    elif x == E_JCC:
+        if cond_t(s, op & 15):
+            d = np.int64(dm[p + 1])
+            nip = (ip + 2 + d - (256 if d >= 128 else 0)) & 0xFFFF
+            t += 12
+    elif x == E_INCDEC:
+        r = op & 7
+        setr(s, r, 2, incdec_i(s, s[REG + r] & 0xFFFF, 2, op >= 0x48))
+        nip = ip + 1
+    elif x == E_MOVI:
+        if op < 0xB8:
+            setr(s, op & 7, 1, np.int64(dm[p + 1]))
+        else:
+            setr(s, op & 7, 2, imm(dm, p + 1, 2))
+            nip = ip + 3
+    elif x == E_ACC:
+        y = imm(dm, p + 1, sz)
+        nip = ip + 1 + sz
+        if op >= 0xA8:                                 # TEST AL/AX, imm
+            alu_i(s, 4, getr(s, 0, sz), y, sz)
+        else:
+            aop = op >> 3
+            res = alu_i(s, aop, getr(s, 0, sz), y, sz)
+            if aop != 7:
+                setr(s, 0, sz, res)
+    elif x == E_LOOP:                                  # LOOPNZ LOOPZ LOOP JCXZ
+        c = s[ECX] & 0xFFFF
+        if op == 0xE3:
+            take = c == 0
+        else:
+            c = (c - 1) & 0xFFFF
+            setr(s, 1, 2, c)
+            take = c != 0
+            if op == 0xE0:
+                take = take and (s[FLAGS] & ZF) == 0
+            elif op == 0xE1:
+                take = take and (s[FLAGS] & ZF) != 0
+        if take:
+            d = np.int64(dm[p + 1])
+            nip = (ip + 2 + d - (256 if d >= 128 else 0)) & 0xFFFF
+            t += 12
+    elif x == E_9X:
+        nip = ip + 1
+        if op < 0x98:                                  # XCHG AX, r (90: NOP)
+            r = op & 7
+            if r:
+                v = s[EAX] & 0xFFFF
+                setr(s, 0, 2, s[REG + r])
+                setr(s, r, 2, v)
+        elif op == 0x98:                               # CBW
+            setr(s, 0, 2, sext(s[EAX] & 0xFF, 1))
+        else:                                          # CWD
+            setr(s, 2, 2, 0xFFFF if s[EAX] & 0x8000 else 0)
+    elif x == E_JMP:
+        if op == 0xEB:
+            d = np.int64(dm[p + 1])
+            nip = (ip + 2 + d - (256 if d >= 128 else 0)) & 0xFFFF
+        else:
+            nip = (ip + 3 + imm(dm, p + 1, 2)) & 0xFFFF
+    else:                                              # E_FLAG
+        flag_op(s, op)
+        nip = ip + 1
+    return t, nip
+
+
 # ---- interrupts and the run loop --------------------------------------------------------------
 @njit(**J)
 def run(s, mem, budget):
@@ -1991,6 +2143,13 @@ def run(s, mem, budget):
         if fast and ip <= 0xFFF9 and cpo >= 0 and (la & PM) <= PM - 6:
             p = cpo + (la & PM)
             op = np.int64(dm[p])
+            x = XT[op + ((np.int64(dm[p + 1]) + 0x40) & 0x100)]
+            if x:
+                t, ip = express(s, dm, p, op, x, ip)
+                s[EIP] = ip
+                cyc += t
+                insns += 1
+                continue
             m = FT[op]
             cls = m >> 4
             if cls:
@@ -2065,17 +2224,10 @@ def run(s, mem, budget):
                             dst = 1
                             if sg >= 0 and aop != 7:
                                 e = 7
-                        elif lo < 4:
+                        else:
                             x = getr(s, reg, sz)
                             y = a
                             dst = 2
-                        else:
-                            x = getr(s, 0, sz)
-                            y = np.int64(dm[q])
-                            if sz == 2:
-                                y |= np.int64(dm[q + 1]) << 8
-                            ilen += sz
-                            dst = 3
                     elif op < 0x84:
                         x = a
                         aop = reg
@@ -2094,13 +2246,6 @@ def run(s, mem, budget):
                         aop = 4
                         y = getr(s, reg, sz)
                         e = mem5
-                    elif op < 0xF6:                    # A8 / A9
-                        aop = 4
-                        x = getr(s, 0, sz)
-                        y = np.int64(dm[q])
-                        if sz == 2:
-                            y |= np.int64(dm[q + 1]) << 8
-                        ilen += sz
                     elif reg < 2:                      # TEST r/m, imm
                         aop = 4
                         x = a
@@ -2125,8 +2270,6 @@ def run(s, mem, budget):
                             wb = True
                         elif dst == 2:
                             setr(s, reg, sz, res)
-                        elif dst == 3:
-                            setr(s, 0, sz, res)
                 elif cls == C_MOV:
                     if op < 0x8A:
                         v = getr(s, reg, sz)
@@ -2134,20 +2277,6 @@ def run(s, mem, budget):
                     else:
                         setr(s, reg, sz, a)
                     e = mem5
-                elif cls == C_JCC:
-                    if op < 0x70 and model != 0:
-                        ok = False
-                    else:
-                        ilen = 2
-                        if cond_t(s, op & 15):
-                            d = np.int64(dm[p + 1])
-                            if d >= 128:
-                                d -= 256
-                            nip = (ip + 2 + d) & 0xFFFF
-                            e = 12
-                elif cls == C_INCDEC:
-                    r = op & 7
-                    setr(s, r, 2, incdec_i(s, s[REG + r] & 0xFFFF, 2, op >= 0x48))
                 elif cls == C_PUSH:
                     r = op & 7
                     sg = SS
@@ -2160,45 +2289,14 @@ def run(s, mem, budget):
                 elif cls == C_POP:
                     s[ESP] = (s[ESP] & ~0xFFFF) | ((off + 2) & 0xFFFF)
                     setr(s, op & 7, 2, a)
-                elif cls == C_MOVI:
-                    if op < 0xB8:
-                        setr(s, op & 7, 1, np.int64(dm[p + 1]))
-                        ilen = 2
-                    else:
-                        setr(s, op & 7, 2, np.int64(dm[p + 1]) | (np.int64(dm[p + 2]) << 8))
-                        ilen = 3
-                elif cls == C_BRANCH:
-                    if op == 0xE8 or op == 0xE9:       # CALL / JMP rel16
-                        ilen = 3
-                        nip = (ip + 3 + (np.int64(dm[p + 1]) | (np.int64(dm[p + 2]) << 8))) & 0xFFFF
-                        if op == 0xE8:
-                            sg = SS
-                            off = (s[ESP] - 2) & 0xFFFF
-                            v = ip + 3
-                            s[ESP] = (s[ESP] & ~0xFFFF) | off
-                            wb = True
-                    else:
-                        ilen = 2
-                        d = np.int64(dm[p + 1])
-                        if d >= 128:
-                            d -= 256
-                        if op == 0xEB:
-                            nip = (ip + 2 + d) & 0xFFFF
-                        else:                          # LOOPNZ LOOPZ LOOP JCXZ
-                            c = s[ECX] & 0xFFFF
-                            if op == 0xE3:
-                                take = c == 0
-                            else:
-                                c = (c - 1) & 0xFFFF
-                                s[ECX] = (s[ECX] & ~0xFFFF) | c
-                                take = c != 0
-                                if op == 0xE0:
-                                    take = take and (s[FLAGS] & ZF) == 0
-                                elif op == 0xE1:
-                                    take = take and (s[FLAGS] & ZF) != 0
-                            if take:
-                                nip = (ip + 2 + d) & 0xFFFF
-                                e = 12
+                elif cls == C_CALL:                    # CALL rel16
+                    ilen = 3
+                    nip = (ip + 3 + (np.int64(dm[p + 1]) | (np.int64(dm[p + 2]) << 8))) & 0xFFFF
+                    sg = SS
+                    off = (s[ESP] - 2) & 0xFFFF
+                    v = ip + 3
+                    s[ESP] = (s[ESP] & ~0xFFFF) | off
+                    wb = True
                 elif cls == C_RET:
                     extra = 0
                     if op == 0xC2:
@@ -2235,16 +2333,6 @@ def run(s, mem, budget):
                         setr(s, 0, sz, a)
                         s[ESI] = (s[ESI] & ~0xFFFF) | ((s[ESI] + d) & 0xFFFF)
                         e = CYC[op]
-                elif cls == C_9X:
-                    if op < 0x98:                      # XCHG AX, r
-                        r = op & 7
-                        x = s[EAX] & 0xFFFF
-                        setr(s, 0, 2, s[REG + r])
-                        setr(s, r, 2, x)
-                    elif op == 0x98:                   # CBW
-                        setr(s, 0, 2, sext(s[EAX] & 0xFF, 1))
-                    else:                              # CWD
-                        setr(s, 2, 2, 0xFFFF if s[EAX] & 0x8000 else 0)
                 elif cls == C_GRP5:
                     if reg < 2:
                         v = incdec_i(s, a, sz, reg == 1)
@@ -2296,16 +2384,13 @@ def run(s, mem, budget):
                     v = s[SEL + reg]
                     wb = True
                     e = mem5
-                elif cls == C_MOVSR:                   # MOV Sreg, r/m
+                else:                                  # C_MOVSR: MOV Sreg, r/m
                     load_seg(s, reg, a)
                     csb = s[BASE + CS]                 # (the 8086 loads CS too)
                     if reg == SS:
                         s[INHIBIT] = 1
                         rare = True
                     e = mem5
-                else:                                  # F8-FD flag operations
-                    if flag_op(s, op):
-                        rare = True
                 if ok:
                     if wb:
                         if sg < 0:
