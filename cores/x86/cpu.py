@@ -1940,55 +1940,72 @@ def imm(dm, q, sz):
 
 
 @njit(**JI)
+def jump8(dm, p, ip):
+    """Target of the 2-byte short jump at dm[p] (IP ip)."""
+    d = np.int64(dm[p + 1])
+    return (ip + 2 + d - (256 if d >= 128 else 0)) & 0xFFFF
+
+
+@njit(**JI)
 def express(s, dm, p, op, x, ip):
     """Run the register-only instruction at dm[p] (group x); returns its
     (cycles, next IP)."""
     sz = 1 + (op & 1)
     nip = ip + 2
     t = CYC[op]
+    aop = -1                     # ALU operation to finish with: aop(a, b) -> register dst
+    a = 0
+    b = 0
+    dst = -1                     # (-1: flags only, TEST)
     if x == E_RR or x == E_GRP1 or x == E_SHIFT1:
         modrm = np.int64(dm[p + 1])
         rm = modrm & 7
         reg = (modrm >> 3) & 7
         if x == E_RR:
-            if op < 0x40:
-                aop = op >> 3
-                if op & 2:
-                    res = alu_i(s, aop, getr(s, reg, sz), getr(s, rm, sz), sz)
-                    if aop != 7:
-                        setr(s, reg, sz, res)
+            if op < 0x88:                              # ALU r/m, r / r, r/m; TEST
+                a = getr(s, rm, sz)
+                b = getr(s, reg, sz)
+                if op >= 0x84:
+                    aop = 4
                 else:
-                    res = alu_i(s, aop, getr(s, rm, sz), getr(s, reg, sz), sz)
-                    if aop != 7:
-                        setr(s, rm, sz, res)
-            elif op < 0x86:                            # TEST r/m, r
-                alu_i(s, 4, getr(s, rm, sz), getr(s, reg, sz), sz)
+                    aop = op >> 3
+                    dst = rm
+                    if op & 2:
+                        a, b, dst = b, a, reg
             elif op < 0x8A:                            # MOV r/m, r
                 setr(s, rm, sz, getr(s, reg, sz))
             else:                                      # MOV r, r/m
                 setr(s, reg, sz, getr(s, rm, sz))
         elif x == E_GRP1:
+            aop = reg
+            a = getr(s, rm, sz)
+            dst = rm
             if op == 0x81:
-                y = imm(dm, p + 2, 2)
+                b = imm(dm, p + 2, 2)
                 nip = ip + 4
             else:
-                y = np.int64(dm[p + 2])
-                if op == 0x83 and y >= 128:
-                    y = (y - 256) & 0xFFFF
+                b = np.int64(dm[p + 2])
+                if op == 0x83 and b >= 128:
+                    b = (b - 256) & 0xFFFF
                 nip = ip + 3
-            res = alu_i(s, reg, getr(s, rm, sz), y, sz)
-            if reg != 7:
-                setr(s, rm, sz, res)
         else:                                          # D0 / D1: shift or rotate by 1
-            a = getr(s, rm, sz)
-            v = shift1(s, reg, a, sz)
-            if v < 0:
-                v = shift(s, reg, a, 1, sz)
-            setr(s, rm, sz, v)
+            v = getr(s, rm, sz)
+            r = shift1(s, reg, v, sz)
+            if r < 0:
+                r = shift(s, reg, v, 1, sz)
+            setr(s, rm, sz, r)
+    elif x == E_ACC:                                   # ALU / TEST AL or AX, imm
+        a = getr(s, 0, sz)
+        b = imm(dm, p + 1, sz)
+        nip = ip + 1 + sz
+        if op >= 0xA8:
+            aop = 4
+        else:
+            aop = op >> 3
+            dst = 0
     elif x == E_JCC:
         if cond_t(s, op & 15):
-            d = np.int64(dm[p + 1])
-            nip = (ip + 2 + d - (256 if d >= 128 else 0)) & 0xFFFF
+            nip = jump8(dm, p, ip)
             t += 12
     elif x == E_INCDEC:
         r = op & 7
@@ -2000,16 +2017,6 @@ def express(s, dm, p, op, x, ip):
         else:
             setr(s, op & 7, 2, imm(dm, p + 1, 2))
             nip = ip + 3
-    elif x == E_ACC:
-        y = imm(dm, p + 1, sz)
-        nip = ip + 1 + sz
-        if op >= 0xA8:                                 # TEST AL/AX, imm
-            alu_i(s, 4, getr(s, 0, sz), y, sz)
-        else:
-            aop = op >> 3
-            res = alu_i(s, aop, getr(s, 0, sz), y, sz)
-            if aop != 7:
-                setr(s, 0, sz, res)
     elif x == E_LOOP:                                  # LOOPNZ LOOPZ LOOP JCXZ
         c = s[ECX] & 0xFFFF
         if op == 0xE3:
@@ -2023,8 +2030,7 @@ def express(s, dm, p, op, x, ip):
             elif op == 0xE1:
                 take = take and (s[FLAGS] & ZF) != 0
         if take:
-            d = np.int64(dm[p + 1])
-            nip = (ip + 2 + d - (256 if d >= 128 else 0)) & 0xFFFF
+            nip = jump8(dm, p, ip)
             t += 12
     elif x == E_9X:
         nip = ip + 1
@@ -2040,13 +2046,16 @@ def express(s, dm, p, op, x, ip):
             setr(s, 2, 2, 0xFFFF if s[EAX] & 0x8000 else 0)
     elif x == E_JMP:
         if op == 0xEB:
-            d = np.int64(dm[p + 1])
-            nip = (ip + 2 + d - (256 if d >= 128 else 0)) & 0xFFFF
+            nip = jump8(dm, p, ip)
         else:
             nip = (ip + 3 + imm(dm, p + 1, 2)) & 0xFFFF
     else:                                              # E_FLAG
         flag_op(s, op)
         nip = ip + 1
+    if aop >= 0:
+        res = alu_i(s, aop, a, b, sz)
+        if dst >= 0 and aop != 7:
+            setr(s, dst, sz, res)
     return t, nip
 
 
