@@ -525,6 +525,11 @@ def incdec(s, v, w, dec):
     return r
 
 
+# inlined copies for the hot paths in ``run``
+alu_i = njit(**JI)(alu.py_func)
+incdec_i = njit(**JI)(incdec.py_func)
+
+
 @njit(**J)
 def cond(s, cc):
     f = s[FLAGS]
@@ -722,13 +727,57 @@ def g_alu(s, dm, op, seg, w, a32, start):
 
 
 # ---- 40-5F: INC/DEC/PUSH/POP reg ----------------------------------------------------------
+@njit(**JI)
+def incdec_reg(s, op, w):
+    """INC r (40-47) / DEC r (48-4F)."""
+    r = op & 7
+    setr(s, r, w, incdec_i(s, getr(s, r, w), w, op >= 0x48))
+
+
+@njit(**JI)
+def xchg_ax(s, r, w):
+    """XCHG (E)AX, r (90-97)."""
+    a = getr(s, 0, w)
+    setr(s, 0, w, getr(s, r, w))
+    setr(s, r, w, a)
+
+
+@njit(**JI)
+def cbw_cwd(s, op, w):
+    """CBW / CWDE (98), CWD / CDQ (99)."""
+    if op == 0x98:
+        if w == 2:
+            setr(s, 0, 2, sext(s[EAX] & 0xFF, 1))
+        else:
+            setr(s, 0, 4, sext(s[EAX] & 0xFFFF, 2))
+    elif w == 2:
+        setr(s, 2, 2, 0xFFFF if s[EAX] & 0x8000 else 0)
+    else:
+        setr(s, 2, 4, 0xFFFFFFFF if s[EAX] & 0x80000000 else 0)
+
+
+@njit(**JI)
+def loop_taken(s, op, cm):
+    """LOOPNZ LOOPZ LOOP JCXZ (E0-E3) on the count (E)CX & cm: decrements it
+    (not JCXZ) and says whether the branch is taken."""
+    c = s[ECX] & cm
+    if op == 0xE3:
+        return c == 0
+    c = (c - 1) & cm
+    s[ECX] = (s[ECX] & ~cm) | c
+    take = c != 0
+    if op == 0xE0:
+        take = take and (s[FLAGS] & ZF) == 0
+    elif op == 0xE1:
+        take = take and (s[FLAGS] & ZF) != 0
+    return take
+
+
 @njit(**J)
 def g_4x5x(s, dm, op, w):
     r = op & 7
-    if op < 0x48:
-        setr(s, r, w, incdec(s, getr(s, r, w), w, False))
-    elif op < 0x50:
-        setr(s, r, w, incdec(s, getr(s, r, w), w, True))
+    if op < 0x50:
+        incdec_reg(s, op, w)
     elif op < 0x58:
         if r == 4:
             if s[MODEL] == 0:
@@ -1055,22 +1104,10 @@ def g_8x(s, dm, op, seg, w, a32, start):
 @njit(**J)
 def g_9x(s, dm, op, seg, rep, w, a32, start):
     if op < 0x98:                                      # XCHG AX, r
-        r = op & 7
-        a = getr(s, 0, w)
-        setr(s, 0, w, getr(s, r, w))
-        setr(s, r, w, a)
+        xchg_ax(s, op & 7, w)
         return 0
-    if op == 0x98:
-        if w == 2:
-            setr(s, 0, 2, sext(s[EAX] & 0xFF, 1))
-        else:
-            setr(s, 0, 4, sext(s[EAX] & 0xFFFF, 2))
-        return 0
-    if op == 0x99:
-        if w == 2:
-            setr(s, 2, 2, 0xFFFF if s[EAX] & 0x8000 else 0)
-        else:
-            setr(s, 2, 4, 0xFFFFFFFF if s[EAX] & 0x80000000 else 0)
+    if op < 0x9A:
+        cbw_cwd(s, op, w)
         return 0
     if op == 0x9A:                                     # CALL far
         ip = fetchw(s, dm, w)
@@ -1272,18 +1309,7 @@ def g_ex(s, mem, op, w, a32):
     dm = mem[0]
     if op < 0xE4:                                      # LOOPNZ LOOPZ LOOP JCXZ
         d = fetchs8(s, dm)
-        cm = 0xFFFFFFFF if a32 else 0xFFFF
-        if op == 0xE3:
-            take = (s[ECX] & cm) == 0
-        else:
-            c = ((s[ECX] & cm) - 1) & cm
-            s[ECX] = (s[ECX] & ~cm) | c
-            take = c != 0
-            if op == 0xE0:
-                take = take and (s[FLAGS] & ZF) == 0
-            elif op == 0xE1:
-                take = take and (s[FLAGS] & ZF) != 0
-        if take:
+        if loop_taken(s, op, 0xFFFFFFFF if a32 else 0xFFFF):
             s[EIP] = (s[EIP] + d) & 0xFFFF
             return 12
         return 0
@@ -1840,9 +1866,6 @@ def shift1(s, op, v, w):
     s[FLAGS] = (f & ~ARITH) | szp(v, w) | cf | (OF if of else 0) | af
     return v
 
-alu_i = njit(**JI)(alu.py_func)
-incdec_i = njit(**JI)(incdec.py_func)
-
 
 @njit(**JI)
 def ea16(s, dm, p, modrm):
@@ -2010,8 +2033,7 @@ def express(s, dm, p, op, x, ip):
             nip = jump8(dm, p, ip)
             t += 12
     elif x == E_INCDEC:
-        r = op & 7
-        setr(s, r, 2, incdec_i(s, s[REG + r] & 0xFFFF, 2, op >= 0x48))
+        incdec_reg(s, op, 2)
         nip = ip + 1
     elif x == E_MOVI:
         if op < 0xB8:
@@ -2020,32 +2042,16 @@ def express(s, dm, p, op, x, ip):
             setr(s, op & 7, 2, imm(dm, p + 1, 2))
             nip = ip + 3
     elif x == E_LOOP:                                  # LOOPNZ LOOPZ LOOP JCXZ
-        c = s[ECX] & 0xFFFF
-        if op == 0xE3:
-            take = c == 0
-        else:
-            c = (c - 1) & 0xFFFF
-            setr(s, 1, 2, c)
-            take = c != 0
-            if op == 0xE0:
-                take = take and (s[FLAGS] & ZF) == 0
-            elif op == 0xE1:
-                take = take and (s[FLAGS] & ZF) != 0
-        if take:
+        if loop_taken(s, op, 0xFFFF):
             nip = jump8(dm, p, ip)
             t += 12
     elif x == E_9X:
         nip = ip + 1
         if op < 0x98:                                  # XCHG AX, r (90: NOP)
-            r = op & 7
-            if r:
-                v = s[EAX] & 0xFFFF
-                setr(s, 0, 2, s[REG + r])
-                setr(s, r, 2, v)
-        elif op == 0x98:                               # CBW
-            setr(s, 0, 2, sext(s[EAX] & 0xFF, 1))
-        else:                                          # CWD
-            setr(s, 2, 2, 0xFFFF if s[EAX] & 0x8000 else 0)
+            if op != 0x90:
+                xchg_ax(s, op & 7, 2)
+        else:
+            cbw_cwd(s, op, 2)
     elif x == E_JMP:
         if op == 0xEB:
             nip = jump8(dm, p, ip)
