@@ -1,0 +1,37 @@
+"""Port I/O: IN is restartable (exits to Python), OUT is posted or exits after the instruction."""
+
+from numba import njit
+
+from emu import abi
+
+from .state import J
+from .regs import wmask
+from .memory import write_exit
+
+
+# ---- I/O ------------------------------------------------------------------------------
+@njit(**J)
+def port_in(s, port, size):
+    """Value of a pending IN for ``port``, or -1 after arranging the exit."""
+    if s[abi.S_PENDING] == 1 and s[abi.S_EXIT_ADDR] == port and s[abi.S_EXIT_SIZE] == size:
+        s[abi.S_PENDING] = 0
+        return s[abi.S_EXIT_DATA] & wmask(size)
+    s[abi.S_EXIT_ADDR] = port
+    s[abi.S_EXIT_SIZE] = size
+    return -1
+
+
+@njit(**J)
+def port_out(s, mem, port, v, size):
+    v &= wmask(size)
+    if mem[3][port] & abi.IOF_POSTED:
+        n = s[abi.S_IOLOG_COUNT]
+        log = mem[4]
+        log[3 * n] = port | (size << 32)
+        log[3 * n + 1] = v
+        log[3 * n + 2] = s[abi.S_CYCLES]
+        s[abi.S_IOLOG_COUNT] = n + 1
+        if 3 * (n + 2) > len(log) and s[abi.S_EXIT_REASON] == 0:
+            s[abi.S_EXIT_REASON] = abi.EXIT_IOLOG_FULL
+    else:
+        write_exit(s, abi.EXIT_IO_OUT, port, size, v)

@@ -1,0 +1,48 @@
+"""General registers by ModRM number and operand width; width helpers."""
+
+from numba import njit
+
+from .state import JI, REG
+
+
+@njit(**JI)
+def sext(v, w):
+    if w == 1:
+        return v - 256 if v & 0x80 else v
+    if w == 2:
+        return v - 65536 if v & 0x8000 else v
+    return v - 0x100000000 if v & 0x80000000 else v
+
+
+@njit(**JI)
+def wmask(w):
+    if w == 1:
+        return 0xFF
+    if w == 2:
+        return 0xFFFF
+    return 0xFFFFFFFF
+
+
+# ---- registers ---------------------------------------------------------------------
+@njit(**JI)
+def getr(s, r, w):
+    if w == 1:
+        if r < 4:
+            return s[REG + r] & 0xFF
+        return (s[REG + r - 4] >> 8) & 0xFF
+    if w == 2:
+        return s[REG + r] & 0xFFFF
+    return s[REG + r]
+
+
+@njit(**JI)
+def setr(s, r, w, v):
+    if w == 1:
+        if r < 4:
+            s[REG + r] = (s[REG + r] & ~0xFF) | (v & 0xFF)
+        else:
+            s[REG + r - 4] = (s[REG + r - 4] & ~0xFF00) | ((v & 0xFF) << 8)
+    elif w == 2:
+        s[REG + r] = (s[REG + r] & ~0xFFFF) | (v & 0xFFFF)
+    else:
+        s[REG + r] = v & 0xFFFFFFFF
