@@ -1,9 +1,9 @@
-"""Intel x86 core plugin: 8086 and 386 (real mode) — cores/x86/cpu.py holds the interpreter.
+"""Intel x86 core plugin: 8086/8088 to P6-class (real, protected and V86 mode) — see cores/x86/cpu.py.
 
 Machine YAML::
 
     cpus:
-      maincpu: {core: x86, clock: 4.77MHz, params: {model: 8086}}   # or model: 386
+      maincpu: {core: x86, clock: 4.77MHz, params: {model: 8086}}   # 186 286 386 486 pentium p6
 """
 from __future__ import annotations
 
@@ -16,20 +16,22 @@ R16 = ("ax", "cx", "dx", "bx", "sp", "bp", "si", "di")
 R32 = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi")
 SEGS = ("es", "cs", "ss", "ds", "fs", "gs")
 MODELS = {"8086": 0, "8088": 0, "186": 1, "188": 1, "80186": 1, "286": 2, "80286": 2,
-          "386": 3, "80386": 3, "i386": 3}
+          "386": 3, "80386": 3, "486": 4, "80486": 4, "pentium": 5, "586": 5, "p5": 5,
+          "p6": 6, "686": 6, "pentiumpro": 6}
 
 
 def parse_model(model) -> int:
-    key = str(model).lower().lstrip("i") if str(model).lower() != "i386" else "386"
+    key = str(model).lower()
+    key = key[1:] if key in ("i386", "i486", "i586", "i686") else key
     if key not in MODELS:
-        raise CoreError(f"x86: unknown model {model!r} (known: 8086, 8088, 186, 286, 386)")
+        raise CoreError(f"x86: unknown model {model!r} (known: 8086, 8088, 186, 286, 386, 486, pentium, p6)")
     return MODELS[key]
 
 
 class X86(Core):
     name = "x86"
-    description = "Intel x86: 8086/8088 (exact, incl. undocumented) and 386 real mode"
-    address_bits, page_bits, io_bits = 24, cpu.PB, 16
+    description = "Intel x86: 8086/8088 (exact, incl. undocumented) to P6-class protected mode"
+    address_bits, page_bits, io_bits = 32, cpu.PB, 16
     state_size = STATE_SIZE
     registers = R16 + ("ip", "flags") + SEGS
     run = cpu.run
@@ -39,22 +41,37 @@ class X86(Core):
         super().__init__(clock_hz, model=model, **params)
 
     def reset(self):
+        """The state after RESET (Intel SDM vol. 3, 9.1.1, table 9-1)."""
         super().reset()
         s = self.state
-        s[cpu.MODEL] = self.model
-        if self.model == 0:
+        m = self.model
+        s[cpu.MODEL] = m
+        s[cpu.XVEC] = s[cpu.DELIV] = -1
+        s[cpu.TLBT:cpu.TLBT + cpu.TLBN] = -1
+        for i in range(6):
+            s[cpu.LIMIT + i] = 0xFFFF
+            s[cpu.ATTR + i] = 0x93                     # present read/write data, accessed
+        s[cpu.ATTR + cpu.CS] = 0x9B
+        s[cpu.IDTL] = 0x3FF
+        s[cpu.GDTL] = 0xFFFF
+        s[cpu.TRL] = 0xFFFF
+        s[cpu.TRA] = 0x8B
+        s[cpu.DR + 6] = 0xFFFF0FF0
+        s[cpu.DR + 7] = 0x400
+        if m == 0:
             s[cpu.A20] = 0xFFFFF
             s[cpu.FLAGS] = 0xF002
             self.set_registers(cs=0xFFFF, ip=0)
-        else:
-            s[cpu.A20] = 0xFFFFFFFF
-            s[cpu.FLAGS] = 0x0002
-            self.set_registers(cs=0xF000, ip=0xFFF0)
-            s[cpu.CR0] = 0x10 if self.model >= 3 else 0
-        s[cpu.IDTB] = 0
-        s[cpu.IDTL] = 0x3FF
-        for i in range(6):
-            s[cpu.LIMIT + i] = 0xFFFF
+            return
+        s[cpu.A20] = 0xFFFFFFFF
+        s[cpu.FLAGS] = 0x0002
+        self.set_registers(cs=0xF000, ip=0xFFF0)
+        if m >= 3:                                     # the first fetch is at FFFFFFF0h
+            s[cpu.BASE + cpu.CS] = 0xFFFF0000
+            s[cpu.EDX] = 0x0308 if m == 3 else (m << 8) | 0x11
+            s[cpu.CR0] = 0x10 if m == 3 else 0x60000010
+        if m >= 6:
+            s[cpu.APICBASE] = 0xFEE00900
 
     def set_a20(self, enabled: bool) -> None:
         """A20 gate (386): off wraps linear addresses at 1 MiB like the 8086."""
@@ -75,7 +92,12 @@ class X86(Core):
         out["eflags"] = int(s[cpu.FLAGS])
         for i, n in enumerate(SEGS):
             out[n] = int(s[cpu.SEL + i])
-        out["cr0"] = int(s[cpu.CR0])
+        for n in ("cr0", "cr2", "cr3", "cr4", "cpl"):
+            out[n] = int(s[getattr(cpu, n.upper())])
+        out["gdtr"] = (int(s[cpu.GDTB]), int(s[cpu.GDTL]))
+        out["idtr"] = (int(s[cpu.IDTB]), int(s[cpu.IDTL]))
+        out["ldtr"] = int(s[cpu.LDTR])
+        out["tr"] = int(s[cpu.TR])
         out["halted"] = int(s[cpu.HALTED])
         out["pc"] = self.pc
         return out
@@ -100,8 +122,8 @@ class X86(Core):
                 i = SEGS.index(k)
                 s[cpu.SEL + i] = v & 0xFFFF
                 s[cpu.BASE + i] = (v & 0xFFFF) << 4
-            elif k == "cr0":
-                s[cpu.CR0] = v
+            elif k in ("cr0", "cr2", "cr3", "cr4", "cpl"):
+                s[getattr(cpu, k.upper())] = v
             elif k == "halted":
                 s[cpu.HALTED] = v
             else:

@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 from .tables import CYC
-from .state import AF, AMASK, ARITH, BASE, CF, DS, FLAGS, JI, MODEL, OF, PB, PM, RPT, WPT
+from .state import AF, AMASK, ARITH, BASE, CF, DS, FLAGS, JI, MODEL, OF, PB, PM
 from .regs import getr, setr
 from .memory import rdm, wrm
 from .alu import alu_i, flag_op, shift, szp
@@ -143,25 +143,28 @@ def ea16(s, dm, p, modrm):
 
 
 @njit(**JI)
-def mrd(s, dm, sg, off, w):
-    """rdm(s, dm, sg, off, w, 0xFFFF) with the RAM case inline (w = 1 or 2)."""
+def mrd(s, mem, sg, off, w):
+    """rdm(s, mem, sg, off, w, 0xFFFF) with the RAM case inline (w = 1 or 2; real mode
+    without paging: linear = physical)."""
+    dm = mem[0]
     la = (s[BASE + sg] + off) & s[AMASK]
-    po = s[RPT + (la >> PB)]
+    po = mem[1][la >> PB]
     if po >= 0:
         i = po + (la & PM)
         if w == 1:
             return np.int64(dm[i])
         if (la & PM) != PM and off != 0xFFFF:
             return np.int64(dm[i]) | (np.int64(dm[i + 1]) << 8)
-    return rdm(s, dm, sg, off, w, 0xFFFF)
+    return rdm(s, mem, sg, off, w, 0xFFFF)
 
 
 @njit(**JI)
-def mwr(s, dm, sg, off, w, v):
-    """wrm(s, dm, sg, off, w, 0xFFFF, v) with the RAM case inline (w = 1 or 2); True if
+def mwr(s, mem, sg, off, w, v):
+    """wrm(s, mem, sg, off, w, 0xFFFF, v) with the RAM case inline (w = 1 or 2); True if
     the write took the general path (it may have set an exit)."""
+    dm = mem[0]
     la = (s[BASE + sg] + off) & s[AMASK]
-    po = s[WPT + (la >> PB)]
+    po = mem[2][la >> PB]
     if po >= 0:                   # (s[XREAD] is clear: run leaves as soon as a read sets it)
         i = po + (la & PM)
         if w == 1:
@@ -171,7 +174,7 @@ def mwr(s, dm, sg, off, w, v):
             dm[i] = v & 0xFF
             dm[i + 1] = (v >> 8) & 0xFF
             return False
-    wrm(s, dm, sg, off, w, 0xFFFF, v)
+    wrm(s, mem, sg, off, w, 0xFFFF, v)
     return True
 
 

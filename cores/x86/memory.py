@@ -1,11 +1,19 @@
-"""Linear-address reads and writes through the bus page tables, and instruction fetch.
+"""Memory access: segment checks, linear -> physical (paging.py), physical -> host (bus tables), fetch.
 
-Linear address = segment base + offset, masked by ``state[AMASK]`` (1 MiB on the
-8086: the address wraps like the real chip with A20 off), then translated through
-the bus page tables (4 KiB pages).  Offsets wrap inside the segment (0xFFFF for
-16-bit addressing): word accesses that cross the wrap or a page boundary are split
-into bytes.  MMIO reads are restartable (``mmio_rd`` arranges the exit and the
-instruction is undone); MMIO writes leave after the instruction (``write_exit``).
+Every operand access names a segment register and an offset (``rdm``/``wrm``).
+In protected mode the segment's cached rights and limit are checked first (SDM
+vol. 3, 5.3 "limit checking" and 5.4 "type checking": #GP(0), or #SS(0) for SS);
+in real and V86 mode a 16-bit offset wraps inside the segment (0xFFFF) as on the
+8086, and a 32-bit offset beyond the cached limit faults (so "unreal mode" reaches
+what its limit allows).  The linear address (base + offset) goes through paging
+when CR0.PG is set, then the A20 mask, then the bus page tables (4 KiB pages) to
+the host byte, or to an MMIO exit.  Accesses that cross a page are split into
+bytes; a write that crosses checks both pages before writing either.
+
+MMIO reads are restartable (``mmio_rd`` arranges the exit and the instruction is
+undone); MMIO writes leave after the instruction (``write_exit``).  Once an
+exception or an exit has abandoned the instruction (``state[XREAD]``), reads
+return 0 and writes are dropped until run() undoes it.
 """
 
 import numpy as np
@@ -13,18 +21,19 @@ from numba import njit
 
 from emu import abi
 
-from .state import AMASK, BASE, CS, EIP, J, JI, PB, PM, RPT, WPT, XREAD
+from .state import (AMASK, ATTR, BASE, CPL, CR0, CS, CSD, EIP, FLAGS, J, JI, LIMIT, PB, PE, PM, SS, VM, XREAD,
+                    X_MMIO_RD)
+from .paging import ACC_U, ACC_W, raise_exc, translate
 
 
-# ---- memory -----------------------------------------------------------------------
 @njit(**J)
-def mmio_rd(s, la, size):
-    if s[abi.S_PENDING] == 1 and s[abi.S_EXIT_ADDR] == la and s[abi.S_EXIT_SIZE] == size:
+def mmio_rd(s, pa, size):
+    if s[abi.S_PENDING] == 1 and s[abi.S_EXIT_ADDR] == pa and s[abi.S_EXIT_SIZE] == size:
         s[abi.S_PENDING] = 0
         return s[abi.S_EXIT_DATA] & ((1 << (8 * size)) - 1)
     if s[XREAD] == 0:
-        s[XREAD] = 1
-        s[abi.S_EXIT_ADDR] = la
+        s[XREAD] = X_MMIO_RD
+        s[abi.S_EXIT_ADDR] = pa
         s[abi.S_EXIT_SIZE] = size
     return 0
 
@@ -41,124 +50,237 @@ def write_exit(s, reason, addr, size, v):
 
 
 @njit(**J)
-def mmio_wr(s, la, size, v):
-    write_exit(s, abi.EXIT_MMIO_WRITE, la, size, v)
+def mmio_wr(s, pa, size, v):
+    write_exit(s, abi.EXIT_MMIO_WRITE, pa, size, v)
 
 
 @njit(**JI)
-def rd8(s, dm, la):
-    la &= s[AMASK]
-    off = s[RPT + (la >> PB)]
-    if off >= 0:
-        return np.int64(dm[off + (la & PM)])
-    return mmio_rd(s, la, 1)
+def uacc(s):
+    """Paging access kind of an ordinary access: user at CPL 3 (V86 included)."""
+    return ACC_U if s[CPL] == 3 else 0
 
 
-@njit(**JI)
-def rd16(s, dm, la):
-    la &= s[AMASK]
-    if (la & PM) != PM:
-        off = s[RPT + (la >> PB)]
-        if off >= 0:
-            i = off + (la & PM)
-            return np.int64(dm[i]) | (np.int64(dm[i + 1]) << 8)
-        return mmio_rd(s, la, 2)
-    return rd8(s, dm, la) | (rd8(s, dm, la + 1) << 8)
+# ---- linear addresses -------------------------------------------------------------
+@njit(**J)
+def rd_byte(s, mem, la, acc):
+    pa = translate(s, mem, la, acc)
+    if pa < 0:
+        return 0
+    pa &= s[AMASK]
+    off = mem[1][pa >> PB]
+    if off < 0:
+        return mmio_rd(s, pa, 1)
+    return np.int64(mem[0][off + (pa & PM)])
 
 
-@njit(**JI)
-def wr8(s, dm, la, v):
-    if s[XREAD]:
+@njit(**J)
+def wr_byte(s, mem, la, v, acc):
+    pa = translate(s, mem, la, acc | ACC_W)
+    if pa < 0:
         return
-    la &= s[AMASK]
-    off = s[WPT + (la >> PB)]
+    pa &= s[AMASK]
+    off = mem[2][pa >> PB]
     if off >= 0:
-        dm[off + (la & PM)] = v & 0xFF
+        mem[0][off + (pa & PM)] = v & 0xFF
     elif off == abi.PAGE_MMIO:
-        mmio_wr(s, la, 1, v & 0xFF)
+        mmio_wr(s, pa, 1, v & 0xFF)
 
 
-@njit(**JI)
-def wr16(s, dm, la, v):
+@njit(**J)
+def rdl(s, mem, la, w, acc):
+    """Read w (1, 2, 4) bytes at linear ``la``."""
+    if s[XREAD]:
+        return 0
+    if (la & PM) + w - 1 > PM:                 # crosses a page: byte by byte
+        v = 0
+        for i in range(w):
+            v |= rd_byte(s, mem, la + i, acc) << (8 * i)
+        return v
+    pa = translate(s, mem, la, acc)
+    if pa < 0:
+        return 0
+    pa &= s[AMASK]
+    off = mem[1][pa >> PB]
+    if off < 0:
+        return mmio_rd(s, pa, w)
+    i = off + (pa & PM)
+    d = mem[0]
+    if w == 1:
+        return np.int64(d[i])
+    if w == 2:
+        return np.int64(d[i]) | (np.int64(d[i + 1]) << 8)
+    return (np.int64(d[i]) | (np.int64(d[i + 1]) << 8) | (np.int64(d[i + 2]) << 16)
+            | (np.int64(d[i + 3]) << 24))
+
+
+@njit(**J)
+def wrl(s, mem, la, w, v, acc):
+    """Write w (1, 2, 4) bytes at linear ``la``."""
     if s[XREAD]:
         return
-    la &= s[AMASK]
-    if (la & PM) != PM:
-        off = s[WPT + (la >> PB)]
-        if off >= 0:
-            i = off + (la & PM)
-            dm[i] = v & 0xFF
-            dm[i + 1] = (v >> 8) & 0xFF
-        elif off == abi.PAGE_MMIO:
-            mmio_wr(s, la, 2, v & 0xFFFF)
-        return
-    wr8(s, dm, la, v)
-    wr8(s, dm, la + 1, v >> 8)
-
-
-@njit(**J)
-def rdm(s, dm, sg, off, w, om):
-    """Read w bytes at sg:off; the offset wraps with mask om."""
-    base = s[BASE + sg]
-    if w == 1:
-        return rd8(s, dm, base + off)
-    if off + w - 1 <= om:
-        if w == 2:
-            return rd16(s, dm, base + off)
-        return rd16(s, dm, base + off) | (rd16(s, dm, base + off + 2) << 16)
-    v = 0
-    for i in range(w):
-        v |= rd8(s, dm, base + ((off + i) & om)) << (8 * i)
-    return v
-
-
-@njit(**J)
-def wrm(s, dm, sg, off, w, om, v):
-    base = s[BASE + sg]
-    if w == 1:
-        wr8(s, dm, base + off, v)
-    elif off + w - 1 <= om:
-        if w == 2:
-            wr16(s, dm, base + off, v)
-        else:
-            wr16(s, dm, base + off, v)
-            wr16(s, dm, base + off + 2, v >> 16)
-    else:
+    if (la & PM) + w - 1 > PM:                 # crosses a page: both must be writable
+        if translate(s, mem, la, acc | ACC_W) < 0 or translate(s, mem, la + w - 1, acc | ACC_W) < 0:
+            return
         for i in range(w):
-            wr8(s, dm, base + ((off + i) & om), v >> (8 * i))
+            wr_byte(s, mem, la + i, v >> (8 * i), acc)
+        return
+    pa = translate(s, mem, la, acc | ACC_W)
+    if pa < 0:
+        return
+    pa &= s[AMASK]
+    off = mem[2][pa >> PB]
+    if off < 0:
+        if off == abi.PAGE_MMIO:
+            mmio_wr(s, pa, w, v & ((1 << (8 * w)) - 1))
+        return
+    i = off + (pa & PM)
+    d = mem[0]
+    d[i] = v & 0xFF
+    if w > 1:
+        d[i + 1] = (v >> 8) & 0xFF
+        if w > 2:
+            d[i + 2] = (v >> 16) & 0xFF
+            d[i + 3] = (v >> 24) & 0xFF
 
 
 @njit(**JI)
-def fetch8(s, dm):
-    ip = s[EIP]
-    s[EIP] = (ip + 1) & 0xFFFF
-    return rd8(s, dm, s[BASE + CS] + ip)
+def rd8(s, mem, la):
+    return rdl(s, mem, la, 1, uacc(s))
 
 
 @njit(**JI)
-def fetch16(s, dm):
-    ip = s[EIP]
-    s[EIP] = (ip + 2) & 0xFFFF
-    return rdm(s, dm, CS, ip, 2, 0xFFFF)
+def rd16(s, mem, la):
+    return rdl(s, mem, la, 2, uacc(s))
+
+
+@njit(**JI)
+def rd32(s, mem, la):
+    return rdl(s, mem, la, 4, uacc(s))
+
+
+@njit(**JI)
+def wr8(s, mem, la, v):
+    wrl(s, mem, la, 1, v, uacc(s))
+
+
+@njit(**JI)
+def wr16(s, mem, la, v):
+    wrl(s, mem, la, 2, v, uacc(s))
+
+
+# system structures (descriptor tables, TSS, IDT) are supervisor accesses at any CPL
+@njit(**JI)
+def sys_rd(s, mem, la, w):
+    return rdl(s, mem, la, w, 0)
+
+
+@njit(**JI)
+def sys_wr(s, mem, la, w, v):
+    wrl(s, mem, la, w, v, 0)
+
+
+# ---- segments -----------------------------------------------------------------------
+@njit(**JI)
+def protected(s):
+    """Protected mode and not V86: segment registers hold descriptors."""
+    return (s[CR0] & PE) != 0 and (s[FLAGS] & VM) == 0
 
 
 @njit(**J)
-def fetch32(s, dm):
-    ip = s[EIP]
-    s[EIP] = (ip + 4) & 0xFFFF
-    return rdm(s, dm, CS, ip, 4, 0xFFFF)
+def seg_ok(s, sg, off, w, write):
+    """Protected-mode type and limit check of sg:off .. off + w - 1 (raises on failure)."""
+    a = s[ATTR + sg]
+    vec = 12 if sg == SS else 13
+    if (a & 0x80) == 0:                        # null selector / unusable
+        raise_exc(s, vec if sg == SS else 13, 0)
+        return False
+    code = (a & 8) != 0
+    if (write and (code or (a & 2) == 0)) or (not write and code and (a & 2) == 0):
+        raise_exc(s, 13, 0)
+        return False
+    lim = s[LIMIT + sg]
+    end = off + w - 1
+    if not code and (a & 4):                   # expand-down: lim+1 .. 64K / 4G - 1
+        top = 0xFFFFFFFF if a & 0x400 else 0xFFFF
+        ok = off > lim and end <= top
+    else:
+        ok = end <= lim
+    if not ok:
+        raise_exc(s, vec, 0)
+    return ok
 
 
 @njit(**J)
-def fetchw(s, dm, w):
-    if w == 1:
-        return fetch8(s, dm)
-    if w == 2:
-        return fetch16(s, dm)
-    return fetch32(s, dm)
+def rdm(s, mem, sg, off, w, om):
+    """Read w bytes at sg:off; in real/V86 mode the offset wraps with mask om."""
+    if protected(s):
+        if not seg_ok(s, sg, off, w, False):
+            return 0
+    elif off + w - 1 > om:                     # 16-bit wrap inside the segment
+        v = 0
+        for i in range(w):
+            v |= rdl(s, mem, s[BASE + sg] + ((off + i) & om), 1, uacc(s)) << (8 * i)
+        return v
+    elif off + w - 1 > s[LIMIT + sg] and om > 0xFFFF:
+        raise_exc(s, 12 if sg == SS else 13, 0)
+        return 0
+    return rdl(s, mem, s[BASE + sg] + off, w, uacc(s))
+
+
+@njit(**J)
+def wrm(s, mem, sg, off, w, om, v):
+    if protected(s):
+        if not seg_ok(s, sg, off, w, True):
+            return
+    elif off + w - 1 > om:
+        for i in range(w):
+            wrl(s, mem, s[BASE + sg] + ((off + i) & om), 1, v >> (8 * i), uacc(s))
+        return
+    elif off + w - 1 > s[LIMIT + sg] and om > 0xFFFF:
+        raise_exc(s, 12 if sg == SS else 13, 0)
+        return
+    wrl(s, mem, s[BASE + sg] + off, w, v, uacc(s))
+
+
+# ---- instruction fetch ----------------------------------------------------------------
+@njit(**J)
+def fetchw(s, mem, w):
+    """The next w instruction bytes at CS:EIP; EIP wraps at 64 KiB in 16-bit code,
+    and protected mode checks the CS limit (#GP(0))."""
+    ip = s[EIP]
+    if s[CSD]:
+        s[EIP] = (ip + w) & 0xFFFFFFFF
+    else:
+        s[EIP] = (ip + w) & 0xFFFF
+    if protected(s):
+        if ip + w - 1 > s[LIMIT + CS]:
+            raise_exc(s, 13, 0)
+            return 0
+        return rdl(s, mem, s[BASE + CS] + ip, w, uacc(s))
+    if s[CSD] == 0 and ip + w - 1 > 0xFFFF:
+        v = 0
+        for i in range(w):
+            v |= rdl(s, mem, s[BASE + CS] + ((ip + i) & 0xFFFF), 1, uacc(s)) << (8 * i)
+        return v
+    return rdl(s, mem, s[BASE + CS] + ip, w, uacc(s))
 
 
 @njit(**JI)
-def fetchs8(s, dm):
-    v = fetch8(s, dm)
+def fetch8(s, mem):
+    return fetchw(s, mem, 1)
+
+
+@njit(**JI)
+def fetch16(s, mem):
+    return fetchw(s, mem, 2)
+
+
+@njit(**JI)
+def fetch32(s, mem):
+    return fetchw(s, mem, 4)
+
+
+@njit(**JI)
+def fetchs8(s, mem):
+    v = fetch8(s, mem)
     return v - 256 if v >= 128 else v

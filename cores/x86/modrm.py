@@ -27,7 +27,7 @@ def ea16_base(s, rm):
 
 
 @njit(**J)
-def modrm_ea(s, dm, modrm, seg, a32):
+def modrm_ea(s, mem, modrm, seg, a32):
     """(segment, offset) of the memory operand; segment -1 for a register operand."""
     mod = modrm >> 6
     if mod == 3:
@@ -36,26 +36,26 @@ def modrm_ea(s, dm, modrm, seg, a32):
     dseg = DS
     if a32 == 0:
         if mod == 0 and rm == 6:
-            off = fetch16(s, dm)
+            off = fetch16(s, mem)
             s[EAC] = 6
         else:
             dseg, off = ea16_base(s, rm)
             if mod == 1:
-                off += fetchs8(s, dm)
+                off += fetchs8(s, mem)
                 s[EAC] = 11
             elif mod == 2:
-                off += fetch16(s, dm)
+                off += fetch16(s, mem)
                 s[EAC] = 11
             else:
                 s[EAC] = 7
         off &= 0xFFFF
     else:
         if rm == 4:
-            sib = fetch8(s, dm)
+            sib = fetch8(s, mem)
             b = sib & 7
             idx = (sib >> 3) & 7
             if b == 5 and mod == 0:
-                off = fetch32(s, dm)
+                off = fetch32(s, mem)
             else:
                 off = s[REG + b]
                 if b == 4 or b == 5:
@@ -63,15 +63,15 @@ def modrm_ea(s, dm, modrm, seg, a32):
             if idx != 4:
                 off += s[REG + idx] << (sib >> 6)
         elif rm == 5 and mod == 0:
-            off = fetch32(s, dm)
+            off = fetch32(s, mem)
         else:
             off = s[REG + rm]
             if rm == 5:
                 dseg = SS
         if mod == 1:
-            off += fetchs8(s, dm)
+            off += fetchs8(s, mem)
         elif mod == 2:
-            off += fetch32(s, dm)
+            off += fetch32(s, mem)
         off &= 0xFFFFFFFF
         s[EAC] = 8
     if seg >= 0:
@@ -80,15 +80,15 @@ def modrm_ea(s, dm, modrm, seg, a32):
 
 
 @njit(**J)
-def rm_rd(s, dm, modrm, sg, off, w, om):
+def rm_rd(s, mem, modrm, sg, off, w, om):
     if sg < 0:
         return getr(s, modrm & 7, w)
-    return rdm(s, dm, sg, off, w, om)
+    return rdm(s, mem, sg, off, w, om)
 
 
 @njit(**J)
-def rm_wr(s, dm, modrm, sg, off, w, om, v):
+def rm_wr(s, mem, modrm, sg, off, w, om, v):
     if sg < 0:
         setr(s, modrm & 7, w, v)
     else:
-        wrm(s, dm, sg, off, w, om, v)
+        wrm(s, mem, sg, off, w, om, v)

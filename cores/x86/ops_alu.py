@@ -14,41 +14,41 @@ from .ops_0f import g_0f
 
 # ---- 00-3F: ALU rows, segment push/pop, BCD adjust ---------------------------------------
 @njit(**J)
-def g_alu(s, dm, op, seg, w, a32, start):
+def g_alu(s, mem, op, seg, w, a32, start):
     lo = op & 7
     if lo < 6:
         aop = op >> 3
         if lo < 4:
             sz = 1 if (op & 1) == 0 else w
             om = 0xFFFFFFFF if a32 else 0xFFFF
-            modrm = fetch8(s, dm)
-            sg, off = modrm_ea(s, dm, modrm, seg, a32)
+            modrm = fetch8(s, mem)
+            sg, off = modrm_ea(s, mem, modrm, seg, a32)
             r = (modrm >> 3) & 7
             if lo < 2:                                   # r/m, reg
-                a = rm_rd(s, dm, modrm, sg, off, sz, om)
+                a = rm_rd(s, mem, modrm, sg, off, sz, om)
                 v = alu(s, aop, a, getr(s, r, sz), sz)
                 if aop != 7:
-                    rm_wr(s, dm, modrm, sg, off, sz, om, v)
+                    rm_wr(s, mem, modrm, sg, off, sz, om, v)
                     return 7 if sg >= 0 else 0
             else:                                        # reg, r/m
-                b = rm_rd(s, dm, modrm, sg, off, sz, om)
+                b = rm_rd(s, mem, modrm, sg, off, sz, om)
                 v = alu(s, aop, getr(s, r, sz), b, sz)
                 if aop != 7:
                     setr(s, r, sz, v)
             return 0
         sz = 1 if lo == 4 else w
-        v = alu(s, aop, getr(s, 0, sz), fetchw(s, dm, sz), sz)
+        v = alu(s, aop, getr(s, 0, sz), fetchw(s, mem, sz), sz)
         if aop != 7:
             setr(s, 0, sz, v)
         return 0
     if op < 0x20:
         sr = op >> 3
         if lo == 6:
-            push(s, dm, s[SEL + sr], w)
+            push(s, mem, s[SEL + sr], w)
         else:
             if sr == CS and s[MODEL] != 0:
-                return g_0f(s, dm, seg, w, a32, start)
-            load_seg(s, sr, pop(s, dm, w))
+                return g_0f(s, mem, seg, w, a32, start)
+            load_seg(s, mem, sr, pop(s, mem, w))
             if sr == SS:
                 s[INHIBIT] = 1
         return 0

@@ -2,14 +2,16 @@
 
 from numba import njit
 
-from .state import (AF, ARITH, CF, CS, DS, EAX, EBP, EBX, ECX, EDX, EIP, ES, ESP, FLAGS, J, JI, MODEL, OF,
-    SS, X_IN, ZF)
-from .regs import getr, setr, sext, wmask
+from .state import (AF, ARITH, CF, DS, EAX, EBP, EBX, ECX, EDX, EIP, ES, ESP, FLAGS, IOPL, J, JI, MODEL,
+                    OF, SS, SSB, VM, X_IN, ZF)
+from .regs import getr, setr, sext
 from .memory import fetch16, fetch8, fetchs8, fetchw, rdm
 from .segments import load_seg
-from .stack import pop, push
-from .alu import set_flags, shift, szp
-from .interrupts import do_int, fault, ud
+from .stack import pop, push, sp_add
+from .alu import shift, szp
+from .interrupts import do_int, fault, gp, ud
+from .far import far_jump, iret, jump_near, far_ret
+from .system import io_allowed
 from .ports import port_in, port_out
 from .modrm import modrm_ea, rm_rd, rm_wr
 
@@ -33,16 +35,7 @@ def loop_taken(s, op, cm):
 
 # ---- C0-CF ------------------------------------------------------------------------------------------
 @njit(**J)
-def far_ret(s, dm, w, extra):
-    ip = pop(s, dm, w)
-    cs = pop(s, dm, w)
-    load_seg(s, CS, cs)
-    s[EIP] = ip
-    s[ESP] = (s[ESP] & ~0xFFFF) | ((s[ESP] + extra) & 0xFFFF)
-
-
-@njit(**J)
-def g_cx(s, dm, op, seg, w, a32, start):
+def g_cx(s, mem, op, seg, w, a32, start):
     model = s[MODEL]
     om = 0xFFFFFFFF if a32 else 0xFFFF
     if model == 0:
@@ -51,90 +44,89 @@ def g_cx(s, dm, op, seg, w, a32, start):
         elif op == 0xC8 or op == 0xC9:
             op += 2
     if op == 0xC3 or op == 0xC2:                       # RET near
-        extra = fetch16(s, dm) if op == 0xC2 else 0
-        ip = pop(s, dm, w)
-        s[EIP] = ip
-        s[ESP] = (s[ESP] & ~0xFFFF) | ((s[ESP] + extra) & 0xFFFF)
+        extra = fetch16(s, mem) if op == 0xC2 else 0
+        ip = pop(s, mem, w)
+        sp_add(s, extra)
+        jump_near(s, ip, w)
         return 0
     if op == 0xCB or op == 0xCA:                       # RETF
-        extra = fetch16(s, dm) if op == 0xCA else 0
-        far_ret(s, dm, w, extra)
+        extra = fetch16(s, mem) if op == 0xCA else 0
+        far_ret(s, mem, w, extra)
         return 0
     if op == 0xCD:
-        vec = fetch8(s, dm)
-        return do_int(s, dm, vec, s[EIP])
+        vec = fetch8(s, mem)
+        if (s[FLAGS] & VM) and (s[FLAGS] & IOPL) != IOPL:
+            return gp(s, 0)                            # V86 INT n at IOPL < 3 (no VME redirection)
+        return do_int(s, mem, vec, s[EIP])
     if op == 0xCC:
-        return do_int(s, dm, 3, s[EIP])
+        return do_int(s, mem, 3, s[EIP])
     if op == 0xCE:
         if s[FLAGS] & OF:
-            return do_int(s, dm, 4, s[EIP])
+            return do_int(s, mem, 4, s[EIP])
         return 0
     if op == 0xCF:                                     # IRET
-        ip = pop(s, dm, w)
-        cs = pop(s, dm, w)
-        f = pop(s, dm, w)
-        load_seg(s, CS, cs)
-        s[EIP] = ip
-        set_flags(s, f)
+        iret(s, mem, w)
         return 0
     if op == 0xC4 or op == 0xC5:                       # LES / LDS
-        modrm = fetch8(s, dm)
-        sg, off = modrm_ea(s, dm, modrm, seg, a32)
+        modrm = fetch8(s, mem)
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
         if sg < 0:
             if model != 0:
-                return ud(s, dm, start)
+                return ud(s, mem, start)
             sg, off = DS if seg < 0 else seg, 0
-        v = rdm(s, dm, sg, off, w, om)
-        sel = rdm(s, dm, sg, (off + w) & om, 2, om)
+        v = rdm(s, mem, sg, off, w, om)
+        sel = rdm(s, mem, sg, (off + w) & om, 2, om)
         setr(s, (modrm >> 3) & 7, w, v)
-        load_seg(s, ES if op == 0xC4 else DS, sel)
+        load_seg(s, mem, ES if op == 0xC4 else DS, sel)
         return 0
     if op == 0xC6 or op == 0xC7:                       # MOV r/m, imm
         sz = 1 if op == 0xC6 else w
-        modrm = fetch8(s, dm)
+        modrm = fetch8(s, mem)
         if model != 0 and (modrm & 0x38):
-            return ud(s, dm, start)
-        sg, off = modrm_ea(s, dm, modrm, seg, a32)
-        v = fetchw(s, dm, sz)
-        rm_wr(s, dm, modrm, sg, off, sz, om, v)
+            return ud(s, mem, start)
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        v = fetchw(s, mem, sz)
+        rm_wr(s, mem, modrm, sg, off, sz, om, v)
         return 0
     if op == 0xC0 or op == 0xC1:                       # shift r/m, imm8 (186+)
         sz = 1 if op == 0xC0 else w
-        modrm = fetch8(s, dm)
-        sg, off = modrm_ea(s, dm, modrm, seg, a32)
-        v = rm_rd(s, dm, modrm, sg, off, sz, om)
-        cnt = fetch8(s, dm) & 0x1F
-        rm_wr(s, dm, modrm, sg, off, sz, om, shift(s, (modrm >> 3) & 7, v, cnt, sz))
+        modrm = fetch8(s, mem)
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        v = rm_rd(s, mem, modrm, sg, off, sz, om)
+        cnt = fetch8(s, mem) & 0x1F
+        rm_wr(s, mem, modrm, sg, off, sz, om, shift(s, (modrm >> 3) & 7, v, cnt, sz))
         return cnt
     if op == 0xC8:                                     # ENTER
-        size = fetch16(s, dm)
-        level = fetch8(s, dm) & 31
-        push(s, dm, getr(s, 5, w), w)
-        frame = s[ESP] & 0xFFFF
+        size = fetch16(s, mem)
+        level = fetch8(s, mem) & 31
+        sm = 0xFFFFFFFF if s[SSB] else 0xFFFF
+        push(s, mem, getr(s, 5, w), w)
+        frame = s[ESP] & sm
         if level > 0:
-            bp = s[EBP] & 0xFFFF
+            bp = s[EBP] & sm
             for _ in range(level - 1):
-                bp = (bp - w) & 0xFFFF
-                push(s, dm, rdm(s, dm, SS, bp, w, 0xFFFF), w)
-            push(s, dm, frame, w)
+                bp = (bp - w) & sm
+                push(s, mem, rdm(s, mem, SS, bp, w, sm), w)
+            push(s, mem, frame, w)
         setr(s, 5, w, frame)
-        s[ESP] = (s[ESP] & ~0xFFFF) | ((s[ESP] - size) & 0xFFFF)
+        sp_add(s, -size)
         return 4 * level
     # C9 LEAVE
-    s[ESP] = (s[ESP] & ~0xFFFF) | (s[EBP] & 0xFFFF)
-    setr(s, 5, w, pop(s, dm, w))
+    sm = 0xFFFFFFFF if s[SSB] else 0xFFFF
+    s[ESP] = (s[ESP] & ~sm) | (s[EBP] & sm)
+    setr(s, 5, w, pop(s, mem, w))
     return 0
 
 
 # ---- D0-DF ------------------------------------------------------------------------------------------
 @njit(**J)
-def g_dx(s, dm, op, seg, w, a32, start):
+def g_dx(s, mem, op, seg, w, a32, start):
     om = 0xFFFFFFFF if a32 else 0xFFFF
     if op < 0xD4:                                      # group 2
         sz = 1 if (op & 1) == 0 else w
-        modrm = fetch8(s, dm)
-        sg, off = modrm_ea(s, dm, modrm, seg, a32)
-        v = rm_rd(s, dm, modrm, sg, off, sz, om)
+        modrm = fetch8(s, mem)
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        v = rm_rd(s, mem, modrm, sg, off, sz, om)
         r = (modrm >> 3) & 7
         if op < 0xD2:
             cnt = 1
@@ -144,12 +136,12 @@ def g_dx(s, dm, op, seg, w, a32, start):
                 cnt &= 0x1F
         if r == 6 and s[MODEL] == 0 and cnt == 0:
             return 0                                   # SETMOC with CL=0
-        rm_wr(s, dm, modrm, sg, off, sz, om, shift(s, r, v, cnt, sz))
+        rm_wr(s, mem, modrm, sg, off, sz, om, shift(s, r, v, cnt, sz))
         return 4 * cnt if op >= 0xD2 else 0
     if op == 0xD4:                                     # AAM
-        b = fetch8(s, dm)
+        b = fetch8(s, mem)
         if b == 0:
-            return fault(s, dm, 0, start)
+            return fault(s, mem, 0, start)
         al = s[EAX] & 0xFF
         ah = al // b
         al = al % b
@@ -157,7 +149,7 @@ def g_dx(s, dm, op, seg, w, a32, start):
         s[FLAGS] = (s[FLAGS] & ~ARITH) | szp(al, 1)
         return 0
     if op == 0xD5:                                     # AAD
-        b = fetch8(s, dm)
+        b = fetch8(s, mem)
         al = s[EAX] & 0xFF
         ah = (s[EAX] >> 8) & 0xFF
         t = (ah * b) & 0xFF
@@ -175,49 +167,49 @@ def g_dx(s, dm, op, seg, w, a32, start):
     if op == 0xD7:                                     # XLAT
         sg = DS if seg < 0 else seg
         off = ((s[EBX] & om) + (s[EAX] & 0xFF)) & om
-        setr(s, 0, 1, rdm(s, dm, sg, off, 1, om))
+        setr(s, 0, 1, rdm(s, mem, sg, off, 1, om))
         return 0
     # D8-DF: ESC (no coprocessor): decode the operand, do nothing
-    modrm = fetch8(s, dm)
-    modrm_ea(s, dm, modrm, seg, a32)
+    modrm = fetch8(s, mem)
+    modrm_ea(s, mem, modrm, seg, a32)
     return 0
 
 
 # ---- E0-EF ------------------------------------------------------------------------------------------
 @njit(**J)
 def g_ex(s, mem, op, w, a32):
-    dm = mem[0]
     if op < 0xE4:                                      # LOOPNZ LOOPZ LOOP JCXZ
-        d = fetchs8(s, dm)
+        d = fetchs8(s, mem)
         if loop_taken(s, op, 0xFFFFFFFF if a32 else 0xFFFF):
-            s[EIP] = (s[EIP] + d) & 0xFFFF
+            jump_near(s, s[EIP] + d, w)
             return 12
         return 0
     if op == 0xE8:                                     # CALL rel
-        d = sext(fetchw(s, dm, w), w)
-        push(s, dm, s[EIP], w)
-        s[EIP] = (s[EIP] + d) & wmask(w)
+        d = sext(fetchw(s, mem, w), w)
+        push(s, mem, s[EIP], w)
+        jump_near(s, s[EIP] + d, w)
         return 0
     if op == 0xE9:
-        d = sext(fetchw(s, dm, w), w)
-        s[EIP] = (s[EIP] + d) & wmask(w)
+        d = sext(fetchw(s, mem, w), w)
+        jump_near(s, s[EIP] + d, w)
         return 0
     if op == 0xEB:
-        d = fetchs8(s, dm)
-        s[EIP] = (s[EIP] + d) & 0xFFFF
+        d = fetchs8(s, mem)
+        jump_near(s, s[EIP] + d, w)
         return 0
     if op == 0xEA:
-        ip = fetchw(s, dm, w)
-        cs = fetch16(s, dm)
-        load_seg(s, CS, cs)
-        s[EIP] = ip
+        ip = fetchw(s, mem, w)
+        cs = fetch16(s, mem)
+        far_jump(s, mem, cs, ip, w, False)
         return 0
     # E4-E7 imm port, EC-EF DX port
     if op < 0xE8:
-        port = fetch8(s, dm)
+        port = fetch8(s, mem)
     else:
         port = s[EDX] & 0xFFFF
     sz = 1 if (op & 1) == 0 else w
+    if not io_allowed(s, mem, port, sz):
+        return 0
     if (op & 2) == 0:                                  # IN
         v = port_in(s, port, sz)
         if v < 0:

@@ -3,19 +3,20 @@
 import numpy as np
 from numba import njit
 
-from .state import ARITH, CF, CS, DS, EAX, EIP, ESP, FLAGS, HALTED, J, MODEL, OF, SEL
+from .state import ARITH, CF, DS, EAX, EIP, ESP, FLAGS, HALTED, J, MODEL, OF, XREAD
 from .regs import getr, setr, sext, wmask
 from .memory import fetch8, fetchw, rdm
-from .segments import load_seg
 from .stack import push
 from .alu import alu, flag_op, incdec, szp
 from .interrupts import do_int, fault, ud
+from .far import far_jump, jump_near
+from .system import cpl0, iopl_ok
 from .modrm import modrm_ea, rm_rd, rm_wr
 
 
 # ---- F0-FF ------------------------------------------------------------------------------------------
 @njit(**J)
-def g_muldiv(s, dm, r, v, sz, rep, start):
+def g_muldiv(s, mem, r, v, sz, rep, start):
     """F6/F7 /4../7 on the operand v.  Returns extra cycles."""
     model = s[MODEL]
     bits = 8 * sz
@@ -56,19 +57,19 @@ def g_muldiv(s, dm, r, v, sz, rep, start):
     else:
         n = (getr(s, 2, sz) << bits) | getr(s, 0, sz)
     if v == 0:
-        return fault(s, dm, 0, start)
+        return fault(s, mem, 0, start)
     if r == 6 and sz == 4:
         nu = (np.uint64(getr(s, 2, 4)) << np.uint64(32)) | np.uint64(getr(s, 0, 4))
         qu = nu // np.uint64(v)
         if qu > np.uint64(0xFFFFFFFF):
-            return fault(s, dm, 0, start)
+            return fault(s, mem, 0, start)
         q = np.int64(qu)
         rem = np.int64(nu % np.uint64(v))
     elif r == 6:
         q = n // v
         rem = n % v
         if q > m:
-            return fault(s, dm, 0, start)
+            return fault(s, mem, 0, start)
     else:
         ns = sext(n, 2 * sz) if sz < 4 else n
         ds = sext(v, sz)
@@ -83,9 +84,9 @@ def g_muldiv(s, dm, r, v, sz, rep, start):
         lim = (1 << (bits - 1))
         if model == 0:
             if q >= lim or q <= -lim:
-                return fault(s, dm, 0, start)
+                return fault(s, mem, 0, start)
         elif q >= lim or q < -lim:
-            return fault(s, dm, 0, start)
+            return fault(s, mem, 0, start)
         q &= m
         rem &= m
     if sz == 1:
@@ -97,77 +98,77 @@ def g_muldiv(s, dm, r, v, sz, rep, start):
 
 
 @njit(**J)
-def g_fx(s, dm, op, seg, rep, w, a32, start):
+def g_fx(s, mem, op, seg, rep, w, a32, start):
     model = s[MODEL]
     if op >= 0xF8:
         if op < 0xFE:
+            if (op == 0xFA or op == 0xFB) and not iopl_ok(s):
+                return 0
             flag_op(s, op)
             return 0
     if op == 0xF4:
-        s[HALTED] = 1
+        if cpl0(s):
+            s[HALTED] = 1
         return 0
     if op == 0xF5:
         s[FLAGS] ^= CF
         return 0
     if op == 0xF1:                                     # 386: ICEBP
-        return do_int(s, dm, 1, s[EIP])
+        return do_int(s, mem, 1, s[EIP])
     om = 0xFFFFFFFF if a32 else 0xFFFF
-    modrm = fetch8(s, dm)
+    modrm = fetch8(s, mem)
     r = (modrm >> 3) & 7
-    sg, off = modrm_ea(s, dm, modrm, seg, a32)
+    sg, off = modrm_ea(s, mem, modrm, seg, a32)
     mem_ = 5 if sg >= 0 else 0
     if op == 0xF6 or op == 0xF7:
         sz = 1 if op == 0xF6 else w
-        v = rm_rd(s, dm, modrm, sg, off, sz, om)
+        v = rm_rd(s, mem, modrm, sg, off, sz, om)
         if r < 2:
-            alu(s, 4, v, fetchw(s, dm, sz), sz)
+            alu(s, 4, v, fetchw(s, mem, sz), sz)
             return mem_
         if r == 2:
-            rm_wr(s, dm, modrm, sg, off, sz, om, ~v & wmask(sz))
+            rm_wr(s, mem, modrm, sg, off, sz, om, ~v & wmask(sz))
             return mem_ * 2
         if r == 3:
             res = alu(s, 5, 0, v, sz)
-            rm_wr(s, dm, modrm, sg, off, sz, om, res)
+            rm_wr(s, mem, modrm, sg, off, sz, om, res)
             return mem_ * 2
-        return g_muldiv(s, dm, r, v, sz, rep, start) + mem_
+        return g_muldiv(s, mem, r, v, sz, rep, start) + mem_
     if op == 0xFE:
         if r < 2:
-            v = rm_rd(s, dm, modrm, sg, off, 1, om)
-            rm_wr(s, dm, modrm, sg, off, 1, om, incdec(s, v, 1, r == 1))
+            v = rm_rd(s, mem, modrm, sg, off, 1, om)
+            rm_wr(s, mem, modrm, sg, off, 1, om, incdec(s, v, 1, r == 1))
             return mem_ * 2
         if model != 0:
-            return ud(s, dm, start)
+            return ud(s, mem, start)
         # 8086: the FF operations with a byte operand
-        v = rm_rd(s, dm, modrm, sg, off, 1, om) | 0xFF00
+        v = rm_rd(s, mem, modrm, sg, off, 1, om) | 0xFF00
     else:
         if r < 2:
-            v = rm_rd(s, dm, modrm, sg, off, w, om)
-            rm_wr(s, dm, modrm, sg, off, w, om, incdec(s, v, w, r == 1))
+            v = rm_rd(s, mem, modrm, sg, off, w, om)
+            rm_wr(s, mem, modrm, sg, off, w, om, incdec(s, v, w, r == 1))
             return mem_ * 2
-        v = rm_rd(s, dm, modrm, sg, off, w, om)
+        v = rm_rd(s, mem, modrm, sg, off, w, om)
     if r == 2:                                         # CALL near r/m
-        push(s, dm, s[EIP], w)
-        s[EIP] = v
+        push(s, mem, s[EIP], w)
+        jump_near(s, v, w)
         return 11
     if r == 4:                                         # JMP near r/m
-        s[EIP] = v
+        jump_near(s, v, w)
         return 0
     if r == 3 or r == 5:                               # CALL / JMP far m
         if sg < 0:
             if model != 0:
-                return ud(s, dm, start)
+                return ud(s, mem, start)
             sg, off = DS if seg < 0 else seg, 0
-        cs = rdm(s, dm, sg, (off + w) & om, 2, om)
-        if r == 3:
-            push(s, dm, s[SEL + CS], w)
-            push(s, dm, s[EIP], w)
-        load_seg(s, CS, cs)
-        s[EIP] = v
+        cs = rdm(s, mem, sg, (off + w) & om, 2, om)
+        if s[XREAD] == 0:
+            far_jump(s, mem, cs, v, w, r == 3)
         return 20
     # 6 (and 7 on the 8086): PUSH r/m
     if r == 7 and model != 0:
-        return ud(s, dm, start)
+        return ud(s, mem, start)
     if sg < 0 and (modrm & 7) == 4 and model == 0:
         v = (s[ESP] - 2) & 0xFFFF                      # PUSH SP pushes the new value
-    push(s, dm, v, w)
+    push(s, mem, v, w)
     return mem_

@@ -2,89 +2,91 @@
 
 from numba import njit
 
-from .state import CS, DS, EAX, EIP, FLAGS, INHIBIT, J, MODEL, SEL, SS
+from .state import CPL, CS, DS, EAX, FLAGS, INHIBIT, J, MODEL, SEL, SS, VM, XREAD
 from .regs import getr, setr, wmask
 from .memory import fetch16, fetch32, fetch8, fetchs8, fetchw, rdm, wrm
 from .segments import load_seg
 from .stack import pop, push
-from .alu import alu, set_flags
+from .alu import alu
 from .interrupts import ud
+from .far import far_jump, write_flags
+from .system import iopl_ok
 from .modrm import modrm_ea, rm_rd, rm_wr
 from .ops_regs import cbw_cwd, xchg_ax
 
 
 # ---- 80-8F ------------------------------------------------------------------------------------
 @njit(**J)
-def g_8x(s, dm, op, seg, w, a32, start):
+def g_8x(s, mem, op, seg, w, a32, start):
     om = 0xFFFFFFFF if a32 else 0xFFFF
-    modrm = fetch8(s, dm)
+    modrm = fetch8(s, mem)
     r = (modrm >> 3) & 7
     if op == 0x8D:                                     # LEA
-        sg, off = modrm_ea(s, dm, modrm, -1, a32)
+        sg, off = modrm_ea(s, mem, modrm, -1, a32)
         if sg < 0:
             if s[MODEL] != 0:
-                return ud(s, dm, start)
+                return ud(s, mem, start)
             off = 0
         setr(s, r, w, off)
         return 0
-    sg, off = modrm_ea(s, dm, modrm, seg, a32)
+    sg, off = modrm_ea(s, mem, modrm, seg, a32)
     mem_ = 5 if sg >= 0 else 0
     if op < 0x84:                                      # group 1
         sz = 1 if (op & 1) == 0 else w
-        a = rm_rd(s, dm, modrm, sg, off, sz, om)
+        a = rm_rd(s, mem, modrm, sg, off, sz, om)
         if op == 0x83:
-            b = fetchs8(s, dm) & wmask(sz)
+            b = fetchs8(s, mem) & wmask(sz)
         else:
-            b = fetchw(s, dm, sz)
+            b = fetchw(s, mem, sz)
         v = alu(s, r, a, b, sz)
         if r != 7:
-            rm_wr(s, dm, modrm, sg, off, sz, om, v)
+            rm_wr(s, mem, modrm, sg, off, sz, om, v)
             return mem_ * 2
         return mem_
     if op < 0x86:                                      # TEST
         sz = 1 if (op & 1) == 0 else w
-        alu(s, 4, rm_rd(s, dm, modrm, sg, off, sz, om), getr(s, r, sz), sz)
+        alu(s, 4, rm_rd(s, mem, modrm, sg, off, sz, om), getr(s, r, sz), sz)
         return mem_
     if op < 0x88:                                      # XCHG
         sz = 1 if (op & 1) == 0 else w
-        a = rm_rd(s, dm, modrm, sg, off, sz, om)
+        a = rm_rd(s, mem, modrm, sg, off, sz, om)
         b = getr(s, r, sz)
-        rm_wr(s, dm, modrm, sg, off, sz, om, b)
+        rm_wr(s, mem, modrm, sg, off, sz, om, b)
         setr(s, r, sz, a)
         return mem_ * 3
     if op < 0x8C:                                      # MOV
         sz = 1 if (op & 1) == 0 else w
         if op < 0x8A:
-            rm_wr(s, dm, modrm, sg, off, sz, om, getr(s, r, sz))
+            rm_wr(s, mem, modrm, sg, off, sz, om, getr(s, r, sz))
         else:
-            setr(s, r, sz, rm_rd(s, dm, modrm, sg, off, sz, om))
+            setr(s, r, sz, rm_rd(s, mem, modrm, sg, off, sz, om))
         return mem_
     if op == 0x8C:                                     # MOV r/m, Sreg
         if s[MODEL] == 0:
             r &= 3
         elif r > 5:
-            return ud(s, dm, start)
+            return ud(s, mem, start)
         if sg < 0:
             setr(s, modrm & 7, w, s[SEL + r])
         else:
-            wrm(s, dm, sg, off, 2, om, s[SEL + r])
+            wrm(s, mem, sg, off, 2, om, s[SEL + r])
         return mem_
     if op == 0x8E:                                     # MOV Sreg, r/m
         if s[MODEL] == 0:
             r &= 3
         elif r > 5 or r == CS:
-            return ud(s, dm, start)
-        load_seg(s, r, rm_rd(s, dm, modrm, sg, off, 2, om))
+            return ud(s, mem, start)
+        load_seg(s, mem, r, rm_rd(s, mem, modrm, sg, off, 2, om))
         if r == SS:
             s[INHIBIT] = 1
         return mem_
     # 8F: POP r/m (8086 ignores reg)
     if r != 0 and s[MODEL] != 0:
-        return ud(s, dm, start)
-    v = pop(s, dm, w)
+        return ud(s, mem, start)
+    v = pop(s, mem, w)
     if sg >= 0:
         # the offset was computed before SP changed, except for 386 [ESP]-based forms
-        wrm(s, dm, sg, off, w, om, v)
+        wrm(s, mem, sg, off, w, om, v)
     else:
         setr(s, modrm & 7, w, v)
     return mem_
@@ -92,7 +94,7 @@ def g_8x(s, dm, op, seg, w, a32, start):
 
 # ---- 90-AF --------------------------------------------------------------------------------------
 @njit(**J)
-def g_9x(s, dm, op, seg, rep, w, a32, start):
+def g_9x(s, mem, op, seg, rep, w, a32, start):
     if op < 0x98:                                      # XCHG AX, r
         xchg_ax(s, op & 7, w)
         return 0
@@ -100,21 +102,23 @@ def g_9x(s, dm, op, seg, rep, w, a32, start):
         cbw_cwd(s, op, w)
         return 0
     if op == 0x9A:                                     # CALL far
-        ip = fetchw(s, dm, w)
-        cs = fetch16(s, dm)
-        push(s, dm, s[SEL + CS], w)
-        push(s, dm, s[EIP], w)
-        load_seg(s, CS, cs)
-        s[EIP] = ip
+        ip = fetchw(s, mem, w)
+        cs = fetch16(s, mem)
+        far_jump(s, mem, cs, ip, w, True)
         return 0
     if op == 0x9B:                                     # WAIT
         return 0
-    if op == 0x9C:
-        push(s, dm, s[FLAGS] & (0xFFFF if w == 2 else 0xFCFFFF), w)
+    if op == 0x9C:                                     # PUSHF: VM and RF read as 0
+        if (s[FLAGS] & VM) and not iopl_ok(s):
+            return 0
+        push(s, mem, s[FLAGS] & (0xFFFF if w == 2 else 0xFCFFFF), w)
         return 0
-    if op == 0x9D:
-        v = pop(s, dm, w)
-        set_flags(s, v)
+    if op == 0x9D:                                     # POPF
+        if (s[FLAGS] & VM) and not iopl_ok(s):
+            return 0
+        v = pop(s, mem, w)
+        if s[XREAD] == 0:
+            write_flags(s, v, w, s[CPL])
         return 0
     if op == 0x9E:                                     # SAHF
         s[FLAGS] = (s[FLAGS] & ~0xD5) | ((s[EAX] >> 8) & 0xD5)
@@ -124,18 +128,18 @@ def g_9x(s, dm, op, seg, rep, w, a32, start):
         return 0
     om = 0xFFFFFFFF if a32 else 0xFFFF
     if op < 0xA4:                                      # MOV AL/AX <-> moffs
-        off = fetch32(s, dm) if a32 else fetch16(s, dm)
+        off = fetch32(s, mem) if a32 else fetch16(s, mem)
         sg = DS if seg < 0 else seg
         sz = 1 if (op & 1) == 0 else w
         if op < 0xA2:
-            setr(s, 0, sz, rdm(s, dm, sg, off, sz, om))
+            setr(s, 0, sz, rdm(s, mem, sg, off, sz, om))
         else:
-            wrm(s, dm, sg, off, sz, om, getr(s, 0, sz))
+            wrm(s, mem, sg, off, sz, om, getr(s, 0, sz))
         return 0
     if op == 0xA8:
-        alu(s, 4, s[EAX] & 0xFF, fetch8(s, dm), 1)
+        alu(s, 4, s[EAX] & 0xFF, fetch8(s, mem), 1)
         return 0
     if op == 0xA9:
-        alu(s, 4, getr(s, 0, w), fetchw(s, dm, w), w)
+        alu(s, 4, getr(s, 0, w), fetchw(s, mem, w), w)
         return 0
-    return ud(s, dm, start)
+    return ud(s, mem, start)

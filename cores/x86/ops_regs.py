@@ -2,13 +2,14 @@
 
 from numba import njit
 
-from .state import EAX, ESP, J, JI, MODEL
+from .state import EAX, ESP, FLAGS, J, JI, MODEL, ZF
 from .regs import getr, setr, sext, wmask
 from .memory import fetch8, fetchs8, fetchw, rdm
 from .stack import pop, push
 from .alu import imul_flags, incdec_i
-from .interrupts import do_int, ud
-from .modrm import modrm_ea, rm_rd
+from .interrupts import fault, ud
+from .memory import protected
+from .modrm import modrm_ea, rm_rd, rm_wr
 
 
 # ---- 40-5F: INC/DEC/PUSH/POP reg ----------------------------------------------------------
@@ -42,60 +43,71 @@ def cbw_cwd(s, op, w):
 
 
 @njit(**J)
-def g_4x5x(s, dm, op, w):
+def g_4x5x(s, mem, op, w):
     r = op & 7
     if op < 0x50:
         incdec_reg(s, op, w)
     elif op < 0x58:
         if r == 4:
             if s[MODEL] == 0:
-                push(s, dm, (s[ESP] - 2) & 0xFFFF, 2)
+                push(s, mem, (s[ESP] - 2) & 0xFFFF, 2)
             else:
-                push(s, dm, getr(s, 4, w), w)
+                push(s, mem, getr(s, 4, w), w)
         else:
-            push(s, dm, getr(s, r, w), w)
+            push(s, mem, getr(s, r, w), w)
     else:
-        v = pop(s, dm, w)
+        v = pop(s, mem, w)
         setr(s, r, w, v)
     return 0
 
 
 @njit(**J)
-def g_6x(s, dm, op, seg, rep, w, a32, start):
+def g_6x(s, mem, op, seg, rep, w, a32, start):
     om = 0xFFFFFFFF if a32 else 0xFFFF
     if op == 0x60:
         sp = getr(s, 4, w)
         for r in range(8):
-            push(s, dm, sp if r == 4 else getr(s, r, w), w)
+            push(s, mem, sp if r == 4 else getr(s, r, w), w)
         return 0
     if op == 0x61:
         for r in range(7, -1, -1):
-            v = pop(s, dm, w)
+            v = pop(s, mem, w)
             if r != 4:
                 setr(s, r, w, v)
         return 0
+    if op == 0x63 and protected(s):                   # ARPL r/m16, r16
+        modrm = fetch8(s, mem)
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        dst = rm_rd(s, mem, modrm, sg, off, 2, om)
+        src = getr(s, (modrm >> 3) & 7, 2)
+        if (dst & 3) < (src & 3):
+            rm_wr(s, mem, modrm, sg, off, 2, om, (dst & ~3) | (src & 3))
+            s[FLAGS] |= ZF
+        else:
+            s[FLAGS] &= ~ZF
+        return 0
     if op == 0x62:
-        modrm = fetch8(s, dm)
-        sg, off = modrm_ea(s, dm, modrm, seg, a32)
+        modrm = fetch8(s, mem)
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
         if sg < 0:
-            return ud(s, dm, start)
+            return ud(s, mem, start)
         v = sext(getr(s, (modrm >> 3) & 7, w), w)
-        lo = sext(rdm(s, dm, sg, off, w, om), w)
-        hi = sext(rdm(s, dm, sg, (off + w) & om, w, om), w)
+        lo = sext(rdm(s, mem, sg, off, w, om), w)
+        hi = sext(rdm(s, mem, sg, (off + w) & om, w, om), w)
         if v < lo or v > hi:
-            return do_int(s, dm, 5, start)
+            return fault(s, mem, 5, start)
         return 0
     if op == 0x68:
-        push(s, dm, fetchw(s, dm, w), w)
+        push(s, mem, fetchw(s, mem, w), w)
         return 0
     if op == 0x6A:
-        push(s, dm, fetchs8(s, dm) & wmask(w), w)
+        push(s, mem, fetchs8(s, mem) & wmask(w), w)
         return 0
     if op == 0x69 or op == 0x6B:
-        modrm = fetch8(s, dm)
-        sg, off = modrm_ea(s, dm, modrm, seg, a32)
-        a = sext(rm_rd(s, dm, modrm, sg, off, w, om), w)
-        b = sext(fetchw(s, dm, w), w) if op == 0x69 else fetchs8(s, dm)
+        modrm = fetch8(s, mem)
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        a = sext(rm_rd(s, mem, modrm, sg, off, w, om), w)
+        b = sext(fetchw(s, mem, w), w) if op == 0x69 else fetchs8(s, mem)
         setr(s, (modrm >> 3) & 7, w, imul_flags(s, a * b, w))
         return 0
-    return ud(s, dm, start)
+    return ud(s, mem, start)

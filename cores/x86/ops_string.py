@@ -9,12 +9,13 @@ from numba import njit
 from emu import abi
 
 from .tables import CYC
-from .state import (AMASK, BASE, DF, DS, ECX, EDI, EDX, EIP, END, ES, ESI, FLAGS, IF, J, JI, PARTIAL, PB, PM,
-    RPT, WPT, XREAD, X_SIN, X_SREAD, ZF)
+from .state import (AMASK, BASE, CR0, DF, DS, ECX, EDI, EDX, EIP, END, ES, ESI, FLAGS, IF, J, JI, PARTIAL, PB,
+                    PE, PG, PM, SNAP, XREAD, X_FAULTED, X_SIN, X_SREAD, ZF)
 from .regs import getr, setr
 from .memory import rdm, wrm
 from .alu import alu
 from .ports import port_in, port_out
+from .system import io_allowed
 
 
 # ---- string instructions -------------------------------------------------------------------
@@ -39,7 +40,7 @@ def span_in_page(s, sg, off, sz, d, om):
 
 
 @njit(**JI)
-def ram_run(s, sseg, si, di, sz, d, om, n, per, cyc, movs):
+def ram_run(s, mem, sseg, si, di, sz, d, om, n, per, cyc, movs):
     """Iterations of REP MOVS/STOS that can run as a plain RAM copy/fill: all in one RAM
     page each side, and no more than the generic loop would run before it stops for the
     cycle budget (0: take the generic path; also when anything is pending)."""
@@ -47,11 +48,11 @@ def ram_run(s, sseg, si, di, sz, d, om, n, per, cyc, movs):
             or s[XREAD]):
         return 0
     k = span_in_page(s, ES, di, sz, d, om)
-    if k == 0 or s[WPT + (((s[BASE + ES] + di) & s[AMASK]) >> PB)] < 0:
+    if k == 0 or mem[2][((s[BASE + ES] + di) & s[AMASK]) >> PB] < 0:
         return 0
     if movs:
         k = min(k, span_in_page(s, sseg, si, sz, d, om))
-        if k == 0 or s[RPT + (((s[BASE + sseg] + si) & s[AMASK]) >> PB)] < 0:
+        if k == 0 or mem[1][((s[BASE + sseg] + si) & s[AMASK]) >> PB] < 0:
             return 0
     k = min(k, n)
     rem = s[END] - s[abi.S_CYCLES] - cyc               # the generic loop stops after the
@@ -60,13 +61,27 @@ def ram_run(s, sseg, si, di, sz, d, om, n, per, cyc, movs):
 
 
 @njit(**J)
+def str_abort(s, start):
+    """An iteration could not finish: a read that exits leaves the registers of the
+    iterations done (EIP at the instruction); an exception is delivered with them
+    too, so they go into the snapshot that run() restores."""
+    if s[XREAD] == X_FAULTED:
+        for r in (ECX, ESI, EDI):
+            s[SNAP + r - 16] = s[r]
+        return 0
+    s[EIP] = start
+    return X_SREAD
+
+
+@njit(**J)
 def g_str(s, mem, op, seg, rep, w, a32, start):
-    dm = mem[0]
     om = 0xFFFFFFFF if a32 else 0xFFFF
     sz = 1 if (op & 1) == 0 else w
     d = -sz if s[FLAGS] & DF else sz
     sseg = DS if seg < 0 else seg
     kind = op & 0xFE
+    if (kind == 0x6C or kind == 0x6E) and not io_allowed(s, mem, s[EDX] & 0xFFFF, sz):
+        return 0
     if rep:
         n = s[ECX] & om
         if n == 0:
@@ -74,16 +89,18 @@ def g_str(s, mem, op, seg, rep, w, a32, start):
     cyc = 0
     per = CYC[op]
     # REP MOVS/STOS between RAM pages run in chunks of whole iterations (``ram_run``)
-    bulk = rep != 0 and (kind == 0xA4 or kind == 0xAA)
+    # (real mode without paging: protected mode takes the checked path)
+    bulk = rep != 0 and (kind == 0xA4 or kind == 0xAA) and (s[CR0] & (PE | PG)) == 0
+    dm = mem[0]
     while True:
         si = s[ESI] & om
         di = s[EDI] & om
         k = 0
         if bulk:
-            k = ram_run(s, sseg, si, di, sz, d, om, n, per, cyc, kind == 0xA4)
+            k = ram_run(s, mem, sseg, si, di, sz, d, om, n, per, cyc, kind == 0xA4)
         if k > 0:
-            ps = s[RPT + (((s[BASE + sseg] + si) & s[AMASK]) >> PB)] + ((s[BASE + sseg] + si) & PM)
-            pd = s[WPT + (((s[BASE + ES] + di) & s[AMASK]) >> PB)] + ((s[BASE + ES] + di) & PM)
+            ps = mem[1][((s[BASE + sseg] + si) & s[AMASK]) >> PB] + ((s[BASE + sseg] + si) & PM)
+            pd = mem[2][((s[BASE + ES] + di) & s[AMASK]) >> PB] + ((s[BASE + ES] + di) & PM)
             if kind == 0xA4:                           # element by element (overlaps)
                 if sz == 1:
                     for _ in range(k):
@@ -129,37 +146,37 @@ def g_str(s, mem, op, seg, rep, w, a32, start):
                 return cyc
             continue
         if kind == 0xA4:                               # MOVS
-            v = rdm(s, dm, sseg, si, sz, om)
+            v = rdm(s, mem, sseg, si, sz, om)
             if s[XREAD]:
-                s[EIP] = start
-                return X_SREAD
-            wrm(s, dm, ES, di, sz, om, v)
+                return str_abort(s, start)
+            wrm(s, mem, ES, di, sz, om, v)
+            if s[XREAD]:
+                return str_abort(s, start)
             s[ESI] = (s[ESI] & ~om) | ((si + d) & om)
             s[EDI] = (s[EDI] & ~om) | ((di + d) & om)
         elif kind == 0xAA:                             # STOS
-            wrm(s, dm, ES, di, sz, om, getr(s, 0, sz))
+            wrm(s, mem, ES, di, sz, om, getr(s, 0, sz))
+            if s[XREAD]:
+                return str_abort(s, start)
             s[EDI] = (s[EDI] & ~om) | ((di + d) & om)
         elif kind == 0xAC:                             # LODS
-            v = rdm(s, dm, sseg, si, sz, om)
+            v = rdm(s, mem, sseg, si, sz, om)
             if s[XREAD]:
-                s[EIP] = start
-                return X_SREAD
+                return str_abort(s, start)
             setr(s, 0, sz, v)
             s[ESI] = (s[ESI] & ~om) | ((si + d) & om)
         elif kind == 0xA6:                             # CMPS
-            a = rdm(s, dm, sseg, si, sz, om)
-            b = rdm(s, dm, ES, di, sz, om)
+            a = rdm(s, mem, sseg, si, sz, om)
+            b = rdm(s, mem, ES, di, sz, om)
             if s[XREAD]:
-                s[EIP] = start
-                return X_SREAD
+                return str_abort(s, start)
             alu(s, 7, a, b, sz)
             s[ESI] = (s[ESI] & ~om) | ((si + d) & om)
             s[EDI] = (s[EDI] & ~om) | ((di + d) & om)
         elif kind == 0xAE:                             # SCAS
-            b = rdm(s, dm, ES, di, sz, om)
+            b = rdm(s, mem, ES, di, sz, om)
             if s[XREAD]:
-                s[EIP] = start
-                return X_SREAD
+                return str_abort(s, start)
             alu(s, 7, getr(s, 0, sz), b, sz)
             s[EDI] = (s[EDI] & ~om) | ((di + d) & om)
         elif kind == 0x6C:                             # INS
@@ -167,13 +184,14 @@ def g_str(s, mem, op, seg, rep, w, a32, start):
             if v < 0:
                 s[EIP] = start
                 return X_SIN
-            wrm(s, dm, ES, di, sz, om, v)
+            wrm(s, mem, ES, di, sz, om, v)
+            if s[XREAD]:
+                return str_abort(s, start)
             s[EDI] = (s[EDI] & ~om) | ((di + d) & om)
         else:                                          # OUTS
-            v = rdm(s, dm, sseg, si, sz, om)
+            v = rdm(s, mem, sseg, si, sz, om)
             if s[XREAD]:
-                s[EIP] = start
-                return X_SREAD
+                return str_abort(s, start)
             port_out(s, mem, s[EDX] & 0xFFFF, v, sz)
             s[ESI] = (s[ESI] & ~om) | ((si + d) & om)
         cyc += per

@@ -2,7 +2,7 @@
 
 from numba import njit
 
-from .state import JI, REG
+from .state import J, JI, NREG, REG, SNAP
 
 
 @njit(**JI)
@@ -46,3 +46,16 @@ def setr(s, r, w, v):
         s[REG + r] = (s[REG + r] & ~0xFFFF) | (v & 0xFFFF)
     else:
         s[REG + r] = v & 0xFFFFFFFF
+
+
+@njit(**J)
+def snapshot(s):
+    """Keep the architectural state (slots 16 .. 16 + NREG) to undo an instruction."""
+    for k in range(NREG):
+        s[SNAP + k] = s[16 + k]
+
+
+@njit(**J)
+def restore(s):
+    for k in range(NREG):
+        s[16 + k] = s[SNAP + k]

@@ -20,13 +20,16 @@ from numba import njit
 from emu import abi
 
 from .tables import CYC
-from .state import (A20, AMASK, BASE, CR0, CS, DF, DS, ECX, EDI, EIP, END, ES, ESI, ESP, FLAGS, HALTED, IF,
-    INHIBIT, J, MAXPAGES, MODEL, NREG, PARTIAL, PB, PM, PTN, REAL_PAGES, REG, RPT, SEL, SNAP, SS, SWINT, TF,
-    WPT, XREAD, X_IN, X_SIN, X_SREAD)
+from .state import (A20, AMASK, BASE, CR0, CS, DF, DR, DS, ECX, EDI, EIP, END, ES, ESI, ESP, FLAGS, HALTED,
+                    IF, INHIBIT, J, MODEL, PARTIAL, PB, PE, PG, PM, REG, SEL, SHUTDOWN, SS, SWINT, TF, XERR,
+                    XREAD, XVEC, X_IN, X_MMIO_RD, X_SIN, X_SREAD)
+
+REAL_PAGES = 0x110000 >> PB                    # pages real mode can address (A20 on)
 from .regs import getr, setr
 from .segments import load_seg
 from .alu import alu_i, incdec_i, shift
-from .interrupts import do_int
+from .interrupts import deliver
+from .regs import restore, snapshot
 from .execute import execute
 from .fast import (C_ALU, C_CALL, C_GRP5, C_LEA, C_MOV, C_MOVRMI, C_MOVRS, C_POP, C_PUSH, C_RET, C_SHIFT,
     C_STR, C_XCHG, FT, F_MODRM, F_READ, F_WORD, XT, ea16, express, mrd, mwr, shift1)
@@ -42,35 +45,21 @@ def run(s, mem, budget):
     s[abi.S_EXIT_REASON] = 0
     s[XREAD] = 0
     rp = mem[1]
-    amask = s[A20] & ((len(rp) << PB) - 1)
-    s[AMASK] = amask
-    # restartable memory reads need a register snapshot only if some page exits on read
-    # (separate loops: the copies compile to vector moves, the scan stops early)
-    wp = mem[2]
-    n = min(len(rp), (amask >> PB) + 1)
-    if (s[CR0] & 1) == 0:
-        # real mode reaches at most FFFF:FFFF + 3 < 0x110000: copying those 272
-        # pages instead of the whole 16 MiB table makes a run() call ~10x cheaper
-        n = min(n, REAL_PAGES)
-    for i in range(n):
-        s[RPT + i] = rp[i]
-    for i in range(n):
-        s[WPT + i] = wp[i]
-    if s[PTN] != n:
-        # pages beyond the copied range (first run, or the range changed) exit as
-        # MMIO rather than reading stale translations
-        for i in range(n, MAXPAGES):
-            s[RPT + i] = abi.PAGE_MMIO
-            s[WPT + i] = abi.PAGE_MMIO
-        s[PTN] = n
-    snap = False
-    for i in range(n):
-        if rp[i] < 0:
-            snap = True
-            break
+    s[AMASK] = s[A20] & ((len(rp) << PB) - 1)
+    model = s[MODEL]
+    if s[SHUTDOWN]:                                    # stopped by a triple fault until reset
+        s[abi.S_FAULT] = 8
+        return abi.EXIT_FAULT
+    # the general path keeps a register snapshot to undo an instruction: for faults
+    # (186 and later) and restartable MMIO reads (the 8086 reaches only 1 MiB + 64 KiB)
+    snap = model != 0
+    if not snap:
+        for i in range(min(len(rp), REAL_PAGES)):
+            if rp[i] < 0:
+                snap = True
+                break
     brk = s[abi.S_BREAK]
     insns = s[abi.S_INSNS]
-    model = s[MODEL]
     first = True
     reason = abi.EXIT_BUDGET
     # The interrupt lines are set from Python between runs and only the core clears
@@ -97,12 +86,18 @@ def run(s, mem, budget):
                 if s[abi.S_NMI]:
                     s[abi.S_NMI] = 0
                     lines = s[abi.S_IRQ] & 1
-                    cyc += do_int(s, dm, 2, ip)
+                    deliver(s, mem, 2, -1, ip, 1)
+                    cyc += 51
                     ip = s[EIP]
                     csb = s[BASE + CS]
+                    if s[SHUTDOWN]:
+                        reason = abi.EXIT_FAULT
+                        s[abi.S_FAULT] = 8
+                        break
                     continue
-                cyc += do_int(s, dm, s[abi.S_IRQ_VECTOR] & 0xFF, s[EIP]) + 10
-                reason = abi.EXIT_IRQ_ACK
+                deliver(s, mem, s[abi.S_IRQ_VECTOR] & 0xFF, -1, s[EIP], 1)
+                cyc += 61
+                reason = abi.EXIT_FAULT if s[SHUTDOWN] else abi.EXIT_IRQ_ACK
                 break
             if s[HALTED]:
                 cyc = end
@@ -112,16 +107,17 @@ def run(s, mem, budget):
                 reason = abi.EXIT_BREAKPOINT
                 break
             first = False
-            fast = (s[FLAGS] & TF) == 0
+            # the inline paths are real-mode code without paging (linear = physical)
+            fast = (s[FLAGS] & TF) == 0 and (s[CR0] & (PE | PG)) == 0
             rare = lines != 0 or brk >= 0 or not fast
         ok = False
         xchk = False
         t = 0
-        la = (csb + ip) & amask
-        pg = (la >> PB) & (MAXPAGES - 1)
+        la = (csb + ip) & s[AMASK]
+        pg = la >> PB
         if pg != cpg:
             cpg = pg
-            cpo = s[RPT + pg]
+            cpo = rp[pg]
         if fast and ip <= 0xFFF9 and cpo >= 0 and (la & PM) <= PM - 6:
             p = cpo + (la & PM)
             op = np.int64(dm[p])
@@ -185,7 +181,7 @@ def run(s, mem, budget):
                     if sg < 0:
                         a = getr(s, modrm & 7, sz)
                     else:
-                        a = mrd(s, dm, sg, off, sz)
+                        a = mrd(s, mem, sg, off, sz)
                         if snap and s[XREAD]:          # MMIO read: nothing changed yet
                             s[XREAD] = 0
                             s[abi.S_EXIT_REASON] = 0
@@ -367,7 +363,7 @@ def run(s, mem, budget):
                     wb = True
                     e = mem5
                 else:                                  # C_MOVSR: MOV Sreg, r/m
-                    load_seg(s, reg, a)
+                    load_seg(s, mem, reg, a)
                     csb = s[BASE + CS]                 # (the 8086 loads CS too)
                     if reg == SS:
                         s[INHIBIT] = 1
@@ -377,15 +373,14 @@ def run(s, mem, budget):
                     if wb:
                         if sg < 0:
                             setr(s, modrm & 7, sz, v)
-                        elif mwr(s, dm, sg, off, sz, v):
+                        elif mwr(s, mem, sg, off, sz, v):
                             xchk = True
                     ip = nip if nip >= 0 else ip + ilen
                     s[EIP] = ip
                     t = CYC[op] + eac + e
         if not ok:
             if snap:
-                for k in range(NREG):
-                    s[SNAP + k] = s[16 + k]
+                snapshot(s)
             s[abi.S_CYCLES] = cyc
             tf = s[FLAGS] & TF
             s[SWINT] = 0
@@ -401,20 +396,39 @@ def run(s, mem, budget):
                     break
                 reason = abi.EXIT_FAULT
                 break
-            if s[XREAD]:                               # MMIO read: undo and exit
-                for k in range(NREG):
-                    s[16 + k] = s[SNAP + k]
+            if s[XREAD] == X_MMIO_RD:                  # MMIO read: undo and exit
+                restore(s)
                 s[XREAD] = 0
                 s[abi.S_EXIT_REASON] = 0
                 reason = abi.EXIT_MMIO_READ
                 break
+            if s[XREAD]:                               # exception: undo, deliver
+                s[XREAD] = 0
+                vec = s[XVEC]
+                err = s[XERR]
+                restore(s)
+                s[PARTIAL] = 0
+                s[abi.S_EXIT_REASON] = 0               # (no write of the undone instruction)
+                deliver(s, mem, vec, err, s[EIP], 1)
+                cyc += t + 51
+                ip = s[EIP]
+                csb = s[BASE + CS]
+                rare = True
+                if s[SHUTDOWN]:
+                    s[abi.S_FAULT] = 8
+                    reason = abi.EXIT_FAULT
+                    break
+                continue
             cyc += t
             if s[PARTIAL]:
                 s[PARTIAL] = 0
             else:
                 insns += 1
-                if tf and s[SWINT] == 0:               # single step: INT 1 after the instruction
-                    cyc += do_int(s, dm, 1, s[EIP])
+                if tf and s[SWINT] == 0:               # single step: #DB after the instruction
+                    if model >= 3:
+                        s[DR + 6] |= 0x4000            # DR6.BS
+                    deliver(s, mem, 1, -1, s[EIP], 1)
+                    cyc += 51
             ip = s[EIP]
             csb = s[BASE + CS]
             rare = True

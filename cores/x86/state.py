@@ -1,46 +1,74 @@
 """x86 state-array layout: register slots, flag bits, internal codes (run ABI: emu/abi.py).
 
 General registers are kept as 32-bit values (AX is the low half of EAX); every
-segment register has its selector *and* its hidden base and limit in the state.
+segment register has its selector and its hidden descriptor cache (base, limit,
+attributes) in the state, as on the chip, so a mode switch keeps what was loaded
+("unreal mode").  Slots ``16 .. 16 + NREG`` are the architectural state an
+instruction may change; the general path snapshots them at ``SNAP`` so that a
+fault or a restartable exit can undo a half-done instruction (SDM vol. 3, 6.5:
+faults are reported with the state before the faulting instruction).
 """
-
 J = dict(cache=True, _nrt=False)
 JI = dict(cache=True, _nrt=False, inline="always")   # small hot helpers
 
-# ---- state slots ------------------------------------------------------------------
+# ---- architectural state (snapshotted) -------------------------------------------
 REG = 16                                       # EAX ECX EDX EBX ESP EBP ESI EDI
 EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI = range(16, 24)
 EIP = 24
 FLAGS = 25
 SEL = 26                                       # selectors  ES CS SS DS FS GS
 BASE = 32                                      # hidden bases
-LIMIT = 38                                     # hidden limits
-ES, CS, SS, DS, FS, GS = range(6)
-CR0, CR2, CR3 = 44, 45, 46
-MODEL = 47
-HALTED = 48
-INHIBIT = 49                                   # interrupt shadow (STI, MOV/POP SS)
-XREAD = 50                                     # an MMIO read needs an exit
-A20 = 51                                       # model's linear address mask
-IDTB, IDTL, GDTB, GDTL = 52, 53, 54, 55        # IDTR (real mode IVT base) / GDTR
-AMASK = 56                                     # A20 & size of the page tables (run sets it)
-END = 57                                       # cycle count where run stops (REP checks it)
-PARTIAL = 58                                   # the instruction did not finish (REP interrupted)
-EAC = 59                                       # effective-address cycles of this instruction
-SWINT = 60                                     # the instruction entered a handler (no trap)
-PTN = 61                                       # pages of RPT/WPT copied by run (rest: MMIO)
-SNAP = 64                                      # snapshot of slots 16..56 for restartable reads
-NREG = 41
-MAXPAGES = 1 << (24 - 12)
-REAL_PAGES = 0x110000 >> 12                    # pages real mode can address (A20 on)
-RPT = 128                                      # copy of the bus read page table (run fills it)
-WPT = RPT + MAXPAGES                           # ... and of the write page table
-STATE_SIZE = WPT + MAXPAGES
+LIMIT = 38                                     # hidden limits (the highest valid offset)
+ATTR = 44                                      # hidden attributes: descriptor bits 40-55 >> 8
+ES, CS, SS, DS, FS, GS = range(6)              # (access byte | G D/B L AVL << 8); 0 = unusable
+CPL = 50                                       # current privilege level (0 in real mode, 3 in V86)
+CSD = 51                                       # CS default size is 32 bits (D bit)
+SSB = 52                                       # SS is 32-bit (B bit): ESP, not SP
+LDTR, LDTB, LDTL = 53, 54, 55                  # LDT selector, base, limit
+TR, TRB, TRL, TRA = 56, 57, 58, 59             # task register: selector, base, limit, type
+GDTB, GDTL, IDTB, IDTL = 60, 61, 62, 63        # GDTR / IDTR (real mode: the IVT)
+CR0, CR3, CR4 = 64, 65, 66
+DR = 67                                        # DR0..DR7 (DR4/DR5 alias DR6/DR7)
+INHIBIT = 75                                   # interrupt shadow (STI, MOV/POP SS)
+HALTED = 76
+NREG = 77 - 16                                 # slots 16..76 are snapshotted
+
+# ---- not undone by a fault ----------------------------------------------------------
+CR2 = 80                                       # page-fault linear address
+MODEL = 81                                     # 0 8086, 1 186, 2 286, 3 386, 4 486, 5 Pentium, 6 P6
+XREAD = 82                                     # the instruction is abandoned: X_MMIO_RD or X_FAULTED
+A20 = 83                                       # A20 gate mask of physical addresses
+AMASK = 84                                     # A20 & size of the bus page tables (run sets it)
+END = 85                                       # cycle count where run stops (REP checks it)
+PARTIAL = 86                                   # the instruction did not finish (REP interrupted)
+EAC = 87                                       # effective-address cycles of this instruction
+SWINT = 88                                     # the instruction entered a handler (no trap)
+XVEC = 89                                      # exception raised by the instruction (-1 none)
+XERR = 90                                      # its error code (-1: none pushed)
+XLIN = 91                                      # linear address of a page fault (CR2 on delivery)
+DELIV = 92                                     # vector being delivered (-1): #DF / triple fault
+MSR_CS, MSR_ESP, MSR_EIP = 93, 94, 95          # IA32_SYSENTER_CS/ESP/EIP
+TSC_OFF = 96                                   # TSC = cycles + TSC_OFF (WRMSR 10h writes it)
+APICBASE = 97                                  # IA32_APIC_BASE
+FEAT = 98                                      # CPUID.1 EDX feature bits of the model
+SHUTDOWN = 99                                  # triple fault: the CPU stopped (machine resets)
+SNAP = 128                                     # snapshot of slots 16 .. 16 + NREG
+SCRATCH = 192                                  # 32 slots of work space (call-gate parameters)
+TLBN = 256                                     # TLB entries (direct-mapped by linear page)
+TLBT = 256                                     # tags: linear page number, -1 empty
+TLBE = TLBT + TLBN                             # entries: physical page << 12 | TLB_* bits
+STATE_SIZE = TLBE + TLBN
 
 CF, PF, AF, ZF, SF, TF, IF, DF, OF = 0x1, 0x4, 0x10, 0x40, 0x80, 0x100, 0x200, 0x400, 0x800
+IOPL, NT, RF, VM, AC, VIF, VIP, ID = 0x3000, 0x4000, 0x10000, 0x20000, 0x40000, 0x80000, 0x100000, 0x200000
 ARITH = 0x8D5                                  # OF SF ZF AF PF CF
 
-PB = 12                                        # page bits of the bus tables
+# CR0 / CR4 bits (SDM vol. 3, 2.5)
+PE, MP, EM, TS, ET, NE, WP, AM, NW, CD, PG = (1, 2, 4, 8, 0x10, 0x20, 0x10000, 0x40000,
+                                              0x20000000, 0x40000000, 0x80000000)
+VME, PVI, TSD, DE, PSE, PGE, PCE = 1, 2, 4, 8, 0x10, 0x80, 0x100
+
+PB = 12                                        # page bits of the bus tables and of paging
 PM = (1 << PB) - 1
 
 # execute() results below zero
@@ -49,3 +77,7 @@ X_MMIO = -2        # MMIO read: restore the snapshot
 X_SREAD = -3       # string iteration read exit: state already consistent (EIP = start)
 X_SIN = -4         # string iteration IN exit: state consistent
 X_FAULT = -5       # unrecoverable (S_FAULT says why)
+
+# state[XREAD]: why the current instruction is abandoned
+X_MMIO_RD = 1      # a read needs an exit (restartable)
+X_FAULTED = 2      # an exception was raised (XVEC, XERR): undo, then deliver it

@@ -1,0 +1,434 @@
+"""System instructions and privilege checks (Intel SDM vol. 3, 2.8 "system instruction summary").
+
+Every privileged or sensitive operation of the core passes through this module:
+``cpl0`` (instructions that need CPL 0), ``iopl_ok`` (CLI/STI at CPL <= IOPL),
+``io_allowed`` (IN/OUT/INS/OUTS: IOPL, then the TSS I/O permission bitmap, SDM
+vol. 1, 18.5) and ``sys_0f`` (the two-byte system opcodes: descriptor-table
+registers, LLDT/LTR, LAR/LSL/VERR/VERW, MOV CRn/DRn, INVLPG, MSRs, TSC, CPUID,
+SYSENTER/SYSEXIT).  These are the places where a VMM intercept goes.
+
+Model gating: 486 adds INVLPG, INVD/WBINVD, CR0.WP/AM/NE/CD/NW; the Pentium CR4
+(VME PVI TSD DE PSE), CPUID, RDTSC, RDMSR/WRMSR; the P6 CR4.PGE/PCE, RDPMC,
+SYSENTER/SYSEXIT.  What a model lacks raises #UD.  There is no FPU: CPUID.1 EDX
+bit 0 is clear, and ESC opcodes are decoded and ignored (CR0.EM/TS give #NM).
+"""
+
+from numba import njit
+
+from emu import abi
+
+from .state import (APICBASE, BASE, EBX, CPL, CR0, CR2, CR3, CR4, CS, DE, DR, EAX, ECX, EDX, EIP, ESP, FLAGS, GDTB,
+                    GDTL, IDTB, IDTL, IF, IOPL, J, LDTB, LDTL, LDTR, MODEL, MSR_CS, MSR_EIP, MSR_ESP, PCE, PE,
+                    PG, PGE, PSE, RF, SS, TR, TRA, TRB, TRL, TSC_OFF, TSD, VM, WP, XREAD, ZF)
+from .regs import getr, setr
+from .paging import raise_exc, tlb_flush, tlb_invlpg
+from .memory import fetch8, protected, rdm, sys_rd, wrm
+from .segments import desc_attr, desc_base, desc_limit, read_desc, set_cache
+from .tasks import set_busy
+from .modrm import modrm_ea, rm_rd, rm_wr
+
+# CPUID.1 EDX feature bits (SDM vol. 2, CPUID, table 3-11)
+F_VME, F_DE, F_PSE, F_TSC, F_MSR, F_CX8, F_SEP, F_PGE, F_CMOV = (2, 4, 8, 0x10, 0x20, 0x100, 0x800, 0x2000,
+                                                                 0x8000)
+
+
+@njit(**J)
+def features(model):
+    if model < 5:
+        return 0
+    f = F_VME | F_DE | F_PSE | F_TSC | F_MSR | F_CX8
+    if model >= 6:
+        f |= F_SEP | F_PGE | F_CMOV
+    return f
+
+
+@njit(**J)
+def cpl0(s):
+    """A privileged instruction: #GP(0) unless CPL = 0 (always in real mode)."""
+    if (s[CR0] & PE) and s[CPL] != 0:
+        raise_exc(s, 13, 0)
+        return False
+    return True
+
+
+@njit(**J)
+def iopl_ok(s):
+    """CLI/STI/(V86) PUSHF/POPF/INT n/IRET: CPL <= IOPL (V86: IOPL = 3), else #GP(0)."""
+    if (s[CR0] & PE) and s[CPL] > ((s[FLAGS] & IOPL) >> 12):
+        raise_exc(s, 13, 0)
+        return False
+    return True
+
+
+@njit(**J)
+def io_allowed(s, mem, port, size):
+    """IN/OUT permission: always in real mode and at CPL <= IOPL; otherwise every
+    port's bit in the TSS I/O bitmap must be clear (beyond the TSS limit: denied)."""
+    if (s[CR0] & PE) == 0:
+        return True
+    if (s[FLAGS] & VM) == 0 and s[CPL] <= ((s[FLAGS] & IOPL) >> 12):
+        return True
+    if (s[TRA] & 8) == 0 or s[TRL] < 0x67:
+        raise_exc(s, 13, 0)
+        return False
+    base = sys_rd(s, mem, s[TRB] + 0x66, 2)
+    a = base + (port >> 3)
+    if a + 1 > s[TRL]:
+        raise_exc(s, 13, 0)
+        return False
+    bits = sys_rd(s, mem, s[TRB] + a, 2)
+    if (bits >> (port & 7)) & ((1 << size) - 1):
+        raise_exc(s, 13, 0)
+        return False
+    return True
+
+
+@njit(**J)
+def ud(s):
+    raise_exc(s, 6, -1)
+    return 0
+
+
+@njit(**J)
+def write_cr0(s, v):
+    model = s[MODEL]
+    v &= 0xFFFFFFFF
+    if model >= 4:
+        v = (v & 0xE005003F) | 0x10           # ET is hardwired on the 486 and later
+        if (v & 0x20000000) and (v & 0x40000000) == 0:
+            raise_exc(s, 13, 0)                # NW without CD
+            return
+    else:
+        v &= 0x8000001F
+    if (v & PG) and (v & PE) == 0:
+        raise_exc(s, 13, 0)
+        return
+    old = s[CR0]
+    s[CR0] = v
+    if (old ^ v) & (PG | WP | PE):
+        tlb_flush(s, False)
+
+
+@njit(**J)
+def write_cr4(s, v):
+    ok = 0x3F if s[MODEL] == 5 else 0x1BF      # VME PVI TSD DE PSE (PAE MCE) / + PGE PCE
+    v &= 0xFFFFFFFF
+    if v & ~ok & 0xFFFFFFFF or (v & 0x20):     # PAE is not implemented
+        raise_exc(s, 13, 0)
+        return
+    old = s[CR4]
+    s[CR4] = v
+    if (old ^ v) & (PGE | PSE):
+        tlb_flush(s, False)
+
+
+@njit(**J)
+def rd_msr(s, n):
+    if n == 0x10:
+        return s[abi.S_CYCLES] + s[TSC_OFF]
+    if n == 0x1B:
+        return s[APICBASE]
+    if n == 0x174:
+        return s[MSR_CS]
+    if n == 0x175:
+        return s[MSR_ESP]
+    if n == 0x176:
+        return s[MSR_EIP]
+    raise_exc(s, 13, 0)
+    return 0
+
+
+@njit(**J)
+def wr_msr(s, n, v):
+    if n == 0x10:
+        s[TSC_OFF] = v - s[abi.S_CYCLES]
+    elif n == 0x1B:
+        s[APICBASE] = v & 0xFFFFF900
+    elif n == 0x174:
+        s[MSR_CS] = v & 0xFFFF
+    elif n == 0x175:
+        s[MSR_ESP] = v & 0xFFFFFFFF
+    elif n == 0x176:
+        s[MSR_EIP] = v & 0xFFFFFFFF
+    else:
+        raise_exc(s, 13, 0)
+
+
+@njit(**J)
+def visible(s, sel, a, code_conforming_ok):
+    """LAR/LSL/VERR/VERW privilege rule: DPL >= CPL and DPL >= RPL, except for
+    conforming code segments."""
+    if code_conforming_ok and (a & 0x1C) == 0x1C:
+        return True
+    dpl = (a >> 5) & 3
+    return dpl >= s[CPL] and dpl >= (sel & 3)
+
+
+@njit(**J)
+def lar_lsl(s, mem, op, sel):
+    """(ok, value) of LAR (op 2) / LSL (op 3) for ``sel``."""
+    if (sel & 0xFFFC) == 0:
+        return False, 0
+    lo, hi = read_desc(s, mem, sel)
+    if lo < 0:
+        return False, 0
+    a = desc_attr(hi)
+    if (a & 0x10) == 0:
+        t = a & 0xF
+        if op == 2:
+            valid = t == 1 or t == 2 or t == 3 or t == 4 or t == 5 or t == 9 or t == 11 or t == 12
+        else:
+            valid = t == 1 or t == 2 or t == 3 or t == 9 or t == 11
+        if not valid:
+            return False, 0
+    if not visible(s, sel, a, True):
+        return False, 0
+    if op == 2:
+        return True, hi & 0x00FFFF00
+    return True, desc_limit(lo, hi)
+
+
+@njit(**J)
+def sys_0f(s, mem, op, seg, w, a32, start):
+    """0F 00-3F and 0F A2: the system two-byte opcodes."""
+    model = s[MODEL]
+    om = 0xFFFFFFFF if a32 else 0xFFFF
+    pm = protected(s)
+    if op == 0x06:                                     # CLTS
+        if cpl0(s):
+            s[CR0] &= ~8
+        return 0
+    if op == 0x08 or op == 0x09:                       # INVD / WBINVD (no cache model)
+        if model < 4:
+            return ud(s)
+        cpl0(s)
+        return 0
+    if op == 0x0B:                                     # UD2
+        return ud(s)
+    if op == 0x31:                                     # RDTSC
+        if model < 5:
+            return ud(s)
+        if (s[CR4] & TSD) and s[CPL] != 0 and (s[CR0] & PE):
+            raise_exc(s, 13, 0)
+            return 0
+        t = s[abi.S_CYCLES] + s[TSC_OFF]
+        s[EAX] = t & 0xFFFFFFFF
+        s[EDX] = (t >> 32) & 0xFFFFFFFF
+        return 0
+    if op == 0x30 or op == 0x32:                       # WRMSR / RDMSR
+        if model < 5:
+            return ud(s)
+        if not cpl0(s):
+            return 0
+        if op == 0x32:
+            v = rd_msr(s, s[ECX])
+            s[EAX] = v & 0xFFFFFFFF
+            s[EDX] = (v >> 32) & 0xFFFFFFFF
+        else:
+            wr_msr(s, s[ECX], s[EAX] | (s[EDX] << 32))
+        return 0
+    if op == 0x33:                                     # RDPMC (no counters: 0)
+        if model < 6:
+            return ud(s)
+        if ((s[CR4] & PCE) == 0 and s[CPL] != 0 and (s[CR0] & PE)) or s[ECX] > 1:
+            raise_exc(s, 13, 0)
+            return 0
+        s[EAX] = 0
+        s[EDX] = 0
+        return 0
+    if op == 0x34 or op == 0x35:                       # SYSENTER / SYSEXIT (SDM vol. 2)
+        if model < 6:
+            return ud(s)
+        if (s[CR0] & PE) == 0 or (s[MSR_CS] & 0xFFFC) == 0 or (op == 0x35 and (s[CPL] != 0 or (s[FLAGS] & VM))):
+            raise_exc(s, 13, 0)
+            return 0
+        c = s[MSR_CS] & 0xFFFC
+        if op == 0x34:
+            s[FLAGS] &= ~(VM | IF | RF)
+            set_cache(s, CS, c, 0, 0xFFFFFFFF, 0xC9B)
+            set_cache(s, SS, c + 8, 0, 0xFFFFFFFF, 0xC93)
+            s[CPL] = 0
+            s[ESP] = s[MSR_ESP]
+            s[EIP] = s[MSR_EIP]
+        else:
+            set_cache(s, CS, (c + 16) | 3, 0, 0xFFFFFFFF, 0xCFB)
+            set_cache(s, SS, (c + 24) | 3, 0, 0xFFFFFFFF, 0xCF3)
+            s[CPL] = 3
+            s[ESP] = s[ECX]
+            s[EIP] = s[EDX]
+        return 0
+    if op == 0xA2:                                     # CPUID
+        if model < 5:
+            return ud(s)
+        leaf = s[EAX]
+        if leaf == 0:
+            s[EAX] = 1
+            s[EBX] = 0x756E6547                       # "GenuineIntel"
+            s[EDX] = 0x49656E69
+            s[ECX] = 0x6C65746E
+        else:
+            s[EAX] = (model << 8) | (1 << 4) | 1 if leaf == 1 else 0
+            s[EBX] = 0
+            s[ECX] = 0
+            s[EDX] = features(model) if leaf == 1 else 0
+        return 0
+    if op == 0x20 or op == 0x22 or op == 0x21 or op == 0x23:    # MOV r32, CRn/DRn and back
+        modrm = fetch8(s, mem)
+        n = (modrm >> 3) & 7
+        r = modrm & 7
+        if not cpl0(s):
+            return 0
+        if op == 0x20 or op == 0x22:
+            if n == 1 or n > 4 or (n == 4 and model < 5):
+                return ud(s)
+            if op == 0x20:
+                v = s[CR0] if n == 0 else (s[CR2] if n == 2 else (s[CR3] if n == 3 else s[CR4]))
+                setr(s, r, 4, v)
+            else:
+                v = getr(s, r, 4)
+                if n == 0:
+                    write_cr0(s, v)
+                elif n == 2:
+                    s[CR2] = v
+                elif n == 3:
+                    s[CR3] = v & 0xFFFFF018
+                    tlb_flush(s, True)
+                else:
+                    write_cr4(s, v)
+            return 0
+        if (n == 4 or n == 5) and (s[CR4] & DE):
+            return ud(s)
+        if n == 4 or n == 5:
+            n += 2
+        if s[DR + 7] & 0x2000:                         # DR7.GD: #DB before the access
+            s[DR + 7] &= ~0x2000
+            s[DR + 6] |= 0x2000                        # DR6.BD
+            raise_exc(s, 1, -1)
+            return 0
+        if op == 0x21:
+            setr(s, r, 4, s[DR + n])
+        else:
+            v = getr(s, r, 4)
+            if n == 6:
+                v = (v & 0xE00F) | 0xFFFF0FF0
+            elif n == 7:
+                v = (v & 0xFFFF2BFF) | 0x400
+            s[DR + n] = v
+        return 0
+    modrm = fetch8(s, mem)
+    reg = (modrm >> 3) & 7
+    if op == 0x00:                                     # group 6
+        if not pm:
+            return ud(s)
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        if reg == 0 or reg == 1:                       # SLDT / STR
+            v = s[LDTR] if reg == 0 else s[TR]
+            rm_wr(s, mem, modrm, sg, off, w if sg < 0 else 2, om, v)
+            return 0
+        sel = rm_rd(s, mem, modrm, sg, off, 2, om)
+        if s[XREAD]:
+            return 0
+        if reg == 2 or reg == 3:                       # LLDT / LTR
+            if not cpl0(s):
+                return 0
+            err = sel & 0xFFFC
+            if reg == 2 and err == 0:
+                s[LDTR] = sel
+                s[LDTB] = 0
+                s[LDTL] = 0
+                return 0
+            if err == 0 or (sel & 4):
+                raise_exc(s, 13, err)
+                return 0
+            lo, hi = read_desc(s, mem, sel)
+            a = desc_attr(hi)
+            t = a & 0x1F
+            if lo < 0 or (reg == 2 and t != 2) or (reg == 3 and t != 1 and t != 9):
+                raise_exc(s, 13, err)
+                return 0
+            if (a & 0x80) == 0:
+                raise_exc(s, 11, err)
+                return 0
+            if reg == 2:
+                s[LDTR] = sel
+                s[LDTB] = desc_base(lo, hi)
+                s[LDTL] = desc_limit(lo, hi)
+            else:
+                set_busy(s, mem, sel, True)
+                s[TR] = sel
+                s[TRB] = desc_base(lo, hi)
+                s[TRL] = desc_limit(lo, hi)
+                s[TRA] = a | 2
+            return 0
+        if reg == 4 or reg == 5:                       # VERR / VERW
+            ok = False
+            if sel & 0xFFFC:
+                lo, hi = read_desc(s, mem, sel)
+                a = desc_attr(hi)
+                if lo >= 0 and (a & 0x10) and visible(s, sel, a, reg == 4):
+                    if reg == 4:
+                        ok = (a & 8) == 0 or (a & 2) != 0
+                    else:
+                        ok = (a & 8) == 0 and (a & 2) != 0
+            s[FLAGS] = (s[FLAGS] | ZF) if ok else (s[FLAGS] & ~ZF)
+            return 0
+        return ud(s)
+    if op == 0x02 or op == 0x03:                       # LAR / LSL
+        if not pm:
+            return ud(s)
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        sel = rm_rd(s, mem, modrm, sg, off, 2, om)
+        if s[XREAD]:
+            return 0
+        ok, v = lar_lsl(s, mem, op, sel)
+        if ok:
+            setr(s, reg, w, v)
+            s[FLAGS] |= ZF
+        else:
+            s[FLAGS] &= ~ZF
+        return 0
+    if op == 0x01:                                     # group 7
+        sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        if reg < 4 and sg < 0:
+            return ud(s)
+        if reg == 0 or reg == 1:                       # SGDT / SIDT (not privileged)
+            lim = s[GDTL] if reg == 0 else s[IDTL]
+            base = s[GDTB] if reg == 0 else s[IDTB]
+            if w == 2:
+                base &= 0xFFFFFF
+            wrm(s, mem, sg, off, 2, om, lim)
+            wrm(s, mem, sg, (off + 2) & om, 4, om, base)
+            return 0
+        if reg == 2 or reg == 3:                       # LGDT / LIDT
+            if not cpl0(s):
+                return 0
+            lim = rdm(s, mem, sg, off, 2, om)
+            base = rdm(s, mem, sg, (off + 2) & om, 4, om)
+            if s[XREAD]:
+                return 0
+            if w == 2:
+                base &= 0xFFFFFF
+            if reg == 2:
+                s[GDTL] = lim
+                s[GDTB] = base
+            else:
+                s[IDTL] = lim
+                s[IDTB] = base
+            return 0
+        if reg == 4:                                   # SMSW (not privileged)
+            rm_wr(s, mem, modrm, sg, off, 2 if sg >= 0 else w, om, s[CR0] & (0xFFFF if w == 2 else 0xFFFFFFFF))
+            return 0
+        if reg == 6:                                   # LMSW (sets PE, cannot clear it)
+            v = rm_rd(s, mem, modrm, sg, off, 2, om)
+            if s[XREAD] or not cpl0(s):
+                return 0
+            write_cr0(s, (s[CR0] & ~0xE) | (v & 0xF) | (s[CR0] & 1))
+            return 0
+        if reg == 7:                                   # INVLPG m
+            if model < 4 or sg < 0:
+                return ud(s)
+            if cpl0(s):
+                tlb_invlpg(s, s[BASE + sg] + off)
+            return 0
+        return ud(s)
+    return ud(s)
