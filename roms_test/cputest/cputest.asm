@@ -187,6 +187,7 @@ s_banner: db    10, "cputest: x86 protected-mode tester ROM", 10, 0
 s_g1:   db      "group 01 mode switch (real -> protected -> real -> protected)", 10, 0
 
 %include "g01_rm.inc"
+%include "g07_v86_16.inc"
 
         times   0xFFF0 - ($ - $$) db 0xFF
 reset:  jmp     0xF000:R(rm_start)      ; F000:FFF0
