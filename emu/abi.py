@@ -92,13 +92,14 @@ EXIT_IOLOG_FULL = 9   # posted-write log full
 EXIT_PRIVILEGED = 10  # intercepted privileged instruction (VMM)
 EXIT_EXCEPTION = 11   # intercepted guest exception (VMM)
 EXIT_STOP = 12        # state[S_STOP] was set
+EXIT_SHUTDOWN = 13    # the CPU shut down (x86 triple fault) until reset; a PC resets
 
 EXIT_NAMES = {
     EXIT_BUDGET: "budget", EXIT_IO_IN: "io-in", EXIT_IO_OUT: "io-out",
     EXIT_MMIO_READ: "mmio-read", EXIT_MMIO_WRITE: "mmio-write", EXIT_HLT: "hlt",
     EXIT_BREAKPOINT: "breakpoint", EXIT_FAULT: "fault", EXIT_IRQ_ACK: "irq-ack",
     EXIT_IOLOG_FULL: "iolog-full", EXIT_PRIVILEGED: "privileged",
-    EXIT_EXCEPTION: "exception", EXIT_STOP: "stop",
+    EXIT_EXCEPTION: "exception", EXIT_STOP: "stop", EXIT_SHUTDOWN: "shutdown",
 }
 
 # ---- intercept mask bits (VMM) ------------------------------------------------

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,7 @@ class Machine:
         self.echo_console = echo_console
         self.stop_requested = None
         self.request_reset = False     # set by devices (e.g. the 8042's pulse-reset line)
+        self.log = []                  # one line per notable event (a CPU shutdown ...)
         self.frame = 0
         self.media_paths = {}
         self.media_sizes = {}
@@ -257,6 +259,20 @@ class Machine:
         src = self.irq_owner.get(cpu.name)
         if src is not None and hasattr(src, "irq_ack"):
             src.irq_ack()
+
+    def cpu_shutdown(self, cpu) -> None:
+        """The CPU shut down (an x86 triple fault): as on a PC, whose chipset turns the
+        shutdown cycle into a CPU reset, log one line and reset that CPU; memory and
+        devices keep their state (how a 286 got back to real mode)."""
+        report = getattr(cpu, "shutdown_report", None)
+        why = report() if report else self.describe_fault(cpu, abi.EXIT_SHUTDOWN)
+        line = f"{self.name}: {cpu.name}: {why}; CPU reset"
+        self.log.append(line)
+        sys.stderr.write(line + "\n")
+        s = cpu.state
+        cycles, insns = int(s[abi.S_CYCLES]), int(s[abi.S_INSNS])
+        cpu.reset()
+        s[abi.S_CYCLES], s[abi.S_INSNS] = cycles, insns
 
     def describe_fault(self, cpu, reason) -> str:
         regs = cpu.format_registers()

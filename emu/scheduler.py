@@ -135,6 +135,8 @@ class Scheduler:
                 state[abi.S_CYCLES] = target
         elif reason == abi.EXIT_IRQ_ACK:
             self.machine.irq_acknowledged(cpu)
+        elif reason == abi.EXIT_SHUTDOWN:
+            self.machine.cpu_shutdown(cpu)
         elif reason == abi.EXIT_IOLOG_FULL:
             pass
         elif reason == abi.EXIT_BREAKPOINT:

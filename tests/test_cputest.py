@@ -161,7 +161,6 @@ def test_machine_yaml_names_the_shipped_rom():
     assert bios.sha1 == hashlib.sha1(ROM.read_bytes()).hexdigest()
 
 
-@pytest.mark.skip(reason="needs the protected-mode x86 core (issue 10)")
 def test_cputest_passes_on_our_machine():
     from emu.machine import Machine
     m = Machine.load("machines/cputest.yaml")

@@ -133,6 +133,10 @@ class Pair:
         c.reset()
         c.set_registers(**dict(zip(NAMES, regs)), cs=CODE_SEG, ds=DATA_SEG, es=EXTRA_SEG,
                         ss=STACK_SEG, fs=FS_SEG, gs=GS_SEG, eip=CODE_IP, eflags=flags)
+        # QEMU checks no real-mode segment limits, the 386 does (a 32-bit offset past
+        # 0FFFFh faults): give our segments 4 GiB limits ("unreal mode") so both agree
+        for i in range(6):
+            c.state[cpu.LIMIT + i] = 0xFFFFFFFF
         uc = self.uc
         for r, v in zip(UREGS, regs):
             uc.reg_write(r, v)

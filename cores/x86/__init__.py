@@ -143,6 +143,20 @@ class X86(Core):
         segs = " ".join(f"{n.upper()}={r[n]:04X}" for n in SEGS[:4 if self.model < 3 else 6])
         return f"{regs} {segs} IP={r['ip']:04X} FL={r['flags']:04X}"
 
+    def shutdown_report(self) -> str:
+        """One line for a triple fault: the instruction and the exception chain."""
+        s = self.state
+        names = {0: "#DE", 1: "#DB", 2: "NMI", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM",
+                 8: "#DF", 10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 17: "#AC"}
+        chain, v = [], int(s[cpu.XCHAIN])
+        for _ in range(4):
+            chain.append(names.get(v & 0xFF, f"vector {v & 0xFF}"))
+            v >>= 8
+            if not v:
+                break
+        cs, eip = int(s[cpu.XFCS]), int(s[cpu.XFEIP])
+        return f"triple fault at {cs:04X}:{eip:08X} ({' -> '.join(chain)} -> shutdown)"
+
     def disassemble(self, read, addr):
         from .disasm import disassemble
         return disassemble(read, addr, self.model)

@@ -18,6 +18,7 @@ from .memory import protected, sys_rd
 from .segments import desc_attr, desc_limit, load_desc, load_seg, null_outer_segments, read_desc, set_cache
 from .stack import peek, pop, push, sp_add
 from .tasks import SW_CALL, SW_IRET, SW_JMP, task_switch, tss_stack
+from .system import vme, vpopf
 
 
 @njit(**J)
@@ -37,14 +38,19 @@ def flags_mask(s):
 
 
 @njit(**J)
-def write_flags(s, v, w, cpl):
-    """POPF / IRET (same ring) write of EFLAGS: IOPL only at CPL 0, IF only at
-    CPL <= IOPL; VM, RF, VIF, VIP are not changed; a 16-bit write keeps the high half."""
+def write_flags(s, v, w, cpl, is_iret):
+    """POPF / IRET write of EFLAGS: IOPL only at CPL 0, IF only at CPL <= IOPL; VM is
+    not changed; RF only by IRET, VIF and VIP only by IRETD at CPL 0; a 16-bit write
+    keeps the high half (SDM vol. 2, POPF and IRET)."""
     f = s[FLAGS]
     if s[MODEL] == 0:
         s[FLAGS] = (v & 0x0FD5) | 0xF002
         return
-    keep = VM | RF | VIF | VIP
+    keep = VM
+    if not is_iret:
+        keep |= RF
+    if not is_iret or cpl > 0 or w == 2:
+        keep |= VIF | VIP
     if protected(s) or (f & VM):
         if cpl > 0:
             keep |= IOPL
@@ -289,14 +295,23 @@ def iret(s, mem, w):
     f = s[FLAGS]
     if not protected(s):
         if f & VM and (f & IOPL) != IOPL:
-            raise_exc(s, 13, 0)                # V86 at IOPL < 3 (no VME here)
+            if w == 2 and vme(s):              # VME: the popped IF goes to VIF
+                ip = pop(s, mem, 2)
+                cs = pop(s, mem, 2)
+                fl = pop(s, mem, 2)
+                if s[XREAD] == 0:
+                    vpopf(s, fl)
+                    load_seg(s, mem, CS, cs)
+                    s[EIP] = ip
+                return
+            raise_exc(s, 13, 0)                # V86 at IOPL < 3
             return
         ip = pop(s, mem, w)
         cs = pop(s, mem, w)
         fl = pop(s, mem, w)
         load_seg(s, mem, CS, cs)
         s[EIP] = ip
-        write_flags(s, fl, w, 0 if (f & VM) == 0 else 3)
+        write_flags(s, fl, w, 0 if (f & VM) == 0 else 3, True)
         return
     if f & NT:                                 # return to the previous task
         link = sys_rd(s, mem, s[TRB], 2)
@@ -338,7 +353,7 @@ def iret(s, mem, w):
         return
     load_desc(s, mem, CS, sel, lo, hi)
     s[EIP] = eip
-    write_flags(s, fl, w, cpl)
+    write_flags(s, fl, w, cpl, True)
     if rpl != cpl:
         s[CPL] = rpl
         null_outer_segments(s, rpl)

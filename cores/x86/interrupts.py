@@ -14,7 +14,7 @@ exception have the EXT bit set.
 
 from numba import njit
 
-from .state import (AC, BASE, CPL, CR0, CR2, CS, DS, DELIV, EIP, ES, ESP, FLAGS, FS, GS, IDTB, IDTL, IF,
+from .state import (XCHAIN, XFCS, XFEIP, AC, BASE, CPL, CR0, CR2, CS, DS, DELIV, EIP, ES, ESP, FLAGS, FS, GS, IDTB, IDTL, IF,
                     J, MODEL, NT, PE, RF, SEL, SHUTDOWN, SS, SSB, SWINT, TF, TRA, VM, XERR, XLIN, XREAD, XVEC, X_FAULTED)
 from .paging import raise_exc
 from .memory import rd16, sys_rd
@@ -166,8 +166,12 @@ def contributory(v):
 def deliver(s, mem, vec, err, ret_eip, ext):
     """Deliver exception or external interrupt ``vec`` from the state in the
     registers (a faulting instruction already undone), escalating faults raised
-    during delivery to #DF and to a triple fault (SDM vol. 3, table 6-5)."""
-    for _ in range(3):
+    during delivery to #DF and to a triple fault (SDM vol. 3, table 6-5).  The
+    chain of vectors and the CS:EIP it started at are kept for a shutdown report."""
+    s[XCHAIN] = vec
+    s[XFCS] = s[SEL + CS]
+    s[XFEIP] = s[EIP]
+    for k in range(3):
         snapshot(s)
         s[XREAD] = 0
         if vec == 14:
@@ -186,6 +190,7 @@ def deliver(s, mem, vec, err, ret_eip, ext):
         restore(s)
         s[XREAD] = 0
         ret_eip = s[EIP]
+        s[XCHAIN] |= (v2 & 0xFF) << (8 * k + 8)
         if vec == 8:
             s[SHUTDOWN] = 1
             return False

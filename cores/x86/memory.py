@@ -21,9 +21,9 @@ from numba import njit
 
 from emu import abi
 
-from .state import (AMASK, ATTR, BASE, CPL, CR0, CS, CSD, EIP, FLAGS, J, JI, LIMIT, PB, PE, PM, SS, VM, XREAD,
+from .state import (DBACT, DBHIT, AMASK, ATTR, BASE, CPL, CR0, CS, CSD, EIP, FLAGS, J, JI, LIMIT, PB, PE, PM, SS, VM, XREAD,
                     X_MMIO_RD)
-from .paging import ACC_U, ACC_W, raise_exc, translate
+from .paging import ACC_U, ACC_W, db_match, raise_exc, translate
 
 
 @njit(**J)
@@ -91,6 +91,8 @@ def rdl(s, mem, la, w, acc):
     """Read w (1, 2, 4) bytes at linear ``la``."""
     if s[XREAD]:
         return 0
+    if s[DBACT] & 2:
+        s[DBHIT] |= db_match(s, la & 0xFFFFFFFF, w, 3)
     if (la & PM) + w - 1 > PM:                 # crosses a page: byte by byte
         v = 0
         for i in range(w):
@@ -118,6 +120,8 @@ def wrl(s, mem, la, w, v, acc):
     """Write w (1, 2, 4) bytes at linear ``la``."""
     if s[XREAD]:
         return
+    if s[DBACT] & 2:
+        s[DBHIT] |= db_match(s, la & 0xFFFFFFFF, w, 1)
     if (la & PM) + w - 1 > PM:                 # crosses a page: both must be writable
         if translate(s, mem, la, acc | ACC_W) < 0 or translate(s, mem, la + w - 1, acc | ACC_W) < 0:
             return

@@ -79,14 +79,14 @@ def modrm_ea(s, mem, modrm, seg, a32):
     return dseg, off
 
 
-@njit(**J)
+@njit(**JI)
 def rm_rd(s, mem, modrm, sg, off, w, om):
     if sg < 0:
         return getr(s, modrm & 7, w)
     return rdm(s, mem, sg, off, w, om)
 
 
-@njit(**J)
+@njit(**JI)
 def rm_wr(s, mem, modrm, sg, off, w, om, v):
     if sg < 0:
         setr(s, modrm & 7, w, v)

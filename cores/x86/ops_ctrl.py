@@ -2,7 +2,7 @@
 
 from numba import njit
 
-from .state import (AF, ARITH, CF, DS, EAX, EBP, EBX, ECX, EDX, EIP, ES, ESP, FLAGS, IOPL, J, JI, MODEL,
+from .state import (CR0, EM, TS, AF, ARITH, CF, DS, EAX, EBP, EBX, ECX, EDX, EIP, ES, ESP, FLAGS, IOPL, J, JI, MODEL,
                     OF, SS, SSB, VM, X_IN, ZF)
 from .regs import getr, setr, sext
 from .memory import fetch16, fetch8, fetchs8, fetchw, rdm
@@ -11,7 +11,7 @@ from .stack import pop, push, sp_add
 from .alu import shift, szp
 from .interrupts import do_int, fault, gp, ud
 from .far import far_jump, iret, jump_near, far_ret
-from .system import io_allowed
+from .system import io_allowed, v86_redirect
 from .ports import port_in, port_out
 from .modrm import modrm_ea, rm_rd, rm_wr
 
@@ -55,8 +55,11 @@ def g_cx(s, mem, op, seg, w, a32, start):
         return 0
     if op == 0xCD:
         vec = fetch8(s, mem)
-        if (s[FLAGS] & VM) and (s[FLAGS] & IOPL) != IOPL:
-            return gp(s, 0)                            # V86 INT n at IOPL < 3 (no VME redirection)
+        if s[FLAGS] & VM:
+            if v86_redirect(s, mem, vec):
+                return 51
+            if (s[FLAGS] & IOPL) != IOPL:
+                return gp(s, 0)                        # V86 INT n at IOPL < 3
         return do_int(s, mem, vec, s[EIP])
     if op == 0xCC:
         return do_int(s, mem, 3, s[EIP])
@@ -169,7 +172,11 @@ def g_dx(s, mem, op, seg, w, a32, start):
         off = ((s[EBX] & om) + (s[EAX] & 0xFF)) & om
         setr(s, 0, 1, rdm(s, mem, sg, off, 1, om))
         return 0
-    # D8-DF: ESC (no coprocessor): decode the operand, do nothing
+    # D8-DF: ESC.  No coprocessor: with CR0.EM or CR0.TS set, #NM (SDM vol. 3, 2.5,
+    # table 9-3); otherwise the operand is decoded and nothing happens (an FNSTSW
+    # probe finds its memory operand unwritten: no FPU)
+    if s[MODEL] >= 2 and (s[CR0] & (EM | TS)):
+        return fault(s, mem, 7, start)
     modrm = fetch8(s, mem)
     modrm_ea(s, mem, modrm, seg, a32)
     return 0

@@ -10,7 +10,7 @@ from .stack import push
 from .alu import alu, flag_op, incdec, szp
 from .interrupts import do_int, fault, ud
 from .far import far_jump, jump_near
-from .system import cpl0, iopl_ok
+from .system import cli_sti, cpl0
 from .modrm import modrm_ea, rm_rd, rm_wr
 
 
@@ -102,9 +102,10 @@ def g_fx(s, mem, op, seg, rep, w, a32, start):
     model = s[MODEL]
     if op >= 0xF8:
         if op < 0xFE:
-            if (op == 0xFA or op == 0xFB) and not iopl_ok(s):
-                return 0
-            flag_op(s, op)
+            if op == 0xFA or op == 0xFB:
+                cli_sti(s, op == 0xFB)
+            else:
+                flag_op(s, op)
             return 0
     if op == 0xF4:
         if cpl0(s):

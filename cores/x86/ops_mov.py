@@ -2,15 +2,16 @@
 
 from numba import njit
 
-from .state import CPL, CS, DS, EAX, FLAGS, INHIBIT, J, MODEL, SEL, SS, VM, XREAD
+from .state import CR0, MP, TS, CPL, CS, DS, EAX, FLAGS, IF, INHIBIT, IOPL, J, MODEL, SEL, SS, VIF, VM, XREAD
 from .regs import getr, setr, wmask
 from .memory import fetch16, fetch32, fetch8, fetchs8, fetchw, rdm, wrm
 from .segments import load_seg
 from .stack import pop, push
 from .alu import alu
-from .interrupts import ud
+from .interrupts import fault, ud
 from .far import far_jump, write_flags
-from .system import iopl_ok
+from .system import vme, vpopf
+from .interrupts import gp
 from .modrm import modrm_ea, rm_rd, rm_wr
 from .ops_regs import cbw_cwd, xchg_ax
 
@@ -106,19 +107,31 @@ def g_9x(s, mem, op, seg, rep, w, a32, start):
         cs = fetch16(s, mem)
         far_jump(s, mem, cs, ip, w, True)
         return 0
-    if op == 0x9B:                                     # WAIT
+    if op == 0x9B:                                     # WAIT: #NM when CR0.MP and TS
+        if s[MODEL] >= 2 and (s[CR0] & (MP | TS)) == (MP | TS):
+            return fault(s, mem, 7, start)
         return 0
     if op == 0x9C:                                     # PUSHF: VM and RF read as 0
-        if (s[FLAGS] & VM) and not iopl_ok(s):
+        if (s[FLAGS] & VM) and (s[FLAGS] & IOPL) != IOPL:
+            if w == 2 and vme(s):                      # VME: IF = VIF, IOPL = 3 in the image
+                f = s[FLAGS]
+                push(s, mem, (f & 0xCDFF) | IOPL | (IF if f & VIF else 0), 2)
+            else:
+                gp(s, 0)
             return 0
         push(s, mem, s[FLAGS] & (0xFFFF if w == 2 else 0xFCFFFF), w)
         return 0
     if op == 0x9D:                                     # POPF
-        if (s[FLAGS] & VM) and not iopl_ok(s):
+        if (s[FLAGS] & VM) and (s[FLAGS] & IOPL) != IOPL:
+            if w == 2 and vme(s):
+                v = pop(s, mem, 2)
+                vpopf(s, v)
+            else:
+                gp(s, 0)
             return 0
         v = pop(s, mem, w)
         if s[XREAD] == 0:
-            write_flags(s, v, w, s[CPL])
+            write_flags(s, v, w, s[CPL], False)
         return 0
     if op == 0x9E:                                     # SAHF
         s[FLAGS] = (s[FLAGS] & ~0xD5) | ((s[EAX] >> 8) & 0xD5)

@@ -24,7 +24,7 @@ tables; a table in MMIO space reads as 0 (not present).
 import numpy as np
 from numba import njit
 
-from .state import (AMASK, CR0, CR3, CR4, J, JI, PB, PG, PGE, PM, PSE, TLBE, TLBN, TLBT, WP, XERR, XLIN, XREAD,
+from .state import (DR, AMASK, CR0, CR3, CR4, J, JI, PB, PG, PGE, PM, PSE, TLBE, TLBN, TLBT, WP, XERR, XLIN, XREAD,
                     XVEC, X_FAULTED)
 
 # TLB entry bits (the PTE's own positions)
@@ -43,6 +43,31 @@ def raise_exc(s, vec, err):
         s[XREAD] = X_FAULTED
         s[XVEC] = vec
         s[XERR] = err
+
+
+@njit(**J)
+def db_match(s, la, w, kind):
+    """DR0-DR3 breakpoints enabled in DR7 for ``kind`` (0 execute, 1 write, 3 read or
+    write; a write matches both) that overlap la .. la + w - 1: DR6.Bn bits
+    (SDM vol. 3, 17.2.4-17.2.5)."""
+    d7 = s[DR + 7]
+    hits = 0
+    for n in range(4):
+        if (d7 >> (2 * n)) & 3:
+            rw = (d7 >> (16 + 4 * n)) & 3
+            ln = (d7 >> (18 + 4 * n)) & 3
+            if kind == 0:
+                if rw != 0 or s[DR + n] != la:
+                    continue
+            elif rw != 3 and not (rw == 1 and kind == 1):
+                continue
+            else:
+                size = 1 if ln == 0 else (2 if ln == 1 else (8 if ln == 2 else 4))
+                a = s[DR + n] & ~(size - 1)
+                if la > a + size - 1 or la + w - 1 < a:
+                    continue
+            hits |= 1 << n
+    return hits
 
 
 @njit(**J)

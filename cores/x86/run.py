@@ -20,7 +20,7 @@ from numba import njit
 from emu import abi
 
 from .tables import CYC
-from .state import (A20, AMASK, BASE, CR0, CS, DF, DR, DS, ECX, EDI, EIP, END, ES, ESI, ESP, FLAGS, HALTED,
+from .state import (DBACT, DBHIT, RF, A20, AMASK, BASE, CR0, CS, DF, DR, DS, ECX, EDI, EIP, END, ES, ESI, ESP, FLAGS, HALTED,
                     IF, INHIBIT, J, MODEL, PARTIAL, PB, PE, PG, PM, REG, SEL, SHUTDOWN, SS, SWINT, TF, XERR,
                     XREAD, XVEC, X_IN, X_MMIO_RD, X_SIN, X_SREAD)
 
@@ -30,6 +30,7 @@ from .segments import load_seg
 from .alu import alu_i, incdec_i, shift
 from .interrupts import deliver
 from .regs import restore, snapshot
+from .paging import db_match
 from .execute import execute
 from .fast import (C_ALU, C_CALL, C_GRP5, C_LEA, C_MOV, C_MOVRMI, C_MOVRS, C_POP, C_PUSH, C_RET, C_SHIFT,
     C_STR, C_XCHG, FT, F_MODRM, F_READ, F_WORD, XT, ea16, express, mrd, mwr, shift1)
@@ -48,8 +49,7 @@ def run(s, mem, budget):
     s[AMASK] = s[A20] & ((len(rp) << PB) - 1)
     model = s[MODEL]
     if s[SHUTDOWN]:                                    # stopped by a triple fault until reset
-        s[abi.S_FAULT] = 8
-        return abi.EXIT_FAULT
+        return abi.EXIT_SHUTDOWN
     # the general path keeps a register snapshot to undo an instruction: for faults
     # (186 and later) and restartable MMIO reads (the 8086 reaches only 1 MiB + 64 KiB)
     snap = model != 0
@@ -91,13 +91,12 @@ def run(s, mem, budget):
                     ip = s[EIP]
                     csb = s[BASE + CS]
                     if s[SHUTDOWN]:
-                        reason = abi.EXIT_FAULT
-                        s[abi.S_FAULT] = 8
+                        reason = abi.EXIT_SHUTDOWN
                         break
                     continue
                 deliver(s, mem, s[abi.S_IRQ_VECTOR] & 0xFF, -1, s[EIP], 1)
                 cyc += 61
-                reason = abi.EXIT_FAULT if s[SHUTDOWN] else abi.EXIT_IRQ_ACK
+                reason = abi.EXIT_SHUTDOWN if s[SHUTDOWN] else abi.EXIT_IRQ_ACK
                 break
             if s[HALTED]:
                 cyc = end
@@ -107,8 +106,26 @@ def run(s, mem, budget):
                 reason = abi.EXIT_BREAKPOINT
                 break
             first = False
-            # the inline paths are real-mode code without paging (linear = physical)
-            fast = (s[FLAGS] & TF) == 0 and (s[CR0] & (PE | PG)) == 0
+            if s[DBACT] & 1:                           # instruction breakpoints: #DB (a fault)
+                if s[FLAGS] & RF:
+                    s[FLAGS] &= ~RF                    # RF lets this instruction run once
+                else:
+                    hits = db_match(s, (csb + ip) & 0xFFFFFFFF, 1, 0)
+                    if hits:
+                        s[DR + 6] |= hits
+                        deliver(s, mem, 1, -1, ip, 1)
+                        cyc += 51
+                        ip = s[EIP]
+                        csb = s[BASE + CS]
+                        if s[SHUTDOWN]:
+                            reason = abi.EXIT_SHUTDOWN
+                            break
+                        continue
+            elif s[FLAGS] & RF:
+                s[FLAGS] &= ~RF
+            # the inline paths are real-mode code without paging (linear = physical) and
+            # no debug breakpoints
+            fast = (s[FLAGS] & TF) == 0 and (s[CR0] & (PE | PG)) == 0 and s[DBACT] == 0
             rare = lines != 0 or brk >= 0 or not fast
         ok = False
         xchk = False
@@ -404,6 +421,7 @@ def run(s, mem, budget):
                 break
             if s[XREAD]:                               # exception: undo, deliver
                 s[XREAD] = 0
+                s[DBHIT] = 0
                 vec = s[XVEC]
                 err = s[XERR]
                 restore(s)
@@ -415,8 +433,7 @@ def run(s, mem, budget):
                 csb = s[BASE + CS]
                 rare = True
                 if s[SHUTDOWN]:
-                    s[abi.S_FAULT] = 8
-                    reason = abi.EXIT_FAULT
+                    reason = abi.EXIT_SHUTDOWN
                     break
                 continue
             cyc += t
@@ -424,7 +441,12 @@ def run(s, mem, budget):
                 s[PARTIAL] = 0
             else:
                 insns += 1
-                if tf and s[SWINT] == 0:               # single step: #DB after the instruction
+                if s[DBHIT]:                           # data breakpoints: #DB after it (a trap)
+                    s[DR + 6] |= s[DBHIT]
+                    s[DBHIT] = 0
+                    deliver(s, mem, 1, -1, s[EIP], 1)
+                    cyc += 51
+                elif tf and s[SWINT] == 0:             # single step: #DB after the instruction
                     if model >= 3:
                         s[DR + 6] |= 0x4000            # DR6.BS
                     deliver(s, mem, 1, -1, s[EIP], 1)

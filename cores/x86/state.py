@@ -28,10 +28,9 @@ LDTR, LDTB, LDTL = 53, 54, 55                  # LDT selector, base, limit
 TR, TRB, TRL, TRA = 56, 57, 58, 59             # task register: selector, base, limit, type
 GDTB, GDTL, IDTB, IDTL = 60, 61, 62, 63        # GDTR / IDTR (real mode: the IVT)
 CR0, CR3, CR4 = 64, 65, 66
-DR = 67                                        # DR0..DR7 (DR4/DR5 alias DR6/DR7)
-INHIBIT = 75                                   # interrupt shadow (STI, MOV/POP SS)
-HALTED = 76
-NREG = 77 - 16                                 # slots 16..76 are snapshotted
+INHIBIT = 67                                   # interrupt shadow (STI, MOV/POP SS)
+HALTED = 68
+NREG = 69 - 16                                 # slots 16..68 are snapshotted
 
 # ---- not undone by a fault ----------------------------------------------------------
 CR2 = 80                                       # page-fault linear address
@@ -52,6 +51,11 @@ TSC_OFF = 96                                   # TSC = cycles + TSC_OFF (WRMSR 1
 APICBASE = 97                                  # IA32_APIC_BASE
 FEAT = 98                                      # CPUID.1 EDX feature bits of the model
 SHUTDOWN = 99                                  # triple fault: the CPU stopped (machine resets)
+DBACT = 100                                    # DR7 enables: bit 0 instruction, bit 1 data breakpoints
+DBHIT = 101                                    # data breakpoints hit by this instruction (DR6.B0-3)
+XCHAIN = 102                                   # exceptions of the last delivery, 8 bits each (shutdown report)
+XFCS, XFEIP = 103, 104                         # CS:EIP where that delivery started
+DR = 105                                       # DR0..DR7: status that a fault does not undo
 SNAP = 128                                     # snapshot of slots 16 .. 16 + NREG
 SCRATCH = 192                                  # 32 slots of work space (call-gate parameters)
 TLBN = 256                                     # TLB entries (direct-mapped by linear page)

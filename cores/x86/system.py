@@ -17,15 +17,19 @@ from numba import njit
 
 from emu import abi
 
-from .state import (APICBASE, BASE, EBX, CPL, CR0, CR2, CR3, CR4, CS, DE, DR, EAX, ECX, EDX, EIP, ESP, FLAGS, GDTB,
+from .state import (DBACT, INHIBIT, SEL, SWINT, VIF, VIP, APICBASE, BASE, EBX, CPL, CR0, CR2, CR3, CR4, CS, DE, DR, EAX, ECX, EDX, EIP, ESP, FLAGS, GDTB,
                     GDTL, IDTB, IDTL, IF, IOPL, J, LDTB, LDTL, LDTR, MODEL, MSR_CS, MSR_EIP, MSR_ESP, PCE, PE,
                     PG, PGE, PSE, RF, SS, TR, TRA, TRB, TRL, TSC_OFF, TSD, VM, WP, XREAD, ZF)
 from .regs import getr, setr
 from .paging import raise_exc, tlb_flush, tlb_invlpg
-from .memory import fetch8, protected, rdm, sys_rd, wrm
+from .memory import fetch8, protected, rd16, rdm, sys_rd, wrm
+from .stack import push
 from .segments import desc_attr, desc_base, desc_limit, read_desc, set_cache
 from .tasks import set_busy
 from .modrm import modrm_ea, rm_rd, rm_wr
+
+VME_, PVI_ = 1, 2                                # CR4 bits
+TF_ = 0x100
 
 # CPUID.1 EDX feature bits (SDM vol. 2, CPUID, table 3-11)
 F_VME, F_DE, F_PSE, F_TSC, F_MSR, F_CX8, F_SEP, F_PGE, F_CMOV = (2, 4, 8, 0x10, 0x20, 0x100, 0x800, 0x2000,
@@ -57,6 +61,76 @@ def iopl_ok(s):
     if (s[CR0] & PE) and s[CPL] > ((s[FLAGS] & IOPL) >> 12):
         raise_exc(s, 13, 0)
         return False
+    return True
+
+
+@njit(**J)
+def vme(s):
+    """V86 mode at IOPL < 3 with CR4.VME: the IOPL-sensitive instructions act on VIF
+    (SDM vol. 3, 20.3 "interrupt and exception handling in virtual-8086 mode")."""
+    return (s[FLAGS] & VM) != 0 and (s[FLAGS] & IOPL) != IOPL and (s[CR4] & VME_) != 0
+
+
+@njit(**J)
+def cli_sti(s, sti):
+    """CLI / STI: IF at CPL <= IOPL (V86: IOPL 3); else VIF in V86 mode with CR4.VME
+    and at CPL 3 with CR4.PVI (STI with VIP set: #GP(0)); else #GP(0)."""
+    f = s[FLAGS]
+    if (s[CR0] & PE) == 0 or s[CPL] <= ((f & IOPL) >> 12):
+        s[FLAGS] = (f | IF) if sti else (f & ~IF)
+        if sti:
+            s[INHIBIT] = 1
+        return
+    if vme(s) or ((f & VM) == 0 and s[CPL] == 3 and (s[CR4] & PVI_)):
+        if sti and (f & VIP):
+            raise_exc(s, 13, 0)
+            return
+        s[FLAGS] = (f | VIF) if sti else (f & ~VIF)
+        return
+    raise_exc(s, 13, 0)
+
+
+@njit(**J)
+def vpopf(s, v):
+    """POPF / IRET of a 16-bit FLAGS image under VME: its IF goes to VIF, IF and IOPL
+    stay; TF set, or IF set while VIP is, raises #GP(0) (SDM vol. 3, 20.3.1)."""
+    f = s[FLAGS]
+    if (v & TF_) or ((v & IF) and (f & VIP)):
+        raise_exc(s, 13, 0)
+        return
+    nf = (f & ~0xFFFF) | (v & 0xFFFF & ~(IF | IOPL)) | (f & (IF | IOPL)) | 2
+    nf = (nf | VIF) if v & IF else (nf & ~VIF)
+    s[FLAGS] = nf
+
+
+@njit(**J)
+def v86_redirect(s, mem, vec):
+    """INT n in V86 mode with CR4.VME: a clear bit in the TSS's interrupt redirection
+    bitmap (the 32 bytes below the I/O map base) sends it to the V86 program's own
+    vector table, as real mode would, with VIF in the place of IF at IOPL < 3
+    (SDM vol. 3, 20.3.3, methods 5 and 6).  True if redirected."""
+    if (s[CR4] & VME_) == 0:
+        return False
+    base = sys_rd(s, mem, s[TRB] + 0x66, 2)
+    a = base - 32 + (vec >> 3)
+    if a < 0 or a > s[TRL] or (sys_rd(s, mem, s[TRB] + a, 1) >> (vec & 7)) & 1:
+        return False
+    f = s[FLAGS]
+    iopl3 = (f & IOPL) == IOPL
+    img = f & 0xFFFF
+    if not iopl3:
+        img = (img & ~IF) | IOPL | (IF if f & VIF else 0)
+    ip = rd16(s, mem, vec * 4)
+    cs = rd16(s, mem, vec * 4 + 2)
+    push(s, mem, img, 2)
+    push(s, mem, s[SEL + CS], 2)
+    push(s, mem, s[EIP], 2)
+    if s[XREAD]:
+        return True
+    s[FLAGS] = (f & ~(TF_ | IF)) if iopl3 else (f & ~(TF_ | VIF))
+    set_cache(s, CS, cs, cs << 4, 0xFFFF, 0xFB)
+    s[EIP] = ip
+    s[SWINT] = 1
     return True
 
 
@@ -314,6 +388,12 @@ def sys_0f(s, mem, op, seg, w, a32, start):
             elif n == 7:
                 v = (v & 0xFFFF2BFF) | 0x400
             s[DR + n] = v
+            d7 = s[DR + 7]
+            act = 0
+            for k in range(4):
+                if (d7 >> (2 * k)) & 3:
+                    act |= 1 if ((d7 >> (16 + 4 * k)) & 3) == 0 else 2
+            s[DBACT] = act
         return 0
     modrm = fetch8(s, mem)
     reg = (modrm >> 3) & 7
