@@ -224,10 +224,11 @@ class Machine:
         for _ in range(n):
             if self.frame_driver is not None:
                 self.frame_driver.run_frame()
+                self.scheduler.catch_up(self.cpu)
             else:
                 self.scheduler.run_until((self.frame + 1) * self.frame_period)
-                for d in self.devices.values():
-                    d.frame_end()
+            for d in self.devices.values():
+                d.frame_end()
             self.frame += 1
             if self.request_reset:
                 self.request_reset = False

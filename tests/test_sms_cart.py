@@ -3,7 +3,7 @@ import warnings
 
 import pytest
 
-from emu.devices.sms_cart import CartridgeWarning, checksum, load
+from emu.machines.sms.cart import CartridgeWarning, checksum, load
 from emu.errors import MediaError
 
 
