@@ -337,12 +337,10 @@ def _devices(ctx, raw, cpus):
             if k not in allowed:
                 ctx.fail(f"{key}.{k}", f"unknown parameter for device type {tname!r}"
                          f" (allowed: {', '.join(sorted(allowed)) or 'none'})")
-        validate = getattr(cls, "validate_params", None)
-        if validate:
-            problem = validate(params)
-            if problem:
-                k, msg = problem
-                ctx.fail(f"{key}.{k}", msg)
+        problem = cls.validate_params(params)
+        if problem:
+            k, msg = problem
+            ctx.fail(f"{key}.{k}", msg)
         devices[dname] = (tname, cls, params)
     return devices
 
@@ -368,7 +366,7 @@ def _check_irq_wiring(ctx, devices, cpus):
 
 def _check_frame_driver(ctx, devices, cpus):
     """A frame driver (emu.device.Device.FRAME_DRIVER) runs one CPU and owns its INT pin."""
-    drivers = [d for d, (_, cls, _) in devices.items() if getattr(cls, "FRAME_DRIVER", False)]
+    drivers = [d for d, (_, cls, _) in devices.items() if cls.FRAME_DRIVER]
     if not drivers:
         return
     if len(drivers) > 1:
