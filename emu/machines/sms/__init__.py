@@ -11,6 +11,6 @@ as MAME keeps it in src/mame/sega/sms.cpp:
     board   the machine's device (``type: emu.machines.sms.board:SmsBoard``)
     cart    the cartridge loader (header and checksum checks)
 
-Imports run one way: board -> frame -> ports -> mapper -> state, and all of
-them -> the chips.  machines/sms.yaml wires it together.
+Imports run one way (tests/test_layout.py): board -> frame -> ports and mapper
+-> state, and from any of them to the chips.  machines/sms.yaml wires it together.
 """
