@@ -5,7 +5,7 @@ counter, sets the frame IRQ flag) and gives the INT level; the Z80's compiled
 ``run`` (cores.z80) executes until the line's last cycle, and its exits are
 handled here without returning to Python: port reads/writes (VDP, PSG,
 joypads, memory/I-O control), writes to page 0xFF (RAM + mapper), HALT (skip
-to the end of the line), interrupt acknowledge, posted writes.  Only other
+to the end of the line, or to ``stop``), interrupt acknowledge, posted writes.  Only other
 exits (fault, breakpoint, stop, MMIO read) return to Python, which handles them
 and calls again: the loop resumes at the line it left.  So does reaching the
 ``stop`` cycle (the scheduler's next timer deadline, see emu.scheduler).
