@@ -63,11 +63,25 @@ class Bank:
         self.space, self.name, self.entries = space, name, entries
         self.index = 0
 
+    @staticmethod
+    def sliding(e) -> bool:
+        """A ``{bank: b, rom|ram: region}`` entry (kind ``rom*``/``ram*``) is one
+        window that slides through its region by the bank index; a bank with
+        ``choices:`` picks one of them instead."""
+        return e.choices[0][0].endswith("*")
+
+    def choice(self, e):
+        """(kind, region, offset) that entry ``e`` of this bank maps now."""
+        if self.sliding(e):
+            kind, region, off = e.choices[0]
+            return kind[:-1], region, off + self.index * (e.end - e.start + 1)
+        return e.choices[self.index % len(e.choices)]
+
     @property
     def count(self):
         e = self.entries[0]
-        if e.choices[0][0].endswith("*"):
-            kind, region, off = e.choices[0]
+        if self.sliding(e):
+            _, region, off = e.choices[0]
             size = self.space.memory.regions[region][1]
             return max(1, (size - off) // (e.end - e.start + 1))
         return len(e.choices)
@@ -146,12 +160,7 @@ class AddressSpace:
                             table[p] = table[s0 + p - p0]
                 continue
             if e.kind == "bank":
-                bank = self.banks[e.target]
-                kind, region, off = e.choices[0] if e.choices[0][0].endswith("*") else \
-                    e.choices[bank.index % len(e.choices)]
-                if kind.endswith("*"):
-                    off = off + bank.index * (e.end - e.start + 1)
-                    kind = kind[:-1]
+                kind, region, off = self.banks[e.target].choice(e)
             else:
                 kind, region, off = e.kind, e.target, e.offset
             o, size, rkind = self.memory.regions[region]
@@ -227,20 +236,12 @@ class AddressSpace:
             self.memory.data[o] = byte
 
     def _entry_region(self, e):
-        if e.kind == "bank":
-            ch = e.choices[0] if e.choices[0][0].endswith("*") else \
-                e.choices[self.banks[e.target].index % len(e.choices)]
-            return ch[1]
-        return e.target
+        return self.banks[e.target].choice(e)[1] if e.kind == "bank" else e.target
 
     def _entry_offset(self, e, addr):
-        region = self._entry_region(e)
+        _, region, off = self.banks[e.target].choice(e) if e.kind == "bank" else \
+            (e.kind, e.target, e.offset)
         o, size, _ = self.memory.regions[region]
-        off = e.offset
-        if e.kind == "bank":
-            bank = self.banks[e.target]
-            ch = e.choices[0] if e.choices[0][0].endswith("*") else e.choices[bank.index % len(e.choices)]
-            off = ch[2] + (bank.index * (e.end - e.start + 1) if ch[0].endswith("*") else 0)
         return o + (off + addr - e.start) % size
 
     # ---- port dispatch -----------------------------------------------------

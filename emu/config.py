@@ -269,6 +269,7 @@ def load_spec(path) -> MachineSpec:
     media = _media(ctx, raw, roms, devices)
     vmm = ctx.mapping(raw.get("vmm"), "vmm")
     _check_irq_wiring(ctx, devices, cpus)
+    _check_frame_driver(ctx, devices, cpus)
     return MachineSpec(file=file, name=name, description=description, cpus=cpus, roms=roms,
                        memory=memory, ports=ports, devices=devices, screen=screen, inputs=inputs,
                        media=media, ram_sizes=ram_sizes, raw=raw, vmm=vmm)
@@ -336,12 +337,10 @@ def _devices(ctx, raw, cpus):
             if k not in allowed:
                 ctx.fail(f"{key}.{k}", f"unknown parameter for device type {tname!r}"
                          f" (allowed: {', '.join(sorted(allowed)) or 'none'})")
-        validate = getattr(cls, "validate_params", None)
-        if validate:
-            problem = validate(params)
-            if problem:
-                k, msg = problem
-                ctx.fail(f"{key}.{k}", msg)
+        problem = cls.validate_params(params)
+        if problem:
+            k, msg = problem
+            ctx.fail(f"{key}.{k}", msg)
         devices[dname] = (tname, cls, params)
     return devices
 
@@ -363,6 +362,24 @@ def _check_irq_wiring(ctx, devices, cpus):
                 ctx.fail(key, f"device line must be a number, got {line!r}")
         else:
             ctx.fail(key, f"{head!r} is neither a cpu ({', '.join(cpus)}) nor a device")
+
+
+def _check_frame_driver(ctx, devices, cpus):
+    """A frame driver (emu.device.Device.FRAME_DRIVER) runs one CPU and owns its INT pin."""
+    drivers = [d for d, (_, cls, _) in devices.items() if cls.FRAME_DRIVER]
+    if not drivers:
+        return
+    if len(drivers) > 1:
+        ctx.fail(f"devices.{drivers[1]}", f"a second frame driver (after {drivers[0]!r}); "
+                 f"a machine has at most one")
+    if len(cpus) > 1:
+        ctx.fail(f"devices.{drivers[0]}", f"a frame driver runs one CPU, this machine has "
+                 f"{len(cpus)} ({', '.join(cpus)})")
+    for dname, (_, _, params) in devices.items():
+        head, _, line = str(params.get("irq") or "").partition(".")
+        if head in cpus and line in ("", "int"):
+            ctx.fail(f"devices.{dname}.irq", f"the frame driver {drivers[0]!r} drives {head}'s "
+                     f"INT line itself; wire this device to {head}.nmi or through {drivers[0]!r}")
 
 
 def _map(ctx, key, entries, hi, page, roms, devices, ram_sizes, is_io):

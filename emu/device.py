@@ -28,11 +28,47 @@ import numpy as np
 
 
 class Device:
-    """Base class.  Subclasses declare ``PARAMS`` (name -> default) and
-    ``SAVE_FIELDS`` (attribute names stored in save states: ints, bytes, numpy arrays)."""
+    """Base class, and the whole contract between a device and the machine that holds it.
+
+    Everything below is what a Machine (or a VM) may call or read; a device
+    overrides what it needs and inherits harmless defaults for the rest.
+
+    Declarations (class attributes)
+      PARAMS        name -> default of the YAML keys it takes (set as attributes)
+      SAVE_FIELDS   attributes stored in save states: ints, str, bytes, numpy arrays
+      IS_CONSOLE    a serial console: ``Machine.console`` returns it and
+                    ``Machine.type`` calls its ``feed(text)``; it keeps what the
+                    guest printed in ``text``
+      FRAME_DRIVER  runs whole frames itself: ``Machine.step_frame`` calls its
+                    ``run_frame()`` instead of the scheduler (see run_frame)
+      type_text     None, or a method ``type_text(text)`` typing text on a keyboard
+                    the device emulates (``Machine.type`` when there is no console)
+      sector_size   media devices: images must be whole multiples of it
+
+    Hooks (methods), in the order a machine calls them
+      validate_params(params)   static, at load: (key, message) for a bad PARAMS value
+      start()                   once, after all devices exist and the maps are built
+      reset()                   power-on and Machine.reset
+      io_read/io_write          ports mapped to it (absolute port; posted writes
+                                arrive in order when the core next exits)
+      mem_read/mem_write        MMIO pages mapped to it (absolute address)
+      set_input(line, level)    another device's ``irq: thisdevice.N`` line changed
+      irq_ack()                 the CPU acknowledged the interrupt this device raised
+      input_changed(name, v)    a machine input (YAML ``inputs:``) was pressed/released
+      key_event(key, down)      a host key (emu.keys name), for whole-keyboard devices
+      attach(drive, path, writable, persist)  a disk medium was inserted
+      run_frame()               FRAME_DRIVER only: one frame of the whole machine
+      frame_end()               after every frame (video devices render here)
+      save_state() / load_state(st)  dict of SAVE_FIELDS by default
+      stop()                    the machine shuts down (flush files, close streams)
+    """
 
     PARAMS: dict = {}
     SAVE_FIELDS: tuple = ()
+    IS_CONSOLE: bool = False
+    FRAME_DRIVER: bool = False
+    type_text = None
+    sector_size: int = 1
 
     def __init__(self, machine, name: str, **params):
         self.machine = machine
@@ -41,6 +77,11 @@ class Device:
             if callable(getattr(type(self), key, None)):
                 raise DeviceError(f"{type(self).__name__}: parameter {key!r} shadows a method")
             setattr(self, key, params.get(key, default))
+
+    @staticmethod
+    def validate_params(params: dict):
+        """A problem with the YAML parameters as (key, message), or None."""
+        return None
 
     # ---- lifecycle ------------------------------------------------------
     def reset(self) -> None:
@@ -66,9 +107,38 @@ class Device:
     def mem_write(self, addr: int, value: int, size: int) -> None:
         self.io_write(addr, value, size)
 
-    # ---- per-frame hook (video devices render here) ----------------------
+    # ---- interrupts -------------------------------------------------------------
+    def set_input(self, line: int, level: bool) -> None:
+        """Input ``line`` (an interrupt controller's IRn) driven by another device."""
+        raise DeviceError(f"device {self.name!r} has no interrupt inputs")
+
+    def irq_ack(self) -> None:
+        """The CPU accepted the interrupt this device last raised (EXIT_IRQ_ACK)."""
+
+    # ---- host input ---------------------------------------------------------------
+    def input_changed(self, name: str, value: int) -> None:
+        """Machine input ``name`` is now ``value`` (1 pressed, 0 released)."""
+
+    def key_event(self, key: str, down: bool) -> None:
+        """A host key went down or up (emu.keys names)."""
+
+    # ---- media ----------------------------------------------------------------------
+    def attach(self, drive: int, path, writable: bool = True, persist: bool = True) -> None:
+        """Insert the disk image ``path`` into ``drive`` (media slots with ``device:``)."""
+        raise DeviceError(f"device {self.name!r} takes no disk media")
+
+    # ---- frames -----------------------------------------------------------------------
+    def run_frame(self) -> None:
+        """FRAME_DRIVER only: run one frame of the machine (its one CPU) in the device's
+        own loop.  It must keep the scheduler's time: stop the CPU at
+        ``machine.scheduler.deadline_cycle(cpu)`` and call ``scheduler.catch_up(cpu)``
+        there (timers fire), hand exits it does not handle to
+        ``scheduler.dispatch``, and return early when ``machine.stop_requested``
+        is set.  It owns the CPU's INT pin (`emu check` refuses other devices on it)."""
+        raise NotImplementedError(f"{type(self).__name__} is not a frame driver")
+
     def frame_end(self) -> None:
-        pass
+        """After every frame, on every machine (video devices render here)."""
 
     # ---- save states ------------------------------------------------------
     def save_state(self) -> dict:

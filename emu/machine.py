@@ -107,8 +107,7 @@ class Machine:
             self.spaces[cname] = AddressSpace(self, c, spec.memory.get(cname, []),
                                               spec.ports.get(cname, []), self.mem)
         self.memory = MemoryView(self.spaces[self.cpu.name])
-        self.frame_driver = next((d for d in self.devices.values()
-                                  if getattr(d, "FRAME_DRIVER", False)), None)
+        self.frame_driver = next((d for d in self.devices.values() if d.FRAME_DRIVER), None)
         # ---- media -----------------------------------------------------------
         self._insert_media(media)
         for d in self.devices.values():
@@ -226,10 +225,11 @@ class Machine:
         for _ in range(n):
             if self.frame_driver is not None:
                 self.frame_driver.run_frame()
+                self.scheduler.catch_up(self.cpu)
             else:
                 self.scheduler.run_until((self.frame + 1) * self.frame_period)
-                for d in self.devices.values():
-                    d.frame_end()
+            for d in self.devices.values():
+                d.frame_end()
             self.frame += 1
             if self.request_reset:
                 self.request_reset = False
@@ -257,7 +257,7 @@ class Machine:
     # ---- interrupts ---------------------------------------------------------------
     def irq_acknowledged(self, cpu) -> None:
         src = self.irq_owner.get(cpu.name)
-        if src is not None and hasattr(src, "irq_ack"):
+        if src is not None:
             src.irq_ack()
 
     def cpu_shutdown(self, cpu) -> None:
@@ -292,23 +292,19 @@ class Machine:
                            f"(inputs: {', '.join(self.input_index) or 'none'})")
         self.inputs[self.input_index[name]] = value
         for d in self.devices.values():
-            cb = getattr(d, "input_changed", None)
-            if cb:
-                cb(name, value)
+            d.input_changed(name, value)
 
     def key_event(self, key: str, down: bool) -> None:
         """A host key (emu.keys name) for devices that take a whole keyboard."""
         for d in self.devices.values():
-            cb = getattr(d, "key_event", None)
-            if cb:
-                cb(key, down)
+            d.key_event(key, down)
 
     def type(self, text: str) -> None:
         """Type text on the machine's console or keyboard."""
         for d in self.devices.values():
-            if getattr(d, "IS_CONSOLE", False):
+            if d.IS_CONSOLE:
                 return d.feed(text)
-            if hasattr(d, "type_text"):
+            if d.type_text is not None:
                 return d.type_text(text)
         raise EmuError(f"machine {self.name!r} has no console or keyboard to type on")
 
@@ -320,7 +316,7 @@ class Machine:
     @property
     def console(self):
         for d in self.devices.values():
-            if getattr(d, "IS_CONSOLE", False):
+            if d.IS_CONSOLE:
                 return d
         raise EmuError(f"machine {self.name!r} has no serial console")
 

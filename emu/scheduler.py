@@ -5,13 +5,21 @@ counters, so it is deterministic and save-state exact).  ``run_until(t)``
 advances every CPU to ``t`` in slices that end at the next timer deadline; each
 CPU runs with ``run(state, mem, budget)`` and its exits are dispatched here,
 the way a KVM userspace loop dispatches ``KVM_RUN`` exits.
+
+A machine with a frame driver (a device with ``FRAME_DRIVER``, see emu.device)
+runs its one CPU in its own loop instead; it keeps time here all the same: it
+stops its CPU at ``deadline_cycle(cpu)`` and calls ``catch_up(cpu)``, which
+moves ``time`` to the CPU's clock and fires the timers that are due.
 """
 from __future__ import annotations
 
 import math
 
 from . import abi
+from .abi import S_CYCLES, S_EXIT_ADDR, S_EXIT_DATA, S_EXIT_SIZE, S_IOLOG_COUNT, S_PENDING
 from .errors import GuestFault
+
+NO_DEADLINE = 1 << 62     # deadline_cycle when no timer is armed
 
 
 class Timer:
@@ -61,6 +69,16 @@ class Scheduler:
         if deadline < self.slice_end:
             self.slice_end = max(deadline, self.now())
 
+    def deadline_cycle(self, cpu) -> int:
+        """The first cycle count of ``cpu`` at or after the next timer deadline."""
+        t = min((t.deadline for t in self.timers), default=math.inf)
+        return NO_DEADLINE if t == math.inf else math.ceil(t * cpu.clock_hz)
+
+    def catch_up(self, cpu) -> None:
+        """Frame drivers: emulated time is now ``cpu``'s; fire the timers due by then."""
+        self.time = max(self.time, cpu.cycles / cpu.clock_hz)
+        self._fire_timers()
+
     def now(self) -> float:
         cpu = self.running_cpu
         if cpu is not None:
@@ -102,11 +120,11 @@ class Scheduler:
         self.running_cpu = cpu
         try:
             while True:
-                budget = int(self.slice_end * clock) - int(state[4])     # abi.S_CYCLES
+                budget = int(self.slice_end * clock) - int(state[S_CYCLES])
                 if budget <= 0:
                     return
                 reason = run(state, mem, budget)
-                if state[10]:                                          # abi.S_IOLOG_COUNT
+                if state[S_IOLOG_COUNT]:
                     space.drain_iolog(state)
                 if reason:                                             # not EXIT_BUDGET
                     dispatch(cpu, space, reason)
@@ -119,20 +137,20 @@ class Scheduler:
         """Handle one exit (KVM-style).  Read exits store the answer for the restart."""
         state = cpu.state
         if reason == abi.EXIT_IO_IN:
-            state[3] = space.io_read(int(state[1]), int(state[2]))   # EXIT_DATA <- port, size
-            state[8] = 1                                              # S_PENDING
+            state[S_EXIT_DATA] = space.io_read(int(state[S_EXIT_ADDR]), int(state[S_EXIT_SIZE]))
+            state[S_PENDING] = 1
         elif reason == abi.EXIT_IO_OUT:
-            space.io_write(int(state[1]), int(state[3]), int(state[2]))
+            space.io_write(int(state[S_EXIT_ADDR]), int(state[S_EXIT_DATA]), int(state[S_EXIT_SIZE]))
         elif reason == abi.EXIT_MMIO_READ:
-            state[abi.S_EXIT_DATA] = space.mmio_read(int(state[abi.S_EXIT_ADDR]), int(state[abi.S_EXIT_SIZE]))
-            state[abi.S_PENDING] = 1
+            state[S_EXIT_DATA] = space.mmio_read(int(state[S_EXIT_ADDR]), int(state[S_EXIT_SIZE]))
+            state[S_PENDING] = 1
         elif reason == abi.EXIT_MMIO_WRITE:
-            space.mmio_write(int(state[abi.S_EXIT_ADDR]), int(state[abi.S_EXIT_DATA]), int(state[abi.S_EXIT_SIZE]))
+            space.mmio_write(int(state[S_EXIT_ADDR]), int(state[S_EXIT_DATA]), int(state[S_EXIT_SIZE]))
         elif reason == abi.EXIT_HLT:
             # idle until the end of the slice: a device event may raise an interrupt
             target = int(self.slice_end * cpu.clock_hz)
-            if state[abi.S_CYCLES] < target:
-                state[abi.S_CYCLES] = target
+            if state[S_CYCLES] < target:
+                state[S_CYCLES] = target
         elif reason == abi.EXIT_IRQ_ACK:
             self.machine.irq_acknowledged(cpu)
         elif reason == abi.EXIT_SHUTDOWN:

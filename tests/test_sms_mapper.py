@@ -2,8 +2,11 @@
 import numpy as np
 
 from emu import abi
-from emu.devices import sms_mapper as M
-from emu.devices.sms_vdp import INPUT_NAMES, VdpState
+from emu.devices.sega_vdp import vdp_arrays
+from emu.machines.sms import mapper as M
+from emu.machines.sms import ports as P
+from emu.machines.sms import state as S
+from emu.machines.sms.state import INPUT_NAMES
 
 RAM, CRAM, ROM = 0, 0x2000, 0x2000 + 0x8000
 ROM_SIZE = 16 * 0x4000
@@ -15,8 +18,8 @@ def make():
         data[ROM + bank * 0x4000:ROM + (bank + 1) * 0x4000] = bank
     rpage = np.zeros(256, dtype=np.int64)
     wpage = np.zeros(256, dtype=np.int64)
-    sys = np.zeros(M.SYS_SIZE, dtype=np.int64)
-    M.sys_init(sys, RAM, 0x2000, ROM, ROM_SIZE, CRAM, 0x8000, 3579545, 44100)
+    sys = np.zeros(S.SYS_SIZE, dtype=np.int64)
+    S.sys_init(sys, RAM, 0x2000, ROM, ROM_SIZE, CRAM, 0x8000, 3579545, 44100)
     M.sms_map(sys, rpage, wpage)
     return data, rpage, wpage, sys
 
@@ -76,13 +79,17 @@ def test_cartridge_ram():
     assert read(data, rp, 0x8000) == 2
 
 
+def board(inputs, inmap):
+    b = S.board_arrays(inputs, inmap)
+    S.sys_reset(b.sys)
+    return b
+
+
 def test_joypad_ports():
-    sys = np.zeros(M.SYS_SIZE, dtype=np.int64)
-    M.sys_reset(sys)
     inputs = np.zeros(len(INPUT_NAMES), dtype=np.uint8)
     inmap = np.arange(len(INPUT_NAMES), dtype=np.int64)
-    v = VdpState()
-    rd = lambda port: int(M.sms_io_read(port, sys, v.vs, v.vram, inputs, inmap, 0))
+    b, v = board(inputs, inmap), vdp_arrays()
+    rd = lambda port: int(P.io_read(port, b, v, 0))
     assert rd(0xDC) == 0xFF and rd(0xDD) == 0xFF
     inputs[INPUT_NAMES.index("p1_up")] = 1
     inputs[INPUT_NAMES.index("p1_button2")] = 1
@@ -100,32 +107,23 @@ def test_joypad_ports():
 
 
 def test_th_output_reads_back():
-    sys = np.zeros(M.SYS_SIZE, dtype=np.int64)
-    M.sys_reset(sys)
-    v = VdpState()
-    inputs = np.zeros(1, dtype=np.uint8)
-    inmap = np.full(len(INPUT_NAMES), -1, dtype=np.int64)
-    M.sms_io_write(0x3F, 0x55, sys, v.vs, v.vram, v.cram, v.dec, v.decr, v.pal,
-                   np.zeros(8, np.int64), 0)     # TH A/B outputs, driven low
-    assert M.sms_io_read(0xDD, sys, v.vs, v.vram, inputs, inmap, 0) & 0xC0 == 0
-    M.sms_io_write(0x3F, 0xF5, sys, v.vs, v.vram, v.cram, v.dec, v.decr, v.pal,
-                   np.zeros(8, np.int64), 0)     # driven high
-    assert M.sms_io_read(0xDD, sys, v.vs, v.vram, inputs, inmap, 0) & 0xC0 == 0xC0
+    b = board(np.zeros(1, dtype=np.uint8), np.full(len(INPUT_NAMES), -1, dtype=np.int64))
+    v = vdp_arrays()
+    P.io_write(0x3F, 0x55, b, v, 0)               # TH A/B outputs, driven low
+    assert P.io_read(0xDD, b, v, 0) & 0xC0 == 0
+    P.io_write(0x3F, 0xF5, b, v, 0)               # driven high
+    assert P.io_read(0xDD, b, v, 0) & 0xC0 == 0xC0
 
 
 def test_vdp_and_psg_port_decoding():
-    sys = np.zeros(M.SYS_SIZE, dtype=np.int64)
-    M.sys_reset(sys)
-    v = VdpState()
-    log = np.zeros(16, np.int64)
-    args = (sys, v.vs, v.vram, v.cram, v.dec, v.decr, v.pal, log)
-    M.sms_io_write(0xBF, 0x00, *args, 0)
-    M.sms_io_write(0xBD, 0x7F, *args, 0)          # 0xBD mirrors the control port
-    M.sms_io_write(0xBE, 0xAB, *args, 0)
+    b = board(np.zeros(1, np.uint8), np.full(14, -1, np.int64))
+    v = vdp_arrays()
+    P.io_write(0xBF, 0x00, b, v, 0)
+    P.io_write(0xBD, 0x7F, b, v, 0)               # 0xBD mirrors the control port
+    P.io_write(0xBE, 0xAB, b, v, 0)
     assert v.vram[0x3F00] == 0xAB
-    M.sms_io_write(0x7F, 0x9F, *args, 123)
-    M.sms_io_write(0x40, 0x80, *args, 456)
-    assert sys[M.SYS_PSG_COUNT] == 2 and list(log[:4]) == [123, 0x9F, 456, 0x80]
+    P.io_write(0x7F, 0x9F, b, v, 123)
+    P.io_write(0x40, 0x80, b, v, 456)
+    assert b.sys[S.SYS_PSG_COUNT] == 2 and list(b.psglog[:4]) == [123, 0x9F, 456, 0x80]
     v.vs[24] = 0xE0                               # V counter after the jump
-    assert M.sms_io_read(0x7E, sys, v.vs, v.vram, np.zeros(1, np.uint8),
-                         np.full(14, -1, np.int64), 0) == 0xDA
+    assert P.io_read(0x7E, b, v, 0) == 0xDA

@@ -1,5 +1,5 @@
-"""The project's SMS test ROMs (roms_test/sms) run through the compiled frame
-loop; expected pictures and sounds come from each ROM's documented pattern
+"""The project's SMS test ROMs (roms_test/sms) on machines/sms.yaml (the compiled
+frame loop); expected pictures and sounds come from each ROM's documented pattern
 (roms_test/sms/README.md and the .asm headers), not from the emulator."""
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("cores.z80")
-from emu.devices.sms_driver import SmsConsole  # noqa: E402
+from emu.machine import Machine  # noqa: E402
 
 ROMS = Path(__file__).resolve().parents[1] / "roms_test" / "sms"
 LEVEL = (0x00, 0x55, 0xAA, 0xFF)
@@ -19,17 +19,25 @@ def rgb(c):
 
 
 def console(name):
-    return SmsConsole((ROMS / name).read_bytes())
+    m = Machine.load("sms", [str(ROMS / name)])
+    m.audio.recording = []
+    return m
 
 
-def boot(sms, limit=30):
+def run_frame(m):
+    """One frame; returns its audio samples."""
+    m.step_frame(1)
+    return m.audio.recording[-1]
+
+
+def boot(m, limit=30):
     """Run frames until the ROM turns the display on (VDP register 1 bit 6).
     common.inc clears the 16 KiB VRAM first with a 41-cycle loop: 16384 * 41
     cycles is about 11 frames of 59,736 cycles.  Returns the frames' audio."""
     audio = []
-    while not sms.v.vs[1] & 0x40:
+    while not m.devices["board"].vdp.vs[1] & 0x40:
         assert len(audio) < limit, "the ROM never turned the display on"
-        audio.append(sms.run_frame())
+        audio.append(run_frame(m))
     return audio
 
 
@@ -67,9 +75,9 @@ def test_vdptest_picture():
     sms = console("vdptest.sms")
     boot(sms)
     for _ in range(2):
-        sms.run_frame()
+        run_frame(sms)
     ref = vdptest_reference()
-    diff = np.argwhere(sms.framebuffer != ref)
+    diff = np.argwhere(sms.screen.framebuffer != ref)
     assert len(diff) == 0, f"{len(diff)} pixels differ, first at (y, x) = {tuple(diff[0])}"
 
 
@@ -87,26 +95,26 @@ def test_input_boxes():
     sms = console("input.sms")
     boot(sms)
     for _ in range(2):
-        sms.run_frame()
-    assert [box(sms.framebuffer, b) for b in range(14)] == [GREY] * 14
+        run_frame(sms)
+    assert [box(sms.screen.framebuffer, b) for b in range(14)] == [GREY] * 14
     for name in ("p1_up", "p1_button2", "p2_left", "reset"):
         sms.press(name)
     for _ in range(2):
-        sms.run_frame()
-    lit = [b for b in range(14) if box(sms.framebuffer, b) == GREEN]
+        run_frame(sms)
+    lit = [b for b in range(14) if box(sms.screen.framebuffer, b) == GREEN]
     assert lit == [0, 5, 8, 12]
     for name in ("p1_up", "p1_button2", "p2_left", "reset"):
-        sms.press(name, False)
+        sms.release(name)
     sms.press("pause")                             # NMI: the pause box toggles on
     for _ in range(3):
-        sms.run_frame()
-    assert [b for b in range(14) if box(sms.framebuffer, b) == GREEN] == [13]
-    sms.press("pause", False)
-    sms.run_frame()
+        run_frame(sms)
+    assert [b for b in range(14) if box(sms.screen.framebuffer, b) == GREEN] == [13]
+    sms.release("pause")
+    run_frame(sms)
     sms.press("pause")
     for _ in range(3):
-        sms.run_frame()
-    assert [b for b in range(14) if box(sms.framebuffer, b) == GREEN] == []
+        run_frame(sms)
+    assert [b for b in range(14) if box(sms.screen.framebuffer, b) == GREEN] == []
 
 
 def rising_edges(x):
@@ -114,11 +122,10 @@ def rising_edges(x):
     return int(np.count_nonzero(s[1:] & ~s[:-1]))
 
 
-@pytest.mark.slow
 def test_sound_steps():
     sms = console("sound.sms")
     boot(sms)                                      # the frame counter starts now
-    frames = [sms.run_frame() for _ in range(16 * 5 + 2)]
+    frames = [run_frame(sms) for _ in range(16 * 5 + 2)]
     scale = [427, 380, 339, 320, 285, 254, 226, 214]
     for k in (0, 1, 2, 4):
         chunk = np.concatenate(frames[16 * k + 4:16 * k + 12])
@@ -143,13 +150,12 @@ def cells(fb):
             for r in range(24)]
 
 
-@pytest.mark.slow
 def test_game_field_steering_and_sound():
     sms = console("game.sms")
     boot(sms)
     for _ in range(2):
-        sms.run_frame()
-    g = cells(sms.framebuffer)
+        run_frame(sms)
+    g = cells(sms.screen.framebuffer)
     assert all(g[1][c] == "wall" and g[23][c] == "wall" for c in range(32))
     assert all(g[r][0] == "wall" and g[r][31] == "wall" for r in range(1, 24))
     assert sum(row.count("food") for row in g) == 1
@@ -158,26 +164,51 @@ def test_game_field_steering_and_sound():
     sms.press("p1_up")
     audio = []
     for _ in range(24):
-        audio.append(sms.run_frame())
-    sms.press("p1_up", False)
-    g = cells(sms.framebuffer)
+        audio.append(run_frame(sms))
+    sms.release("p1_up")
+    g = cells(sms.screen.framebuffer)
     assert any(g[r][c] == "snake" for r in range(2, 12) for c in range(1, 31))
     for _ in range(120):
-        audio.append(sms.run_frame())
+        audio.append(run_frame(sms))
     assert any(np.abs(a).max() > 1000 for a in audio)
 
 
-def test_vdptest_through_machine_yaml(tmp_path):
-    """machines/sms.yaml end to end: cartridge slot, frame driver, screen, input map."""
-    from emu.machine import Machine
+def test_vdptest_through_machine_yaml():
+    """machines/sms.yaml end to end: cartridge slot, frame driver, screen."""
     with Machine.load("sms", [str(ROMS / "vdptest.sms")]) as m:
         m.step_frame(16)
-        fb = m.screen.framebuffer
-        diff = np.argwhere(fb != vdptest_reference())
+        diff = np.argwhere(m.screen.framebuffer != vdptest_reference())
         assert len(diff) == 0, f"{len(diff)} pixels differ, first at (y, x) = {tuple(diff[0])}"
-        m.save_state(tmp_path / "s.state")
-        m.step_frame(3)
-        again = m.screen.framebuffer.copy()
-        m.load_state(tmp_path / "s.state")
-        m.step_frame(3)
-        assert (m.screen.framebuffer == again).all()
+
+
+def play(m, frames):
+    """Run ``frames`` frames; returns every frame's picture and audio, and the RAM."""
+    pics, audio = [], []
+    for f in range(frames):
+        audio.append(run_frame(m))
+        pics.append(m.screen.framebuffer.copy())
+    return pics, np.concatenate(audio), bytes(m.memory[0xC000:0xE000])
+
+
+def test_save_state_in_the_middle_of_a_game(tmp_path):
+    """A state saved while the snake moves (one cell per 8 frames, game.asm) is
+    loaded into a fresh machine and back into the one that ran on: both continue
+    exactly like the uninterrupted run — pictures, the crash's noise burst, RAM,
+    the held input and emulated time."""
+    m = console("game.sms")
+    boot(m)
+    play(m, 10)
+    m.press("p1_up")                               # row 12 upwards: the top wall is 11 cells away
+    play(m, 70)
+    m.save_state(tmp_path / "s.state")
+    saved_time = m.time
+    ref = play(m, 40)                              # the uninterrupted run
+    assert not (ref[0][0] == ref[0][-1]).all()     # the picture changes after the save
+    assert np.abs(ref[1]).max() > 1000             # and the crash sounds
+    for target in (console("game.sms"), m):
+        target.load_state(tmp_path / "s.state")
+        target.audio.recording = []
+        assert target.time == saved_time and target.pressed("p1_up")
+        again = play(target, 40)
+        assert all((a == b).all() for a, b in zip(again[0], ref[0]))
+        assert (again[1] == ref[1]).all() and again[2] == ref[2]

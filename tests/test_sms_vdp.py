@@ -4,7 +4,7 @@ emulator's output."""
 import numpy as np
 import pytest
 
-from emu.devices.sms_vdp import VdpState, vdp_hcounter, vdp_vcounter
+from emu.devices.sega_vdp import Vdp, vdp_hcounter, vdp_vcounter
 
 LEVEL = (0x00, 0x55, 0xAA, 0xFF)
 
@@ -95,7 +95,7 @@ def ref_frame(vram, cram, regs, vscroll):
 
 def setup(seed, regs, sprites=False, n_sprites=64):
     rng = np.random.default_rng(seed)
-    v = VdpState()
+    v = Vdp()
     v.vram[:] = rng.integers(0, 256, 0x4000, dtype=np.uint8)
     v.cram[:] = rng.integers(0, 64, 32, dtype=np.uint8)
     for r, val in regs.items():
@@ -165,7 +165,7 @@ def solid_tile(v, tile, colour):
 
 
 def blank_screen():
-    v = VdpState()
+    v = Vdp()
     for r, val in BASE.items():
         v.set_reg(r, val)
     v.vram[0x3F00] = 0xD0
@@ -226,7 +226,7 @@ def test_display_disable_shows_backdrop():
 
 
 def test_cram_colours():
-    v = VdpState()
+    v = Vdp()
     v.ctrl(0x00)
     v.ctrl(0xC0)                              # CRAM address 0
     for c in (0x00, 0x03, 0x0C, 0x30, 0x3F, 0x15):
@@ -235,7 +235,7 @@ def test_cram_colours():
 
 
 def test_control_port_vram_access():
-    v = VdpState()
+    v = Vdp()
     v.ctrl(0x34)
     v.ctrl(0x40 | 0x12)                       # VRAM write at 0x1234
     for b in (1, 2, 3):

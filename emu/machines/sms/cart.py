@@ -1,4 +1,4 @@
-"""Sega Master System cartridge loader (media ``loader: emu.devices.sms_cart:load``).
+"""Sega Master System cartridge loader (media ``loader: emu.machines.sms.cart:load``).
 
 Strips a 512-byte copier header, rejects empty or absurd files, and checks the
 "TMR SEGA" header (at 7FF0h, else 3FF0h/1FF0h): a missing header or a checksum
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 
-from ..errors import MediaError
+from ...errors import MediaError
 
 MIN_SIZE, MAX_SIZE = 8 * 1024, 4 * 1024 * 1024
 SIZE_CODES = {0xA: 0x2000, 0xB: 0x4000, 0xC: 0x8000, 0xD: 0xC000, 0xE: 0x10000, 0xF: 0x20000,

@@ -1,8 +1,11 @@
-"""Sega Master System video: the 315-5124 VDP in mode 4, plus the SMS frame driver device.
+"""The Sega 315-5124 VDP (Master System video chip) in mode 4: a leaf chip model.
 
-Everything that runs per port access or per scanline is an ``@njit(cache=True, _nrt=False)``
-function over numpy arrays, so the compiled frame loop (emu.devices.sms_driver)
-calls it without leaving Numba:
+It knows no machine: the SMS board (emu.machines.sms) decodes the ports and
+calls these functions from its compiled frame loop, as MAME's sms driver uses
+src/devices/video/315_5124.cpp.  Everything that runs per port access or per
+scanline is an ``@njit(cache=True, _nrt=False)`` function over one bundle of
+numpy arrays, ``VdpArrays`` (a namedtuple: Numba-friendly and cache-safe, as
+the bus bundles ``mem``):
 
 * ``vs``   int64[64]   VDP state (slots V_* below; registers 0-15 in slots 0-15)
 * ``vram`` uint8[16384]
@@ -13,6 +16,8 @@ calls it without leaving Numba:
   VRAM addr & ~3, decr holds it mirrored (kept in step on VRAM writes;
   ``vdp_decode_all`` rebuilds both)
 * ``fb``   uint32[192, 256] framebuffer
+* ``lb``   uint64[40] line buffer, ``lb8`` its uint8 view; ``used`` uint8[256]
+  sprite pixels taken on this line (scratch for ``vdp_render_line``)
 
 Mode 4 as documented in Charles MacDonald's "Sega Master System VDP
 documentation" (msvdp.txt) and the SMS Power! VDP pages:
@@ -49,11 +54,12 @@ TMS9918 modes (SG-1000) and the 224/240-line modes are not implemented.
 """
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
-from .. import abi
-from ..device import Device
+VdpArrays = namedtuple("VdpArrays", "vs vram cram pal dec decr fb lb lb8 used")
 
 # ---- VDP state slots -----------------------------------------------------------
 V_ADDR = 16            # 14-bit address register
@@ -87,38 +93,41 @@ def cram_rgb(c):
 
 
 @njit(cache=True, _nrt=False)
-def decode_row(vram, dec, decr, row):
+def decode_row(v, row):
     """Refresh the decoded pixels of tile row ``row`` (VRAM bytes 4*row..4*row+3):
     byte x of dec[row] is the colour index of pixel x, decr[row] is mirrored."""
+    vram = v.vram
     a = row * 4
     p0 = np.uint64(vram[a])
     p1 = np.uint64(vram[a + 1])
     p2 = np.uint64(vram[a + 2])
     p3 = np.uint64(vram[a + 3])
-    v = np.uint64(0)
+    d = np.uint64(0)
     r = np.uint64(0)
     for x in range(8):
         s = np.uint64(7 - x)
         one = np.uint64(1)
         p = ((p0 >> s) & one) | (((p1 >> s) & one) << one) | (((p2 >> s) & one) << np.uint64(2)) \
             | (((p3 >> s) & one) << np.uint64(3))
-        v |= p << np.uint64(8 * x)
+        d |= p << np.uint64(8 * x)
         r |= p << np.uint64(8 * (7 - x))
-    dec[row] = v
-    decr[row] = r
+    v.dec[row] = d
+    v.decr[row] = r
 
 
 @njit(cache=True, _nrt=False)
-def vdp_decode_all(vram, cram, dec, decr, pal):
+def vdp_decode_all(v):
     """Rebuild the caches after VRAM/CRAM were changed directly (tests, save states)."""
     for row in range(4096):
-        decode_row(vram, dec, decr, row)
+        decode_row(v, row)
     for i in range(32):
-        pal[i] = cram_rgb(cram[i] & 0x3F)
+        v.pal[i] = cram_rgb(v.cram[i] & 0x3F)
 
 
 @njit(cache=True, _nrt=False)
-def vdp_reset(vs):
+def vdp_reset(v):
+    """Power-on: registers, VRAM and CRAM cleared (and the caches in step)."""
+    vs = v.vs
     vs[:] = 0
     # power-on register values are undefined; these match what the BIOS leaves
     vs[2] = 0xFF
@@ -126,11 +135,15 @@ def vdp_reset(vs):
     vs[6] = 0xFB
     vs[10] = 0xFF
     vs[V_LINE_COUNTER] = 0xFF
+    v.vram[:] = 0
+    v.cram[:] = 0
+    vdp_decode_all(v)
 
 
 # ---- ports -----------------------------------------------------------------------
 @njit(cache=True, _nrt=False)
-def vdp_ctrl_write(vs, vram, value):
+def vdp_ctrl_write(v, value):
+    vs = v.vs
     value = np.int64(value) & 0xFF
     if vs[V_LATCH] == 0:
         vs[V_LATCH] = 1
@@ -142,45 +155,48 @@ def vdp_ctrl_write(vs, vram, value):
     vs[V_CODE] = code
     vs[V_ADDR] = ((value & 0x3F) << 8) | vs[V_LATCH_LO]
     if code == 0:
-        vs[V_BUFFER] = vram[vs[V_ADDR]]
+        vs[V_BUFFER] = v.vram[vs[V_ADDR]]
         vs[V_ADDR] = (vs[V_ADDR] + 1) & 0x3FFF
     elif code == 2:
         vs[value & 0x0F] = vs[V_LATCH_LO]
 
 
 @njit(cache=True, _nrt=False)
-def vdp_data_write(vs, vram, cram, dec, decr, pal, value):
+def vdp_data_write(v, value):
+    vs = v.vs
     value = np.int64(value) & 0xFF
     vs[V_LATCH] = 0
     a = vs[V_ADDR]
     if vs[V_CODE] == 3:
         i = a & 0x1F
-        cram[i] = value & 0x3F
-        pal[i] = cram_rgb(value & 0x3F)
+        v.cram[i] = value & 0x3F
+        v.pal[i] = cram_rgb(value & 0x3F)
     else:
-        if vram[a] != value:
-            vram[a] = value
-            decode_row(vram, dec, decr, a >> 2)
+        if v.vram[a] != value:
+            v.vram[a] = value
+            decode_row(v, a >> 2)
     vs[V_BUFFER] = value
     vs[V_ADDR] = (a + 1) & 0x3FFF
 
 
 @njit(cache=True, _nrt=False)
-def vdp_data_read(vs, vram):
+def vdp_data_read(v):
+    vs = v.vs
     vs[V_LATCH] = 0
-    v = vs[V_BUFFER]
-    vs[V_BUFFER] = vram[vs[V_ADDR]]
+    value = vs[V_BUFFER]
+    vs[V_BUFFER] = v.vram[vs[V_ADDR]]
     vs[V_ADDR] = (vs[V_ADDR] + 1) & 0x3FFF
-    return v
+    return value
 
 
 @njit(cache=True, _nrt=False)
-def vdp_status_read(vs):
-    v = vs[V_STATUS] | 0x1F
+def vdp_status_read(v):
+    vs = v.vs
+    value = vs[V_STATUS] | 0x1F
     vs[V_STATUS] = 0
     vs[V_LINE_PENDING] = 0
     vs[V_LATCH] = 0
-    return v
+    return value
 
 
 @njit(cache=True, _nrt=False)
@@ -195,7 +211,8 @@ def vdp_hcounter(cycle_in_line):
 
 
 @njit(cache=True, _nrt=False)
-def vdp_irq(vs):
+def vdp_irq(v):
+    vs = v.vs
     if (vs[V_STATUS] & 0x80) and (vs[1] & 0x20):
         return 1
     if vs[V_LINE_PENDING] and (vs[0] & 0x10):
@@ -205,13 +222,15 @@ def vdp_irq(vs):
 
 # ---- per scanline -------------------------------------------------------------------
 @njit(cache=True, _nrt=False)
-def vdp_render_line(vs, vram, dec, decr, pal, fb, line, lb, lb8, used):
+def vdp_render_line(v, line):
     """Draw active line ``line`` into fb[line].  Scratch: lb uint64[40] and lb8, its
     uint8 view (screen pixel x lives at lb8[x + 8 - fine scroll]); used uint8[256]."""
+    vs, vram, dec, decr, pal = v.vs, v.vram, v.dec, v.decr, v.pal
+    lb, lb8, used = v.lb, v.lb8, v.used
     r0 = vs[0]
     r1 = vs[1]
     backdrop = 16 + (vs[7] & 15)
-    out = fb[line]
+    out = v.fb[line]
     if not (r1 & 0x40):
         c = pal[backdrop]
         for x in range(WIDTH):
@@ -294,14 +313,15 @@ def vdp_render_line(vs, vram, dec, decr, pal, fb, line, lb, lb8, used):
 
 
 @njit(cache=True, _nrt=False)
-def vdp_line(vs, vram, dec, decr, pal, fb, line, lb, lb8, used):
+def vdp_line(v, line):
     """Start scanline ``line``: latch, render it if active, run the line counter and
     the frame IRQ flag.  Returns the INT level to present to the CPU for this line."""
+    vs = v.vs
     vs[V_LINE] = line
     if line == 0:
         vs[V_VSCROLL] = vs[9]
     if line < ACTIVE:
-        vdp_render_line(vs, vram, dec, decr, pal, fb, line, lb, lb8, used)
+        vdp_render_line(v, line)
     if line <= ACTIVE:
         vs[V_LINE_COUNTER] -= 1
         if vs[V_LINE_COUNTER] < 0:
@@ -311,158 +331,63 @@ def vdp_line(vs, vram, dec, decr, pal, fb, line, lb, lb8, used):
         vs[V_LINE_COUNTER] = vs[10]
     if line == FRAME_IRQ_LINE:
         vs[V_STATUS] |= 0x80
-    return vdp_irq(vs)
+    return vdp_irq(v)
 
 
 @njit(cache=True, _nrt=False)
-def vdp_render_frame(vs, vram, dec, decr, pal, fb, lb, lb8, used):
+def vdp_render_frame(v):
     """All 262 lines without a CPU (tests, tools).  Returns how many lines had INT high."""
     n = 0
     for line in range(LINES):
-        n += vdp_line(vs, vram, dec, decr, pal, fb, line, lb, lb8, used)
+        n += vdp_line(v, line)
     return n
 
 
-class VdpState:
-    """The VDP's arrays bundled for Python use (tests, tools, the device)."""
+def vdp_arrays(fb=None) -> VdpArrays:
+    """A powered-on VDP's arrays (``fb``: draw into this uint32[192, 256] instead)."""
+    lb = np.zeros(40, dtype=np.uint64)
+    v = VdpArrays(vs=np.zeros(V_SIZE, dtype=np.int64), vram=np.zeros(0x4000, dtype=np.uint8),
+                  cram=np.zeros(32, dtype=np.uint8), pal=np.zeros(32, dtype=np.uint32),
+                  dec=np.zeros(4096, dtype=np.uint64), decr=np.zeros(4096, dtype=np.uint64),
+                  fb=np.zeros((ACTIVE, WIDTH), dtype=np.uint32) if fb is None else fb,
+                  lb=lb, lb8=lb.view(np.uint8), used=np.zeros(WIDTH, dtype=np.uint8))
+    vdp_reset(v)
+    return v
+
+
+class Vdp:
+    """Port-level access from Python (tests, tools); ``arrays`` is the VdpArrays bundle."""
 
     def __init__(self):
-        self.vs = np.zeros(V_SIZE, dtype=np.int64)
-        self.vram = np.zeros(0x4000, dtype=np.uint8)
-        self.cram = np.zeros(32, dtype=np.uint8)
-        self.pal = np.zeros(32, dtype=np.uint32)
-        self.dec = np.zeros(4096, dtype=np.uint64)
-        self.decr = np.zeros(4096, dtype=np.uint64)
-        self.fb = np.zeros((ACTIVE, WIDTH), dtype=np.uint32)
-        self.lb = np.zeros(40, dtype=np.uint64)
-        self.lb8 = self.lb.view(np.uint8)
-        self.used = np.zeros(WIDTH, dtype=np.uint8)
-        self.reset()
+        self.arrays = vdp_arrays()
+
+    def __getattr__(self, name):                 # v.vs, v.vram, ... of the bundle
+        return getattr(self.__dict__["arrays"], name)
 
     def reset(self):
-        vdp_reset(self.vs)
-        self.vram[:] = 0
-        self.cram[:] = 0
-        self.sync()
+        vdp_reset(self.arrays)
 
     def sync(self):
-        vdp_decode_all(self.vram, self.cram, self.dec, self.decr, self.pal)
+        vdp_decode_all(self.arrays)
 
-    # port-level helpers
     def ctrl(self, value):
-        vdp_ctrl_write(self.vs, self.vram, value)
+        vdp_ctrl_write(self.arrays, value)
 
     def data(self, value):
-        vdp_data_write(self.vs, self.vram, self.cram, self.dec, self.decr, self.pal, value)
+        vdp_data_write(self.arrays, value)
 
     def read_data(self):
-        return int(vdp_data_read(self.vs, self.vram))
+        return int(vdp_data_read(self.arrays))
 
     def read_status(self):
-        return int(vdp_status_read(self.vs))
+        return int(vdp_status_read(self.arrays))
 
     def set_reg(self, r, v):
         self.ctrl(v)
         self.ctrl(0x80 | r)
 
     def render_frame(self):
-        return int(vdp_render_frame(self.vs, self.vram, self.dec, self.decr, self.pal, self.fb,
-                                    self.lb, self.lb8, self.used))
+        return int(vdp_render_frame(self.arrays))
 
     def line(self, n):
-        return int(vdp_line(self.vs, self.vram, self.dec, self.decr, self.pal, self.fb, n,
-                            self.lb, self.lb8, self.used))
-
-
-# ---- the machine-level device ------------------------------------------------------
-INPUT_NAMES = ("p1_up", "p1_down", "p1_left", "p1_right", "p1_button1", "p1_button2",
-               "p2_up", "p2_down", "p2_left", "p2_right", "p2_button1", "p2_button2",
-               "pause", "reset")
-
-
-class SmsVdp(Device):
-    """The SMS console: VDP + PSG + Sega mapper + joypad ports, run a frame at a time
-    by compiled code (``FRAME_DRIVER``).  See sms_driver.sms_run_frame for the loop."""
-
-    FRAME_DRIVER = True
-    PARAMS = {"cpu": "maincpu", "ram": "ram", "cart": "cart", "cart_ram": "cart_ram",
-              "sample_rate": 44100, "psg_clock": 3579545}
-    SAVE_FIELDS = ("vs", "vram", "cram", "psg", "sys")
-
-    def __init__(self, machine, name, **params):
-        super().__init__(machine, name, **params)
-        from . import sms_mapper, sn76489
-        self.v = VdpState()
-        self.vs, self.vram, self.cram = self.v.vs, self.v.vram, self.v.cram
-        self.psg = np.zeros(sn76489.PSG_SIZE, dtype=np.int64)
-        self.psglog = np.zeros(2 * 16384, dtype=np.int64)
-        self.sys = np.zeros(sms_mapper.SYS_SIZE, dtype=np.int64)
-        self.inmap = np.full(len(INPUT_NAMES), -1, dtype=np.int64)
-        self.audio_buf = np.zeros(4096, dtype=np.int16)
-        self.last_exit = None
-
-    def start(self):
-        from . import sms_mapper
-        m = self.machine
-        self.cpu = m.cpus[self.cpu]
-        self.space = m.spaces[self.cpu.name]
-        regions = m.mem.regions
-        ram_off, ram_size, _ = regions[self.ram]
-        rom_off, rom_size, _ = regions[self.cart]
-        cram_off, cram_size = (regions[self.cart_ram][:2] if self.cart_ram in regions else (-1, 0))
-        sms_mapper.sys_init(self.sys, ram_off, ram_size, rom_off, rom_size, cram_off, cram_size,
-                            int(self.psg_clock), int(self.sample_rate))
-        for i, n in enumerate(INPUT_NAMES):
-            self.inmap[i] = m.input_index.get(n, -1)
-        if m.screen is not None:
-            m.screen.resize(WIDTH, ACTIVE)
-            self.v.fb = m.screen.framebuffer
-
-    def reset(self):
-        from . import sms_mapper, sn76489
-        self.v.reset()
-        sn76489.psg_reset(self.psg)
-        sms_mapper.sys_reset(self.sys)
-        if hasattr(self, "space"):
-            self.remap()
-        self.cpu.state[abi.S_IRQ_VECTOR] = 0xFF
-
-    def remap(self):
-        from . import sms_mapper
-        sms_mapper.sms_map(self.sys, self.space.rpage, self.space.wpage)
-
-    def load_state(self, st):
-        super().load_state(st)
-        self.v.sync()
-        self.remap()
-
-    # slow path: debugger / framework writes into page 0xFF reach the mapper here
-    def mem_write(self, addr, value, size):
-        from . import sms_mapper
-        sms_mapper.sms_mem_write(self.sys, self.space.mem[0], self.space.rpage,
-                                 self.space.wpage, addr, value)
-
-    def mem_read(self, addr, size):
-        return int(self.space.mem[0][self.sys[0] + (addr & 0x1FFF)])
-
-    def run_frame(self):
-        from . import sms_driver
-        if self.machine.screen is not None:
-            self.v.fb = self.machine.screen.framebuffer
-        v = self.v
-        while True:
-            reason = int(sms_driver.sms_run_frame(
-                self.cpu.state, self.space.mem, self.sys, v.vs, v.vram, v.cram, v.dec, v.decr,
-                v.pal, v.fb, v.lb, v.lb8, v.used, self.psg, self.psglog, self.machine.inputs,
-                self.inmap, self.audio_buf))
-            if reason == 0:
-                n = int(self.sys[sms_driver.sms_mapper.SYS_AUDIO_COUNT])
-                self.machine.audio.push(self.audio_buf[:n].copy())
-                return
-            self.last_exit = (reason, int(self.cpu.state[abi.S_EXIT_ADDR]),
-                              int(self.cpu.state[abi.S_EXIT_DATA]))
-            sms_driver.handle_exit(self, reason)
-            if self.machine.stop_requested:
-                return
-
-DEVICE = SmsVdp
+        return int(vdp_line(self.arrays, n))
