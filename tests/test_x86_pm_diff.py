@@ -226,6 +226,11 @@ def run_case(pair, seed, paging, user):
             return "abandoned"      # a loaded register sent an address out of the map
         pair.step_ours()
         where = f"seed {seed} paging={paging} user={user}: {enc} ({code.hex()}) in {[p[0] for p in picks]}"
+        if pair.uc_vector == 8 and pair.vector() == 14:
+            # Unicorn 2 escalates some page faults of read-modify-write and string
+            # instructions to #DF although nothing faults while delivering them (the
+            # SDM's table 6-5 gives no #DF there): not compared
+            return "abandoned"
         if pair.uc_vector is not None:           # a fault: same vector and CR2, error code per the SDM
             v = pair.vector()
             if v != pair.uc_vector:

@@ -184,8 +184,9 @@ def task_switch(s, mem, sel, kind, ext):
                 if s[XREAD] == X_FAULTED and s[XVEC] == 13:
                     s[XVEC] = 10
                 return False
-    if trap:
+    if trap:                                   # #DB in the new task, fully loaded
         s[DR + 6] |= 0x8000                    # DR6.BT
+        snapshot(s)
         raise_exc(s, 1, -1)
         return False
     return s[XREAD] == 0
