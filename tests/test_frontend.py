@@ -15,8 +15,8 @@ name: winboard
 cpus: {maincpu: {core: toy8, clock: 1MHz}}
 memory:
   maincpu:
-    - {start: 0x0000, end: 0x7FFF, ram: vram_gfx}
-    - {start: 0x8000, end: 0xFFFF, ram: vram_text}
+    - {start: 0x0000, end: 0xFFFF, ram: main}
+ram: {vram_text: 32KiB, vram_gfx: 64KiB}
 devices: {vga: {type: vga}}
 screen: {width: 640, height: 400, refresh: 60, device: vga, scale: 1}
 inputs: {fire: {key: space}}
