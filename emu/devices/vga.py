@@ -111,8 +111,9 @@ class Vga(Device):
         return (int(self.crtc[0x0E]) << 8) | int(self.crtc[0x0F])
 
     def dac_rgb(self) -> np.ndarray:
-        d = self.dac.astype(np.uint32)
-        d = (d << 2) | (d >> 4)                      # 6-bit -> 8-bit
+        # the DAC's output level is linear in its 6-bit value (63 = full scale,
+        # IBM VGA Technical Reference, "Video DAC"): 8-bit = round(v * 255 / 63)
+        d = (self.dac.astype(np.uint32) * 255 + 31) // 63
         return (d[:, 0] << 16) | (d[:, 1] << 8) | d[:, 2]
 
     def io_read(self, port, size):
