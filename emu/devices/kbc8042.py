@@ -192,4 +192,5 @@ class Kbc8042(Device):
         self.last_cmd = bool(st["last_cmd"])
         self.typing = deque((k, bool(d)) for k, d in st["typing"])
 
+
 DEVICE = Kbc8042

@@ -146,4 +146,5 @@ class Pit8254(Device):
          self.read_lsb, self.partial, self.port61, self.refresh, self._wave_phase) = st["regs"]
         self.latch = [None if x == -1 else x for x in latch]
 
+
 DEVICE = Pit8254
