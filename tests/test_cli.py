@@ -152,11 +152,11 @@ def test_save_state_then_state_continues_with_the_disk_written(tmp_path):
     """--type, --save-state, --state: a file SAVEd on the bundled (snapshot) disk in
     the first run is in the state, so the second run's DIR lists it."""
     state = tmp_path / "cpm.state"
-    r = emu("run", "cpm", "--headless", "--seconds", 2, "--type", "SAVE 1 MINE.COM\\r",
+    r = emu("run", "cpm", "--headless", "--seconds", 1, "--type", "SAVE 1 MINE.COM\\r",
             "--save-state", state)
     assert r.returncode == 0, r.stderr
     assert state.exists() and not (tmp_path / "cpm.state.tmp").exists()
-    r = emu("run", "cpm", "--headless", "--seconds", 2, "--state", state, "--type", "DIR\\r")
+    r = emu("run", "cpm", "--headless", "--seconds", 1, "--state", state, "--type", "DIR\\r")
     assert r.returncode == 0, r.stderr
     assert "MINE     COM" in r.stdout
     assert "CP/M 2.2 compatible" not in r.stdout        # resumed, not booted again
