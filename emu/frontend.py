@@ -184,8 +184,11 @@ def run_window(m: Machine, args) -> None:
                 elif ev.key == pygame.K_TAB:
                     fast = down
                 elif down and ev.key == pygame.K_F5:
-                    m.save_state(state_file)
-                    print(f"state saved to {state_file}", file=sys.stderr)
+                    try:
+                        m.save_state(state_file)
+                        print(f"state saved to {state_file}", file=sys.stderr)
+                    except EmuError as e:
+                        print(f"emu: {e}", file=sys.stderr)
                 elif down and ev.key == pygame.K_F7:
                     try:
                         m.load_state(state_file)

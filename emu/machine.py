@@ -202,6 +202,7 @@ class Machine:
                                  f"supported geometries: {listing}")
             dev = self.devices[s.device]
             dev.attach(s.drive, path, writable=s.writable, persist=persist)
+            self.media_sizes[slot] = size
         self.media_paths[slot] = path
 
     # ---- running -----------------------------------------------------------------

@@ -1,10 +1,12 @@
 """Whole-machine save states: a versioned .npz written atomically.
 
 Contents: ``meta`` (JSON: format version, machine name, a fingerprint of the
-machine file and its ROM images, emulated time, frame, timers, scalar device
-fields) and numpy arrays (backing memory, page tables, bank choices, CPU state,
-array device fields).  Loading refuses a state made by another machine, another
-ROM set, or a newer format, with a one-line message."""
+machine file, its ROM and cartridge images and the sizes of its media, emulated
+time, frame, timers, interrupt owners, scalar device fields) and numpy arrays
+(backing memory, page tables, bank choices, CPU state, the frame on screen,
+array device fields such as the disks' contents).  Loading refuses a state made
+by another machine, another ROM or media set, or another format version, with
+a one-line message, and changes nothing then."""
 from __future__ import annotations
 
 import hashlib
@@ -18,7 +20,7 @@ import numpy as np
 
 from .errors import StateError
 
-FORMAT = 1
+FORMAT = 2          # 2: disk contents, screen, interrupt owners, PIT port 61h toggle
 MAGIC = "emu-savestate"
 
 
@@ -28,6 +30,8 @@ def fingerprint(machine) -> str:
     for name in sorted(machine.mem.rom_images):
         h.update(name.encode())
         h.update(hashlib.sha1(machine.mem.rom_images[name]).digest())
+    # which slots hold media and how large: a disk's contents travel in the state
+    h.update(json.dumps(sorted(machine.media_sizes.items())).encode())
     return h.hexdigest()
 
 
@@ -48,7 +52,8 @@ def save(machine, path) -> None:
             "fingerprint": fingerprint(machine), "time": machine.scheduler.time,
             "frame": machine.frame, "devices": {}, "banks": {},
             "timers": [[t.deadline if t.enabled else None, t.period] for t in machine.scheduler.timers],
-            "rom_images": sorted(machine.mem.rom_images)}
+            "rom_images": sorted(machine.mem.rom_images),
+            "irq_owner": {c: getattr(d, "name", None) for c, d in machine.irq_owner.items()}}
     for name, cpu in machine.cpus.items():
         arrays[f"cpu.{name}"] = cpu.state
     for name, sp in machine.spaces.items():
@@ -60,14 +65,23 @@ def save(machine, path) -> None:
         _split(f"dev.{name}.", dev.save_state(), arrays, scalars)
         meta["devices"][name] = scalars
     arrays["inputs"] = machine.inputs
+    if machine.screen is not None:
+        arrays["screen"] = machine.screen.framebuffer
     buf = io.BytesIO()
     np.savez_compressed(buf, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+    # atomically: a crash mid-write leaves the previous state file whole
     tmp = f"{path}.tmp"
-    with open(tmp, "wb") as f:
-        f.write(buf.getvalue())
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(buf.getvalue())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        raise StateError(f"{path}: cannot write the save state ({e.strerror or e})") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def load(machine, path) -> None:
@@ -84,15 +98,20 @@ def load(machine, path) -> None:
         raise StateError(f"{path}: not a save state (no metadata)") from None
     if meta.get("magic") != MAGIC:
         raise StateError(f"{path}: not an emu save state")
-    if meta.get("format", 0) > FORMAT:
-        raise StateError(f"{path}: save-state format {meta['format']} is newer than this "
-                         f"emulator's ({FORMAT})")
+    fmt = meta.get("format", 0)
+    if fmt != FORMAT:
+        raise StateError(f"{path}: save-state format {fmt} is "
+                         f"{'newer' if fmt > FORMAT else 'older'} than this emulator's ({FORMAT})")
     if meta.get("machine") != machine.name:
         raise StateError(f"{path}: this state is for machine {meta.get('machine')!r}, "
                          f"not {machine.name!r}")
     if meta.get("fingerprint") != fingerprint(machine):
         raise StateError(f"{path}: state was saved with a different machine file or ROM/media "
                          f"set for {machine.name!r}")
+    need = ["memory", "inputs"] + [f"cpu.{n}" for n in machine.cpus] + \
+        [f"{t}page.{n}" for n in machine.spaces for t in "rw"]
+    if any(k not in arrays for k in need) or arrays["memory"].shape != machine.mem.data.shape:
+        raise StateError(f"{path}: save state is damaged (arrays missing or of the wrong size)")
     # all checks passed: restore
     machine.mem.data[:] = arrays["memory"]
     for name, cpu in machine.cpus.items():
@@ -121,3 +140,8 @@ def load(machine, path) -> None:
     machine.scheduler.time = meta["time"]
     machine.frame = meta["frame"]
     machine.inputs[:] = arrays["inputs"]
+    machine.irq_owner = {c: machine.devices.get(d) for c, d in meta["irq_owner"].items()}
+    if machine.screen is not None and "screen" in arrays:
+        fb = arrays["screen"]
+        machine.screen.resize(fb.shape[1], fb.shape[0])
+        machine.screen.framebuffer[:] = fb

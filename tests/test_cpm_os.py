@@ -99,17 +99,24 @@ def test_save_ren_type_era_user():
 
 
 def test_era_all_asks_first():
+    """ERA *.* asks "ALL (Y/N)?" and reads a line (BDOS 10, which echoes it):
+    N keeps every file and returns to the prompt; Y erases them all."""
     m = boot()
     cmd(m, "SAVE 1 A.TMP")
     m.type("ERA *.*\r")
     assert m.console.wait_for("ALL (Y/N)?", 5)
     out = cmd(m, "N")
-    assert "FILETEST" in cmd(m, "DIR")
+    # the echoed reply, then straight back to the prompt (nothing erased, no NO FILE)
+    assert out.split("ALL (Y/N)?")[1].rstrip("A>").strip() == "N", repr(out)
+    assert "NO FILE" not in out
+    listing = cmd(m, "DIR")
+    assert "A        TMP" in listing and "FILETEST COM" in listing
     m.type("ERA *.*\r")
     assert m.console.wait_for("ALL (Y/N)?", 5)
-    cmd(m, "Y")
+    out = cmd(m, "Y")
+    assert out.split("ALL (Y/N)?")[1].rstrip("A>").strip() == "Y", repr(out)
+    assert "NO FILE" not in out                  # files were there to erase
     assert "NO FILE" in cmd(m, "DIR")
-    del out
 
 
 def test_command_tail_and_fcbs():
@@ -171,10 +178,10 @@ def test_bad_bdos_function_returns_ff_and_is_reported(capsys):
     m = boot()
     out = cmd(m, "ARGS")
     assert "BAD=FFFF" in out
-    calls = m.devices["diag"].unknown_calls
-    assert len(calls) == 1 and calls[0] > 40
+    # ARGS.COM calls function 99 (roms_test/cpm/progs/args.asm: ld c,99)
+    assert m.devices["diag"].unknown_calls == [99]
     err = capsys.readouterr().err
-    assert f"unknown BDOS function {calls[0]}" in err
+    assert "unknown BDOS function 99 (C=63h; returned A=FFh)" in err
 
 
 def test_missing_and_truncated_disks_are_refused(tmp_path):
@@ -233,3 +240,21 @@ def test_write_protect_gives_bdos_error():
     assert "allowed" not in out
     cmd(m, "SAVE 1 OK.TMP")
     assert "OK       TMP" in cmd(m, "DIR *.TMP")
+
+
+# ---- the shipped binaries are what build.sh makes ------------------------------------
+@pytest.mark.skipif(shutil.which("z80asm") is None or shutil.which("mkfs.cpm") is None,
+                    reason="needs z80asm and cpmtools")
+def test_rebuild_matches_shipped_binaries(tmp_path):
+    import os
+    work = tmp_path / "cpm"
+    shutil.copytree(CPM, work)
+    built = [work / "cpmboot.rom", work / "system.bin", work / "cpm.img"] + \
+        sorted((work / "progs").glob("*.com"))
+    for f in built:
+        f.unlink()
+    r = subprocess.run(["sh", str(work / "build.sh")], capture_output=True, text=True,
+                       env={**os.environ}, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for f in built:
+        assert f.read_bytes() == (CPM / f.relative_to(work)).read_bytes(), f.name

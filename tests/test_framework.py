@@ -142,3 +142,20 @@ def test_reset_restores_power_on(toy):
     toy.reset()
     assert toy.memory[0x8000] == 0 and toy.cpu.pc == 0
     assert toy.spaces["maincpu"].banks["databank"].index == 0
+
+
+def test_rebuild_matches_shipped_roms(tmp_path, root):
+    """roms_test/toy/build.sh (the project's toyasm.py) makes the shipped ROMs."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    work = tmp_path / "toy"
+    shutil.copytree(root / "roms_test" / "toy", work)
+    for f in ("demo.rom", "data.rom"):
+        (work / f).unlink()
+    env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
+    r = subprocess.run(["sh", str(work / "build.sh")], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    for f in ("demo.rom", "data.rom"):
+        assert (work / f).read_bytes() == (root / "roms_test" / "toy" / f).read_bytes(), f

@@ -8,15 +8,14 @@ import numpy as np
 import pytest
 
 from emu.machine import Machine
-from emu.screen import read_png
 
 YAML = """
 name: winboard
 cpus: {maincpu: {core: toy8, clock: 1MHz}}
 memory:
   maincpu:
-    - {start: 0x0000, end: 0x7FFF, ram: vram_gfx}
-    - {start: 0x8000, end: 0xFFFF, ram: vram_text}
+    - {start: 0x0000, end: 0xFFFF, ram: main}
+ram: {vram_text: 32KiB, vram_gfx: 64KiB}
 devices: {vga: {type: vga}}
 screen: {width: 640, height: 400, refresh: 60, device: vga, scale: 1}
 inputs: {fire: {key: space}}
@@ -51,7 +50,9 @@ def test_window_keys_and_screenshot(tmp_path, monkeypatch):
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_F12, mod=0, unicode="", scancode=69))
     run_window(m, args(frames=1))
     assert seen == ["fire"] and m.pressed("fire")
-    shot = read_png(tmp_path / "winboard-001.png")
+    # read back with pygame's own PNG decoder (SDL_image), not the project's writer's twin
+    shot = pygame.surfarray.array3d(pygame.image.load(str(tmp_path / "winboard-001.png")))
+    shot = shot.transpose(1, 0, 2)
     assert shot.shape == (400, 640, 3)
     assert np.array_equal(shot, m.screen.rgb())
     # top-left cell: white '#' glyph pixels on red background
@@ -67,15 +68,24 @@ def test_window_streams_sound_to_the_mixer(monkeypatch):
     from emu.frontend import run_window
     made = []
     real = pygame.sndarray.make_sound
-    monkeypatch.setattr(pygame.sndarray, "make_sound", 
-                        lambda a: (made.append((a.shape, pygame.mixer.get_init()[2])), real(a))[1])
+    monkeypatch.setattr(pygame.sndarray, "make_sound",
+                        lambda a: (made.append((a.copy(), pygame.mixer.get_init())), real(a))[1])
     pygame.mixer.quit()
     pygame.mixer.pre_init(44100, -16, 2, 1024)   # a stereo mixer, as on many desktops
     pygame.init()
     m = Machine.load("sms", [str(Path(__file__).parents[1] / "roms_test/sms/sound.sms")],
                      headless=False)
+    m.step_frame(15)                             # the ROM's tone starts at frame 11
     run_window(m, args(frames=20))
-    assert made and all(shape[1:] == (ch,) and ch == 2 for shape, ch in made)
+    assert made and all(a.shape[1:] == (mix[2],) and mix[2] == 2 for a, mix in made)
+    assert all(mix[0] == m.audio.sample_rate for _, mix in made)  # no resampling here
+    # what reached the mixer is the machine's own sound, in both channels, and not silence
+    pushed = m.audio.recent().tobytes()
+    for a, _ in made:
+        assert np.array_equal(a[:, 0], a[:, 1])
+        assert np.ascontiguousarray(a[:, 0]).tobytes() in pushed
+    played = np.concatenate([a[:, 0] for a, _ in made])
+    assert np.count_nonzero(played) > len(played) // 4
 
 
 def test_compile_notice_reports_a_slow_first_start():

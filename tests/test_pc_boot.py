@@ -164,10 +164,19 @@ def test_mode13_framebuffer_pattern():
     ramp = [[4 * i + 3, 0, 0] for i in range(15)]
     assert vga.dac[240:255].tolist() == ramp
     assert vga.dac[15].tolist() == [63, 63, 63]
-    # what is shown is the pattern through the DAC, pixels doubled
+    # what is shown is the pattern through the DAC, pixels doubled.  Expected colours
+    # from the DAC's 6-bit values read back through port 3C9h (as a program would),
+    # each gun scaled linearly to 8 bits: round(v * 255 / 63)
+    io = m.spaces["maincpu"]
+    io.io_write(0x3C7, 0, 1)
+    six = np.array([io.io_read(0x3C9, 1) for _ in range(768)]).reshape(256, 3)
+    eight = np.floor(six * 255 / 63 + 0.5).astype(np.uint32)
+    colours = eight[:, 0] << 16 | eight[:, 1] << 8 | eight[:, 2]
+    assert colours[15] == 0xFFFFFF and colours[1] == 0x0000AA and colours[6] == 0xAA5500
+    assert colours[240 + 14] == 0xEF0000                     # (59, 0, 0): 59 * 255 / 63 = 238.8
     fb = m.screen.framebuffer
-    expected = vga.dac_rgb()[mode13_pattern()]
-    assert np.array_equal(fb[::2, ::2], expected)
+    assert np.array_equal(fb[::2, ::2], colours[mode13_pattern()])
+    assert np.array_equal(fb[1::2, 1::2], fb[::2, ::2])
 
 
 def test_mode13_animates_dac_from_the_tick_counter():

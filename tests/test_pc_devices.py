@@ -163,8 +163,8 @@ name: vgaboard
 cpus: {maincpu: {core: toy8, clock: 1MHz}}
 memory:
   maincpu:
-    - {start: 0x0000, end: 0x7FFF, ram: vram_text}
-    - {start: 0x8000, end: 0xFFFF, ram: vram_gfx}
+    - {start: 0x0000, end: 0xFFFF, ram: main}
+ram: {vram_text: 32KiB, vram_gfx: 64KiB}
 devices: {vga: {type: vga}}
 screen: {width: 640, height: 400, refresh: 60, device: vga}
 """
@@ -182,3 +182,106 @@ screen: {width: 640, height: 400, refresh: 60, device: vga}
     expected = np.where((glyph[:, None] >> (7 - np.arange(8))) & 1, 0xFFFF55, 0x0000AA)
     assert np.array_equal(cell, expected)
     assert m.devices["vga"].text_lines()[1][2] == "A"
+
+
+# ---- 8042 controller commands (Intel 8042 / IBM PC/AT Technical Reference) ----------
+def test_kbc_command_byte_read_and_write(board):
+    init_pics(board)
+    kbc = board.devices["kbc"]
+    out(board, 0x64, 0x60)                          # write command byte: data follows
+    assert inp(board, 0x64) & 0x08                  # status bit 3: last write was a command
+    out(board, 0x60, 0x40)                          # translation only: no IRQ1, system flag 0
+    assert not inp(board, 0x64) & 0x08              # ... and now data
+    assert not inp(board, 0x64) & 0x04              # status bit 2 follows command byte bit 2
+    out(board, 0x64, 0x20)                          # read command byte
+    assert inp(board, 0x64) & 1 and inp(board, 0x60) == 0x40
+    kbc.key_event("a", True)
+    assert inp(board, 0x64) & 1 and cpu_irq(board)[0] is False     # bit 0 clear: no IRQ1
+    assert inp(board, 0x60) == 0x1E
+    out(board, 0x64, 0x60)
+    out(board, 0x60, 0x45)
+    assert inp(board, 0x64) & 0x04
+    kbc.key_event("a", False)
+    assert cpu_irq(board) == (True, 0x09)
+
+
+def test_kbc_disable_and_enable_keyboard(board):
+    kbc = board.devices["kbc"]
+    out(board, 0x64, 0x60)
+    out(board, 0x60, 0x44)
+    out(board, 0x64, 0xAD)                          # disable: sets command byte bit 4
+    out(board, 0x64, 0x20)
+    assert inp(board, 0x60) == 0x54
+    kbc.key_event("a", True)                        # the keyboard holds its codes
+    kbc.key_event("a", False)
+    assert not inp(board, 0x64) & 1
+    out(board, 0x64, 0xAE)                          # enable: clears bit 4, codes arrive
+    got = []
+    while inp(board, 0x64) & 1:
+        got.append(inp(board, 0x60))
+    assert got == [0x1E, 0x9E]
+    out(board, 0x64, 0x20)
+    assert inp(board, 0x60) == 0x44
+
+
+X86_BOARD = """
+name: a20board
+cpus: {maincpu: {core: x86, clock: 10MHz, params: {model: 386}}}
+memory:
+  maincpu:
+    - {start: 0x000000, end: 0x10FFFF, ram: main}
+ports:
+  maincpu:
+    - {start: 0x60, device: kbc}
+    - {start: 0x64, device: kbc}
+devices:
+  kbc: {type: kbc8042}
+"""
+# mov ax,0FFFFh ; mov ds,ax ; mov al,[0010h] ; hlt ; jmp $-1   (FFFF:0010 = linear 100000h)
+A20_PROBE = bytes([0xB8, 0xFF, 0xFF, 0x8E, 0xD8, 0xA0, 0x10, 0x00, 0xF4, 0xEB, 0xFD])
+
+
+@pytest.fixture
+def x86board(tmp_path):
+    pytest.importorskip("cores.x86")
+    f = tmp_path / "a20.yaml"
+    f.write_text(X86_BOARD)
+    m = Machine.load(str(f))
+    m.memory[0x1000:0x1000 + len(A20_PROBE)] = A20_PROBE
+    m.memory[0x000000] = 0x11
+    m.memory[0x100000] = 0x22
+    return m
+
+
+def read_ffff_0010(m):
+    m.cpu.set_registers(cs=0, ip=0x1000, halted=0)
+    m.step_frame(1)
+    return m.cpu.get_registers()["ax"] & 0xFF
+
+
+def test_kbc_a20_gate_wraps_at_1mib(x86board):
+    m = x86board
+    assert read_ffff_0010(m) == 0x22                # reset: A20 on (output port bit 1)
+    out(m, 0x64, 0xDD)                              # A20 off: FFFF:0010 wraps to 0
+    assert read_ffff_0010(m) == 0x11
+    out(m, 0x64, 0xDF)                              # A20 on
+    assert read_ffff_0010(m) == 0x22
+    out(m, 0x64, 0xD1)                              # write output port: bit 1 clear
+    out(m, 0x60, 0x01)
+    assert read_ffff_0010(m) == 0x11
+    out(m, 0x64, 0xD0)                              # read output port
+    assert inp(m, 0x60) == 0x01
+    out(m, 0x64, 0xD1)
+    out(m, 0x60, 0x03)
+    assert read_ffff_0010(m) == 0x22
+
+
+def test_kbc_fe_pulses_cpu_reset(x86board):
+    m = x86board
+    m.cpu.set_registers(eax=0x12345678, cs=0, ip=0x1008)   # parked on the HLT
+    out(m, 0x64, 0xFE)                              # pulse output port bit 0: CPU reset
+    assert m.request_reset
+    m.step_frame(1)
+    r = m.cpu.get_registers()
+    assert (r["cs"], r["ip"], r["eax"]) == (0xF000, 0xFFF0, 0) and not m.request_reset
+    assert m.memory[0x100000] == 0x22               # a CPU reset, not a power cycle: RAM kept

@@ -189,7 +189,12 @@ def pair():
     return Pair()
 
 
+ABANDONED = "abandoned"     # Unicorn stopped (an address left its map): nothing compared
+
+
 def run_case(pair, seed):
+    """None when every step matched, ABANDONED when Unicorn could not run the case,
+    else a description of the first difference."""
     rng = random.Random(seed)
     n = rng.randrange(1, 4)
     picks = [rng.choice(ENC) for _ in range(n)]
@@ -204,7 +209,7 @@ def run_case(pair, seed):
         try:
             pair.step()
         except unicorn.UcError:
-            return None         # an earlier instruction made a 32-bit address leave the map
+            return ABANDONED    # an earlier instruction made a 32-bit address leave the map
         bad = pair.compare(undef)
         if bad:
             return f"seed {seed}: {enc} ({code.hex()}) in {[p[0] for p in picks]}: {', '.join(bad)}"
@@ -230,15 +235,22 @@ def test_x86_diff_each(pair, enc):
     assert not fails, "; ".join(fails[:3])
 
 
-def test_x86_diff_sequences(pair):
-    fails = [f for f in (run_case(pair, s) for s in range(300)) if f]
+def check_sequences(pair, seeds):
+    results = [run_case(pair, s) for s in seeds]
+    fails = [f for f in results if f and f != ABANDONED]
     assert not fails, f"{len(fails)} failing: " + "; ".join(fails[:3])
+    compared = results.count(None)
+    # abandoned cases prove nothing: most must really have been compared
+    assert compared >= 0.9 * len(seeds), f"only {compared} of {len(seeds)} cases compared"
+
+
+def test_x86_diff_sequences(pair):
+    check_sequences(pair, range(300))
 
 
 @pytest.mark.slow
 def test_x86_diff_sequences_long(pair):
-    fails = [f for f in (run_case(pair, s) for s in range(300, 5300)) if f]
-    assert not fails, f"{len(fails)} failing: " + "; ".join(fails[:3])
+    check_sequences(pair, range(300, 5300))
 
 
 @pytest.mark.parametrize("enc", ["F3 A4", "F3 A5", "F3 66 A5", "F3 26 A4", "F3 26 A5",

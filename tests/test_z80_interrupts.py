@@ -45,16 +45,25 @@ def test_disabled_interrupts_are_ignored():
 
 
 def test_nmi_keeps_iff2_and_retn_restores():
+    """UM0080 "Non-Maskable Interrupt Response": at the end of the current
+    instruction the CPU resets IFF1 (IFF2 keeps the interrupt state from before
+    the NMI), pushes PC and continues at 0066h, in 11 T-states (a 5-T M1
+    plus two 3-T stack writes).  RETN (14 T) pops PC and restores IFF1 from IFF2."""
     cpu, mem = setup([0x00] * 4, iff1=1, iff2=1)
     mem[0][0x66:0x68] = [0xED, 0x45]                        # RETN
+    assert cpu.execute(mem, 4) == abi.EXIT_BUDGET and cpu.pc == 1   # one NOP
     cpu.nmi()
+    c0 = cpu.cycles
     cpu.execute(mem, 1)
     r = cpu.get_registers()
-    assert r["iff1"] == 0 and r["iff2"] == 1
-    assert r["pc"] in (0x66, 0x68)
-    cpu.execute(mem, 40)
+    assert r["pc"] == 0x0066 and r["iff1"] == 0 and r["iff2"] == 1
+    assert cpu.cycles - c0 == 11
+    assert r["sp"] == 0x7FFE and list(mem[0][0x7FFE:0x8000]) == [0x01, 0x00]   # returns to 0001h
+    c0 = cpu.cycles
+    cpu.execute(mem, 1)                                     # RETN
     r = cpu.get_registers()
-    assert r["iff1"] == 1 and r["pc"] >= 1
+    assert r["pc"] == 0x0001 and r["sp"] == 0x8000 and r["iff1"] == 1 and r["iff2"] == 1
+    assert cpu.cycles - c0 == 14
 
 
 def test_halt_idles_until_an_interrupt():

@@ -3,11 +3,15 @@
 Images are held in memory; a guest write marks the drive dirty and the file is
 rewritten atomically (temporary file + rename) when the machine stops or
 ``flush()`` is called, so an interrupted run never leaves a half-written image.
-Only sectors the guest writes change."""
+Only sectors the guest writes change.  A save state holds every drive's
+contents, so loading one gives the guest back the disks it had (a disk that
+is written back then receives them when the machine stops)."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+import numpy as np
 
 from ..device import Device
 from ..errors import MediaError
@@ -25,7 +29,6 @@ class BlockDevice(Device):
     # sizes: allowed image sizes in bytes, {label: bytes}; empty = any multiple of sector_size
     PARAMS = {"base": 0, "drives": 4, "sector_size": 512, "sizes": {}, "space": None,
               "irq": None}
-    SAVE_FIELDS = ("regs", "status")
 
     def __init__(self, machine, name, **params):
         super().__init__(machine, name, **params)
@@ -79,6 +82,26 @@ class BlockDevice(Device):
 
     def stop(self):
         self.flush()
+
+    # ---- save states: registers and the contents of every drive ---------------------
+    def save_state(self):
+        st = {"regs": bytes(self.regs), "status": self.status}
+        for i, u in enumerate(self.units):
+            if u is not None:
+                st[f"drive{i}"] = np.frombuffer(bytes(u.data), dtype=np.uint8)
+        return st
+
+    def load_state(self, st):
+        self.regs = bytearray(st["regs"])
+        self.status = int(st["status"])
+        for i, u in enumerate(self.units):
+            if u is None:
+                continue
+            # the fingerprint made sure the same drives hold media of the same sizes
+            data = bytes(np.asarray(st[f"drive{i}"], dtype=np.uint8))
+            if u.data != data:
+                u.data[:] = data
+                u.dirty = True          # memory now differs from the file
 
     # ---- registers ---------------------------------------------------------------
     def reset(self):

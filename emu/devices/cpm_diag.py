@@ -13,6 +13,7 @@ from ..device import Device
 
 class CpmDiag(Device):
     PARAMS = {}
+    SAVE_FIELDS = ("unknown_calls",)
 
     def __init__(self, machine, name, **params):
         super().__init__(machine, name, **params)

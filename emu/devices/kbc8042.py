@@ -1,5 +1,10 @@
 """Intel 8042 keyboard controller with an AT keyboard (scan code set 1, as
 translated by the controller).  Ports 60h (data) and 64h (status / command).
+Status: bit 0 output buffer full, bit 2 system flag (command byte bit 2),
+bit 3 last write was a command (64h), bit 4 keyboard not inhibited.
+Command byte: bit 0 IRQ1 on output-buffer full, bit 4 keyboard disabled (set
+by ADh, cleared by AEh); while it is disabled the keyboard holds up to 16
+codes and sends them when it is enabled again.
 
 Host keys arrive through ``key_event(name, down)`` (the frontend sends every
 key; names as in emu.keys) or ``type_text("dir\\r")`` for scripts, queued
@@ -37,10 +42,15 @@ class Kbc8042(Device):
         self.cmd_byte = 0x45            # IRQ1 on, system flag, translation
         self.pending_cmd = None         # controller command waiting for a data byte
         self.kbd_pending = None         # keyboard command waiting for a data byte
-        self.enabled = True
+        self.last_cmd = False           # status bit 3: the last write went to port 64h
+        self.held = deque()             # codes the keyboard keeps while it is disabled
         self.output_port = 0x03
         self.typing = deque()
         self.typer.stop()
+
+    @property
+    def enabled(self) -> bool:
+        return not self.cmd_byte & 0x10
 
     # ---- output buffer -------------------------------------------------------
     def _push(self, *data):
@@ -59,9 +69,11 @@ class Kbc8042(Device):
             code = scancode(name)
         except KeyError:
             return
-        if not self.enabled:
-            return
         seq = ([0xE0] if code > 0xFF else []) + [(code & 0xFF) | (0 if down else 0x80)]
+        if not self.enabled:
+            if len(self.held) + len(seq) <= 16:
+                self.held.extend(seq)
+            return
         self._push(*seq)
 
     def type_text(self, text: str) -> None:
@@ -91,8 +103,8 @@ class Kbc8042(Device):
     # ---- ports ------------------------------------------------------------------
     def io_read(self, port, size):
         if port == 0x64:
-            return (1 if self.obf is not None else 0) | 0x04 | 0x10 | \
-                (0x08 if self.pending_cmd is not None else 0)
+            return (1 if self.obf is not None else 0) | (self.cmd_byte & 0x04) | 0x10 | \
+                (0x08 if self.last_cmd else 0)
         v = self.obf if self.obf is not None else 0
         self.obf = None
         if self.line:
@@ -101,12 +113,13 @@ class Kbc8042(Device):
         return v
 
     def io_write(self, port, value, size):
+        self.last_cmd = port == 0x64
         if port == 0x64:
             self._controller_command(value)
         elif self.pending_cmd is not None:
             cmd, self.pending_cmd = self.pending_cmd, None
             if cmd == 0x60:
-                self.cmd_byte = value
+                self._set_cmd_byte(value)
             elif cmd == 0xD1:
                 self._set_output_port(value)
         else:
@@ -122,9 +135,9 @@ class Kbc8042(Device):
         elif c == 0xAB:
             self._push(0x00)
         elif c == 0xAD:
-            self.enabled = False
+            self._set_cmd_byte(self.cmd_byte | 0x10)
         elif c == 0xAE:
-            self.enabled = True
+            self._set_cmd_byte(self.cmd_byte & ~0x10)
         elif c == 0xD0:
             self._push(self.output_port)
         elif c == 0xDD:
@@ -133,6 +146,12 @@ class Kbc8042(Device):
             self._set_output_port(self.output_port | 2)
         elif c == 0xFE:
             self.machine.request_reset = True
+
+    def _set_cmd_byte(self, v):
+        self.cmd_byte = v & 0xFF
+        if self.enabled and self.held:
+            held, self.held = list(self.held), deque()
+            self._push(*held)
 
     def _set_output_port(self, v):
         self.output_port = v
@@ -159,17 +178,19 @@ class Kbc8042(Device):
             self._push(0xFA)
 
     def save_state(self):
-        return {"regs": [list(self.out), -1 if self.obf is None else self.obf, self.cmd_byte,
-                         self.pending_cmd or 0, self.kbd_pending or 0, int(self.enabled),
-                         self.output_port, [[k, int(d)] for k, d in self.typing]]}
+        return {"out": list(self.out), "obf": -1 if self.obf is None else self.obf,
+                "cmd_byte": self.cmd_byte, "pending_cmd": self.pending_cmd or 0,
+                "kbd_pending": self.kbd_pending or 0, "last_cmd": int(self.last_cmd),
+                "held": list(self.held), "output_port": self.output_port,
+                "typing": [[k, int(d)] for k, d in self.typing]}
 
     def load_state(self, st):
-        out, obf, self.cmd_byte, pc, kp, en, self.output_port, typing = st["regs"]
-        self.out = deque(out)
-        self.obf = None if obf == -1 else obf
-        self.pending_cmd, self.kbd_pending = pc or None, kp or None
-        self.enabled = bool(en)
-        self.typing = deque((k, bool(d)) for k, d in typing)
+        self.out, self.held = deque(st["out"]), deque(st["held"])
+        self.obf = None if st["obf"] == -1 else st["obf"]
+        self.cmd_byte, self.output_port = st["cmd_byte"], st["output_port"]
+        self.pending_cmd, self.kbd_pending = st["pending_cmd"] or None, st["kbd_pending"] or None
+        self.last_cmd = bool(st["last_cmd"])
+        self.typing = deque((k, bool(d)) for k, d in st["typing"])
 
 
 DEVICE = Kbc8042

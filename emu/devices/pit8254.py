@@ -35,6 +35,7 @@ class Pit8254(Device):
         self.partial = [0] * 3
         self.port61 = 0
         self.refresh = 0
+        self._wave_phase = 0.0
         self.timer.stop()
 
     # ---- counting -------------------------------------------------------
@@ -132,18 +133,17 @@ class Pit8254(Device):
         else:
             audio.push(np.zeros(n, dtype=np.int16))
 
-    _wave_phase = 0.0
-
-    SAVE_FIELDS = ()
-
+    # every field, including the port 61h refresh toggle (bit 4 alternates per read)
+    # and the speaker wave's phase, so a reloaded PC reads and sounds the same
     def save_state(self):
         return {"regs": [self.reload, self.mode, self.access, self.start_t,
                          [(-1 if x is None else x) for x in self.latch], self.write_lsb,
-                         self.read_lsb, self.partial, self.port61]}
+                         self.read_lsb, self.partial, self.port61, self.refresh,
+                         self._wave_phase]}
 
     def load_state(self, st):
         (self.reload, self.mode, self.access, self.start_t, latch, self.write_lsb,
-         self.read_lsb, self.partial, self.port61) = st["regs"]
+         self.read_lsb, self.partial, self.port61, self.refresh, self._wave_phase) = st["regs"]
         self.latch = [None if x == -1 else x for x in latch]
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit
 
 from ..device import Device
+from ..errors import EmuError
 from ..font import cp437_font
 
 # the 16 text colours (CGA/EGA RGBI with the brown fix), 0xRRGGBB
@@ -89,6 +90,11 @@ class Vga(Device):
         self.font = cp437_font(16)
         self.text_vram = self.machine.mem.region(self.text_region)
         self.gfx_vram = self.machine.mem.region(self.gfx_region)
+        # the compiled renderers read whole buffers: refuse regions that are too small
+        for region, need in ((self.text_region, 0x8000), (self.gfx_region, 64000)):
+            if len(self.machine.mem.region(region)) < need:
+                raise EmuError(f"device {self.name}: RAM region {region!r} must hold at "
+                               f"least {need} bytes for the VGA")
 
     def reset(self):
         self.mode = 0x03
@@ -105,8 +111,9 @@ class Vga(Device):
         return (int(self.crtc[0x0E]) << 8) | int(self.crtc[0x0F])
 
     def dac_rgb(self) -> np.ndarray:
-        d = self.dac.astype(np.uint32)
-        d = (d << 2) | (d >> 4)                      # 6-bit -> 8-bit
+        # the DAC's output level is linear in its 6-bit value (63 = full scale,
+        # IBM VGA Technical Reference, "Video DAC"): 8-bit = round(v * 255 / 63)
+        d = (self.dac.astype(np.uint32) * 255 + 31) // 63
         return (d[:, 0] << 16) | (d[:, 1] << 8) | d[:, 2]
 
     def io_read(self, port, size):

@@ -1,0 +1,178 @@
+"""The ``emu`` command as users type it (README "Command line"), run in a
+subprocess against this checkout: list, info, bench, and run with piped input,
+in a terminal (pty: Ctrl-] quits), --screenshot, --wav, --save-state/--state,
+--type and --trace."""
+import os
+import pty
+import select
+import subprocess
+import sys
+import termios
+import time
+import wave
+
+import numpy as np
+import pytest
+import yaml
+
+from emu.machine import Machine
+from tests.conftest import ROOT
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy",
+       "SDL_AUDIODRIVER": "dummy"}
+EMU = [sys.executable, "-m", "emu"]
+
+
+def emu(*args, input=None, timeout=300):
+    r = subprocess.run(EMU + [str(a) for a in args], capture_output=True, text=True, cwd=ROOT,
+                       env=ENV, input=input, timeout=timeout)
+    assert "Traceback" not in r.stderr, r.stderr
+    return r
+
+
+def machine_yaml(name):
+    return yaml.safe_load((ROOT / "machines" / f"{name}.yaml").read_text())
+
+
+def test_list_shows_every_machine_with_its_description():
+    r = emu("list")
+    assert r.returncode == 0
+    lines = r.stdout.splitlines()
+    files = sorted((ROOT / "machines").glob("*.yaml"))
+    assert len(lines) == len(files)
+    for f, line in zip(files, lines):
+        name, _, desc = line.partition(" ")
+        assert name == f.stem
+        assert desc.strip() == machine_yaml(f.stem)["description"].strip().splitlines()[0]
+
+
+def test_info_shows_cores_map_ports_devices_and_media():
+    y = machine_yaml("cpm")
+    r = emu("info", "cpm")
+    assert r.returncode == 0
+    out = r.stdout.splitlines()
+    assert out[0] == f"cpm: {y['description'].strip()}"
+    assert "cpu maincpu: core z80 (cores.z80.Z80), 4 MHz, 16-bit address space" in out
+    assert "  0000-FFFF rw RAM main" in out
+    for e in y["ports"]["maincpu"]:
+        assert f"  port {e['start']:04X}-{e.get('end', e['start']):04X} device {e['device']}" in out
+    for name, d in y["devices"].items():
+        assert any(line.startswith(f"device {name}: {d['type']}") for line in out), name
+    assert "device disk: block (base=16, drives=4, sector_size=128)" in out
+    assert "rom boot: 256 bytes from " in "\n".join(out)
+    for slot, m in y["media"].items():
+        assert any(line.startswith(f"media {slot}: {m['kind']}") for line in out)
+    assert emu("info", "nosuch").returncode == 2
+
+
+def test_bench_reports_a_core_and_a_machine():
+    r = emu("bench", "--seconds", "0.2", "--only", "toy8,toy", timeout=600)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    core = [line.split() for line in lines if line.strip().startswith("toy8")]
+    assert core and float(core[0][1]) > 0 and core[0][2:4] == ["guest", "MIPS"]
+    mach = [line for line in lines if line.strip().startswith("toy ")]
+    assert mach and "failed" not in mach[0], r.stdout
+    f = mach[0].split()
+    assert float(f[1]) > 0 and f[2] == "fps" and "cold start (JIT)" in mach[0]
+    assert f[-1].endswith("s") and float(f[-1][:-1]) > 0        # warm start, seconds
+
+
+def test_run_cpm_with_piped_input():
+    """README's headline `emu run cpm`, fed from a pipe: the commands run, then it stops."""
+    r = emu("run", "cpm", input="HELLO\nDIR\n", timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "Hello, world from CP/M!" in r.stdout
+    assert "A: ARGS     COM : FILETEST COM : HELLO    COM" in r.stdout
+
+
+def read_until(fd, needle, seconds=120):
+    buf, end = b"", time.time() + seconds
+    while needle not in buf:
+        assert time.time() < end, f"timed out waiting for {needle!r}: {buf[-300:]!r}"
+        if select.select([fd], [], [], 0.5)[0]:
+            try:
+                buf += os.read(fd, 4096)
+            except OSError:
+                break
+    return buf
+
+
+def test_run_cpm_in_a_terminal_and_ctrl_bracket_quits():
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    p = subprocess.Popen(EMU + ["run", "cpm"], stdin=slave, stdout=slave, stderr=subprocess.PIPE,
+                         cwd=ROOT, env=ENV)
+    try:
+        read_until(master, b"A>")
+        os.write(master, b"HELLO\r")            # raw mode: the guest gets CR as typed
+        read_until(master, b"Hello, world from CP/M!")
+        os.write(master, b"\x1d")               # Ctrl-]
+        assert p.wait(timeout=30) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+        err = p.stderr.read().decode()
+        p.stderr.close()
+    assert "Traceback" not in err, err
+    assert termios.tcgetattr(slave) == before   # the terminal is left as it was
+    os.close(master)
+    os.close(slave)
+
+
+def test_screenshot_is_the_last_frame(tmp_path):
+    pygame = pytest.importorskip("pygame")
+    shot = tmp_path / "out.png"
+    r = emu("run", "sms", "--headless", "--frames", 30, "--screenshot", shot)
+    assert r.returncode == 0, r.stderr
+    m = Machine.load("sms")
+    m.step_frame(30)
+    got = pygame.surfarray.array3d(pygame.image.load(str(shot))).transpose(1, 0, 2)
+    assert np.array_equal(got, m.screen.rgb())
+    assert len(np.unique(got.reshape(-1, 3), axis=0)) > 2    # a picture, not a blank frame
+
+
+def test_wav_records_the_sound(tmp_path):
+    out = tmp_path / "out.wav"
+    cart = ROOT / "roms_test" / "sms" / "sound.sms"
+    r = emu("run", "sms", cart, "--headless", "--frames", 30, "--wav", out)
+    assert r.returncode == 0, r.stderr
+    with wave.open(str(out)) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, 44100)
+        data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    m = Machine.load("sms", [cart])
+    m.audio.recording = []
+    m.step_frame(30)
+    assert np.array_equal(data, np.concatenate(m.audio.recording))
+    assert np.count_nonzero(data) > len(data) // 4
+    assert not (tmp_path / "out.wav.tmp").exists()
+
+
+def test_save_state_then_state_continues_with_the_disk_written(tmp_path):
+    """--type, --save-state, --state: a file SAVEd on the bundled (snapshot) disk in
+    the first run is in the state, so the second run's DIR lists it."""
+    state = tmp_path / "cpm.state"
+    r = emu("run", "cpm", "--headless", "--seconds", 1, "--type", "SAVE 1 MINE.COM\\r",
+            "--save-state", state)
+    assert r.returncode == 0, r.stderr
+    assert state.exists() and not (tmp_path / "cpm.state.tmp").exists()
+    r = emu("run", "cpm", "--headless", "--seconds", 1, "--state", state, "--type", "DIR\\r")
+    assert r.returncode == 0, r.stderr
+    assert "MINE     COM" in r.stdout
+    assert "CP/M 2.2 compatible" not in r.stdout        # resumed, not booted again
+    r = emu("run", "cpm", "--headless", "--frames", 2, "--type", "DIR\\r")
+    assert "MINE" not in r.stdout                        # the bundled disk is unchanged
+    r = emu("run", "toy", "--headless", "--frames", 1, "--state", state)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "this state is for machine 'cpm', not 'toy'" in r.stderr
+
+
+def test_trace_prints_the_first_instructions():
+    r = emu("run", "toy", "--headless", "--frames", 1, "--trace", 3)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    # roms_test/toy/demo.asm: jmp start (0Eh); ldi a,'H'; st [F001h],a
+    assert lines[0].split()[:4] == ["000000", "05", "0E", "00"] and "JMP 000Eh" in lines[0]
+    assert lines[1].startswith("00000E") and "LDI A,48h" in lines[1]
+    assert lines[2].startswith("000010") and "ST [F001h],A" in lines[2]
+    assert "HELLO" in r.stdout                           # and then it ran on
