@@ -1,15 +1,13 @@
 """Differential tests of the x86 core in 32-bit protected mode against Unicorn (QEMU's
 x86 translator): flat segments at CPL 0 and at CPL 3 (entered by IRETD, as a kernel
-does), with paging off and on (an identity map whose pages are sometimes not present,
-read-only or supervisor-only), model p6.
+does), with paging off and on (an identity map), model p6.
 
 Each case builds a random register and memory state, runs a short random sequence of
 32-bit encodings one instruction at a time on both emulators, and compares the general
-registers, EIP and the defined flags after every step and the memory at the end.  A
-page fault must be raised by the same instruction on both, with the same CR2; our core
-delivers it through the IDT, whose gates lead to a HLT per vector, so the vector is
-read from where the core stops (Unicorn reports the vector to a hook and gives no
-error code: the error code is checked against the SDM's definition here).
+registers, EIP and the defined flags after every step and the memory at the end.  An
+exception must be raised by the same instruction on both; our core delivers it through
+the IDT, whose gates lead to a HLT per vector, so the vector is read from where the
+core stops (Unicorn reports the vector to a hook).
 """
 import random
 import struct
@@ -106,23 +104,23 @@ def image(rng, code, paging, user, bad_pages):
 
 class Pair:
     def __init__(self):
-        self.uc = Uc(UC_ARCH_X86, UC_MODE_32)
-        self.uc.mem_map(0, MEMSIZE)
-        self.uc.hook_add(UC_HOOK_INTR, self._intr)
         self.cpu = X86(model="p6")
         self.mem = flat_memory(22, X86.page_bits, space_bits=X86.address_bits)
 
     def _intr(self, uc, intno, data):
-        self.uc_vector = intno
-        self.uc_cr2 = uc.reg_read(U.UC_X86_REG_CR2)
+        if self.uc_vector is None:               # the instruction's own exception (the first)
+            self.uc_vector = intno
+            self.uc_cr2 = uc.reg_read(U.UC_X86_REG_CR2)
         uc.emu_stop()
 
     def setup(self, rng, code, paging, user, bad_pages):
         m = image(rng, code, paging, user, bad_pages)
         self.mem[0][:] = np.frombuffer(bytes(m), dtype=np.uint8)
-        uc = self.uc
+        # a fresh Unicorn each time: its segment caches, CPL and TLB would outlive a case
+        uc = self.uc = Uc(UC_ARCH_X86, UC_MODE_32)
+        uc.mem_map(0, MEMSIZE)
+        uc.hook_add(UC_HOOK_INTR, self._intr)
         uc.mem_write(0, bytes(m))
-        uc.ctl_remove_cache(0, MEMSIZE)
         regs = [rng.getrandbits(32), rng.randrange(1, 40), rng.getrandbits(32),
                 DATA + rng.randrange(0xF0000), KSTACK - 0x100, DATA + rng.randrange(0xF0000),
                 DATA + rng.randrange(0xF0000), DATA + rng.randrange(0xF0000)]
@@ -214,10 +212,11 @@ def run_case(pair, seed, paging, user):
     rng = random.Random(seed * 4 + paging * 2 + user)
     picks = [rng.choice(ENC) for _ in range(rng.randrange(1, 5))]
     codes = [assemble(e, rng) for e, _ in picks]
+    # Every page is present, writable and user: Unicorn 2 misses some page faults of a
+    # not-present or supervisor PTE (seen: an MOVSX read at CPL 3 on a not-present
+    # page runs on) and raises #DF for others, so page faults are checked by the
+    # CPU tester ROM (roms_test/cputest, group 5), whose expectations Bochs confirms.
     bad_pages = {}
-    if paging:                                   # some data pages: not present / read-only / supervisor
-        for _ in range(rng.randrange(0, 64)):
-            bad_pages[DATA + (rng.randrange(256) << 12)] = rng.choice((1, 2, 4))
     pair.setup(rng, b"".join(codes) + b"\x90" * 16, paging, user, bad_pages)
     for (enc, undef), code in zip(picks, codes):
         try:
@@ -226,11 +225,8 @@ def run_case(pair, seed, paging, user):
             return "abandoned"      # a loaded register sent an address out of the map
         pair.step_ours()
         where = f"seed {seed} paging={paging} user={user}: {enc} ({code.hex()}) in {[p[0] for p in picks]}"
-        if pair.uc_vector == 8 and pair.vector() == 14:
-            # Unicorn 2 escalates some page faults of read-modify-write and string
-            # instructions to #DF although nothing faults while delivering them (the
-            # SDM's table 6-5 gives no #DF there): not compared
-            return "abandoned"
+        if pair.uc_vector is None and pair.vector() == 14 and pair.cpu.get_registers()["cr2"] >= MEMSIZE:
+            return "abandoned"      # a loaded register sent an address past the 4 MiB map
         if pair.uc_vector is not None:           # a fault: same vector and CR2, error code per the SDM
             v = pair.vector()
             if v != pair.uc_vector:
