@@ -72,8 +72,11 @@ def main(args) -> int:
         except ImportError:
             continue
         r = mod.bench(args.seconds)
-        extra = "".join(f"  {k}={v:.2f}" for k, v in r.items() if k != "mips" and isinstance(v, float))
+        extra = "".join(f"  {k}={v:.2f}" for k, v in r.items()
+                        if k != "mips" and not k.endswith("_mips") and isinstance(v, float))
         print(f"  {core:8s} {r['mips']:8.1f} guest MIPS{extra}", flush=True)
+        if "pm_paging_mips" in r:
+            print(f"  {core} protected mode (paging) {r['pm_paging_mips']:8.1f} guest MIPS", flush=True)
     print("machines (headless, unthrottled):")
     for f in list_machines():
         if only and f.stem not in only:
