@@ -1,4 +1,5 @@
-"""Compile options of the x86 core, and why the helpers skip LLVM's module passes.
+"""Compile options of the x86 core: why the helpers skip LLVM's module passes and
+are compiled once per argument-type signature, not once per constant argument.
 
 Numba links the LLVM modules of a function's callees into its own module and runs the
 full module optimization over the result, so every compiled helper re-optimizes its
@@ -39,6 +40,27 @@ def _optimize_final_module(self):
 _optimize_final_module._emu = True
 if not getattr(_orig_optimize, "_emu", False):           # patch once
     _codegen.CPUCodeLibrary._optimize_final_module = _optimize_final_module
+
+
+# ---- one compiled version per helper, not one per constant argument ---------------------
+# Numba types a constant argument of a call between compiled functions as a Literal and
+# compiles the callee once per distinct constant (raise_exc had 16 versions, seg_ok 15,
+# rdm 13, gate_int 8, each with its callee closure), which multiplied the cold compile.
+# The helpers are typed on the plain types of their arguments instead.
+_orig_call_template = _dispatcher.Dispatcher.get_call_template
+
+
+def _get_call_template(self, args, kws):
+    if getattr(self._compiler, "pipeline_class", None) is _HelperCompiler:
+        args = tuple(_types.unliteral(a) for a in args)
+        kws = {k: _types.unliteral(v) for k, v in kws.items()}
+    return _orig_call_template(self, args, kws)
+
+
+_get_call_template._emu = True
+if not getattr(_orig_call_template, "_emu", False):
+    _dispatcher.Dispatcher.get_call_template = _get_call_template
+
 
 J = dict(cache=True, _nrt=False, pipeline_class=_HelperCompiler)
 JI = dict(cache=True, _nrt=False, inline="always")   # small hot helpers
