@@ -21,7 +21,7 @@ from emu import abi
 
 from .tables import CYC
 from .state import (DBACT, DBHIT, RF, A20, AMASK, BASE, CR0, CS, DF, DR, DS, ECX, EDI, EIP, END, ES, ESI, ESP, FLAGS, HALTED,
-                    IF, INHIBIT, J, MODEL, PARTIAL, PB, PE, PG, PM, REG, SEL, SHUTDOWN, SS, SWINT, TF, XERR,
+                    IF, INHIBIT, JTOP, MODEL, PARTIAL, PB, PE, PG, PM, REG, SEL, SHUTDOWN, SS, SWINT, TF, XERR,
                     XREAD, XVEC, X_IN, X_MMIO_RD, X_SIN, X_SREAD)
 
 REAL_PAGES = 0x110000 >> PB                    # pages real mode can address (A20 on)
@@ -37,7 +37,7 @@ from .fast import (C_ALU, C_CALL, C_GRP5, C_LEA, C_MOV, C_MOVRMI, C_MOVRS, C_POP
 
 
 # ---- interrupts and the run loop --------------------------------------------------------------
-@njit(**J)
+@njit(**JTOP)
 def run(s, mem, budget):
     dm = mem[0]
     cyc = s[abi.S_CYCLES]

@@ -8,8 +8,7 @@ instruction may change; the general path snapshots them at ``SNAP`` so that a
 fault or a restartable exit can undo a half-done instruction (SDM vol. 3, 6.5:
 faults are reported with the state before the faulting instruction).
 """
-J = dict(cache=True, _nrt=False)
-JI = dict(cache=True, _nrt=False, inline="always")   # small hot helpers
+from .jit import J, JI, JTOP  # noqa: F401  (compile options: see jit.py)
 
 # ---- architectural state (snapshotted) -------------------------------------------
 REG = 16                                       # EAX ECX EDX EBX ESP EBP ESI EDI
