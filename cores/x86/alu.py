@@ -7,15 +7,6 @@ from .state import AF, ARITH, CF, DF, FLAGS, IF, INHIBIT, J, JI, MODEL, OF, PF, 
 from .regs import sext, wmask
 
 
-@njit(**J)
-def set_flags(s, v):
-    """POPF/IRET/SAHF-style write honouring the model's fixed bits."""
-    if s[MODEL] == 0:
-        s[FLAGS] = (v & 0x0FD5) | 0xF002
-    else:
-        s[FLAGS] = (v & 0x7FD5) | 0x0002
-
-
 # ---- ALU --------------------------------------------------------------------------------
 @njit(**JI)
 def szp(r, w):

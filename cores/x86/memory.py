@@ -158,18 +158,8 @@ def rd16(s, mem, la):
 
 
 @njit(**JI)
-def rd32(s, mem, la):
-    return rdl(s, mem, la, 4, uacc(s))
-
-
-@njit(**JI)
 def wr8(s, mem, la, v):
     wrl(s, mem, la, 1, v, uacc(s))
-
-
-@njit(**JI)
-def wr16(s, mem, la, v):
-    wrl(s, mem, la, 2, v, uacc(s))
 
 
 # system structures (descriptor tables, TSS, IDT) are supervisor accesses at any CPL

@@ -27,6 +27,7 @@ from .stack import push
 from .segments import desc_attr, desc_base, desc_limit, read_desc, set_cache
 from .tasks import set_busy
 from .modrm import modrm_ea, rm_rd, rm_wr
+from .interrupts import ud
 
 VME_, PVI_ = 1, 2                                # CR4 bits
 TF_ = 0x100
@@ -158,12 +159,6 @@ def io_allowed(s, mem, port, size):
 
 
 @njit(**J)
-def ud(s):
-    raise_exc(s, 6, -1)
-    return 0
-
-
-@njit(**J)
 def write_cr0(s, v):
     model = s[MODEL]
     v &= 0xFFFFFFFF
@@ -274,14 +269,14 @@ def sys_0f(s, mem, op, seg, w, a32, start):
         return 0
     if op == 0x08 or op == 0x09:                       # INVD / WBINVD (no cache model)
         if model < 4:
-            return ud(s)
+            return ud(s, mem, start)
         cpl0(s)
         return 0
     if op == 0x0B:                                     # UD2
-        return ud(s)
+        return ud(s, mem, start)
     if op == 0x31:                                     # RDTSC
         if model < 5:
-            return ud(s)
+            return ud(s, mem, start)
         if (s[CR4] & TSD) and s[CPL] != 0 and (s[CR0] & PE):
             raise_exc(s, 13, 0)
             return 0
@@ -291,7 +286,7 @@ def sys_0f(s, mem, op, seg, w, a32, start):
         return 0
     if op == 0x30 or op == 0x32:                       # WRMSR / RDMSR
         if model < 5:
-            return ud(s)
+            return ud(s, mem, start)
         if not cpl0(s):
             return 0
         if op == 0x32:
@@ -303,7 +298,7 @@ def sys_0f(s, mem, op, seg, w, a32, start):
         return 0
     if op == 0x33:                                     # RDPMC (no counters: 0)
         if model < 6:
-            return ud(s)
+            return ud(s, mem, start)
         if ((s[CR4] & PCE) == 0 and s[CPL] != 0 and (s[CR0] & PE)) or s[ECX] > 1:
             raise_exc(s, 13, 0)
             return 0
@@ -312,7 +307,7 @@ def sys_0f(s, mem, op, seg, w, a32, start):
         return 0
     if op == 0x34 or op == 0x35:                       # SYSENTER / SYSEXIT (SDM vol. 2)
         if model < 6:
-            return ud(s)
+            return ud(s, mem, start)
         if (s[CR0] & PE) == 0 or (s[MSR_CS] & 0xFFFC) == 0 or (op == 0x35 and (s[CPL] != 0 or (s[FLAGS] & VM))):
             raise_exc(s, 13, 0)
             return 0
@@ -333,7 +328,7 @@ def sys_0f(s, mem, op, seg, w, a32, start):
         return 0
     if op == 0xA2:                                     # CPUID
         if model < 5:
-            return ud(s)
+            return ud(s, mem, start)
         leaf = s[EAX]
         if leaf == 0:
             s[EAX] = 1
@@ -354,7 +349,7 @@ def sys_0f(s, mem, op, seg, w, a32, start):
             return 0
         if op == 0x20 or op == 0x22:
             if n == 1 or n > 4 or (n == 4 and model < 5):
-                return ud(s)
+                return ud(s, mem, start)
             if op == 0x20:
                 v = s[CR0] if n == 0 else (s[CR2] if n == 2 else (s[CR3] if n == 3 else s[CR4]))
                 setr(s, r, 4, v)
@@ -371,7 +366,7 @@ def sys_0f(s, mem, op, seg, w, a32, start):
                     write_cr4(s, v)
             return 0
         if (n == 4 or n == 5) and (s[CR4] & DE):
-            return ud(s)
+            return ud(s, mem, start)
         if n == 4 or n == 5:
             n += 2
         if s[DR + 7] & 0x2000:                         # DR7.GD: #DB before the access
@@ -399,7 +394,7 @@ def sys_0f(s, mem, op, seg, w, a32, start):
     reg = (modrm >> 3) & 7
     if op == 0x00:                                     # group 6
         if not pm:
-            return ud(s)
+            return ud(s, mem, start)
         sg, off = modrm_ea(s, mem, modrm, seg, a32)
         if reg == 0 or reg == 1:                       # SLDT / STR
             v = s[LDTR] if reg == 0 else s[TR]
@@ -452,10 +447,10 @@ def sys_0f(s, mem, op, seg, w, a32, start):
                         ok = (a & 8) == 0 and (a & 2) != 0
             s[FLAGS] = (s[FLAGS] | ZF) if ok else (s[FLAGS] & ~ZF)
             return 0
-        return ud(s)
+        return ud(s, mem, start)
     if op == 0x02 or op == 0x03:                       # LAR / LSL
         if not pm:
-            return ud(s)
+            return ud(s, mem, start)
         sg, off = modrm_ea(s, mem, modrm, seg, a32)
         sel = rm_rd(s, mem, modrm, sg, off, 2, om)
         if s[XREAD]:
@@ -470,7 +465,7 @@ def sys_0f(s, mem, op, seg, w, a32, start):
     if op == 0x01:                                     # group 7
         sg, off = modrm_ea(s, mem, modrm, seg, a32)
         if reg < 4 and sg < 0:
-            return ud(s)
+            return ud(s, mem, start)
         if reg == 0 or reg == 1:                       # SGDT / SIDT (not privileged)
             lim = s[GDTL] if reg == 0 else s[IDTL]
             base = s[GDTB] if reg == 0 else s[IDTB]
@@ -506,9 +501,9 @@ def sys_0f(s, mem, op, seg, w, a32, start):
             return 0
         if reg == 7:                                   # INVLPG m
             if model < 4 or sg < 0:
-                return ud(s)
+                return ud(s, mem, start)
             if cpl0(s):
                 tlb_invlpg(s, s[BASE + sg] + off)
             return 0
-        return ud(s)
-    return ud(s)
+        return ud(s, mem, start)
+    return ud(s, mem, start)
