@@ -208,10 +208,12 @@ def pair():
     return Pair()
 
 
-def run_case(pair, seed, paging, user):
+def run_case(pair, seed, paging, user, twice=False):
     rng = random.Random(seed * 4 + paging * 2 + user)
     picks = [rng.choice(ENC) for _ in range(rng.randrange(1, 5))]
     codes = [assemble(e, rng) for e, _ in picks]
+    if twice:                   # the second pass finds its pages in the TLB (the fast path)
+        picks, codes = picks * 2, codes * 2
     # Every page is present, writable and user: Unicorn 2 misses some page faults of a
     # not-present or supervisor PTE (seen: an MOVSX read at CPL 3 on a not-present
     # page runs on) and raises #DF for others, so page faults are checked by the
@@ -253,6 +255,16 @@ def run_case(pair, seed, paging, user):
 @pytest.mark.parametrize("paging,user", [(0, 0), (1, 0), (0, 1), (1, 1)])
 def test_pm_diff_sequences(pair, paging, user):
     results = [run_case(pair, s, paging, user) for s in range(150)]
+    assert results.count("abandoned") < 30, "too few cases compared"
+    fails = [f for f in results if f and f != "abandoned"]
+    assert not fails, f"{len(fails)} failing: " + "; ".join(fails[:3])
+
+
+@pytest.mark.parametrize("user", [0, 1])
+def test_pm_diff_sequences_twice(pair, user):
+    """Each sequence runs twice with paging on: the second pass hits the TLB entries
+    the first one filled, so its memory operands take the fast path (fast32)."""
+    results = [run_case(pair, s, 1, user, twice=True) for s in range(1000, 1150)]
     assert results.count("abandoned") < 30, "too few cases compared"
     fails = [f for f in results if f and f != "abandoned"]
     assert not fails, f"{len(fails)} failing: " + "; ".join(fails[:3])

@@ -20,8 +20,8 @@ from numba import njit
 from emu import abi
 
 from .tables import CYC
-from .state import (DBACT, DBHIT, RF, A20, AMASK, BASE, CR0, CS, DF, DR, DS, ECX, EDI, EIP, END, ES, ESI, ESP, FLAGS, HALTED,
-                    IF, INHIBIT, JTOP, MODEL, PARTIAL, PB, PE, PG, PM, REG, SEL, SHUTDOWN, SS, SWINT, TF, XERR,
+from .state import (DBACT, DBHIT, RF, A20, AMASK, BASE, CR0, CS, CSD, DF, DR, DS, ECX, EDI, EIP, END, ES, ESI, ESP, FLAGS, HALTED,
+                    IF, INHIBIT, JTOP, MODEL, PARTIAL, PB, PE, PG, PM, REG, SEL, SHUTDOWN, SS, SSB, SWINT, TF, VM, XERR,
                     XREAD, XVEC, X_IN, X_MMIO_RD, X_SIN, X_SREAD)
 
 REAL_PAGES = 0x110000 >> PB                    # pages real mode can address (A20 on)
@@ -32,6 +32,7 @@ from .interrupts import deliver
 from .regs import restore, snapshot
 from .paging import db_match
 from .execute import execute
+from .fast32 import run32
 from .fast import (C_ALU, C_CALL, C_GRP5, C_LEA, C_MOV, C_MOVRMI, C_MOVRS, C_POP, C_PUSH, C_RET, C_SHIFT,
     C_STR, C_XCHG, FT, F_MODRM, F_READ, F_WORD, XT, ea16, express, mrd, mwr, shift1)
 
@@ -127,6 +128,15 @@ def run(s, mem, budget):
             # no debug breakpoints
             fast = (s[FLAGS] & TF) == 0 and (s[CR0] & (PE | PG)) == 0 and s[DBACT] == 0
             rare = lines != 0 or brk >= 0 or not fast
+            # 32-bit protected-mode code with a 32-bit stack: the fast path of fast32
+            pm32 = ((s[CR0] & PE) != 0 and (s[FLAGS] & (VM | TF)) == 0 and s[CSD] != 0 and s[SSB] != 0
+                    and s[DBACT] == 0)
+            if pm32:
+                cyc, k = run32(s, mem, cyc, end, 1 if lines else end, brk)
+                if k:
+                    insns += k
+                    ip = s[EIP]
+                    continue
         ok = False
         xchk = False
         t = 0

@@ -1,0 +1,539 @@
+"""The protected-mode fast path: 32-bit code with a 32-bit stack, at any CPL, paging on or off.
+
+``run32`` runs the common unprefixed instructions of such code back to back with
+EIP, the code page and the segment rights in locals, and returns to ``run`` at
+the first instruction it cannot finish.  It never starts one it cannot finish:
+every memory operand is checked before anything changes (the segment's cached
+rights and limit, a TLB hit with the rights the access needs and, for a write,
+the dirty bit, and a RAM page on the bus), so a fault, a TLB miss, MMIO, a page
+crossing, a prefix or any instruction not in the table below is left to the
+general path (``execute``), which raises what the chip raises.  Nothing here
+changes the TLB, the segments, IF, TF or the interrupt shadow, so ``run``'s
+checks between instructions only matter again when it returns.
+
+The table ``FT32`` (opcode, 0F opcodes at 0x100 + op) gives each instruction a
+class and whether it has a ModRM byte, reads and/or writes its r/m operand.
+"""
+
+import numpy as np
+from numba import njit
+
+from .tables import CYC
+from .state import (AMASK, ATTR, BASE, CF, CPL, CR0, CS, DS, EIP, ESP, FLAGS, J, JI, LIMIT, MODEL, PB, PG, PM, REG, SS,
+                    TLBE, TLBN, TLBT)
+from .regs import getr, setr, sext
+from .alu import alu_i, flag_op, imul_flags, incdec_i, shift
+from .fast import cond_t
+from .ops_regs import cbw_cwd, xchg_ax
+from .ops_ctrl import loop_taken
+from .paging import TLB_D, TLB_P, TLB_U, TLB_W
+
+# FT32 bits 0-2: ModRM byte, reads r/m, writes r/m; bits 3-4: operand size (0: opcode bit 0
+# selects byte or dword; 1 byte, 2 word, 3 dword); the class from bit 5
+F_MODRM, F_RD, F_WR, F_BYTE, F_WORD, F_DWORD = 1, 2, 4, 8, 16, 24
+(C_ALU, C_ACC, C_INCDEC, C_PUSH, C_POP, C_JCC, C_MOV, C_MOVI, C_LEA, C_XCHG, C_CBW, C_SHIFT, C_RET, C_CALL,
+ C_JMP, C_LOOP, C_GRP3, C_GRP5, C_FLAG, C_MOVX, C_SETCC, C_CMOV, C_IMUL, C_MOFFS, C_PUSHI) = range(1, 26)
+
+
+def _table():
+    t = np.zeros(512, dtype=np.int64)
+
+    def put(ops, cls, flags=0):
+        for op in ops:
+            t[op] = (cls << 5) | flags
+
+    for op in range(0x40):
+        if (op & 7) < 4 and op not in (0x0F,):
+            # ALU r/m, r writes r/m (not CMP, 38/39); ALU r, r/m reads it
+            put([op], C_ALU, F_MODRM | F_RD | (F_WR if (op & 2) == 0 and (op >> 3) != 7 else 0))
+        elif (op & 7) < 6:
+            put([op], C_ACC)
+    put(range(0x40, 0x50), C_INCDEC)
+    put(range(0x50, 0x58), C_PUSH)
+    put(range(0x58, 0x60), C_POP)
+    put((0x68, 0x6A), C_PUSHI)
+    put((0x69, 0x6B), C_IMUL, F_MODRM | F_RD)
+    put(range(0x70, 0x80), C_JCC)
+    put((0x80, 0x81, 0x82, 0x83), C_ALU, F_MODRM | F_RD | F_WR)   # (CMP drops the write below)
+    put((0x84, 0x85), C_ALU, F_MODRM | F_RD)
+    put((0x86, 0x87), C_XCHG, F_MODRM | F_RD | F_WR)
+    put((0x88, 0x89), C_MOV, F_MODRM | F_WR)
+    put((0x8A, 0x8B), C_MOV, F_MODRM | F_RD)
+    put((0x8D,), C_LEA, F_MODRM)
+    put(range(0x90, 0x98), C_XCHG)
+    put((0x98, 0x99), C_CBW)
+    put((0xA0, 0xA1, 0xA2, 0xA3), C_MOFFS)
+    put((0xA8, 0xA9), C_ACC)
+    put(range(0xB0, 0xC0), C_MOVI)
+    put((0xC0, 0xC1, 0xD0, 0xD1, 0xD2, 0xD3), C_SHIFT, F_MODRM | F_RD | F_WR)
+    put((0xC2, 0xC3), C_RET)
+    put((0xC6, 0xC7), C_MOV, F_MODRM | F_WR)
+    put((0xE0, 0xE1, 0xE2, 0xE3), C_LOOP)
+    put((0xE8,), C_CALL)
+    put((0xE9, 0xEB), C_JMP)
+    put((0xF6, 0xF7), C_GRP3, F_MODRM | F_RD | F_WR)
+    put((0xF5, 0xF8, 0xF9, 0xFC, 0xFD), C_FLAG)          # not CLI/STI: IOPL and the shadow
+    put((0xFE, 0xFF), C_GRP5, F_MODRM | F_RD)
+    put(range(0x140, 0x150), C_CMOV, F_MODRM | F_RD | F_DWORD)
+    put(range(0x180, 0x190), C_JCC)
+    put(range(0x190, 0x1A0), C_SETCC, F_MODRM | F_WR | F_BYTE)
+    put((0x1AF,), C_IMUL, F_MODRM | F_RD)
+    put((0x1B6, 0x1BE), C_MOVX, F_MODRM | F_RD | F_BYTE)
+    put((0x1B7, 0x1BF), C_MOVX, F_MODRM | F_RD | F_WORD)
+    return t
+
+
+FT32 = _table()
+
+
+@njit(**JI)
+def rd_h(dm, i, w):
+    v = np.int64(dm[i])
+    if w > 1:
+        v |= np.int64(dm[i + 1]) << 8
+        if w > 2:
+            v |= (np.int64(dm[i + 2]) << 16) | (np.int64(dm[i + 3]) << 24)
+    return v
+
+
+@njit(**JI)
+def wr_h(dm, i, w, v):
+    dm[i] = v & 0xFF
+    if w > 1:
+        dm[i + 1] = (v >> 8) & 0xFF
+        if w > 2:
+            dm[i + 2] = (v >> 16) & 0xFF
+            dm[i + 3] = (v >> 24) & 0xFF
+
+
+@njit(**JI)
+def imm32(dm, q):
+    return (np.int64(dm[q]) | (np.int64(dm[q + 1]) << 8) | (np.int64(dm[q + 2]) << 16)
+            | (np.int64(dm[q + 3]) << 24))
+
+
+@njit(**JI)
+def imm8s(dm, q):
+    v = np.int64(dm[q])
+    return v - 256 if v >= 128 else v
+
+
+@njit(**JI)
+def ea32(s, dm, q, modrm):
+    """32-bit ModRM memory operand; q indexes the byte after ModRM: (default segment,
+    offset, bytes of SIB and displacement) (Intel SDM vol. 2, table 2-2 and 2-3)."""
+    mod = modrm >> 6
+    rm = modrm & 7
+    sg = DS
+    n = 0
+    if rm == 4:
+        sib = np.int64(dm[q])
+        n = 1
+        b = sib & 7
+        x = (sib >> 3) & 7
+        if b == 5 and mod == 0:
+            off = imm32(dm, q + 1)
+            n = 5
+        else:
+            off = s[REG + b]
+            if b == 4 or b == 5:
+                sg = SS
+        if x != 4:
+            off += s[REG + x] << (sib >> 6)
+    elif rm == 5 and mod == 0:
+        off = imm32(dm, q)
+        n = 4
+    else:
+        off = s[REG + rm]
+        if rm == 5:
+            sg = SS
+    if mod == 1:
+        off += imm8s(dm, q + n)
+        n += 1
+    elif mod == 2:
+        off += imm32(dm, q + n)
+        n += 4
+    return sg, off & 0xFFFFFFFF, n
+
+
+@njit(**JI)
+def host(s, mem, sg, off, w, wr, ok, user, paging):
+    """Index in mem[0] of the w bytes at sg:off for a read (wr False) or a write, or -1
+    when the general path must do it (a fault, a TLB miss, a page crossing, not RAM).
+    ``ok`` has bit sg set when the segment allows the access without further checks."""
+    if ((ok >> sg) & 1) == 0 or off + w - 1 > s[LIMIT + sg]:
+        return -1
+    la = (s[BASE + sg] + off) & 0xFFFFFFFF
+    if (la & PM) + w - 1 > PM:
+        return -1
+    if paging:
+        pg = la >> PB
+        i = pg & (TLBN - 1)
+        if s[TLBT + i] != pg:
+            return -1
+        e = s[TLBE + i]
+        need = TLB_P | user
+        if wr:
+            need |= TLB_W | TLB_D
+        if (e & need) != need:
+            return -1
+        la = (e & ~PM) | (la & PM)
+    la &= s[AMASK]
+    po = np.int64(mem[2][la >> PB]) if wr else np.int64(mem[1][la >> PB])
+    if po < 0:
+        return -1
+    return po + (la & PM)
+
+
+@njit(**JI)
+def seg_rights(s):
+    """Bit masks of the segments that plain reads and writes may use unchecked but for
+    the limit: present, expand-up, readable (data or readable code) / writable data."""
+    rok = 0
+    wok = 0
+    for sg in range(6):
+        a = s[ATTR + sg]
+        if (a & 0x80) == 0:
+            continue
+        if a & 8:                                          # code: readable?
+            if a & 2:
+                rok |= 1 << sg
+        elif (a & 4) == 0:                                 # expand-up data
+            rok |= 1 << sg
+            if a & 2:
+                wok |= 1 << sg
+    return rok, wok
+
+
+@njit(**J)
+def run32(s, mem, cyc, end, n, brk):
+    """Run up to n instructions of 32-bit protected-mode code while cyc < end, stopping
+    before one the fast path cannot finish, or at linear address brk (not the first).
+    Returns (cycles, instructions run); s[EIP] is the next instruction."""
+    dm = mem[0]
+    rp = mem[1]
+    eip = s[EIP]
+    csb = s[BASE + CS]
+    cslim = s[LIMIT + CS]
+    user = TLB_U if s[CPL] == 3 else 0
+    paging = (s[CR0] & PG) != 0
+    rok, wok = seg_rights(s)
+    p6 = s[MODEL] >= 6
+    cpg = -1
+    cpo = 0
+    k = 0
+    while k < n and cyc < end:
+        if eip + 14 > cslim:
+            break
+        la = (csb + eip) & 0xFFFFFFFF
+        if (la & PM) > PM - 15 or (la == brk and k > 0):
+            break
+        pg = la >> PB
+        if pg != cpg:                                      # translate the code page
+            pa = la
+            if paging:
+                i = pg & (TLBN - 1)
+                e = s[TLBE + i]
+                if s[TLBT + i] != pg or (e & (TLB_P | user)) != (TLB_P | user):
+                    break
+                pa = (e & ~PM) | (la & PM)
+            pa &= s[AMASK]
+            cpo = np.int64(rp[pa >> PB])
+            if cpo < 0:
+                break
+            cpg = pg
+        p = cpo + (la & PM)
+        op = np.int64(dm[p])
+        q = p + 1                                          # after the opcode
+        if op == 0x0F:
+            op = 0x100 + np.int64(dm[p + 1])
+            q = p + 2
+        m = FT32[op]
+        cls = m >> 5
+        if cls == 0:
+            break
+        b = op & 0xFF
+        sz = 4 if b & 1 else 1
+        fs = m & F_DWORD
+        if fs:
+            sz = 1 if fs == F_BYTE else (2 if fs == F_WORD else 4)
+        # ---- the r/m operand: decoded and checked before anything changes
+        modrm = 0
+        reg = 0
+        mem_op = False
+        hi = -1
+        sg = 0
+        off = 0
+        a = 0
+        if m & F_MODRM:
+            modrm = np.int64(dm[q])
+            reg = (modrm >> 3) & 7
+            q += 1
+            if cls == C_GRP5:
+                if reg == 3 or reg == 5 or reg == 7 or (b == 0xFE and reg >= 2):
+                    break                                  # far forms, #UD
+            elif cls == C_GRP3:
+                if reg >= 4 or reg == 1:
+                    break                                  # MUL/DIV (#DE), F6 /1
+            elif cls == C_LEA:
+                if modrm >= 0xC0:
+                    break
+            elif cls == C_MOV and b >= 0xC6 and reg != 0:
+                break
+            elif cls == C_CMOV and not p6:
+                break
+            if modrm < 0xC0:
+                mem_op = True
+                sg, off, nb = ea32(s, dm, q, modrm)
+                q += nb
+                if cls != C_LEA:
+                    if cls == C_GRP5:                      # INC/DEC write, the others read
+                        wr = reg < 2
+                    else:                                  # (not CMP r/m, imm; TEST r/m, imm)
+                        wr = (m & F_WR) != 0 and not (cls == C_ALU and b >= 0x80 and reg == 7) \
+                            and not (cls == C_GRP3 and reg == 0)
+                    hi = host(s, mem, sg, off, sz, wr, wok if wr else rok, user, paging)
+                    if hi < 0:
+                        break
+                    if m & F_RD:
+                        a = rd_h(dm, hi, sz)
+            elif m & F_RD:
+                a = getr(s, modrm & 7, sz)
+        t = CYC[b] + (8 if mem_op else 0)
+        nip = -1                                           # set by the control transfers
+        v = 0
+        wb = False                                         # write v to the r/m operand
+        if cls == C_ALU:
+            if b < 0x40:
+                aop = b >> 3
+                if b & 2:                                  # r, r/m
+                    res = alu_i(s, aop, getr(s, reg, sz), a, sz)
+                    if aop != 7:
+                        setr(s, reg, sz, res)
+                else:
+                    v = alu_i(s, aop, a, getr(s, reg, sz), sz)
+                    wb = aop != 7
+            elif b >= 0x84:                                # TEST r/m, r
+                alu_i(s, 4, a, getr(s, reg, sz), sz)
+            else:
+                if b == 0x81:
+                    y = imm32(dm, q)
+                    q += 4
+                else:
+                    y = np.int64(dm[q])
+                    if b == 0x83:
+                        y = sext(y, 1) & 0xFFFFFFFF
+                    q += 1
+                v = alu_i(s, reg, a, y, sz)
+                wb = reg != 7
+        elif cls == C_ACC:
+            if sz == 4:
+                y = imm32(dm, q)
+                q += 4
+            else:
+                y = np.int64(dm[q])
+                q += 1
+            if b >= 0xA8:
+                alu_i(s, 4, getr(s, 0, sz), y, sz)
+            else:
+                res = alu_i(s, b >> 3, getr(s, 0, sz), y, sz)
+                if (b >> 3) != 7:
+                    setr(s, 0, sz, res)
+        elif cls == C_MOV:
+            if b < 0x8A:
+                v = getr(s, reg, sz)
+                wb = True
+            elif b < 0xC6:
+                setr(s, reg, sz, a)
+            else:                                          # MOV r/m, imm
+                if sz == 4:
+                    v = imm32(dm, q)
+                    q += 4
+                else:
+                    v = np.int64(dm[q])
+                    q += 1
+                wb = True
+        elif cls == C_JCC:
+            if op < 0x100:
+                d = imm8s(dm, q)
+                q += 1
+            else:
+                d = imm32(dm, q)
+                q += 4
+            if cond_t(s, b & 15):
+                nip = (eip + (q - p) + d) & 0xFFFFFFFF
+                if nip > cslim:                            # the general path raises #GP
+                    break
+                t += 12
+        elif cls == C_PUSH or cls == C_PUSHI or cls == C_CALL or (cls == C_GRP5 and (reg == 2 or reg == 6)):
+            if cls == C_PUSH:
+                v = s[REG + (b & 7)]
+            elif cls == C_PUSHI:
+                if b == 0x68:
+                    v = imm32(dm, q)
+                    q += 4
+                else:
+                    v = imm8s(dm, q) & 0xFFFFFFFF
+                    q += 1
+            elif cls == C_CALL:
+                d = imm32(dm, q)
+                q += 4
+                v = (eip + (q - p)) & 0xFFFFFFFF
+                nip = (v + d) & 0xFFFFFFFF
+            elif reg == 2:                                 # CALL r/m
+                v = (eip + (q - p)) & 0xFFFFFFFF
+                nip = a
+                t += 11
+            else:                                          # PUSH r/m
+                v = a
+            if nip > cslim:
+                break
+            sp = (s[ESP] - 4) & 0xFFFFFFFF
+            hs = host(s, mem, SS, sp, 4, True, wok, user, paging)
+            if hs < 0:
+                break
+            wr_h(dm, hs, 4, v)
+            s[ESP] = sp
+        elif cls == C_POP or cls == C_RET:
+            sp = s[ESP]
+            hs = host(s, mem, SS, sp, 4, False, rok, user, paging)
+            if hs < 0:
+                break
+            v = rd_h(dm, hs, 4)
+            if cls == C_POP:
+                s[ESP] = (sp + 4) & 0xFFFFFFFF
+                s[REG + (b & 7)] = v                       # (POP ESP: the value read)
+            else:
+                if v > cslim:
+                    break
+                extra = 0
+                if b == 0xC2:
+                    extra = np.int64(dm[q]) | (np.int64(dm[q + 1]) << 8)
+                s[ESP] = (sp + 4 + extra) & 0xFFFFFFFF
+                nip = v
+        elif cls == C_INCDEC:
+            r = b & 7
+            s[REG + r] = incdec_i(s, s[REG + r], 4, b >= 0x48)
+        elif cls == C_MOVI:
+            if b < 0xB8:
+                setr(s, b & 7, 1, np.int64(dm[q]))
+                q += 1
+            else:
+                s[REG + (b & 7)] = imm32(dm, q)
+                q += 4
+        elif cls == C_LEA:
+            s[REG + reg] = off
+        elif cls == C_XCHG:
+            if b >= 0x90:
+                if b != 0x90:
+                    xchg_ax(s, b & 7, 4)
+            else:
+                v = getr(s, reg, sz)
+                setr(s, reg, sz, a)
+                wb = True
+        elif cls == C_CBW:
+            cbw_cwd(s, b, 4)
+        elif cls == C_SHIFT:
+            if b < 0xC2:
+                cnt = np.int64(dm[q]) & 0x1F
+                q += 1
+            elif b < 0xD2:
+                cnt = 1
+            else:
+                cnt = s[REG + 1] & 0x1F
+            if cnt:
+                v = shift(s, reg, a, cnt, sz)
+                wb = True
+        elif cls == C_JMP:
+            if b == 0xEB:
+                d = imm8s(dm, q)
+                q += 1
+            else:
+                d = imm32(dm, q)
+                q += 4
+            nip = (eip + (q - p) + d) & 0xFFFFFFFF
+            if nip > cslim:
+                break
+        elif cls == C_LOOP:
+            d = imm8s(dm, q)
+            q += 1
+            tgt = (eip + (q - p) + d) & 0xFFFFFFFF
+            if tgt > cslim:
+                break
+            if loop_taken(s, b, 0xFFFFFFFF):
+                nip = tgt
+                t += 12
+        elif cls == C_GRP3:
+            if reg == 0:                                   # TEST r/m, imm
+                if sz == 4:
+                    y = imm32(dm, q)
+                    q += 4
+                else:
+                    y = np.int64(dm[q])
+                    q += 1
+                alu_i(s, 4, a, y, sz)
+            elif reg == 2:                                 # NOT
+                v = a ^ (0xFFFFFFFF if sz == 4 else 0xFF)
+                wb = True
+            else:                                          # NEG
+                v = alu_i(s, 5, 0, a, sz)
+                wb = True
+        elif cls == C_GRP5:
+            if reg < 2:
+                v = incdec_i(s, a, sz, reg == 1)
+                wb = True
+            else:                                          # JMP r/m (CALL/PUSH above)
+                if a > cslim:
+                    break
+                nip = a
+        elif cls == C_FLAG:
+            if b == 0xF5:
+                s[FLAGS] ^= CF
+            else:
+                flag_op(s, b)
+        elif cls == C_MOVX:
+            if b >= 0xBE:
+                a = sext(a, sz) & 0xFFFFFFFF
+            s[REG + reg] = a
+        elif cls == C_SETCC:
+            v = 1 if cond_t(s, b & 15) else 0
+            wb = True
+        elif cls == C_CMOV:
+            if cond_t(s, b & 15):
+                s[REG + reg] = a
+        elif cls == C_IMUL:
+            if op == 0x1AF:
+                x = getr(s, reg, 4)
+            else:
+                x = a
+                if b == 0x69:
+                    a = imm32(dm, q)
+                    q += 4
+                else:
+                    a = imm8s(dm, q)
+                    q += 1
+            s[REG + reg] = imul_flags(s, sext(x, 4) * sext(a & 0xFFFFFFFF, 4), 4)
+            t += 10
+        else:                                              # C_MOFFS: MOV acc <-> [disp32]
+            off = imm32(dm, q)
+            q += 4
+            hm = host(s, mem, DS, off, sz, b >= 0xA2, wok if b >= 0xA2 else rok, user, paging)
+            if hm < 0:
+                break
+            if b >= 0xA2:
+                wr_h(dm, hm, sz, getr(s, 0, sz))
+            else:
+                setr(s, 0, sz, rd_h(dm, hm, sz))
+        if wb:
+            if mem_op:
+                wr_h(dm, hi, sz, v)
+            else:
+                setr(s, modrm & 7, sz, v)
+        if nip >= 0:                                       # (checked against the CS limit)
+            eip = nip
+        else:
+            eip = (eip + (q - p)) & 0xFFFFFFFF
+        cyc += t
+        k += 1
+    s[EIP] = eip
+    return cyc, k
