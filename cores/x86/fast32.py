@@ -62,7 +62,8 @@ def _table():
     put((0x8D,), C_LEA, F_MODRM)
     put(range(0x90, 0x98), C_XCHG)
     put((0x98, 0x99), C_CBW)
-    put((0xA0, 0xA1, 0xA2, 0xA3), C_MOFFS)
+    put((0xA0, 0xA1), C_MOFFS, F_RD)
+    put((0xA2, 0xA3), C_MOFFS, F_WR)
     put((0xA8, 0xA9), C_ACC)
     put(range(0xB0, 0xC0), C_MOVI)
     put((0xC0, 0xC1, 0xD0, 0xD1, 0xD2, 0xD3), C_SHIFT, F_MODRM | F_RD | F_WR)
@@ -84,6 +85,7 @@ def _table():
 
 
 FT32 = _table()
+RM = 8                                                     # dst: the r/m operand
 
 
 @njit(**JI)
@@ -286,36 +288,51 @@ def run32(s, mem, cyc, end, n, brk):
                 mem_op = True
                 sg, off, nb = ea32(s, dm, q, modrm)
                 q += nb
-                if cls != C_LEA:
-                    if cls == C_GRP5:                      # INC/DEC write, the others read
-                        wr = reg < 2
-                    else:                                  # (not CMP r/m, imm; TEST r/m, imm)
-                        wr = (m & F_WR) != 0 and not (cls == C_ALU and b >= 0x80 and reg == 7) \
-                            and not (cls == C_GRP3 and reg == 0)
-                    hi = host(s, mem, sg, off, sz, wr, wok if wr else rok, user, paging)
-                    if hi < 0:
-                        break
-                    if m & F_RD:
-                        a = rd_h(dm, hi, sz)
             elif m & F_RD:
                 a = getr(s, modrm & 7, sz)
+        elif cls == C_MOFFS:                               # MOV acc <-> [disp32]
+            mem_op = True
+            sg = DS
+            off = imm32(dm, q)
+            q += 4
+        if mem_op and cls != C_LEA:
+            if cls == C_GRP5:                              # INC/DEC write, the others read
+                wr = reg < 2
+            else:                                          # (not CMP r/m, imm; TEST r/m, imm)
+                wr = (m & F_WR) != 0 and not (cls == C_ALU and b >= 0x80 and reg == 7) \
+                    and not (cls == C_GRP3 and reg == 0)
+            hi = host(s, mem, sg, off, sz, wr, wok if wr else rok, user, paging)
+            if hi < 0:
+                break
+            if m & F_RD:
+                a = rd_h(dm, hi, sz)
         t = CYC[b] + (8 if mem_op else 0)
         nip = -1                                           # set by the control transfers
         v = 0
         wb = False                                         # write v to the r/m operand
+        # the arithmetic is done once, below: aop 0-7 ADD..CMP (4 also TEST), 8 INC,
+        # 9 DEC, on x and y; the result goes to register dst, RM (the r/m operand) or
+        # nowhere (-1: CMP, TEST)
+        aop = -1
+        x = a
+        y = 0
+        dst = -1
         if cls == C_ALU:
             if b < 0x40:
                 aop = b >> 3
                 if b & 2:                                  # r, r/m
-                    res = alu_i(s, aop, getr(s, reg, sz), a, sz)
-                    if aop != 7:
-                        setr(s, reg, sz, res)
+                    x = getr(s, reg, sz)
+                    y = a
+                    dst = reg
                 else:
-                    v = alu_i(s, aop, a, getr(s, reg, sz), sz)
-                    wb = aop != 7
+                    y = getr(s, reg, sz)
+                    dst = RM
             elif b >= 0x84:                                # TEST r/m, r
-                alu_i(s, 4, a, getr(s, reg, sz), sz)
+                aop = 4
+                y = getr(s, reg, sz)
             else:
+                aop = reg
+                dst = RM
                 if b == 0x81:
                     y = imm32(dm, q)
                     q += 4
@@ -324,9 +341,8 @@ def run32(s, mem, cyc, end, n, brk):
                     if b == 0x83:
                         y = sext(y, 1) & 0xFFFFFFFF
                     q += 1
-                v = alu_i(s, reg, a, y, sz)
-                wb = reg != 7
         elif cls == C_ACC:
+            x = getr(s, 0, sz)
             if sz == 4:
                 y = imm32(dm, q)
                 q += 4
@@ -334,11 +350,10 @@ def run32(s, mem, cyc, end, n, brk):
                 y = np.int64(dm[q])
                 q += 1
             if b >= 0xA8:
-                alu_i(s, 4, getr(s, 0, sz), y, sz)
+                aop = 4
             else:
-                res = alu_i(s, b >> 3, getr(s, 0, sz), y, sz)
-                if (b >> 3) != 7:
-                    setr(s, 0, sz, res)
+                aop = b >> 3
+                dst = 0
         elif cls == C_MOV:
             if b < 0x8A:
                 v = getr(s, reg, sz)
@@ -412,8 +427,10 @@ def run32(s, mem, cyc, end, n, brk):
                 s[ESP] = (sp + 4 + extra) & 0xFFFFFFFF
                 nip = v
         elif cls == C_INCDEC:
-            r = b & 7
-            s[REG + r] = incdec_i(s, s[REG + r], 4, b >= 0x48)
+            sz = 4
+            dst = b & 7
+            x = s[REG + dst]
+            aop = 9 if b >= 0x48 else 8
         elif cls == C_MOVI:
             if b < 0xB8:
                 setr(s, b & 7, 1, np.int64(dm[q]))
@@ -465,23 +482,25 @@ def run32(s, mem, cyc, end, n, brk):
                 t += 12
         elif cls == C_GRP3:
             if reg == 0:                                   # TEST r/m, imm
+                aop = 4
                 if sz == 4:
                     y = imm32(dm, q)
                     q += 4
                 else:
                     y = np.int64(dm[q])
                     q += 1
-                alu_i(s, 4, a, y, sz)
             elif reg == 2:                                 # NOT
                 v = a ^ (0xFFFFFFFF if sz == 4 else 0xFF)
                 wb = True
-            else:                                          # NEG
-                v = alu_i(s, 5, 0, a, sz)
-                wb = True
+            else:                                          # NEG: 0 - r/m
+                aop = 5
+                x = 0
+                y = a
+                dst = RM
         elif cls == C_GRP5:
             if reg < 2:
-                v = incdec_i(s, a, sz, reg == 1)
-                wb = True
+                aop = 8 + reg
+                dst = RM
             else:                                          # JMP r/m (CALL/PUSH above)
                 if a > cslim:
                     break
@@ -514,16 +533,23 @@ def run32(s, mem, cyc, end, n, brk):
                     q += 1
             s[REG + reg] = imul_flags(s, sext(x, 4) * sext(a & 0xFFFFFFFF, 4), 4)
             t += 10
-        else:                                              # C_MOFFS: MOV acc <-> [disp32]
-            off = imm32(dm, q)
-            q += 4
-            hm = host(s, mem, DS, off, sz, b >= 0xA2, wok if b >= 0xA2 else rok, user, paging)
-            if hm < 0:
-                break
+        else:                                              # C_MOFFS (operand checked above)
             if b >= 0xA2:
-                wr_h(dm, hm, sz, getr(s, 0, sz))
+                v = getr(s, 0, sz)
+                wb = True
             else:
-                setr(s, 0, sz, rd_h(dm, hm, sz))
+                setr(s, 0, sz, a)
+        if aop >= 0:
+            if aop < 8:
+                res = alu_i(s, aop, x, y, sz)
+            else:
+                res = incdec_i(s, x, sz, aop == 9)
+            if dst == RM:
+                if aop != 7:
+                    v = res
+                    wb = True
+            elif dst >= 0 and aop != 7:
+                setr(s, dst, sz, res)
         if wb:
             if mem_op:
                 wr_h(dm, hi, sz, v)
