@@ -402,3 +402,23 @@ def test_pc_wiring():
     assert io.pins == 0b110
     # the PIT's IRQ0 reaches the CPU through the 8259 and LINT0 (virtual wire)
     assert pc.run_until(lambda mm: (mm.memory[0x46C] | mm.memory[0x46D] << 8) > 3, 5)
+
+
+def test_guest_drives_the_apics_through_the_cpu():
+    """roms_test/x86/apictest.img on the x86 core: the guest reads the version,
+    takes a self-IPI through the IVT and EOIs it, is held back by the TPR, counts
+    ten periodic timer interrupts (25 MHz bus / 16 / 15625 = 100 Hz), one one-shot
+    expiry, and three PIT interrupts routed by the I/O APIC (ISA IRQ0 on pin 2)."""
+    pytest.importorskip("cores.x86")
+    from tests.conftest import ROOT
+    pc = Machine.load("pc", [ROOT / "roms_test" / "x86" / "apictest.img"])
+    dbg = pc.devices["debug"]
+    assert pc.run_until(lambda mm: "TIMER START" in dbg.text, 10), dbg.text
+    t0 = pc.time
+    while "TIMER 0A" not in dbg.text and pc.time < t0 + 1:
+        pc.scheduler.run_until(pc.time + 0.0005)
+    assert abs(pc.time - t0 - 0.100) < 0.002         # ten periods of 10 ms
+    assert pc.run_until(lambda mm: "APICTEST DONE" in dbg.text, 10), dbg.text
+    out = dbg.text[dbg.text.index("VER"):].splitlines()
+    assert out == ["VER 00050014", "IPI 01", "TPR 01 02", "TIMER START", "TIMER 0A",
+                   "ONESHOT 01", "IOAPIC 03", "APICTEST DONE"]
