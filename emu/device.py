@@ -51,6 +51,9 @@ class Device:
       validate_params(params)   static, at load: (key, message) for a bad PARAMS value
       start()                   once, after all devices exist and the maps are built
       reset()                   power-on and Machine.reset
+      cpu_reset(cpu)            that CPU alone was reset (triple fault, 8042 reset
+                                line): a device that is part of the CPU (a local
+                                APIC) resets with it
       io_read/io_write          ports mapped to it (absolute port; posted writes
                                 arrive in order when the core next exits)
       mem_read/mem_write        MMIO pages mapped to it (absolute address)
@@ -94,6 +97,9 @@ class Device:
 
     def start(self) -> None:
         """Called once after every device exists and the maps are compiled."""
+
+    def cpu_reset(self, cpu) -> None:
+        """CPU ``cpu`` was reset while the rest of the machine kept running."""
 
     def stop(self) -> None:
         """Called when the machine shuts down (flush files, close streams)."""

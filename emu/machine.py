@@ -239,6 +239,7 @@ class Machine:
                 self.request_reset = False
                 for c in self.cpu_list:
                     c.reset()
+                    self._cpu_was_reset(c)
             if self.stop_requested:
                 break
 
@@ -277,6 +278,13 @@ class Machine:
         cycles, insns = int(s[abi.S_CYCLES]), int(s[abi.S_INSNS])
         cpu.reset()
         s[abi.S_CYCLES], s[abi.S_INSNS] = cycles, insns
+        self._cpu_was_reset(cpu)
+
+    def _cpu_was_reset(self, cpu) -> None:
+        """A CPU was reset on its own (shutdown, the 8042's reset line): the parts of
+        it that are devices here (its local APIC) reset with it."""
+        for d in self.devices.values():
+            d.cpu_reset(cpu)
 
     def describe_fault(self, cpu, reason) -> str:
         regs = cpu.format_registers()

@@ -191,6 +191,20 @@ def test_software_disable_masks_the_lvt(m):
     assert r(m, 0x350) == 0x700
 
 
+def test_cpu_reset_resets_its_apic(m):
+    """A CPU reset alone (a PC's shutdown, the 8042's reset line) resets the APIC
+    in it, keeping the APIC ID (SDM 10.4.7.3), so a rebooted BIOS gets the 8259
+    through LINT0 again."""
+    init_pic(m)
+    enable(m)
+    w(m, 0x20, 0x03000000)
+    ipi(m, 0x40)
+    m.cpu_shutdown(m.cpu)
+    assert r(m, 0xF0) == 0xFF and not bit(m, 0x200, 0x40) and r(m, 0x20) == 0x03000000
+    m.devices["pic"].set_input(1, True)
+    assert ack(m) == 0x09
+
+
 # ---- timer (SDM 10.5.4) -----------------------------------------------------------------
 def test_timer_one_shot_counts_at_the_divided_bus_clock(m):
     enable(m)

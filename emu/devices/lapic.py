@@ -83,6 +83,14 @@ class LocalApic(Device):
         self.timer.stop()
         self._update()
 
+    def cpu_reset(self, cpu):
+        """RESET or INIT of its CPU (a PC turns a shutdown into INIT): the APIC's
+        power-on state, keeping the APIC ID (SDM 10.4.7.3)."""
+        if cpu.name == self.cpu_name:
+            apic_id = self.apic_id
+            self.reset()
+            self.apic_id = apic_id
+
     def _power_on(self):
         """Power-on / RESET values (SDM 10.4.7.1)."""
         self.apic_id = self.id
