@@ -152,18 +152,28 @@ def test_acpi_rsdp_rsdt_fadt_madt_dsdt(pc):
     assert int_model == 1
     facs = mem(pc, facs_addr, 64)
     assert facs_addr % 64 == 0 and facs[:4] == b"FACS" and struct.unpack_from("<I", facs, 4)[0] == 64
+    # the required PM1a event/control blocks and the PM timer are the acpi_pm device's
+    # ports in the YAML (ACPI 4.7: 4, 2 and 4 bytes); PM1b, PM2 and GPE absent
     pm = struct.unpack_from("<8I", fadt, 56)
-    lens = fadt[88:92]
-    for addr, n in zip((pm[0], pm[2], pm[5]), (lens[0], lens[1], lens[3])):
-        assert (addr == 0) == (n == 0)                       # a block is there with its size
+    lens = fadt[88:94]
+    ports = {p for e in pc.spec.ports["maincpu"] if e.target == "pm"
+             for p in range(e.start, e.end + 1)}
+    for addr, n in ((pm[0], lens[0]), (pm[2], lens[1]), (pm[5], lens[3])):
+        assert n and all(p in ports for p in range(addr, addr + n))
+    assert (pm[1], pm[3], pm[4], pm[6], pm[7]) == (0,) * 5 and lens[2] == lens[4] == lens[5] == 0
+    assert (lens[0], lens[1], lens[3]) == (4, 2, 4)
     assert fadt[108] == 0x32                                 # CENTURY: the CMOS's 32h
-    # DSDT: header and AML that parses (here: Scope (\_PR) { Processor (...) })
+    # DSDT: header and AML that parses: Scope (\_PR) { Processor (CPU0 ...) } and
+    # Name (\_S5, Package {SLP_TYPa, SLP_TYPb, 0, 0}) with the acpi_pm device's S5 type
     _, dsdt = acpi_table(pc, dsdt_addr, b"DSDT")
     aml = dsdt[36:]
-    assert aml[0] == 0x10                                    # ScopeOp
-    assert aml[1] == len(aml) - 1                            # one-byte PkgLength covers the rest
-    assert aml[2:7] == b"\\_PR_"
-    assert aml[7:9] == b"\x5B\x83" and aml[9] == len(aml) - 9 and aml[10:14] == b"CPU0"
+    assert aml[0] == 0x10 and aml[2:7] == b"\\_PR_"         # ScopeOp, one-byte PkgLength
+    scope_end = 1 + aml[1]
+    assert aml[7:9] == b"\x5B\x83" and 9 + aml[9] == scope_end and aml[10:14] == b"CPU0"
+    s5 = aml[scope_end:]
+    assert s5[0] == 0x08 and s5[1:6] == b"\\_S5_" and s5[6] == 0x12   # NameOp, PackageOp
+    assert 7 + s5[7] == len(s5) and s5[8] == 4                # PkgLength to the end, 4 elements
+    assert s5[9] == 0x0A and s5[10] == pc.devices["pm"].s5_type
     # MADT: the local APIC address, one processor, the I/O APIC, IRQ0 -> GSI 2
     _, madt = acpi_table(pc, sigs[b"APIC"], b"APIC")
     lapic_addr, flags = struct.unpack_from("<II", madt, 36)

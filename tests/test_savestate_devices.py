@@ -39,6 +39,7 @@ ports:
     - {start: 0x3C0, end: 0x3DA, device: vga}
     - {start: 0x610, device: vga}
     - {start: 0x30, device: diag}
+    - {start: 0xB000, end: 0xB00B, device: pm}
 devices:
   pic: {type: pic8259, irq: maincpu}
   pit: {type: pit8254, irq: pic.0}
@@ -52,6 +53,7 @@ devices:
   diag: {type: cpm_diag}
   lapic: {type: lapic, clock: 1000000, base: 0xE000}
   ioapic: {type: ioapic, lapic: lapic, base: 0xD000}
+  pm: {type: acpi_pm, base: 0xB000}
 screen: {width: 640, height: 400, refresh: 60, device: vga}
 media:
   a: {kind: floppy, device: disk, drive: 0}
@@ -378,7 +380,21 @@ def ioapic_probe(m):
     return seen + [[la_r(m, 0x200 + 0x10 * i) for i in range(8)]]
 
 
+def pm_work(m, v):
+    m.step_frame(150 if v == 0 else 10)        # past bit 23 of the PM timer (2.34 s)
+    out(m, 0xB002, 0x01 if v == 0 else 0x20)   # PM1_EN
+    out(m, 0xB005, 0x0C if v == 0 else 0x04)   # PM1_CNT: SLP_TYP 3 / 1
+
+
+def pm_probe(m):
+    seen = [inp(m, 0xB000), inp(m, 0xB002), inp(m, 0xB004), inp(m, 0xB005), inp(m, 0xB008)]
+    out(m, 0xB000, 0x01)
+    m.step_frame(200)
+    return seen + [inp(m, 0xB000), inp(m, 0xB00A)]
+
+
 SCENARIOS = {
+    "acpi_pm": ("pm", pm_work, pm_probe),
     "lapic": ("lapic", lapic_work, lapic_probe),
     "ioapic": ("ioapic", ioapic_work, ioapic_probe),
     "pic8259": ("pic", pic_work, pic_probe),

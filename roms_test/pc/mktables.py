@@ -23,6 +23,8 @@ LAPIC, IOAPIC = 0xFEE00000, 0xFEC00000
 LAPIC_VERSION, IOAPIC_VERSION = 0x14, 0x11
 OEM, OEM_TABLE, CREATOR = b"EMUPC ", b"EMUPCBIOS", b"EMU "
 SCI_IRQ = 9
+PM_BASE = 0xB000                    # emu/devices/acpi_pm.py in machines/pc.yaml: PM1a EVT, CNT, PM_TMR
+S5_TYPE = 5                         # SLP_TYP that powers off (acpi_pm's s5_type)
 CPU_SIGNATURE = 0x0611              # family 6 model 1 stepping 1 (the x86 core's P6 reset EDX)
 CPU_FEATURES = 0x0000AB3E           # CPUID.1 EDX of that model plus bit 9 (on-chip APIC)
 
@@ -133,14 +135,15 @@ def tables():
     rsdt = acpi_header(Table("acpi_rsdt"), b"RSDT", 1).ref("acpi_fadt").ref("acpi_madt")
     rsdt.patch_length(4)
     out.append(rsdt)
-    # FADT revision 1 (116 bytes).  No ACPI PM hardware: PM1/PM2/PM timer/GPE blocks
-    # are 0 with length 0, SMI_CMD 0 (the machine is in ACPI mode from power-on);
-    # SCI_INT 9, never raised; C2/C3 latencies say "not supported"; CMOS century 32h.
+    # FADT revision 1 (116 bytes).  The PM1a event/control blocks and the PM timer
+    # of the acpi_pm device; no PM1b, PM2 or GPE blocks (address 0, length 0);
+    # SMI_CMD 0 (the machine is in ACPI mode from power-on); SCI on IRQ 9; C2/C3
+    # latencies say "not supported"; CMOS century 32h.
     fadt = acpi_header(Table("acpi_fadt"), b"FACP", 1).ref("acpi_facs").ref("acpi_dsdt")
     fadt.pack("BBH", 1, 0, SCI_IRQ)          # INT_MODEL 1: multiple APIC
     fadt.pack("IBBBB", 0, 0, 0, 0, 0)        # SMI_CMD, ACPI_ENABLE/DISABLE, S4BIOS_REQ
-    fadt.pack("8I", *[0] * 8)                # PM1a/b EVT, PM1a/b CNT, PM2 CNT, PM_TMR, GPE0/1
-    fadt.pack("8B", *[0] * 8)                # their lengths, GPE1_BASE, reserved
+    fadt.pack("8I", PM_BASE, 0, PM_BASE + 4, 0, 0, PM_BASE + 8, 0, 0)   # PM1a/b EVT, CNT, PM2, TMR, GPE0/1
+    fadt.pack("8B", 4, 2, 0, 4, 0, 0, 0, 0)  # PM1_EVT, PM1_CNT, PM2_CNT, PM_TMR, GPE lengths
     fadt.pack("HHHH", 101, 1001, 0, 0)       # P_LVL2_LAT > 100, P_LVL3_LAT > 1000: no C2/C3
     fadt.pack("BBBBB", 0, 0, 0, 0, 0x32)     # duty cycle, RTC alarms, CENTURY = CMOS 32h
     fadt.pack("3x").pack("I", 0x35)          # WBINVD, PROC_C1, no fixed power/sleep button
@@ -150,9 +153,11 @@ def tables():
     facs = Table("acpi_facs", align=64)      # 5.2.9, 64-byte aligned; no checksum
     facs.raw(b"FACS").pack("IIIII", 64, 0, 0, 0, 0).raw(bytes(40))
     out.append(facs)
-    # DSDT: Scope (\_PR) { Processor (CPU0, 0, 0, 0) {} } -- the CPU the MADT names
+    # DSDT: Scope (\_PR) { Processor (CPU0, 0, 0, 0) {} } -- the CPU the MADT names --
+    # and Name (\_S5, Package (4) {5, 5, 0, 0}): SLP_TYP for soft-off
     aml = bytes([0x10, 19]) + b"\\_PR_" + bytes([0x5B, 0x83, 11]) + b"CPU0" + \
         bytes([0]) + struct.pack("<I", 0) + bytes([0])
+    aml += bytes([0x08]) + b"\\_S5_" + bytes([0x12, 8, 4, 0x0A, S5_TYPE, 0x0A, S5_TYPE, 0, 0])
     dsdt = acpi_header(Table("acpi_dsdt"), b"DSDT", 1).raw(aml)
     dsdt.patch_length(4)
     out.append(dsdt)
