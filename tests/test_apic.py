@@ -199,10 +199,11 @@ def test_cpu_reset_resets_its_apic(m):
     enable(m)
     w(m, 0x20, 0x03000000)
     ipi(m, 0x40)
+    m.devices["pic"].set_input(1, True)              # LINT0 masked: the 8259 waits
+    assert ack(m) == 0x40
     m.cpu_shutdown(m.cpu)
-    assert r(m, 0xF0) == 0xFF and not bit(m, 0x200, 0x40) and r(m, 0x20) == 0x03000000
-    m.devices["pic"].set_input(1, True)
-    assert ack(m) == 0x09
+    assert r(m, 0xF0) == 0xFF and not bit(m, 0x100, 0x40) and r(m, 0x20) == 0x03000000
+    assert ack(m) == 0x09                            # the waiting 8259 request gets through
 
 
 # ---- timer (SDM 10.5.4) -----------------------------------------------------------------

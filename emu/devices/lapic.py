@@ -69,6 +69,9 @@ class LocalApic(Device):
     def __init__(self, machine, name, **params):
         super().__init__(machine, name, **params)
         self.ioapics = []                # names of the I/O APICs on this APIC bus (they register)
+        self.lint = [0, 0]               # LINT0/LINT1 levels: the pins, not APIC state,
+        self.ext_vector = 0              # so a reset keeps them (and the 8259's vector)
+        self.ext_source = ""
         self._power_on()                 # inputs may change before reset() (devices reset in turn)
 
     def start(self):
@@ -105,9 +108,6 @@ class LocalApic(Device):
         self.divide_conf = 0
         self.t0 = 0.0
         self.through = 1                 # virtual wire until software enables the APIC
-        self.lint = [0, 0]
-        self.ext_vector = 0
-        self.ext_source = ""
         self.presented = -1
 
     # ---- priorities (SDM 10.8.3.1) -------------------------------------------
