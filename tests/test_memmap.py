@@ -139,3 +139,26 @@ def test_state_of_another_ram_size_is_refused(tmp_path):
     b = Machine.load("pc")
     with pytest.raises(StateError, match="32768 KiB of RAM"):
         b.load_state(tmp_path / "s.state")
+
+
+def test_ram_size_key_and_its_map_entry_go_together(tmp_path):
+    base = """name: t
+cpus: {maincpu: {core: z80, clock: 1MHz}}
+%s
+memory:
+  maincpu:
+    - {start: 0x0000, end: 0x0FFF, ram: low}
+    - {start: 0x1000, end: %s, ram: high}
+"""
+    cases = [("", "ram_size", "memory.maincpu[1].end", "needs a top-level ram_size key"),
+             ("ram_size: 32KiB", "0x1FFF", "ram_size", "no memory map entry has 'end: ram_size'"),
+             ("ram_size: 128KiB", "ram_size", "ram_size", "beyond the address space")]
+    for top, end, key, words in cases:
+        f = tmp_path / "t.yaml"
+        f.write_text(base % (top, end))
+        with pytest.raises(ConfigError) as e:
+            load_spec(f)
+        assert f"{key}: " in str(e.value) and words in str(e.value), str(e.value)
+    f.write_text(base % ("ram_size: 32KiB", "ram_size"))
+    spec = load_spec(f)
+    assert spec.ram_sizes["high"] == 28 * 1024 and load_spec(f, "48K").ram_sizes["high"] == 44 * 1024
