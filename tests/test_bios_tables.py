@@ -80,7 +80,7 @@ def test_mp_floating_pointer_and_configuration_table(pc):
     for _ in range(count):
         kind = table[off]
         if kind == 0:
-            apic_id, ver, flags, sig, feat = struct.unpack_from("<BBBII", table, off + 1)
+            apic_id, ver, flags, _sig, feat = struct.unpack_from("<BBBII", table, off + 1)
             procs.append((apic_id, ver, flags, feat))
             off += 20
             continue
