@@ -184,7 +184,21 @@ class AddressSpace:
                 return e
         return None
 
+    def _wide(self, table, addr, size):
+        """The device that takes this whole access in one call (``Device.MMIO_WIDE``:
+        registers wider than a byte, such as an APIC's), or None: bytes, one by one."""
+        if size == 1:
+            return None
+        e = self._lookup(table, addr & self.addr_mask)
+        if e is None or e.overlay or (addr & self.addr_mask) + size - 1 > e.end:
+            return None
+        dev = self.machine.devices[e.target]
+        return dev if dev.MMIO_WIDE else None
+
     def mmio_read(self, addr: int, size: int) -> int:
+        dev = self._wide(self.mmio_r, addr, size)
+        if dev is not None:
+            return dev.mem_read(addr & self.addr_mask, size) & ((1 << 8 * size) - 1)
         value = 0
         for i in range(size):
             a = (addr + i) & self.addr_mask
@@ -197,6 +211,9 @@ class AddressSpace:
         return value
 
     def mmio_write(self, addr: int, value: int, size: int) -> None:
+        dev = self._wide(self.mmio_w, addr, size)
+        if dev is not None:
+            return dev.mem_write(addr & self.addr_mask, value & ((1 << 8 * size) - 1), size)
         for i in range(size):
             a = (addr + i) & self.addr_mask
             byte = (value >> (8 * i)) & 0xFF

@@ -39,6 +39,8 @@ def main(argv=None) -> int:
     s.add_argument("--save-state", metavar="FILE", help="save a state at the end (headless)")
     s.add_argument("--type", metavar="TEXT", help="type TEXT on the console (\\r for Return)")
     s.add_argument("--scale", type=int, help="window scale factor")
+    s.add_argument("--ram", metavar="SIZE", help="installed RAM, e.g. 64M or 256M (machines "
+                   "with a ram_size key, such as pc)")
     s.add_argument("--unthrottled", action="store_true", help="run as fast as possible")
     s = sub.add_parser("bench", help="speed of every core and machine")
     s.add_argument("--seconds", type=float, default=2.0, help="measuring time per figure")

@@ -21,7 +21,7 @@ from .errors import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MACHINES_DIR = PROJECT_ROOT / "machines"
 
-TOP_KEYS = {"name", "description", "cpus", "roms", "ram", "memory", "ports", "devices",
+TOP_KEYS = {"name", "description", "cpus", "roms", "ram", "ram_size", "memory", "ports", "devices",
             "screen", "inputs", "media", "vmm"}
 CPU_KEYS = {"core", "clock", "port_mask", "params"}
 ROM_KEYS = {"file", "size", "sha1", "fill", "optional"}
@@ -68,6 +68,7 @@ class MapEntry:
     choices: list = field(default_factory=list)   # bank: [(kind, region, offset)]
     overlay: bool = False
     posted: bool = False
+    ram_top: bool = False        # ``end: ram_size``: the entry ends where installed RAM does
 
 
 @dataclass
@@ -110,6 +111,7 @@ class MachineSpec:
     ram_sizes: dict              # ram region -> size
     raw: dict
     vmm: dict = field(default_factory=dict)
+    ram_size: int | None = None  # installed RAM (``ram_size:``, ``emu run --ram``), if sizable
 
     @property
     def main_cpu(self) -> str:
@@ -190,6 +192,13 @@ def _kind(v):
             float: "a number", bool: "a boolean", type(None): "nothing"}.get(type(v), type(v).__name__)
 
 
+def _size(n):
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n and n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n} bytes"
+
+
 def _hex(n):
     return f"0x{n:X}" if isinstance(n, int) and n >= 16 else str(n)
 
@@ -218,7 +227,9 @@ def list_machines() -> list[Path]:
 
 
 # ---------------------------------------------------------------------------
-def load_spec(path) -> MachineSpec:
+def load_spec(path, ram_size=None) -> MachineSpec:
+    """``ram_size`` (bytes or a string such as ``256M``) overrides the file's
+    ``ram_size:`` (``emu run --ram``)."""
     file = find_machine_file(str(path))
     ctx = _Ctx(file)
     if not file.exists():
@@ -245,6 +256,7 @@ def load_spec(path) -> MachineSpec:
     roms = _roms(ctx, raw)
     devices = _devices(ctx, raw, cpus)
     memory, ram_sizes = {}, {}
+    ram_top = _ram_size(ctx, raw, ram_size)
     # RAM regions that devices use but no map shows directly (e.g. banked cartridge RAM)
     for rname, size in ctx.mapping(raw.get("ram"), "ram").items():
         if rname in roms:
@@ -256,7 +268,7 @@ def load_spec(path) -> MachineSpec:
             ctx.fail(key, f"unknown cpu {cpu!r} (cpus: {', '.join(cpus)})")
         c = cpus[cpu].core_class
         memory[cpu] = _map(ctx, key, entries, (1 << c.address_bits) - 1, 1 << c.page_bits,
-                           roms, devices, ram_sizes, is_io=False)
+                           roms, devices, ram_sizes, is_io=False, ram_top=ram_top)
     ports = {}
     for cpu, entries in ctx.mapping(raw.get("ports"), "ports").items():
         key = f"ports.{cpu}"
@@ -268,11 +280,25 @@ def load_spec(path) -> MachineSpec:
     inputs = _inputs(ctx, raw)
     media = _media(ctx, raw, roms, devices)
     vmm = ctx.mapping(raw.get("vmm"), "vmm")
+    if ram_top is not None and not any(e.ram_top for es in memory.values() for e in es):
+        ctx.fail("ram_size", "no memory map entry has 'end: ram_size' to take the size")
     _check_irq_wiring(ctx, devices, cpus)
     _check_frame_driver(ctx, devices, cpus)
     return MachineSpec(file=file, name=name, description=description, cpus=cpus, roms=roms,
                        memory=memory, ports=ports, devices=devices, screen=screen, inputs=inputs,
-                       media=media, ram_sizes=ram_sizes, raw=raw, vmm=vmm)
+                       media=media, ram_sizes=ram_sizes, raw=raw, vmm=vmm, ram_size=ram_top)
+
+
+def _ram_size(ctx, raw, override):
+    """The installed RAM size: a map entry ``{start: S, end: ram_size, ram: R}``
+    then covers S .. ram_size - 1 (a PC's extended memory from 1 MiB)."""
+    if override is not None:
+        if "ram_size" not in raw:
+            ctx.fail("ram_size", "this machine's RAM size is fixed (the file has no ram_size key)")
+        return _Ctx(ctx.file).int_(override, "ram_size (--ram)", 1, 1 << 32)
+    if "ram_size" not in raw:
+        return None
+    return ctx.int_(raw["ram_size"], "ram_size", 1, 1 << 32)
 
 
 def _cpus(ctx, raw):
@@ -382,7 +408,7 @@ def _check_frame_driver(ctx, devices, cpus):
                      f"INT line itself; wire this device to {head}.nmi or through {drivers[0]!r}")
 
 
-def _map(ctx, key, entries, hi, page, roms, devices, ram_sizes, is_io):
+def _map(ctx, key, entries, hi, page, roms, devices, ram_sizes, is_io, ram_top=None):
     out = []
     for i, e in enumerate(ctx.seq(entries, key)):
         k = f"{key}[{i}]"
@@ -393,7 +419,20 @@ def _map(ctx, key, entries, hi, page, roms, devices, ram_sizes, is_io):
         start = ctx.int_(e["start"], f"{k}.start", 0, hi)
         if "end" in e and "size" in e:
             ctx.fail(k, "give either end or size, not both")
-        if "end" in e:
+        sized = e.get("end") == "ram_size" and not is_io
+        if sized:
+            if ram_top is None:
+                ctx.fail(f"{k}.end", "'end: ram_size' needs a top-level ram_size key")
+            if ram_top <= start:
+                ctx.fail("ram_size", f"{_size(ram_top)} is too small: {k} starts at "
+                         f"{_hex(start)}")
+            if (ram_top - start) % page:
+                ctx.fail("ram_size", f"{_size(ram_top)} is not a whole number of "
+                         f"{page}-byte pages (e.g. 16MiB, 256M)")
+            end = ram_top - 1
+            if end > hi:
+                ctx.fail("ram_size", f"{_size(ram_top)} is beyond the address space ({_hex(hi)})")
+        elif "end" in e:
             end = ctx.int_(e["end"], f"{k}.end", 0, hi)
         elif "size" in e:
             end = start + ctx.int_(e["size"], f"{k}.size", 1) - 1
@@ -418,6 +457,7 @@ def _map(ctx, key, entries, hi, page, roms, devices, ram_sizes, is_io):
         me = MapEntry(k, start, end, "device" if is_io else ("bank" if "bank" in e else kinds[0]),
                       access=access, overlay=bool(e.get("overlay", False)),
                       posted=bool(e.get("posted", False)))
+        me.ram_top = sized
         me.offset = ctx.int_(e.get("offset", 0), f"{k}.offset", 0)
         length = end - start + 1
         if me.kind == "device":
@@ -486,6 +526,11 @@ def _check_overlaps(ctx, entries):
     for i, a in enumerate(entries):
         for b in entries[:i]:
             if a.start <= b.end and b.start <= a.end and not a.overlay:
+                if set(a.access) & set(b.access) and (a.ram_top or b.ram_top):
+                    r, o = (a, b) if a.ram_top else (b, a)
+                    ctx.fail("ram_size", f"{_size(r.end + 1)} of RAM runs into {o.key} "
+                                         f"({_hex(o.start)}-{_hex(o.end)}); at most "
+                                         f"{_size(o.start)} fits")
                 if set(a.access) & set(b.access):
                     ctx.fail(a.key, f"range {_hex(a.start)}-{_hex(a.end)} overlaps {b.key} "
                                     f"({_hex(b.start)}-{_hex(b.end)}); add 'overlay: true' if "

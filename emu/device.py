@@ -44,15 +44,22 @@ class Device:
       type_text     None, or a method ``type_text(text)`` typing text on a keyboard
                     the device emulates (``Machine.type`` when there is no console)
       sector_size   media devices: images must be whole multiples of it
+      MMIO_WIDE     mem_read/mem_write get a CPU access whole (size 1, 2, 4 or 8)
+                    instead of byte by byte (registers wider than a byte: APICs)
 
     Hooks (methods), in the order a machine calls them
       validate_params(params)   static, at load: (key, message) for a bad PARAMS value
       start()                   once, after all devices exist and the maps are built
       reset()                   power-on and Machine.reset
+      cpu_reset(cpu)            that CPU alone was reset (triple fault, 8042 reset
+                                line): a device that is part of the CPU (a local
+                                APIC) resets with it
       io_read/io_write          ports mapped to it (absolute port; posted writes
                                 arrive in order when the core next exits)
       mem_read/mem_write        MMIO pages mapped to it (absolute address)
       set_input(line, level)    another device's ``irq: thisdevice.N`` line changed
+      input_vector(line, source, vector)  before set_input: the vector that device
+                                would put on the bus when acknowledged (a cascade)
       irq_ack()                 the CPU acknowledged the interrupt this device raised
       input_changed(name, v)    a machine input (YAML ``inputs:``) was pressed/released
       key_event(key, down)      a host key (emu.keys name), for whole-keyboard devices
@@ -67,6 +74,7 @@ class Device:
     SAVE_FIELDS: tuple = ()
     IS_CONSOLE: bool = False
     FRAME_DRIVER: bool = False
+    MMIO_WIDE: bool = False
     type_text = None
     sector_size: int = 1
 
@@ -90,6 +98,9 @@ class Device:
     def start(self) -> None:
         """Called once after every device exists and the maps are compiled."""
 
+    def cpu_reset(self, cpu) -> None:
+        """CPU ``cpu`` was reset while the rest of the machine kept running."""
+
     def stop(self) -> None:
         """Called when the machine shuts down (flush files, close streams)."""
 
@@ -111,6 +122,11 @@ class Device:
     def set_input(self, line: int, level: bool) -> None:
         """Input ``line`` (an interrupt controller's IRn) driven by another device."""
         raise DeviceError(f"device {self.name!r} has no interrupt inputs")
+
+    def input_vector(self, line: int, source, vector: int) -> None:
+        """Device ``source`` raising input ``line`` would supply ``vector`` on an
+        acknowledge; a controller that passes the acknowledge on (an APIC's ExtINT
+        to an 8259) calls ``source.irq_ack()`` then."""
 
     def irq_ack(self) -> None:
         """The CPU accepted the interrupt this device last raised (EXIT_IRQ_ACK)."""

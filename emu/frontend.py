@@ -20,7 +20,8 @@ from .machine import Machine
 
 def run(args) -> int:
     headless = args.headless
-    m = Machine.load(args.machine, args.media or None, headless=headless, echo_console=True)
+    m = Machine.load(args.machine, args.media or None, ram_size=getattr(args, "ram", None),
+                     headless=headless, echo_console=True)
     if args.wav:
         m.audio.recording = []
     state_file = args.state

@@ -63,6 +63,8 @@ class IrqLine:
                 self.machine.irq_owner[self.cpu.name] = self.source
                 self.cpu.set_irq(self.level, vector)
         else:
+            if vector is not None:
+                self.device.input_vector(int(self.line or 0), self.source, vector)
             self.device.set_input(int(self.line or 0), self.level)
 
 
@@ -116,9 +118,10 @@ class Machine:
 
     # ---- construction helpers ---------------------------------------------
     @classmethod
-    def load(cls, machine: str, media=None, **kw) -> "Machine":
-        """Load ``machines/<machine>.yaml`` (or a path) with optional media files."""
-        return cls(load_spec(machine), media, **kw)
+    def load(cls, machine: str, media=None, ram_size=None, **kw) -> "Machine":
+        """Load ``machines/<machine>.yaml`` (or a path) with optional media files;
+        ``ram_size`` (e.g. ``"256M"``) overrides the file's ``ram_size:``."""
+        return cls(load_spec(machine, ram_size), media, **kw)
 
     def irq_line(self, target: str, source=None) -> IrqLine:
         return IrqLine(self, target, source)
@@ -236,6 +239,7 @@ class Machine:
                 self.request_reset = False
                 for c in self.cpu_list:
                     c.reset()
+                    self._cpu_was_reset(c)
             if self.stop_requested:
                 break
 
@@ -274,6 +278,13 @@ class Machine:
         cycles, insns = int(s[abi.S_CYCLES]), int(s[abi.S_INSNS])
         cpu.reset()
         s[abi.S_CYCLES], s[abi.S_INSNS] = cycles, insns
+        self._cpu_was_reset(cpu)
+
+    def _cpu_was_reset(self, cpu) -> None:
+        """A CPU was reset on its own (shutdown, the 8042's reset line): the parts of
+        it that are devices here (its local APIC) reset with it."""
+        for d in self.devices.values():
+            d.cpu_reset(cpu)
 
     def describe_fault(self, cpu, reason) -> str:
         regs = cpu.format_registers()

@@ -52,7 +52,7 @@ def save(machine, path) -> None:
             "fingerprint": fingerprint(machine), "time": machine.scheduler.time,
             "frame": machine.frame, "devices": {}, "banks": {},
             "timers": [[t.deadline if t.enabled else None, t.period] for t in machine.scheduler.timers],
-            "rom_images": sorted(machine.mem.rom_images),
+            "rom_images": sorted(machine.mem.rom_images), "ram_size": machine.spec.ram_size,
             "irq_owner": {c: getattr(d, "name", None) for c, d in machine.irq_owner.items()}}
     for name, cpu in machine.cpus.items():
         arrays[f"cpu.{name}"] = cpu.state
@@ -105,6 +105,10 @@ def load(machine, path) -> None:
     if meta.get("machine") != machine.name:
         raise StateError(f"{path}: this state is for machine {meta.get('machine')!r}, "
                          f"not {machine.name!r}")
+    if meta.get("ram_size") != machine.spec.ram_size:
+        size = lambda n: "a fixed RAM size" if n is None else f"{n // 1024} KiB of RAM"
+        raise StateError(f"{path}: state was saved with {size(meta.get('ram_size'))}, this "
+                         f"machine has {size(machine.spec.ram_size)} (emu run --ram)")
     if meta.get("fingerprint") != fingerprint(machine):
         raise StateError(f"{path}: state was saved with a different machine file or ROM/media "
                          f"set for {machine.name!r}")

@@ -74,13 +74,17 @@ def test_timer_ticks_advance_at_18_2_hz():
 BIOSTEST = """\
 EQ 0021
 MEM 0280
-X88 0 0000
+X88 0 3C00
 C0 0 00 FC
 UNS 1 86
 E820 00000000 0009FC00 01
 E820 0009FC00 00000400 02
 E820 000F0000 00010000 02
-E820 END 03
+E820 00100000 00F00000 01
+E820 FEC00000 00001000 02
+E820 FEE00000 00001000 02
+E820 FFFF0000 00010000 02
+E820 END 07
 RTC 0 23 59 5?
 DATE 0 20 24 02 29
 K05 00
@@ -104,8 +108,8 @@ BIOSTEST DONE
 
 def test_bios_services():
     """biostest.img calls INT 10h/11h/12h/15h/16h/1Ah and logs the results:
-    equipment, memory, no extended memory, the AT configuration table, E820h
-    map, RTC time/date in BCD, the INT 16h buffer (grey keys: 00h for AH=00h,
+    equipment, memory, 15 MiB of extended memory (the default 16 MiB pc; the
+    sizes are tests/test_memmap.py's), the AT configuration table, E820h map, RTC time/date in BCD, the INT 16h buffer (grey keys: 00h for AH=00h,
     E0h for AH=10h), video mode, read character, scrolling up/down/window,
     teletype scrolling on the last line, the DAC and the display combination."""
     m = Machine.load("pc", [X86 / "biostest.img"])

@@ -39,6 +39,7 @@ ports:
     - {start: 0x3C0, end: 0x3DA, device: vga}
     - {start: 0x610, device: vga}
     - {start: 0x30, device: diag}
+    - {start: 0xB000, end: 0xB00B, device: pm}
 devices:
   pic: {type: pic8259, irq: maincpu}
   pit: {type: pit8254, irq: pic.0}
@@ -50,6 +51,9 @@ devices:
   debug: {type: debug_port}
   vga: {type: vga}
   diag: {type: cpm_diag}
+  lapic: {type: lapic, clock: 1000000, base: 0xE000}
+  ioapic: {type: ioapic, lapic: lapic, base: 0xD000}
+  pm: {type: acpi_pm, base: 0xB000}
 screen: {width: 640, height: 400, refresh: 60, device: vga}
 media:
   a: {kind: floppy, device: disk, drive: 0}
@@ -320,7 +324,79 @@ def diag_probe(m):
     return [m.devices["diag"].unknown_calls]
 
 
+def la_w(m, off, v):
+    m.devices["lapic"].mem_write(0xE000 + off, v, 4)
+
+
+def la_r(m, off):
+    return m.devices["lapic"].mem_read(0xE000 + off, 4)
+
+
+def lapic_work(m, v):
+    la_w(m, 0xF0, 0x1FF)                       # software enabled
+    la_w(m, 0x80, 0x20 + v)                    # TPR
+    la_w(m, 0x300, 0x40000 | (0x61 if v == 0 else 0x45))   # self-IPIs
+    la_w(m, 0x300, 0x40050)
+    m.devices["lapic"].irq_ack()               # one in service, one waiting
+    la_w(m, 0x3E0, 0x01 if v == 0 else 0x0B)
+    la_w(m, 0x320, 0x20033)                    # periodic timer
+    la_w(m, 0x380, 3000 + v)
+    la_w(m, 0x370, 0xFE)
+    la_r(m, 0x3A0)                             # an illegal register: an error logged
+    m.step_frame(1 + v)
+
+
+def lapic_probe(m):
+    seen = [la_r(m, off) for off in (0x80, 0xA0, 0x100 + 0x10 * 3, 0x200 + 0x10 * 2, 0x390)]
+    la_w(m, 0x280, 0)
+    seen.append(la_r(m, 0x280))
+    la_w(m, 0xB0, 0)
+    m.step_frame(3)
+    return seen + [la_r(m, 0x390), [la_r(m, 0x200 + 0x10 * i) for i in range(8)]]
+
+
+def io_w(m, reg, v):
+    io = m.devices["ioapic"]
+    io.mem_write(0xD000, reg, 4)
+    io.mem_write(0xD010, v, 4)
+
+
+def ioapic_work(m, v):
+    la_w(m, 0xF0, 0x1FF)
+    io_w(m, 0x00, 0x05000000 if v == 0 else 0x0A000000)
+    io_w(m, 0x10 + 2 * 9, 0x8041 if v == 0 else 0x8042)    # level pin 9
+    io_w(m, 0x10 + 2 * 3, 0x0043)
+    m.devices["ioapic"].set_input(9, True)     # Remote IRR set
+    m.devices["ioapic"].mem_write(0xD000, 0x12 + v, 4)     # IOREGSEL left pointing somewhere
+
+
+def ioapic_probe(m):
+    io = m.devices["ioapic"]
+    seen = [io.mem_read(0xD010, 4)]
+    m.devices["lapic"].irq_ack()
+    la_w(m, 0xB0, 0)                           # EOI: the still-active level pin again
+    seen.append([(io.mem_write(0xD000, r, 4), io.mem_read(0xD010, 4))[1] for r in (0, 0x22, 0x16)])
+    io.set_input(3, True)
+    return seen + [[la_r(m, 0x200 + 0x10 * i) for i in range(8)]]
+
+
+def pm_work(m, v):
+    m.step_frame(150 if v == 0 else 10)        # past bit 23 of the PM timer (2.34 s)
+    out(m, 0xB002, 0x01 if v == 0 else 0x20)   # PM1_EN
+    out(m, 0xB005, 0x0C if v == 0 else 0x04)   # PM1_CNT: SLP_TYP 3 / 1
+
+
+def pm_probe(m):
+    seen = [inp(m, 0xB000), inp(m, 0xB002), inp(m, 0xB004), inp(m, 0xB005), inp(m, 0xB008)]
+    out(m, 0xB000, 0x01)
+    m.step_frame(200)
+    return seen + [inp(m, 0xB000), inp(m, 0xB00A)]
+
+
 SCENARIOS = {
+    "acpi_pm": ("pm", pm_work, pm_probe),
+    "lapic": ("lapic", lapic_work, lapic_probe),
+    "ioapic": ("ioapic", ioapic_work, ioapic_probe),
     "pic8259": ("pic", pic_work, pic_probe),
     "pit8254": ("pit", pit_work, pit_probe),
     "kbc8042": ("kbc", kbc_work, kbc_probe),

@@ -4,7 +4,11 @@ Time and date (BCD, 24-hour: status B = 02h) run from ``time`` plus emulated
 time, so a run is reproducible: ``time: host`` takes the host clock when the
 machine powers on, or give an ISO date such as ``2000-01-01T00:00:00``.
 CMOS bytes: 10h floppy types, 12h hard disk, 14h equipment, 15h/16h base
-memory (KiB), 17h/18h and 30h/31h extended memory, 32h century.
+memory (KiB), 17h/18h and 30h/31h extended memory, 32h century.  Extended
+memory is ``ext_kb`` or, with ``ext_ram: REGION``, that RAM region's size (the
+RAM from 1 MiB up), as a chipset reports its DRAM: 17h/18h = 30h/31h = KiB above
+1 MiB saturating at 65535, 34h/35h = 64 KiB blocks above 16 MiB (the Bochs/QEMU
+convention SeaBIOS reads; saturating at FFFFh).
 Reference: Motorola MC146818A data sheet; IBM PC/AT Technical Reference.
 """
 from __future__ import annotations
@@ -14,6 +18,7 @@ import datetime as dt
 import numpy as np
 
 from ..device import Device
+from ..errors import EmuError
 
 
 def bcd(n):
@@ -21,7 +26,14 @@ def bcd(n):
 
 
 class CmosRtc(Device):
-    PARAMS = {"time": "host", "base_kb": 640, "ext_kb": 0, "floppy": 4}
+    PARAMS = {"time": "host", "base_kb": 640, "ext_kb": 0, "ext_ram": None, "floppy": 4}
+
+    def start(self):
+        if self.ext_ram is not None:
+            regions = self.machine.mem.regions
+            if self.ext_ram not in regions:
+                raise EmuError(f"device {self.name!r}: ext_ram: no RAM region {self.ext_ram!r}")
+            self.ext_kb = regions[self.ext_ram][1] // 1024
 
     def reset(self):
         self.index = 0
@@ -36,8 +48,11 @@ class CmosRtc(Device):
         r[0x10] = (self.floppy & 0x0F) << 4
         r[0x14] = 0x41 if self.floppy else 0x00        # one floppy, VGA, no FPU
         r[0x15], r[0x16] = self.base_kb & 0xFF, self.base_kb >> 8
-        r[0x17] = r[0x30] = self.ext_kb & 0xFF
-        r[0x18] = r[0x31] = (self.ext_kb >> 8) & 0xFF
+        ext = min(self.ext_kb, 0xFFFF)
+        r[0x17] = r[0x30] = ext & 0xFF
+        r[0x18] = r[0x31] = ext >> 8
+        above16 = min(max(self.ext_kb - 15 * 1024, 0) // 64, 0xFFFF)
+        r[0x34], r[0x35] = above16 & 0xFF, above16 >> 8
 
     def now(self) -> dt.datetime:
         t = self.epoch + self.machine.scheduler.now()

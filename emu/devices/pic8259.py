@@ -4,6 +4,10 @@ Master at ports 20h/21h (inputs 0-7), slave at A0h/A1h (inputs 8-15) cascaded
 on master input 2.  Edge-triggered requests, fully nested priority, ICW1-ICW4,
 OCW1 (mask), OCW2 (non-specific / specific EOI), OCW3 (read IRR/ISR),
 auto-EOI.  Reference: Intel 8259A data sheet, "Programming the 8259A".
+
+``ioapic: NAME``: the board also wires each IRQ input to that I/O APIC's pin
+(IRQ n to pin n, IRQ0 to pin 2, as the BIOS's MP and ACPI tables say), the
+lines seen as they are (the 8259 latches edges, the I/O APIC decides itself).
 """
 from __future__ import annotations
 
@@ -81,7 +85,7 @@ class _Chip:
 
 
 class Pic8259(Device):
-    PARAMS = {"irq": None}
+    PARAMS = {"irq": None, "ioapic": None}
 
     def __init__(self, machine, name, **params):
         super().__init__(machine, name, **params)
@@ -90,6 +94,9 @@ class Pic8259(Device):
 
     def start(self):
         self.out = self.machine.irq_line(self.irq, self) if self.irq else None
+        if self.ioapic is not None and self.ioapic not in self.machine.devices:
+            from ..errors import EmuError
+            raise EmuError(f"device {self.name!r}: ioapic: no device {self.ioapic!r}")
 
     def reset(self):
         self.master.reset()
@@ -98,6 +105,8 @@ class Pic8259(Device):
         self._update()
 
     def set_input(self, line: int, level: bool) -> None:
+        if self.ioapic is not None and line != 2:
+            self.machine.devices[self.ioapic].set_input(2 if line == 0 else line, level)
         chip, bit = (self.master, line) if line < 8 else (self.slave, line - 8)
         m = 1 << bit
         if level and not chip.lines & m:

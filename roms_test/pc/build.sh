@@ -1,7 +1,8 @@
 #!/bin/sh
 # Rebuild the PC BIOS (bios.rom) and the boot-disk images in ../x86/.
 # Needs nasm (Debian package nasm) and the project's Python package (for the
-# VGA default palette table, taken from emu/devices/vga.py).
+# VGA default palette table, taken from emu/devices/vga.py; mktables.py writes
+# the MP and ACPI tables).
 set -e
 cd "$(dirname "$0")"
 python3 - <<'PY'
@@ -14,6 +15,7 @@ with open("palette.inc", "w") as f:
     for i in range(0, len(pal), 12):
         f.write("        db " + ", ".join(str(int(v)) for v in pal[i:i + 12]) + "\n")
 PY
+python3 mktables.py tables.inc          # MP and ACPI tables (see mktables.py)
 nasm -f bin -o bios.rom bios.asm
 test "$(wc -c < bios.rom)" -eq 65536
 sha1sum bios.rom
