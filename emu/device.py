@@ -44,6 +44,8 @@ class Device:
       type_text     None, or a method ``type_text(text)`` typing text on a keyboard
                     the device emulates (``Machine.type`` when there is no console)
       sector_size   media devices: images must be whole multiples of it
+      SERIAL_PORT   a UART: ``Machine.connect_serial`` (``emu run --serial``) hands it
+                    host backends (emu.chardev) in YAML order through ``connect(backend)``
 
     Hooks (methods), in the order a machine calls them
       validate_params(params)   static, at load: (key, message) for a bad PARAMS value
@@ -67,6 +69,7 @@ class Device:
     SAVE_FIELDS: tuple = ()
     IS_CONSOLE: bool = False
     FRAME_DRIVER: bool = False
+    SERIAL_PORT: bool = False
     type_text = None
     sector_size: int = 1
 
