@@ -70,7 +70,7 @@ class FileBackend(Backend):
         super().__init__()
         self.path = path
         try:
-            self.f = open(path, "wb")
+            self.f = open(path, "wb")           # noqa: SIM115 (open until stop)
         except OSError as e:
             raise SerialError(f"--serial file:{path}: cannot open: {e.strerror or e}") from None
 

@@ -39,6 +39,7 @@ ports:
     - {start: 0x3C0, end: 0x3DA, device: vga}
     - {start: 0x610, device: vga}
     - {start: 0x30, device: diag}
+    - {start: 0x3F8, end: 0x3FF, device: com1}
 devices:
   pic: {type: pic8259, irq: maincpu}
   pit: {type: pit8254, irq: pic.0}
@@ -50,6 +51,7 @@ devices:
   debug: {type: debug_port}
   vga: {type: vga}
   diag: {type: cpm_diag}
+  com1: {type: uart16550, base: 0x3F8, irq: pic.4}
 screen: {width: 640, height: 400, refresh: 60, device: vga}
 media:
   a: {kind: floppy, device: disk, drive: 0}
@@ -97,7 +99,7 @@ def norm(v, depth=0):
         d = {k: norm(x, depth + 1) for k, x in vars(v).items()}
         d.pop("path", None)                    # a drive's file name: each machine has its own
         return d
-    if type(v).__module__.startswith("emu.bus"):
+    if type(v).__module__.startswith(("emu.bus", "emu.chardev")):   # wiring; host ends
         return type(v).__name__
     return v
 
@@ -320,6 +322,40 @@ def diag_probe(m):
     return [m.devices["diag"].unknown_calls]
 
 
+def uart_work(m, v):
+    init_pics(m)
+    out(m, 0x21, 0x00)
+    out(m, 0x3FB, 0x80)                        # divisor 12 (9600) or 3 (38400)
+    out(m, 0x3F8, 12 if v == 0 else 3)
+    out(m, 0x3F9, 0)
+    out(m, 0x3FB, 0x03 if v == 0 else 0x1B)
+    out(m, 0x3FA, 0x47 if v == 0 else 0x00)    # FIFOs, trigger level 4
+    out(m, 0x3FC, 0x1B if v == 0 else 0x08)    # loopback (DTR RTS OUT2) or OUT2 only
+    out(m, 0x3F9, 0x0F if v == 0 else 0x02)
+    out(m, 0x3FF, 0x5A + v)
+    for ch in b"hello" if v == 0 else b"xy":   # one shifting, the rest in the TX FIFO
+        out(m, 0x3F8, ch)
+    m.scheduler.run_until(m.scheduler.time + (2.5 if v == 0 else 1.2) * 10 / 9600)
+    inp(m, 0x3FE)
+
+
+def uart_probe(m):
+    com = m.devices["com1"]
+    start = len(com.backend.output)
+    irqs = []
+    real = m.devices["pic"].set_input
+    m.devices["pic"].set_input = lambda line, level: (irqs.append((line, level, m.scheduler.now())),
+                                                      real(line, level))
+    seen = [inp(m, 0x3F8 + r) for r in (2, 5, 6, 7, 4, 3)]
+    seen += [inp(m, 0x3F8), inp(m, 0x3FA)]
+    m.scheduler.run_until(m.scheduler.time + 8 * 10 / 9600)
+    seen += [inp(m, 0x3F8 + r) for r in (2, 5, 0, 0, 0, 0, 2, 5)]
+    out(m, 0x3FC, 0x08)                        # out of loopback: the line again
+    out(m, 0x3F8, ord("!"))
+    m.step_frame(1)
+    return seen + [irqs, bytes(com.backend.output[start:])]
+
+
 SCENARIOS = {
     "pic8259": ("pic", pic_work, pic_probe),
     "pit8254": ("pit", pit_work, pit_probe),
@@ -331,6 +367,7 @@ SCENARIOS = {
     "timer": ("tick", timer_work, timer_probe),
     "debug_port": ("debug", debug_work, debug_probe),
     "cpm_diag": ("diag", diag_work, diag_probe),
+    "uart16550": ("com1", uart_work, uart_probe),
 }
 
 
