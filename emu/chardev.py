@@ -137,8 +137,12 @@ class TcpBackend(Backend):
         self.client = None
         self.pending = bytearray()          # output the client's socket has not taken yet
         try:
-            self.server = socket.create_server((host, port), reuse_port=False)
+            self.server = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+            self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.server.bind((host, port))
+            self.server.listen(1)
         except OSError as e:
+            self.server.close()
             raise SerialError(f"--serial {spec}: cannot listen on {host}:{port}: "
                               f"{e.strerror or e}") from None
         self.server.setblocking(False)
