@@ -40,11 +40,12 @@ ports:
     - {start: 0x610, device: vga}
     - {start: 0x30, device: diag}
     - {start: 0x3F8, end: 0x3FF, device: com1}
+    - {start: 0x92, device: sysctl}
 devices:
   pic: {type: pic8259, irq: maincpu}
   pit: {type: pit8254, irq: pic.0}
   kbc: {type: kbc8042, irq: pic.1}
-  rtc: {type: cmos_rtc, time: "2024-02-29T23:59:58"}
+  rtc: {type: cmos_rtc, time: "2024-02-29T23:59:58", irq: pic.8}
   disk: {type: block, base: 0x10, drives: 2, sector_size: 128}
   console: {type: serial_console, base: 0x00}
   tick: {type: timer, hz: 50}
@@ -52,6 +53,7 @@ devices:
   vga: {type: vga}
   diag: {type: cpm_diag}
   com1: {type: uart16550, base: 0x3F8, irq: pic.4}
+  sysctl: {type: port92}
 screen: {width: 640, height: 400, refresh: 60, device: vga}
 media:
   a: {kind: floppy, device: disk, drive: 0}
@@ -212,18 +214,30 @@ def rtc_work(m, v):
     out(m, 0x71, 0x5A if v == 0 else 0x33)
     out(m, 0x70, 0x20)
     out(m, 0x71, 0x77)
+    out(m, 0x70, 0x0A)                         # periodic 4 Hz or 1024 Hz
+    out(m, 0x71, 0x2E if v == 0 else 0x26)
+    out(m, 0x70, 0x0B)                         # PIE and UIE, or binary 12-hour
+    out(m, 0x71, 0x52 if v == 0 else 0x04)
+    out(m, 0x70, 0x01)                         # seconds alarm
+    out(m, 0x71, 0x02 if v == 0 else 0xC0)
     m.step_frame(60 if v == 0 else 150)
     out(m, 0x70, 0x00 if v == 0 else 0x04)
 
 
 def rtc_probe(m):
+    irqs = []
+    real = m.devices["pic"].set_input
+    m.devices["pic"].set_input = lambda line, level: (irqs.append((line, level, m.scheduler.now())),
+                                                      real(line, level))
     seen = [inp(m, 0x71)]
-    for reg in (0x0E, 0x20, 0x00, 0x02, 0x04, 0x07, 0x08):
+    for reg in (0x0E, 0x20, 0x00, 0x02, 0x04, 0x07, 0x08, 0x0A, 0x0C, 0x0C):
         out(m, 0x70, reg)
         seen.append(inp(m, 0x71))
     m.step_frame(120)
-    out(m, 0x70, 0x00)
-    return seen + [inp(m, 0x71)]
+    for reg in (0x00, 0x0C):
+        out(m, 0x70, reg)
+        seen.append(inp(m, 0x71))
+    return seen + [irqs]
 
 
 def vga_work(m, v):
@@ -356,6 +370,16 @@ def uart_probe(m):
     return seen + [irqs, bytes(com.backend.output[start:])]
 
 
+def port92_work(m, v):
+    out(m, 0x92, 0xC2 if v == 0 else 0x08)     # A20 on and the disk lights, or the lock bit
+
+
+def port92_probe(m):
+    seen = [inp(m, 0x92), m.a20_gates.get("sysctl")]
+    out(m, 0x92, 0x00)
+    return seen + [inp(m, 0x92)]
+
+
 SCENARIOS = {
     "pic8259": ("pic", pic_work, pic_probe),
     "pit8254": ("pit", pit_work, pit_probe),
@@ -368,6 +392,7 @@ SCENARIOS = {
     "debug_port": ("debug", debug_work, debug_probe),
     "cpm_diag": ("diag", diag_work, diag_probe),
     "uart16550": ("com1", uart_work, uart_probe),
+    "port92": ("sysctl", port92_work, port92_probe),
 }
 
 
