@@ -28,11 +28,14 @@ buffer enabled by the OUT2 modem-control line (IBM PC/AT Technical Reference,
 forces the OUT outputs inactive (8.5), so no interrupt leaves the card then,
 while IIR still reports it.  The host side knows no line errors: PE/FE/BI and
 LSR bit 7 stay 0.  MSR inputs from the host: CTS, DSR and DCD on, RI off.
+Each register access costs the running CPU ``access_time`` (1 us, an ISA I/O
+cycle), so polling loops spin as many times as on a real PC.
 """
 from __future__ import annotations
 
 from collections import deque
 
+from ..abi import S_CYCLES
 from ..chardev import Backend
 from ..device import Device
 
@@ -45,7 +48,7 @@ DR, OE, PE, FE, BI, THRE, TEMT = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40
 
 
 class Uart16550(Device):
-    PARAMS = {"base": 0x3F8, "irq": None, "clock": XTAL}
+    PARAMS = {"base": 0x3F8, "irq": None, "clock": XTAL, "access_time": 1e-6}
     SERIAL_PORT = True
     SAVE_FIELDS = ("ier", "lcr", "mcr", "lsr_err", "msr", "scr", "dll", "dlm", "fifo_on",
                    "trigger", "fcr_dma", "rbr", "rbr_last", "thr", "tsr", "tsr_busy",
@@ -56,6 +59,9 @@ class Uart16550(Device):
         clock = params.get("clock", XTAL)
         if not isinstance(clock, (int, float)) or clock <= 0:
             return ("clock", "must be a positive frequency in Hz")
+        t = params.get("access_time", 1e-6)
+        if not isinstance(t, (int, float)) or not 0 <= t < 1e-3:
+            return ("access_time", "must be seconds per register access, 0 to 1e-3")
         return None
 
     def __init__(self, machine, name, **params):
@@ -214,7 +220,15 @@ class Uart16550(Device):
         self._rx_schedule()
 
     # ---- registers --------------------------------------------------------------------
+    def _bus_cycle(self):
+        """An ISA I/O cycle to the card takes about a microsecond of the CPU's time
+        (``access_time``), so a guest polling LSR spins at a real machine's pace."""
+        cpu = self.machine.scheduler.running_cpu
+        if cpu is not None and self.access_time:
+            cpu.state[S_CYCLES] += int(self.access_time * cpu.clock_hz)
+
     def io_read(self, port, size):
+        self._bus_cycle()
         reg = (port - self.base) & 7
         dlab = self.lcr & 0x80
         if reg == 0:
@@ -259,6 +273,7 @@ class Uart16550(Device):
         return self.scr
 
     def io_write(self, port, value, size):
+        self._bus_cycle()
         reg = (port - self.base) & 7
         value &= 0xFF
         dlab = self.lcr & 0x80
