@@ -5,6 +5,7 @@ in a terminal (pty: Ctrl-] quits), --screenshot, --wav, --save-state/--state,
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import termios
@@ -200,6 +201,32 @@ def test_serial_stdio_prints_the_guest_output():
                        stdin=subprocess.DEVNULL, timeout=300, check=False)
     assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr
     assert r.stdout == SERIAL_BANNER              # raw bytes, nothing else on stdout
+
+
+def test_serial_stdio_in_a_terminal_sends_keys_at_once():
+    """A terminal on stdio: keys reach COM1 unbuffered and unechoed, Return as CR
+    (the guest echoes CR LF; output post-processing stays on, as with QEMU, so
+    the terminal shows CR CR LF); Ctrl-C quits and the terminal's mode is restored."""
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    p = subprocess.Popen(EMU + ["run", "pc", str(SERIAL_IMG), "--headless", "--seconds", "100000",
+                                "--serial", "stdio"],
+                         stdin=slave, stdout=slave, stderr=subprocess.PIPE, cwd=ROOT, env=ENV)
+    try:
+        read_until(p.stderr.fileno(), b"SERIAL READY")
+        read_until(master, b"EQUIP=0421")
+        os.write(master, b"ok\r")              # no newline: a cooked terminal would hold it
+        got = read_until(master, b"OK\r")
+        assert b"ok" not in got                 # not echoed by the terminal
+    finally:
+        p.send_signal(signal.SIGINT)           # Ctrl-C
+        assert p.wait(timeout=30) == 130
+        err = p.stderr.read().decode()
+        p.stderr.close()
+    assert "Traceback" not in err, err
+    assert termios.tcgetattr(slave) == before
+    os.close(master)
+    os.close(slave)
 
 
 def test_serial_tcp_echoes_through_irq4():
