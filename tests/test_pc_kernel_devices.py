@@ -202,6 +202,19 @@ def test_kbc_self_and_interface_tests(m):
     assert inp(m, 0x64) & 1 == 0               # output buffer empty again
 
 
+def test_kbc_status_register_bits(m):
+    """PC/AT status: bit 0 output buffer full, 1 input buffer full (never: commands
+    complete at once), 2 system flag (command byte bit 2), 3 last write was a
+    command, 4 keyboard not inhibited, 5 auxiliary output buffer full (no aux)."""
+    assert inp(m, 0x64) == 0x14
+    out(m, 0x64, 0xAA)
+    assert inp(m, 0x64) == 0x1D
+    inp(m, 0x60)
+    out(m, 0x64, 0x60)
+    out(m, 0x60, 0x41)                         # system flag clear
+    assert inp(m, 0x64) == 0x10
+
+
 def test_kbc_write_keyboard_output_buffer_and_no_aux_port(m):
     out(m, 0x64, 0xD2)
     out(m, 0x60, 0x9C)
