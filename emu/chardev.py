@@ -103,6 +103,10 @@ class StdioBackend(Backend):
             mode[3] &= ~(termios.ICANON | termios.ECHO)     # keys at once, unechoed; ISIG kept
             mode[6][termios.VMIN], mode[6][termios.VTIME] = 1, 0
             termios.tcsetattr(self.fd, termios.TCSADRAIN, mode)
+            import signal
+            if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+                # a kill then unwinds through Machine.shutdown, which restores the terminal
+                signal.signal(signal.SIGTERM, _terminate)
 
     def write(self, data):
         self.out.write(data)
@@ -129,6 +133,10 @@ class StdioBackend(Backend):
 
     def describe(self):
         return "stdio"
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 class TcpBackend(Backend):

@@ -203,10 +203,12 @@ def test_serial_stdio_prints_the_guest_output():
     assert r.stdout == SERIAL_BANNER              # raw bytes, nothing else on stdout
 
 
-def test_serial_stdio_in_a_terminal_sends_keys_at_once():
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_serial_stdio_in_a_terminal_sends_keys_at_once(sig, code):
     """A terminal on stdio: keys reach COM1 unbuffered and unechoed, Return as CR
     (the guest echoes CR LF; output post-processing stays on, as with QEMU, so
-    the terminal shows CR CR LF); Ctrl-C quits and the terminal's mode is restored."""
+    the terminal shows CR CR LF); Ctrl-C or a kill quits and the terminal's mode
+    is restored."""
     master, slave = pty.openpty()
     before = termios.tcgetattr(slave)
     p = subprocess.Popen(EMU + ["run", "pc", str(SERIAL_IMG), "--headless", "--seconds", "100000",
@@ -219,8 +221,8 @@ def test_serial_stdio_in_a_terminal_sends_keys_at_once():
         got = read_until(master, b"OK\r")
         assert b"ok" not in got                 # not echoed by the terminal
     finally:
-        p.send_signal(signal.SIGINT)           # Ctrl-C
-        assert p.wait(timeout=30) == 130
+        p.send_signal(sig)
+        assert p.wait(timeout=30) == code
         err = p.stderr.read().decode()
         p.stderr.close()
     assert "Traceback" not in err, err

@@ -181,7 +181,8 @@ class CmosRtc(Device):
             n0, n1 = math.floor(t0 + EPS), math.floor(t1 + EPS)
             if n1 > n0:
                 self.flags |= 0x10
-                for s in range(max(n0 + 1, n1 - 86399), n1 + 1):     # a day holds every alarm
+                first = n1 + 1 if self.flags & 0x20 else max(n0 + 1, n1 - 86399)
+                for s in range(first, n1 + 1):                  # a day holds every alarm
                     if self._alarm(s):
                         self.flags |= 0x20
                         break
