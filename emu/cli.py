@@ -12,6 +12,7 @@ USAGE_EXAMPLES = """examples:
   emu run cpm                               boot the bundled CP/M-compatible OS in the terminal
   emu run sms roms_test/sms/game.sms        play a cartridge in a window
   emu run pc --headless --seconds 5 --screenshot out.png
+  emu run pc --serial tcp:127.0.0.1:4555    COM1 on a TCP port (telnet/nc 127.0.0.1 4555)
   emu check machines/mymachine.yaml         validate a machine file
   emu bench                                 guest MIPS, frames per second, start-up times
 """
@@ -42,6 +43,9 @@ def main(argv=None) -> int:
     s.add_argument("--ram", metavar="SIZE", help="installed RAM, e.g. 64M or 256M (machines "
                    "with a ram_size key, such as pc)")
     s.add_argument("--unthrottled", action="store_true", help="run as fast as possible")
+    s.add_argument("--serial", action="append", default=[], metavar="HOST",
+                   help="connect the next serial port (COM1, then COM2): none, stdio, "
+                        "file:PATH or tcp:HOST:PORT (listens; one client)")
     s = sub.add_parser("bench", help="speed of every core and machine")
     s.add_argument("--seconds", type=float, default=2.0, help="measuring time per figure")
     s.add_argument("--only", help="comma-separated subset (e.g. z80,x86,sms)")

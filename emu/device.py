@@ -46,6 +46,8 @@ class Device:
       sector_size   media devices: images must be whole multiples of it
       MMIO_WIDE     mem_read/mem_write get a CPU access whole (size 1, 2, 4 or 8)
                     instead of byte by byte (registers wider than a byte: APICs)
+      SERIAL_PORT   a UART: ``Machine.connect_serial`` (``emu run --serial``) hands it
+                    host backends (emu.chardev) in YAML order through ``connect(backend)``
 
     Hooks (methods), in the order a machine calls them
       validate_params(params)   static, at load: (key, message) for a bad PARAMS value
@@ -75,6 +77,7 @@ class Device:
     IS_CONSOLE: bool = False
     FRAME_DRIVER: bool = False
     MMIO_WIDE: bool = False
+    SERIAL_PORT: bool = False
     type_text = None
     sector_size: int = 1
 

@@ -28,6 +28,8 @@ def run(args) -> int:
     if state_file and Path(state_file).exists():
         m.load_state(state_file)
     try:
+        if getattr(args, "serial", None):
+            m.connect_serial(args.serial)
         with compile_notice(lambda: m.frame > 0 or m.cpu.cycles > 0):
             if args.type:
                 m.type(args.type.encode().decode("unicode_escape"))

@@ -76,7 +76,8 @@ class Machine:
         self.headless = headless
         self.echo_console = echo_console
         self.stop_requested = None
-        self.request_reset = False     # set by devices (e.g. the 8042's pulse-reset line)
+        self.request_reset = False     # set by devices: reset the CPUs at the end of the frame
+        self.a20_gates = {}            # device name -> its A20 gate output (see set_a20)
         self.log = []                  # one line per notable event (a CPU shutdown ...)
         self.frame = 0
         self.media_paths = {}
@@ -208,6 +209,57 @@ class Machine:
             self.media_sizes[slot] = size
         self.media_paths[slot] = path
 
+    def connect_serial(self, specs) -> None:
+        """Connect host backends (``emu run --serial`` forms, emu.chardev) to the
+        machine's UARTs in YAML order (COM1, COM2 on ``pc``)."""
+        from .chardev import SerialError, open_backend
+        ports = [d for d in self.devices.values() if d.SERIAL_PORT]
+        if len(specs) > len(ports):
+            raise SerialError(f"machine {self.name!r} has {len(ports) or 'no'} serial "
+                              f"port{'' if len(ports) == 1 else 's'}; {len(specs)} --serial given")
+        if sum(s == "stdio" for s in specs) > 1:
+            raise SerialError("--serial stdio: only one serial port can use the terminal")
+        opened = []
+        try:
+            for spec in specs:
+                opened.append(open_backend(spec))
+        except SerialError:
+            for b in opened:
+                b.close()
+            raise
+        for dev, backend in zip(ports, opened):
+            dev.connect(backend)
+            if backend.describe().startswith("tcp"):
+                sys.stderr.write(f"emu: {dev.name}: listening on {backend.describe()[4:]}\n")
+
+    # ---- chipset lines ----------------------------------------------------------
+    def set_a20(self, source: str, enabled: bool) -> None:
+        """A20 gate output of device ``source``; the CPU sees the OR of all of them (a PC
+        chipset ORs the 8042's gate with port 92h bit 1)."""
+        self.a20_gates[source] = bool(enabled)
+        self._apply_a20()
+
+    def _apply_a20(self):
+        if self.a20_gates:
+            on = any(self.a20_gates.values())
+            for c in self.cpu_list:
+                if hasattr(c, "set_a20"):
+                    c.set_a20(on)
+
+    def reset_cpu(self, cpu=None) -> None:
+        """Reset one CPU (all: None) now, as a reset line does: cycle and instruction
+        counts run on, memory and devices keep their state, the A20 gate stays as the
+        chipset drives it.  Safe from a device's io_write: the core resumes at the
+        reset vector."""
+        for c in ([cpu] if cpu is not None else self.cpu_list):
+            s = c.state
+            cycles, insns = int(s[abi.S_CYCLES]), int(s[abi.S_INSNS])
+            c.reset()
+            s[abi.S_CYCLES], s[abi.S_INSNS] = cycles, insns
+            for d in self.devices.values():      # the parts of it that are devices here
+                d.cpu_reset(c)                   # (its local APIC) reset with it
+        self._apply_a20()
+
     # ---- running -----------------------------------------------------------------
     def reset(self) -> None:
         self.mem.reset()
@@ -237,9 +289,7 @@ class Machine:
             self.frame += 1
             if self.request_reset:
                 self.request_reset = False
-                for c in self.cpu_list:
-                    c.reset()
-                    self._cpu_was_reset(c)
+                self.reset_cpu()
             if self.stop_requested:
                 break
 
@@ -274,17 +324,7 @@ class Machine:
         line = f"{self.name}: {cpu.name}: {why}; CPU reset"
         self.log.append(line)
         sys.stderr.write(line + "\n")
-        s = cpu.state
-        cycles, insns = int(s[abi.S_CYCLES]), int(s[abi.S_INSNS])
-        cpu.reset()
-        s[abi.S_CYCLES], s[abi.S_INSNS] = cycles, insns
-        self._cpu_was_reset(cpu)
-
-    def _cpu_was_reset(self, cpu) -> None:
-        """A CPU was reset on its own (shutdown, the 8042's reset line): the parts of
-        it that are devices here (its local APIC) reset with it."""
-        for d in self.devices.values():
-            d.cpu_reset(cpu)
+        self.reset_cpu(cpu)
 
     def describe_fault(self, cpu, reason) -> str:
         regs = cpu.format_registers()

@@ -5,6 +5,7 @@ in a terminal (pty: Ctrl-] quits), --screenshot, --wav, --save-state/--state,
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import termios
@@ -176,3 +177,119 @@ def test_trace_prints_the_first_instructions():
     assert lines[1].startswith("00000E") and "LDI A,48h" in lines[1]
     assert lines[2].startswith("000010") and "ST [F001h],A" in lines[2]
     assert "HELLO" in r.stdout                           # and then it ran on
+
+
+# ---- --serial: the PC's COM ports on host files, the terminal and TCP ----------------
+SERIAL_IMG = ROOT / "roms_test" / "x86" / "serial.img"
+SERIAL_BANNER = b"SERIAL OK COM1=03F8 COM2=02F8 EQUIP=0421\r\n"
+
+
+def test_serial_file_receives_com1_and_com2(tmp_path):
+    """serial.img sends a banner on COM1 (with the BDA's port list) and one on COM2;
+    two --serial options connect COM1 then COM2."""
+    a, b = tmp_path / "com1.txt", tmp_path / "com2.txt"
+    r = emu("run", "pc", SERIAL_IMG, "--headless", "--seconds", "1",
+            "--serial", f"file:{a}", "--serial", f"file:{b}")
+    assert r.returncode == 0, r.stderr
+    assert a.read_bytes() == SERIAL_BANNER
+    assert b.read_bytes() == b"COM2 OK\r\n"
+
+
+def test_serial_stdio_prints_the_guest_output():
+    r = subprocess.run(EMU + ["run", "pc", str(SERIAL_IMG), "--headless", "--seconds", "1",
+                              "--serial", "stdio"], capture_output=True, cwd=ROOT, env=ENV,
+                       stdin=subprocess.DEVNULL, timeout=300, check=False)
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr
+    assert r.stdout == SERIAL_BANNER              # raw bytes, nothing else on stdout
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_serial_stdio_in_a_terminal_sends_keys_at_once(sig, code):
+    """A terminal on stdio: keys reach COM1 unbuffered and unechoed, Return as CR
+    (the guest echoes CR LF; output post-processing stays on, as with QEMU, so
+    the terminal shows CR CR LF); Ctrl-C or a kill quits and the terminal's mode
+    is restored."""
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    p = subprocess.Popen(EMU + ["run", "pc", str(SERIAL_IMG), "--headless", "--seconds", "100000",
+                                "--serial", "stdio"],
+                         stdin=slave, stdout=slave, stderr=subprocess.PIPE, cwd=ROOT, env=ENV)
+    try:
+        read_until(p.stderr.fileno(), b"SERIAL READY")
+        read_until(master, b"EQUIP=0421")
+        os.write(master, b"ok\r")              # no newline: a cooked terminal would hold it
+        got = read_until(master, b"OK\r")
+        assert b"ok" not in got                 # not echoed by the terminal
+    finally:
+        p.send_signal(sig)
+        assert p.wait(timeout=30) == code
+        err = p.stderr.read().decode()
+        p.stderr.close()
+    assert "Traceback" not in err, err
+    assert termios.tcgetattr(slave) == before
+    os.close(master)
+    os.close(slave)
+
+
+def test_serial_tcp_echoes_through_irq4():
+    """tcp:127.0.0.1:0 listens on a free port (named on stderr) and the guest runs
+    without a client; once one connects, what it sends reaches the guest through
+    the RX FIFO and IRQ 4, and the guest's answer comes back."""
+    import re
+    import socket
+    p = subprocess.Popen(EMU + ["run", "pc", str(SERIAL_IMG), "--headless", "--seconds", "100000",
+                                "--serial", "tcp:127.0.0.1:0"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         cwd=ROOT, env=ENV)
+    try:
+        err = read_until(p.stderr.fileno(), b"SERIAL READY")
+        port = int(re.search(rb"com1: listening on 127\.0\.0\.1:(\d+)", err).group(1))
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+            s.sendall(b"ping\r")
+            got = b""
+            while b"PING\r\n" not in got:
+                chunk = s.recv(100)
+                assert chunk, got
+                got += chunk
+        assert got == b"PING\r\n"              # the banner went out before anyone listened
+    finally:
+        p.kill()
+        p.wait()
+        p.stdout.close()
+        p.stderr.close()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--serial", "file:/nonexistent-dir/com1.txt"],
+     "--serial file:/nonexistent-dir/com1.txt: cannot open: No such file or directory"),
+    (["--serial", "serial0"], "--serial serial0: expected none, stdio, file:PATH or tcp:HOST:PORT"),
+    (["--serial", "tcp:127.0.0.1:http"], "--serial tcp:127.0.0.1:http: 'http' is not a TCP port number"),
+    (["--serial", "none", "--serial", "none", "--serial", "none"],
+     "machine 'pc' has 2 serial ports; 3 --serial given"),
+    (["--serial", "stdio", "--serial", "stdio"],
+     "--serial stdio: only one serial port can use the terminal"),
+])
+def test_serial_bad_arguments_give_one_line(args, message):
+    r = emu("run", "pc", "--headless", "--frames", "1", *args)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [f"emu: error: {message}"]
+
+
+def test_serial_tcp_port_in_use_gives_one_line():
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = emu("run", "pc", "--headless", "--frames", "1", "--serial", f"tcp:127.0.0.1:{port}")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        (f"emu: error: --serial tcp:127.0.0.1:{port}: cannot listen on 127.0.0.1:{port}: "
+         "Address already in use")]
+
+
+def test_serial_on_a_machine_without_uart():
+    r = emu("run", "cpm", "--serial", "stdio", input="")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "emu: error: machine 'cpm' has no serial ports; 1 --serial given"]

@@ -50,12 +50,13 @@ def test_post_banner_bda_and_vectors():
     assert "boot drive 00: booting" in out
     mem = m.memory
     word = lambda a: mem[a] | mem[a + 1] << 8
-    assert word(0x410) == 0x0021                    # equipment: 1 floppy, 80x25 colour
+    assert word(0x410) == 0x0421                    # equipment: 1 floppy, 80x25 colour, 2 COM ports
+    assert [word(0x400 + 2 * i) for i in range(4)] == [0x3F8, 0x2F8, 0, 0]   # COM1-COM4 bases
     assert word(0x413) == 640
     assert word(0x41A) == word(0x41C) == 0x1E        # empty keyboard buffer
     assert mem[0x449] == 0x03 and word(0x44A) == 80
     assert mem[0x475] == 0                           # no hard disk
-    for vec in (0x08, 0x09, 0x10, 0x13, 0x16, 0x19, 0x1A):
+    for vec in (0x08, 0x09, 0x10, 0x13, 0x14, 0x16, 0x19, 0x1A):
         assert word(vec * 4 + 2) == 0xF000, hex(vec)
     # the PIC pair was programmed with vectors 08h and 70h
     pic = m.devices["pic"]
@@ -72,7 +73,7 @@ def test_timer_ticks_advance_at_18_2_hz():
 
 
 BIOSTEST = """\
-EQ 0021
+EQ 0421
 MEM 0280
 X88 0 3C00
 C0 0 00 FC
@@ -434,3 +435,36 @@ def test_named_hard_disk_alone_boots_without_the_default_floppy(tmp_path):
     m = boot([hd], marker="HELLO OK")
     assert m.media_paths == {"hdd": hd}
     assert "boot drive 80: booting" in debug(m)
+
+
+INT14_BOOT = bytes([
+    0xB8, 0xE3, 0x00,    # mov ax, 00E3h     ; INT 14h init: 9600 baud, no parity, 1 stop, 8 bits
+    0x31, 0xD2,          # xor dx, dx        ; COM1
+    0xCD, 0x14,          # int 14h
+    0xA3, 0x00, 0x05,    # mov [0500h], ax   ; line and modem status
+    0xB8, 0x5A, 0x01,    # mov ax, 015Ah     ; send 'Z'
+    0xCD, 0x14,          # int 14h
+    0xA3, 0x02, 0x05,    # mov [0502h], ax
+    0xBA, 0x03, 0x00,    # mov dx, 3         ; COM4: absent
+    0xB4, 0x03,          # mov ah, 03h
+    0xCD, 0x14,          # int 14h
+    0xA3, 0x04, 0x05,    # mov [0504h], ax
+    0xF4,                # hlt
+    0xEB, 0xFD,          # jmp short hlt
+])
+
+
+def test_int14_initialises_and_sends_on_com1(tmp_path):
+    """INT 14h (PC/AT BIOS RS232_IO): AH=00h programs divisor and LCR from AL and
+    returns LSR/MSR, AH=01h sends through THR, a port missing from the BDA gives 80h."""
+    img = tmp_path / "int14.img"
+    img.write_bytes(INT14_BOOT.ljust(510, b"\0") + b"\x55\xAA" + bytes(FLOPPY - 512))
+    m = boot([img], marker="booting")
+    m.run_for(0.1)
+    com = m.devices["com1"]
+    assert (com.divisor, com.lcr) == (12, 0x03)
+    word = lambda a: m.memory[a] | m.memory[a + 1] << 8
+    assert word(0x500) == 0x60B0                     # LSR THRE+TEMT, MSR DCD DSR CTS
+    assert word(0x502) >> 8 == 0x60 and word(0x502) & 0xFF == ord("Z")
+    assert word(0x504) >> 8 == 0x80
+    assert com.backend.output == b"Z"

@@ -40,11 +40,13 @@ ports:
     - {start: 0x610, device: vga}
     - {start: 0x30, device: diag}
     - {start: 0xB000, end: 0xB00B, device: pm}
+    - {start: 0x3F8, end: 0x3FF, device: com1}
+    - {start: 0x92, device: sysctl}
 devices:
   pic: {type: pic8259, irq: maincpu}
   pit: {type: pit8254, irq: pic.0}
   kbc: {type: kbc8042, irq: pic.1}
-  rtc: {type: cmos_rtc, time: "2024-02-29T23:59:58"}
+  rtc: {type: cmos_rtc, time: "2024-02-29T23:59:58", irq: pic.8}
   disk: {type: block, base: 0x10, drives: 2, sector_size: 128}
   console: {type: serial_console, base: 0x00}
   tick: {type: timer, hz: 50}
@@ -54,6 +56,8 @@ devices:
   lapic: {type: lapic, clock: 1000000, base: 0xE000}
   ioapic: {type: ioapic, lapic: lapic, base: 0xD000}
   pm: {type: acpi_pm, base: 0xB000}
+  com1: {type: uart16550, base: 0x3F8, irq: pic.4}
+  sysctl: {type: port92}
 screen: {width: 640, height: 400, refresh: 60, device: vga}
 media:
   a: {kind: floppy, device: disk, drive: 0}
@@ -101,7 +105,7 @@ def norm(v, depth=0):
         d = {k: norm(x, depth + 1) for k, x in vars(v).items()}
         d.pop("path", None)                    # a drive's file name: each machine has its own
         return d
-    if type(v).__module__.startswith("emu.bus"):
+    if type(v).__module__.startswith(("emu.bus", "emu.chardev")):   # wiring; host ends
         return type(v).__name__
     return v
 
@@ -214,18 +218,30 @@ def rtc_work(m, v):
     out(m, 0x71, 0x5A if v == 0 else 0x33)
     out(m, 0x70, 0x20)
     out(m, 0x71, 0x77)
+    out(m, 0x70, 0x0A)                         # periodic 4 Hz or 1024 Hz
+    out(m, 0x71, 0x2E if v == 0 else 0x26)
+    out(m, 0x70, 0x0B)                         # PIE and UIE, or binary 12-hour
+    out(m, 0x71, 0x52 if v == 0 else 0x04)
+    out(m, 0x70, 0x01)                         # seconds alarm
+    out(m, 0x71, 0x02 if v == 0 else 0xC0)
     m.step_frame(60 if v == 0 else 150)
     out(m, 0x70, 0x00 if v == 0 else 0x04)
 
 
 def rtc_probe(m):
+    irqs = []
+    real = m.devices["pic"].set_input
+    m.devices["pic"].set_input = lambda line, level: (irqs.append((line, level, m.scheduler.now())),
+                                                      real(line, level))
     seen = [inp(m, 0x71)]
-    for reg in (0x0E, 0x20, 0x00, 0x02, 0x04, 0x07, 0x08):
+    for reg in (0x0E, 0x20, 0x00, 0x02, 0x04, 0x07, 0x08, 0x0A, 0x0C, 0x0C):
         out(m, 0x70, reg)
         seen.append(inp(m, 0x71))
     m.step_frame(120)
-    out(m, 0x70, 0x00)
-    return seen + [inp(m, 0x71)]
+    for reg in (0x00, 0x0C):
+        out(m, 0x70, reg)
+        seen.append(inp(m, 0x71))
+    return seen + [irqs]
 
 
 def vga_work(m, v):
@@ -391,6 +407,48 @@ def pm_probe(m):
     out(m, 0xB000, 0x01)
     m.step_frame(200)
     return seen + [inp(m, 0xB000), inp(m, 0xB00A)]
+def uart_work(m, v):
+    init_pics(m)
+    out(m, 0x21, 0x00)
+    out(m, 0x3FB, 0x80)                        # divisor 12 (9600) or 3 (38400)
+    out(m, 0x3F8, 12 if v == 0 else 3)
+    out(m, 0x3F9, 0)
+    out(m, 0x3FB, 0x03 if v == 0 else 0x1B)
+    out(m, 0x3FA, 0x47 if v == 0 else 0x00)    # FIFOs, trigger level 4
+    out(m, 0x3FC, 0x1B if v == 0 else 0x08)    # loopback (DTR RTS OUT2) or OUT2 only
+    out(m, 0x3F9, 0x0F if v == 0 else 0x02)
+    out(m, 0x3FF, 0x5A + v)
+    for ch in b"hello" if v == 0 else b"xy":   # one shifting, the rest in the TX FIFO
+        out(m, 0x3F8, ch)
+    m.scheduler.run_until(m.scheduler.time + (2.5 if v == 0 else 1.2) * 10 / 9600)
+    inp(m, 0x3FE)
+
+
+def uart_probe(m):
+    com = m.devices["com1"]
+    start = len(com.backend.output)
+    irqs = []
+    real = m.devices["pic"].set_input
+    m.devices["pic"].set_input = lambda line, level: (irqs.append((line, level, m.scheduler.now())),
+                                                      real(line, level))
+    seen = [inp(m, 0x3F8 + r) for r in (2, 5, 6, 7, 4, 3)]
+    seen += [inp(m, 0x3F8), inp(m, 0x3FA)]
+    m.scheduler.run_until(m.scheduler.time + 8 * 10 / 9600)
+    seen += [inp(m, 0x3F8 + r) for r in (2, 5, 0, 0, 0, 0, 2, 5)]
+    out(m, 0x3FC, 0x08)                        # out of loopback: the line again
+    out(m, 0x3F8, ord("!"))
+    m.step_frame(1)
+    return seen + [irqs, bytes(com.backend.output[start:])]
+
+
+def port92_work(m, v):
+    out(m, 0x92, 0xC2 if v == 0 else 0x08)     # A20 on and the disk lights, or the lock bit
+
+
+def port92_probe(m):
+    seen = [inp(m, 0x92), m.a20_gates.get("sysctl")]
+    out(m, 0x92, 0x00)
+    return seen + [inp(m, 0x92)]
 
 
 SCENARIOS = {
@@ -407,6 +465,8 @@ SCENARIOS = {
     "timer": ("tick", timer_work, timer_probe),
     "debug_port": ("debug", debug_work, debug_probe),
     "cpm_diag": ("diag", diag_work, diag_probe),
+    "uart16550": ("com1", uart_work, uart_probe),
+    "port92": ("sysctl", port92_work, port92_probe),
 }
 
 

@@ -9,9 +9,14 @@ codes and sends them when it is enabled again.
 Host keys arrive through ``key_event(name, down)`` (the frontend sends every
 key; names as in emu.keys) or ``type_text("dir\\r")`` for scripts, queued
 and released at a human typing pace in emulated time.  Controller commands:
-20h/60h command byte, AAh self test, ABh interface test, ADh/AEh disable/enable
-keyboard, D0h/D1h output port (bit 1 = A20 gate), DDh/DFh A20 off/on,
-FEh CPU reset.  Keyboard commands: FFh reset, F2h identify, F4h/F5h/F6h,
+20h/60h command byte, AAh self test (55h), ABh interface test (00h), ADh/AEh
+disable/enable keyboard, D0h/D1h output port (bit 0 = CPU reset line, active
+low; bit 1 = A20 gate, ORed with port 92h's by the machine), D2h write the
+keyboard output buffer, DDh/DFh A20 off/on, F0h-FFh pulse output-port bits 0-3
+for each 0 in the command's low nibble (FEh: pulse reset; the CPU restarts at
+once, memory and devices keep their state).  There is no auxiliary (PS/2 mouse)
+port: A7h-A9h are ignored and the data byte of D3h/D4h is swallowed, so a driver's
+aux probe times out, as on an AT.  Keyboard commands: FFh reset, F2h identify, F4h/F5h/F6h,
 EDh LEDs, F3h typematic, F0h scan-code set, EEh echo.
 References: IBM PC/AT Technical Reference, "Keyboard controller"; OSDev "8042".
 """
@@ -45,6 +50,7 @@ class Kbc8042(Device):
         self.last_cmd = False           # status bit 3: the last write went to port 64h
         self.held = deque()             # codes the keyboard keeps while it is disabled
         self.output_port = 0x03
+        self.machine.set_a20(self.name, True)
         self.typing = deque()
         self.typer.stop()
 
@@ -122,13 +128,15 @@ class Kbc8042(Device):
                 self._set_cmd_byte(value)
             elif cmd == 0xD1:
                 self._set_output_port(value)
+            elif cmd == 0xD2:
+                self._push(value)                   # as if the keyboard had sent it
         else:
             self._keyboard_command(value)
 
     def _controller_command(self, c):
         if c == 0x20:
             self._push(self.cmd_byte)
-        elif c in (0x60, 0xD1):
+        elif c in (0x60, 0xD1, 0xD2, 0xD3, 0xD4):
             self.pending_cmd = c
         elif c == 0xAA:
             self._push(0x55)
@@ -144,8 +152,8 @@ class Kbc8042(Device):
             self._set_output_port(self.output_port & ~2)
         elif c == 0xDF:
             self._set_output_port(self.output_port | 2)
-        elif c == 0xFE:
-            self.machine.request_reset = True
+        elif c >= 0xF0 and not c & 1:
+            self.machine.reset_cpu()                # bit 0 pulsed low: the CPU's RESET
 
     def _set_cmd_byte(self, v):
         self.cmd_byte = v & 0xFF
@@ -155,9 +163,9 @@ class Kbc8042(Device):
 
     def _set_output_port(self, v):
         self.output_port = v
-        cpu = self.machine.cpu
-        if hasattr(cpu, "set_a20"):
-            cpu.set_a20(bool(v & 2))
+        self.machine.set_a20(self.name, bool(v & 2))
+        if not v & 1:
+            self.machine.reset_cpu()                # the reset line held low
 
     def _keyboard_command(self, c):
         if self.kbd_pending is not None:
@@ -191,6 +199,7 @@ class Kbc8042(Device):
         self.pending_cmd, self.kbd_pending = st["pending_cmd"] or None, st["kbd_pending"] or None
         self.last_cmd = bool(st["last_cmd"])
         self.typing = deque((k, bool(d)) for k, d in st["typing"])
+        self.machine.a20_gates[self.name] = bool(self.output_port & 2)
 
 
 DEVICE = Kbc8042

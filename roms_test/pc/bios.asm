@@ -203,6 +203,7 @@ post:
         mov     ax, BDA
         mov     ds, ax
         mov     word [B_EQUIP], 0x0021  ; 1 floppy drive, 80x25 colour
+        call    serial_post             ; COM ports: 40:00, equipment bits 9-11
         mov     word [B_MEMKB], 640
         mov     ax, B_KBBUF
         mov     [B_KBHEAD], ax
@@ -2234,6 +2235,8 @@ vid_dcc:
 ; ===========================================================================
 ; tables
 ; ===========================================================================
+%include "serial.inc"
+
 vector_table:
         db 0x08
         dw int08
@@ -2247,6 +2250,8 @@ vector_table:
         dw int12
         db 0x13
         dw int13
+        db 0x14
+        dw int14
         db 0x15
         dw int15
         db 0x16
