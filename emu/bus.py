@@ -245,11 +245,26 @@ class AddressSpace:
         return o + (off + addr - e.start) % size
 
     # ---- port dispatch -----------------------------------------------------
+    def _wide(self, port: int, size: int):
+        """The device taking a 2- or 4-byte access whole (``Device.IO_WIDE``): one that
+        declares it and decodes every byte of the access, else None (split in bytes)."""
+        p = port & self.port_mask
+        dev = self.ports.get(p)
+        if dev is None or not dev.IO_WIDE:
+            return None
+        for i in range(1, size):
+            if self.ports.get((port + i) & self.port_mask) is not dev:
+                return None
+        return dev
+
     def io_read(self, port: int, size: int) -> int:
         if size == 1:
             p = port & self.port_mask
             dev = self.ports.get(p)
             return dev.io_read(p, 1) & 0xFF if dev is not None else 0xFF
+        dev = self._wide(port, size)
+        if dev is not None:
+            return dev.io_read(port & self.port_mask, size) & ((1 << (8 * size)) - 1)
         value = 0
         for i in range(size):
             dev = self.ports.get((port + i) & self.port_mask)
@@ -263,6 +278,10 @@ class AddressSpace:
             dev = self.ports.get(p)
             if dev is not None:
                 dev.io_write(p, value & 0xFF, 1)
+            return
+        dev = self._wide(port, size)
+        if dev is not None:
+            dev.io_write(port & self.port_mask, value & ((1 << (8 * size)) - 1), size)
             return
         for i in range(size):
             p = (port + i) & self.port_mask

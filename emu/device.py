@@ -44,6 +44,9 @@ class Device:
       type_text     None, or a method ``type_text(text)`` typing text on a keyboard
                     the device emulates (``Machine.type`` when there is no console)
       sector_size   media devices: images must be whole multiples of it
+      IO_WIDE       16- and 32-bit port accesses arrive whole (``io_read(port, 2|4)``,
+                    port = the lowest byte's) when every byte's port maps to this
+                    device; otherwise (the default) they arrive split into bytes
 
     Hooks (methods), in the order a machine calls them
       validate_params(params)   static, at load: (key, message) for a bad PARAMS value
@@ -67,6 +70,7 @@ class Device:
     SAVE_FIELDS: tuple = ()
     IS_CONSOLE: bool = False
     FRAME_DRIVER: bool = False
+    IO_WIDE: bool = False
     type_text = None
     sector_size: int = 1
 
