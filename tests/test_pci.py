@@ -6,6 +6,7 @@ import pytest
 
 from emu.errors import EmuError
 from emu.machine import Machine
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +157,29 @@ def test_bad_function_declarations_are_one_line_errors(tmp_path, functions, wher
     with pytest.raises(EmuError) as e:
         Machine.load(str(f))
     assert where in str(e.value) and "\n" not in str(e.value)
+
+
+PCITEST = """\
+B101 00 01 0210 00 20494350
+B102 00 0009
+B102N 86 01
+B103 00 0009
+B10A 00 01018000
+B109 00 7010
+B109O 87
+B10B 00 0E
+B1FF 81 01
+PCITEST DONE
+"""
+
+
+def test_pci_bios_services():
+    """pcitest.img calls INT 1Ah AH=B1h (PCI BIOS 2.1): installation check
+    (mechanism #1, version 2.10, last bus 0, "PCI "), find device 8086:7010 at
+    00:01.1 (BL = device 1 << 3 | function 1), no second one (86h, CF), find class
+    010180h, dword/word reads, a misaligned word (87h), a byte written and read
+    back, an unknown function (81h, CF)."""
+    m = Machine.load("pc", [ROOT / "roms_test" / "x86" / "pcitest.img"])
+    assert m.run_until(lambda mm: "PCITEST DONE" in mm.devices["debug"].text, 10)
+    text = m.devices["debug"].text
+    assert text[text.index("B101"):] == PCITEST

@@ -857,6 +857,10 @@ int12:
 ; INT 1Ah — time of day
 ; ===========================================================================
 int1a:
+        cmp     ah, 0xB1                ; PCI BIOS (pci.inc)
+        jne     .not_pci
+        jmp     pci_bios
+.not_pci:
         FRAME_ENTER
         cmp     ah, 0x00
         je      .get
@@ -1671,6 +1675,7 @@ disk_cmd:
         ret
 
 %include "ata.inc"
+%include "pci.inc"
 
 ; ===========================================================================
 ; INT 10h — video
