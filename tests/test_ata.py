@@ -463,3 +463,18 @@ def test_ata_writes_boot_through_int13(tmp_path):
     m.reset()
     assert m.run_until(lambda mm: "HELLO OK" in mm.devices["debug"].text, 20)
     assert "boot drive 80: booting" in m.devices["debug"].text
+
+
+def test_two_hard_disks_are_80h_and_81h(tmp_path):
+    """A second hard-disk image goes to slot hdd2, the secondary master: the BIOS
+    finds it there at POST (two hard disks, 81h) beside the primary master."""
+    a = tmp_path / "a.hdd"
+    a.write_bytes((X86 / "hello.img").read_bytes()[:1024].ljust(2 << 20, b"\0"))
+    b = image(tmp_path / "b.hdd", 3 * 1008)
+    m = Machine.load("pc", [a, b])
+    assert m.media_paths == {"hdd": a, "hdd2": b}
+    assert m.run_until(lambda mm: "HELLO OK" in mm.devices["debug"].text, 20)
+    assert "hard disks: 2" in m.devices["debug"].text and m.memory[0x475] == 2
+    out(m, 0x176, 0xE0)
+    out(m, 0x177, 0xF8)                                  # READ NATIVE MAX on the secondary
+    assert [inp(m, 0x170 + r) for r in (3, 4, 5)] == [(3023) & 0xFF, 3023 >> 8, 0]
