@@ -184,7 +184,7 @@ class AddressSpace:
                 return e
         return None
 
-    def _wide(self, table, addr, size):
+    def _wide_mmio(self, table, addr, size):
         """The device that takes this whole access in one call (``Device.MMIO_WIDE``:
         registers wider than a byte, such as an APIC's), or None: bytes, one by one."""
         if size == 1:
@@ -196,7 +196,7 @@ class AddressSpace:
         return dev if dev.MMIO_WIDE else None
 
     def mmio_read(self, addr: int, size: int) -> int:
-        dev = self._wide(self.mmio_r, addr, size)
+        dev = self._wide_mmio(self.mmio_r, addr, size)
         if dev is not None:
             return dev.mem_read(addr & self.addr_mask, size) & ((1 << 8 * size) - 1)
         value = 0
@@ -211,7 +211,7 @@ class AddressSpace:
         return value
 
     def mmio_write(self, addr: int, value: int, size: int) -> None:
-        dev = self._wide(self.mmio_w, addr, size)
+        dev = self._wide_mmio(self.mmio_w, addr, size)
         if dev is not None:
             return dev.mem_write(addr & self.addr_mask, value & ((1 << 8 * size) - 1), size)
         for i in range(size):
@@ -262,11 +262,26 @@ class AddressSpace:
         return o + (off + addr - e.start) % size
 
     # ---- port dispatch -----------------------------------------------------
+    def _wide_port(self, port: int, size: int):
+        """The device taking a 2- or 4-byte access whole (``Device.IO_WIDE``): one that
+        declares it and decodes every byte of the access, else None (split in bytes)."""
+        p = port & self.port_mask
+        dev = self.ports.get(p)
+        if dev is None or not dev.IO_WIDE:
+            return None
+        for i in range(1, size):
+            if self.ports.get((port + i) & self.port_mask) is not dev:
+                return None
+        return dev
+
     def io_read(self, port: int, size: int) -> int:
         if size == 1:
             p = port & self.port_mask
             dev = self.ports.get(p)
             return dev.io_read(p, 1) & 0xFF if dev is not None else 0xFF
+        dev = self._wide_port(port, size)
+        if dev is not None:
+            return dev.io_read(port & self.port_mask, size) & ((1 << (8 * size)) - 1)
         value = 0
         for i in range(size):
             dev = self.ports.get((port + i) & self.port_mask)
@@ -280,6 +295,10 @@ class AddressSpace:
             dev = self.ports.get(p)
             if dev is not None:
                 dev.io_write(p, value & 0xFF, 1)
+            return
+        dev = self._wide_port(port, size)
+        if dev is not None:
+            dev.io_write(port & self.port_mask, value & ((1 << (8 * size)) - 1), size)
             return
         for i in range(size):
             p = (port + i) & self.port_mask

@@ -48,6 +48,9 @@ class Device:
                     instead of byte by byte (registers wider than a byte: APICs)
       SERIAL_PORT   a UART: ``Machine.connect_serial`` (``emu run --serial``) hands it
                     host backends (emu.chardev) in YAML order through ``connect(backend)``
+      IO_WIDE       16- and 32-bit port accesses arrive whole (``io_read(port, 2|4)``,
+                    port = the lowest byte's) when every byte's port maps to this
+                    device; otherwise (the default) they arrive split into bytes
 
     Hooks (methods), in the order a machine calls them
       validate_params(params)   static, at load: (key, message) for a bad PARAMS value
@@ -78,6 +81,7 @@ class Device:
     FRAME_DRIVER: bool = False
     MMIO_WIDE: bool = False
     SERIAL_PORT: bool = False
+    IO_WIDE: bool = False
     type_text = None
     sector_size: int = 1
 

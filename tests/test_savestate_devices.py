@@ -42,6 +42,9 @@ ports:
     - {start: 0xB000, end: 0xB00B, device: pm}
     - {start: 0x3F8, end: 0x3FF, device: com1}
     - {start: 0x92, device: sysctl}
+    - {start: 0x1F0, end: 0x1F7, device: ide0}
+    - {start: 0x3F6, device: ide0}
+    - {start: 0xCF8, end: 0xCFF, device: pci}
 devices:
   pic: {type: pic8259, irq: maincpu}
   pit: {type: pit8254, irq: pic.0}
@@ -58,10 +61,14 @@ devices:
   pm: {type: acpi_pm, base: 0xB000}
   com1: {type: uart16550, base: 0x3F8, irq: pic.4}
   sysctl: {type: port92}
+  ide0: {type: ata, base: 0x1F0, ctrl: 0x3F6, irq: pic.14}
+  pci: {type: pci, functions: {"00.0": {vendor: 0x8086, device: 0x1237, class: 0x060000},
+                               "01.1": {vendor: 0x8086, device: 0x7010, class: 0x010180}}}
 screen: {width: 640, height: 400, refresh: 60, device: vga}
 media:
   a: {kind: floppy, device: disk, drive: 0}
   b: {kind: floppy, device: disk, drive: 1}
+  hdd: {kind: harddisk, device: ide0, drive: 0}
 """
 
 
@@ -69,10 +76,11 @@ def board(tmp_path, tag="a"):
     f = tmp_path / "board.yaml"
     f.write_text(BOARD)
     disks = {}
-    for slot, fill in (("a", 0x11), ("b", 0x22)):
+    for slot, fill, size in (("a", 0x11, 128 * 300), ("b", 0x22, 128 * 300),
+                             ("hdd", 0x33, 512 * 1008)):
         img = tmp_path / f"{tag}-{slot}.img"
         if not img.exists():
-            img.write_bytes(bytes([fill]) * 128 * 300)
+            img.write_bytes(bytes([fill]) * size)
         disks[slot] = img
     m = Machine.load(str(f), disks)
     m.memory[0:2] = b"\x76\x18"                # HALT (interrupts stay disabled from reset)
@@ -449,6 +457,52 @@ def port92_probe(m):
     seen = [inp(m, 0x92), m.a20_gates.get("sysctl")]
     out(m, 0x92, 0x00)
     return seen + [inp(m, 0x92)]
+def ata_work(m, v):
+    out(m, 0x3F6, 0x02 * v)                    # nIEN in the disturbed machine
+    out(m, 0x1F2, 2)
+    out(m, 0x1F3, 3 + v)
+    out(m, 0x1F4, 0)
+    out(m, 0x1F5, 0)
+    out(m, 0x1F6, 0xE0)
+    out(m, 0x1F7, 0x30)                        # WRITE SECTORS 2 at LBA 3 (+v)
+    io = m.spaces["maincpu"]
+    for i in range(256 + 100 + 7 * v):         # one sector and part of the next
+        io.io_write(0x1F0, (i * 3 + v) & 0xFFFF, 2)
+
+
+def ata_probe(m):
+    io = m.spaces["maincpu"]
+    ide = m.devices["ide0"]
+    seen = [ide.line.level, inp(m, 0x3F6), inp(m, 0x1F7), ide.line.level]
+    while inp(m, 0x3F6) & 0x08:
+        io.io_write(0x1F0, 0xBEEF, 2)
+    seen += [inp(m, 0x1F7), ide.line.level] + [inp(m, 0x1F0 + r) for r in range(1, 7)]
+    out(m, 0x1F2, 3)
+    out(m, 0x1F3, 2)
+    out(m, 0x1F6, 0xE0)
+    out(m, 0x1F7, 0x20)
+    seen.append(b"".join(io.io_read(0x1F0, 2).to_bytes(2, "little") for _ in range(768)))
+    m.shutdown()                               # the image goes to its file
+    return seen + [ide.disks[0].image.path.read_bytes()]
+
+
+def pci_work(m, v):
+    io = m.spaces["maincpu"]
+    io.io_write(0xCF8, 0x80000800 | 0x3C, 4)   # 00:01.0 absent; then the IDE's line
+    io.io_write(0xCF8, 0x80000900 | 0x3C, 4)
+    io.io_write(0xCFC, 10 + v, 1)
+    io.io_write(0xCF8, 0x80000000 | 0x0C, 4)
+    io.io_write(0xCFD, 0x40 + v, 1)            # host bridge latency timer
+    io.io_write(0xCF8, 0x80000900 | (0x08 if v == 0 else 0x00), 4)
+
+
+def pci_probe(m):
+    io = m.spaces["maincpu"]
+    seen = [io.io_read(0xCF8, 4), io.io_read(0xCFC, 4)]
+    for a in (0x80000900 | 0x3C, 0x8000000C):
+        io.io_write(0xCF8, a, 4)
+        seen.append(io.io_read(0xCFC, 4))
+    return seen
 
 
 SCENARIOS = {
@@ -467,6 +521,8 @@ SCENARIOS = {
     "cpm_diag": ("diag", diag_work, diag_probe),
     "uart16550": ("com1", uart_work, uart_probe),
     "port92": ("sysctl", port92_work, port92_probe),
+    "ata": ("ide0", ata_work, ata_probe),
+    "pci": ("pci", pci_work, pci_probe),
 }
 
 

@@ -20,9 +20,64 @@ ST_OK, ST_NO_MEDIUM, ST_RANGE, ST_PROTECTED, ST_BAD_COMMAND = 0, 1, 2, 3, 4
 
 
 class Drive:
+    """One disk image held in memory (also used by emu.devices.ata): ``data`` is the
+    whole image, ``dirty`` marks guest writes not yet in the file."""
+
     def __init__(self, path: Path, data: bytearray, writable: bool, persist: bool):
         self.path, self.data, self.writable, self.persist = path, data, writable, persist
         self.dirty = False
+
+    @classmethod
+    def open(cls, path, sector_size: int, writable: bool, persist: bool, sizes=None) -> Drive:
+        """Load an image, refusing (MediaError, one line) a missing or empty file, a size
+        not in ``sizes`` ({label: bytes}) or not a whole number of sectors."""
+        path = Path(path)
+        if not path.exists():
+            raise MediaError(f"{path}: disk image not found")
+        data = bytearray(path.read_bytes())
+        n = len(data)
+        if n == 0:
+            raise MediaError(f"{path}: disk image is empty")
+        if sizes:
+            if n not in sizes.values():
+                listing = ", ".join(f"{k} ({v} bytes)" for k, v in sizes.items())
+                raise MediaError(f"{path}: {n} bytes is not a supported disk size; "
+                                 f"supported: {listing}")
+        elif n % sector_size:
+            raise MediaError(f"{path}: {n} bytes is not a whole number of "
+                             f"{sector_size}-byte sectors (truncated image?)")
+        writable = writable and (os.access(path, os.W_OK) or not persist)
+        return cls(path, data, writable, persist)
+
+    def write(self, offset: int, new: bytes) -> None:
+        """Guest write: only a change marks the drive dirty."""
+        end = offset + len(new)
+        if self.data[offset:end] != new:
+            self.data[offset:end] = new
+            self.dirty = True
+
+    def flush(self) -> None:
+        """Write the image back atomically (temporary file + rename) if the guest
+        changed it and it persists."""
+        if self.dirty and self.persist:
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            with open(tmp, "wb") as f:
+                f.write(self.data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+            self.dirty = False
+
+    def state(self) -> np.ndarray:
+        """The contents for a save state."""
+        return np.frombuffer(bytes(self.data), dtype=np.uint8)
+
+    def restore(self, saved) -> None:
+        """Contents from a save state (the fingerprint made sure the size matches)."""
+        data = bytes(np.asarray(saved, dtype=np.uint8))
+        if self.data != data:
+            self.data[:] = data
+            self.dirty = True          # memory now differs from the file
 
 
 class BlockDevice(Device):
@@ -45,25 +100,9 @@ class BlockDevice(Device):
 
     # ---- media --------------------------------------------------------------
     def attach(self, drive: int, path, writable: bool = True, persist: bool = True) -> None:
-        path = Path(path)
         if drive >= len(self.units):
             raise MediaError(f"{path}: drive {drive} does not exist (device has {len(self.units)})")
-        if not path.exists():
-            raise MediaError(f"{path}: disk image not found")
-        data = bytearray(path.read_bytes())
-        n = len(data)
-        if n == 0:
-            raise MediaError(f"{path}: disk image is empty")
-        if self.sizes:
-            if n not in self.sizes.values():
-                listing = ", ".join(f"{k} ({v} bytes)" for k, v in self.sizes.items())
-                raise MediaError(f"{path}: {n} bytes is not a supported disk size; "
-                                 f"supported: {listing}")
-        elif n % self.sector_size:
-            raise MediaError(f"{path}: {n} bytes is not a whole number of "
-                             f"{self.sector_size}-byte sectors (truncated image?)")
-        writable = writable and (os.access(path, os.W_OK) or not persist)
-        self.units[drive] = Drive(path, data, writable, persist)
+        self.units[drive] = Drive.open(path, self.sector_size, writable, persist, self.sizes)
 
     def detach(self, drive: int) -> None:
         self.flush()
@@ -71,14 +110,8 @@ class BlockDevice(Device):
 
     def flush(self) -> None:
         for u in self.units:
-            if u is not None and u.dirty and u.persist:
-                tmp = u.path.with_name(u.path.name + ".tmp")
-                with open(tmp, "wb") as f:
-                    f.write(u.data)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, u.path)
-                u.dirty = False
+            if u is not None:
+                u.flush()
 
     def stop(self):
         self.flush()
@@ -88,20 +121,15 @@ class BlockDevice(Device):
         st = {"regs": bytes(self.regs), "status": self.status}
         for i, u in enumerate(self.units):
             if u is not None:
-                st[f"drive{i}"] = np.frombuffer(bytes(u.data), dtype=np.uint8)
+                st[f"drive{i}"] = u.state()
         return st
 
     def load_state(self, st):
         self.regs = bytearray(st["regs"])
         self.status = int(st["status"])
         for i, u in enumerate(self.units):
-            if u is None:
-                continue
-            # the fingerprint made sure the same drives hold media of the same sizes
-            data = bytes(np.asarray(st[f"drive{i}"], dtype=np.uint8))
-            if u.data != data:
-                u.data[:] = data
-                u.dirty = True          # memory now differs from the file
+            if u is not None:
+                u.restore(st[f"drive{i}"])
 
     # ---- registers ---------------------------------------------------------------
     def reset(self):
@@ -147,10 +175,7 @@ class BlockDevice(Device):
         else:
             if not unit.writable:
                 return ST_PROTECTED
-            new = space.read_block(addr, hi - lo)
-            if unit.data[lo:hi] != new:
-                unit.data[lo:hi] = new
-                unit.dirty = True
+            unit.write(lo, space.read_block(addr, hi - lo))
         return ST_OK
 
 

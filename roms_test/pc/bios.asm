@@ -8,12 +8,14 @@
 ; 8254 PIT (IRQ0 18.2 Hz), 8042 keyboard controller (IRQ1, set-1 codes),
 ; MC146818 CMOS/RTC (70h/71h), VGA (text 80x25 at B8000, mode 13h at A0000,
 ; mode register 610h, DAC 3C7h-3C9h, CRTC 3D4h/3D5h), the paravirtual block
-; disk controller at 600h (not an FDC/ATA: one OUT starts a DMA transfer), and
-; the debug console at port E9h.
+; disk controller at 600h for floppies (not an FDC: one OUT starts a DMA
+; transfer), the ATA channels at 1F0h/170h for hard disks (ata.inc), and the
+; debug console at port E9h.
 ;
 ; Disk numbering: INT 13h drive 00h = block drive 0 (floppy A:), 80h = block
-; drive 1 (hard disk), 01h = block drive 2, 81h = block drive 3.  Geometry comes
-; from the image size the controller reports (query command): the standard
+; drive 1 (the primary ATA master), 01h = block drive 2, 81h = block drive 3
+; (the secondary ATA master).  Geometry comes from the sector count the
+; controller reports (block query command, ATA READ NATIVE MAX): the standard
 ; floppy sizes (160K..2.88M) have their usual CHS, anything else is a hard disk
 ; with 16 heads x 63 sectors (255 heads above 504 MiB), at most 1024 cylinders.
 
@@ -236,6 +238,7 @@ post:
         call    kbc_flush
 
         ; ---- disks -------------------------------------------------------------------
+        call    ata_init
         xor     bl, bl
         mov     al, 1                   ; block drive 1 = 80h
         call    disk_query
@@ -855,6 +858,10 @@ int12:
 ; INT 1Ah — time of day
 ; ===========================================================================
 int1a:
+        cmp     ah, 0xB1                ; PCI BIOS (pci.inc)
+        jne     .not_pci
+        jmp     pci_bios
+.not_pci:
         FRAME_ENTER
         cmp     ah, 0x00
         je      .get
@@ -1457,7 +1464,10 @@ map_drive:
 
 ; AL = block drive -> CF=1 no medium, else DX:AX = total sectors.  Keeps BX, CX.
 disk_query:
-        push    cx
+        test    al, 1                   ; block drives 1, 3: the ATA masters (ata.inc)
+        jz      .block
+        jmp     ata_query
+.block: push    cx
         mov     dx, DISK+1
         out     dx, al
         mov     dx, DISK
@@ -1561,7 +1571,10 @@ floppy_table:           ; total sectors, cylinders, heads, sectors per track
 ; AL = command (1 read, 2 write), AH = block drive, CL = count,
 ; DX:BX = LBA, ES:DI = buffer -> AL = controller status
 disk_cmd:
-        push    ax
+        test    ah, 1                   ; block drives 1, 3: the ATA masters (ata.inc)
+        jz      .block
+        jmp     ata_cmd
+.block: push    ax
         push    dx
         push    bx
         mov     ch, cl
@@ -1606,6 +1619,9 @@ disk_cmd:
         out     dx, al                  ; go
         in      al, dx
         ret
+
+%include "ata.inc"
+%include "pci.inc"
 
 ; ===========================================================================
 ; INT 10h — video
