@@ -416,3 +416,68 @@ def test_direct_window_matches_mmio():
     m.memory[0xA0000:0xA0010] = bytes(range(16))
     vga.sync()
     assert [int(vga.planes[w & 3][w & ~3]) for w in range(16)] == list(range(16))
+
+
+FONT_GUEST = """
+        org     0x7C00
+%include "boot.inc"
+        BOOT_SETUP
+        mov     ax, 0x1100              ; user font: one glyph for 'A'
+        mov     bx, 0x1000              ; BH = 16 bytes per character, block 0
+        mov     cx, 1
+        mov     dx, 'A'
+        mov     bp, glyph
+        int     0x10
+        mov     ah, 0x02                ; cursor to (0, 0)
+        xor     bh, bh
+        xor     dx, dx
+        int     0x10
+        mov     ax, 0x0941              ; 'A' at the cursor, attribute 07h
+        mov     bx, 0x0007
+        mov     cx, 1
+        int     0x10
+        mov     ax, 0x1130              ; ES:BP = the ROM 8x16 font
+        mov     bh, 0x06
+        int     0x10
+        add     bp, 'A' * 16            ; its 'A' becomes the 'Z' glyph
+        mov     ax, 0x1110
+        mov     bx, 0x1000
+        mov     cx, 1
+        mov     dx, 'Z'
+        int     0x10
+        mov     al, 'K'
+        out     0xE9, al
+.h:     hlt
+        jmp     .h
+glyph:  times 4 db 0x81, 0x42, 0x24, 0x18
+        times 510 - ($ - $$) db 0
+        dw      0xAA55
+"""
+
+
+def test_int10_ah11_loads_fonts_into_plane2(tmp_path):
+    """INT 10h AX=1100h (user glyph), AX=1130h BH=06h (ROM font pointer) and AX=1110h:
+    the text shows the glyphs loaded, taken from plane 2."""
+    import shutil
+    import subprocess
+    pytest.importorskip("cores.x86")
+    if not shutil.which("nasm"):
+        pytest.skip("nasm (Debian package nasm) is not installed")
+    from tests.conftest import ROOT
+    src = tmp_path / "font.asm"
+    src.write_text(FONT_GUEST)
+    img = tmp_path / "font.img"
+    subprocess.run(["nasm", "-I", f"{ROOT / 'roms_test' / 'x86'}/", "-f", "bin", "-o", str(img),
+                    str(src)], check=True)
+    img.write_bytes(img.read_bytes().ljust(1474560, b"\0"))
+    m = Machine.load("pc", [img])
+    assert m.run_until(lambda mm: "booting\r\nK" in mm.devices["debug"].text, 10)
+    m.memory[0xB8002:0xB8004] = bytes([ord("Z"), 0x07])
+    font = bios_font()
+    mine = font.copy()
+    mine[ord("A")] = [0x81, 0x42, 0x24, 0x18] * 4
+    m.frame = 8                                      # cursor blink phase: off
+    m.step_frame(1)
+    fb = m.screen.framebuffer
+    assert np.array_equal(fb[:16, :9], text_cell(mine, ord("A"), 0x07))
+    assert np.array_equal(fb[:16, 9:18], text_cell(font, ord("A"), 0x07))   # 'Z' = ROM 'A'
