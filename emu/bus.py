@@ -205,6 +205,13 @@ class AddressSpace:
             self.direct[p] = (d, self.direct[p][1], self.direct[p][2])
             self.rpage[p] = self.wpage[p] = d
 
+    def set_posted(self, ports, posted: bool) -> None:
+        """Post OUTs to ``ports`` (or stop posting them) from now on: a device whose
+        register writes are safe to deliver late in some states (every access they
+        affect exits anyway, and exits drain the log first) turns posting on there."""
+        sel = np.isin(np.arange(1 << 16) & self.port_mask, list(ports))
+        self.ioflags[sel] = abi.IOF_POSTED if posted else 0
+
     # ---- MMIO dispatch (called by the scheduler on exits) -------------------
     def _lookup(self, table, addr):
         for e in table.get(addr >> self.page_bits, ()):

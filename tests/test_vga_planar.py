@@ -481,3 +481,22 @@ def test_int10_ah11_loads_fonts_into_plane2(tmp_path):
     fb = m.screen.framebuffer
     assert np.array_equal(fb[:16, :9], text_cell(mine, ord("A"), 0x07))
     assert np.array_equal(fb[:16, 9:18], text_cell(font, ord("A"), 0x07))   # 'Z' = ROM 'A'
+
+
+def test_save_state_restores_planes_registers_and_window(tmp_path):
+    pytest.importorskip("cores.x86")
+    a = Machine.load("pc")
+    out(a, 0x610, 0x13)                              # chain-4, direct at A0000h
+    a.memory[0xA0000:0xA0100] = bytes(range(256))
+    a.save_state(tmp_path / "s.state")
+    b = Machine.load("pc")                           # odd/even text, direct at B8000h
+    b.memory[0xB8000:0xB8010] = b"x" * 16
+    b.load_state(tmp_path / "s.state")
+    vga, sp = b.devices["vga"], b.spaces["maincpu"]
+    assert vga.flat == ("chain4", 1) and sp.rpage[0xA0] >= 0 and sp.rpage[0xB8] < 0
+    assert b.memory[0xA0000:0xA0100] == bytes(range(256))
+    out(b, 0x3CE, 0x05)
+    out(b, 0x3CF, 0x41)                              # write mode 1: the window is MMIO again
+    assert vga.flat is None and sp.rpage[0xA0] < 0 and sp.rpage[0xB8] < 0
+    assert b.memory[0xA0000:0xA0100] == bytes(range(256))
+    assert [int(vga.planes[w & 3][w & ~3]) for w in range(256)] == list(range(256))

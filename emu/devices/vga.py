@@ -75,6 +75,7 @@ EXPAND = [sum(0xFF << (8 * p) for p in range(4) if n >> p & 1) for n in range(16
 # chain-4 window offset -> plane address (bits 0-1 replaced by bits 14-15)
 _W = np.arange(0x10000)
 CHAIN4_ADDR = (_W & 0xFFFC) | (_W >> 14 & 3)
+DECODE_PORTS = (0x3C2, 0x3C4, 0x3C5, 0x3CE, 0x3CF)
 WINDOWS = {0: (0x00000, 0x20000), 1: (0x00000, 0x10000), 2: (0x10000, 0x8000), 3: (0x18000, 0x8000)}
 
 
@@ -233,6 +234,7 @@ class Vga(Device):
                     if lo <= hi:
                         self.windows.append((sp, lo, hi))
         self.flat = None
+        self.posting = False
 
     @property
     def planes(self) -> np.ndarray:
@@ -328,8 +330,16 @@ class Vga(Device):
         return None
 
     def _set_flat(self, key, flush=True):
-        """Switch the window between MMIO and direct RAM, keeping planes and RAM in step."""
-        old = getattr(self, "flat", None)
+        """Switch the window between MMIO and direct RAM, keeping planes and RAM in step.
+        With the fast path on, writes to the registers that decide how memory decodes
+        (3C2h, 3C4h/3C5h, 3CEh/3CFh) are posted while the window is MMIO: every access
+        they affect then exits, and an exit delivers posted writes first."""
+        old = self.flat
+        post = self.shadow is not None and key is None
+        if post != self.posting:
+            for sp, _, _ in self.windows:
+                sp.set_posted(DECODE_PORTS, post)
+            self.posting = post
         if key == old:
             return
         if old is not None:
@@ -379,6 +389,8 @@ class Vga(Device):
         w = self._plane_addr(addr)
         if w < 0:
             return 0xFF
+        if self.flat is not None:       # the window turned direct (posted register write)
+            return int(self.shadow[addr & 0x1FFFF])   # while this access was exiting
         if self.chain4:
             pa, plane = (w & 0xFFFC) | (w >> 14 & 3), w & 3
         elif self.oe_read:
@@ -397,6 +409,9 @@ class Vga(Device):
     def mem_write(self, addr, value, size):
         w = self._plane_addr(addr)
         if w < 0:
+            return
+        if self.flat is not None:
+            self.shadow[addr & 0x1FFFF] = value
             return
         if self.chain4:
             pa, pm = (w & 0xFFFC) | (w >> 14 & 3), self.map_mask & (1 << (w & 3))
@@ -640,6 +655,9 @@ class Vga(Device):
 
     def load_state(self, st: dict) -> None:
         self._set_flat(None, flush=False)
+        # the state's page tables hold the saved machine's direct pages: back to the map's
+        for sp in {id(sp): sp for sp, _, _ in self.windows}.values():
+            sp.rebuild()
         super().load_state(st)
         self._update()
 
