@@ -35,7 +35,8 @@ window) the window's pages map straight onto the RAM region ``flat_region`` (no
 exits, as fast as RAM; AddressSpace.set_direct) and the planes are brought up to
 date from it before each frame, on every register change that ends that state,
 and for save states.  Only difference from the chip: reads through a direct
-window do not load the latches.  Otherwise every access is an MMIO exit.
+window do not load the latches.  Otherwise every access is an MMIO exit, and
+the decode registers (3C2h, 3C4h/3C5h, 3CEh/3CFh) are posted meanwhile.
 
 Port 610h (``mode_port``) is this project's shortcut for boards without a VGA
 BIOS: writing 03h or 13h programs that mode's standard register set (memory and
