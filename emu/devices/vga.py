@@ -73,9 +73,19 @@ MODE_REGS = {
 
 # plane p's byte of a packed 4-plane word: bit p of n -> byte p = FFh
 EXPAND = [sum(0xFF << (8 * p) for p in range(4) if n >> p & 1) for n in range(16)]
-# chain-4 window offset -> plane address (bits 0-1 replaced by bits 14-15)
-_W = np.arange(0x10000)
-CHAIN4_ADDR = (_W & 0xFFFC) | (_W >> 14 & 3)
+
+
+def chain4_slices(size):
+    """(window slice, plane address slice) per plane and 16 KiB block: in chain-4 the
+    window offset w is plane w & 3 at (w & FFFCh) | (w >> 14 & 3)."""
+    out = []
+    for k in range(0, size >> 14 or 1):
+        lo, hi = k << 14, min((k + 1) << 14, size)
+        for p in range(4):
+            out.append((p, slice(lo + p, hi, 4), slice(lo + k, hi, 4)))
+    return out
+
+
 DECODE_PORTS = (0x3C2, 0x3C4, 0x3C5, 0x3CE, 0x3CF)
 WINDOWS = {0: (0x00000, 0x20000), 1: (0x00000, 0x10000), 2: (0x10000, 0x8000), 3: (0x18000, 0x8000)}
 
@@ -126,16 +136,15 @@ def _addr(ma, size, wrap_bit):
 
 @njit(cache=True)
 def render_text(fb, vram, geo, colours, font_a, font_b):
-    """geo: cols, lines, dots (8/9), char height, double scan, start MA, MA per row,
-    address size, wrap bit, cursor MA, cursor top, cursor bottom, cursor on, blink
-    phase on, blink enabled, line graphics."""
+    """geo: cols, lines, dots (8/9), character height, double scan, start MA, MA per
+    row, address size, wrap bit, cursor MA, cursor top, cursor bottom, cursor on,
+    blink phase on, blink enabled, line graphics."""
     cols, lines, dots, ch_h, dbl, start, stride = geo[0], geo[1], geo[2], geo[3], geo[4], geo[5], geo[6]
     size, wrap, cur, ctop, cbot, cur_on, blink_on, blink_en, lge = (
         geo[7], geo[8], geo[9], geo[10], geo[11], geo[12], geo[13], geo[14], geo[15])
-    for y in range(lines):
-        sy = y >> 1 if dbl else y
-        row, sl = sy // ch_h, sy % ch_h
-        line = fb[y]
+    rep = 2 if dbl else 1
+    rows = (lines + ch_h * rep - 1) // (ch_h * rep)
+    for row in range(rows):
         for col in range(cols):
             ma = start + row * stride + col
             a = _addr(ma, size, wrap)
@@ -148,20 +157,25 @@ def render_text(fb, vram, geo, colours, font_a, font_b):
                     fg = bg
             else:
                 bg = colours[(attr >> 4) & 0x0F]
-            base = font_a if attr & 0x08 else font_b
-            bits = np.int64(vram[(base + ch * 32 + sl) & 0xFFFF, 2])
-            if cur_on and ma == cur and ctop <= sl <= cbot:
-                bits = 0xFF
-                ninth = 1
-            elif lge and 0xC0 <= ch <= 0xDF:
-                ninth = bits & 1
-            else:
-                ninth = 0
+            glyph = ((font_a if attr & 0x08 else font_b) + ch * 32) & 0xFFFF
+            is_cur = cur_on and ma == cur
+            box = lge and 0xC0 <= ch <= 0xDF
             x0 = col * dots
-            for x in range(8):
-                line[x0 + x] = fg if bits & (0x80 >> x) else bg
-            if dots == 9:
-                line[x0 + 8] = fg if ninth else bg
+            for sl in range(ch_h):
+                bits = np.int64(vram[(glyph + sl) & 0xFFFF, 2])
+                if is_cur and ctop <= sl <= cbot:
+                    bits = 0x1FF
+                else:
+                    bits = (bits << 1) | (bits & 1 if box else 0)
+                for r in range(rep):
+                    y = (row * ch_h + sl) * rep + r
+                    if y >= lines:
+                        break
+                    line = fb[y]
+                    for x in range(8):
+                        line[x0 + x] = fg if bits & (0x100 >> x) else bg
+                    if dots == 9:
+                        line[x0 + 8] = fg if bits & 1 else bg
 
 
 @njit(cache=True)
@@ -354,9 +368,8 @@ class Vga(Device):
             base, size = WINDOWS[key[1]]
             sh, v = self.shadow[base:base + size], self.vram
             if key[0] == "chain4":
-                pa = CHAIN4_ADDR[:size]
-                for p in range(4):
-                    sh[p::4] = v[pa[p::4], p]
+                for p, ws, ps in chain4_slices(size):
+                    sh[ws] = v[ps, p]
             else:
                 sh[0::2], sh[1::2] = v[0:size:2, 0], v[0:size:2, 1]
             for sp, lo, hi in self.windows:
@@ -372,9 +385,8 @@ class Vga(Device):
         base, size = WINDOWS[sel]
         sh, v = self.shadow[base:base + size], self.vram
         if kind == "chain4":
-            pa = CHAIN4_ADDR[:size]
-            for p in range(4):
-                v[pa[p::4], p] = sh[p::4]
+            for p, ws, ps in chain4_slices(size):
+                v[ps, p] = sh[ws]
         else:
             v[0:size:2, 0], v[0:size:2, 1] = sh[0::2], sh[1::2]
 
