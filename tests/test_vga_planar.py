@@ -500,3 +500,18 @@ def test_save_state_restores_planes_registers_and_window(tmp_path):
     assert vga.flat is None and sp.rpage[0xA0] < 0 and sp.rpage[0xB8] < 0
     assert b.memory[0xA0000:0xA0100] == bytes(range(256))
     assert [int(vga.planes[w & 3][w & ~3]) for w in range(256)] == list(range(256))
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("flat_region: nope", "flat_region 'nope' is not a RAM region"),
+    ("flat_region: small", "flat_region 'small' must hold 128 KiB"),
+    ("flat_region: 5", "flat_region: must name a RAM region"),
+])
+def test_bad_flat_region_is_one_line(tmp_path, extra, message):
+    from emu.errors import EmuError
+    f = tmp_path / "v.yaml"
+    f.write_text(BOARD.replace("devices: {vga: {type: vga}}",
+                               "ram: {small: 64KiB}\ndevices: {vga: {type: vga, " + extra + "}}"))
+    with pytest.raises(EmuError) as e:
+        Machine.load(str(f))
+    assert message in str(e.value) and "\n" not in str(e.value)
