@@ -79,7 +79,7 @@ def chain4_slices(size):
     """(window slice, plane address slice) per plane and 16 KiB block: in chain-4 the
     window offset w is plane w & 3 at (w & FFFCh) | (w >> 14 & 3)."""
     out = []
-    for k in range(0, size >> 14 or 1):
+    for k in range(size >> 14 or 1):
         lo, hi = k << 14, min((k + 1) << 14, size)
         for p in range(4):
             out.append((p, slice(lo + p, hi, 4), slice(lo + k, hi, 4)))
