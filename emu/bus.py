@@ -108,6 +108,7 @@ class AddressSpace:
         self.iolog = np.zeros(3 * abi.IOLOG_ENTRIES, dtype=np.int64)
         self.port_mask = cpu_spec.port_mask
         self.banks = {}
+        self.direct = {}   # page -> (data offset, rpage and wpage beneath): see set_direct
         for e in entries:
             if e.kind == "bank":
                 self.banks.setdefault(e.target, Bank(self, e.target, []))
@@ -176,6 +177,40 @@ class AddressSpace:
                 wp[p0:p1] = offs if rkind == "ram" else abi.PAGE_ROM
                 for p in range(p0, p1):
                     self.mmio_w.pop(p, None)
+        for p, (o, _, _) in self.direct.items():
+            self.direct[p] = (o, int(rp[p]), int(wp[p]))
+            rp[p] = wp[p] = o
+
+    def set_direct(self, start: int, end: int, region: str | None = None, offset: int = 0) -> None:
+        """Let the CPU reach the pages [start, end] straight in RAM ``region`` from
+        ``offset`` on, reads and writes, without exits: a device whose registers make
+        its MMIO window behave like plain memory (a VGA in text or chain-4 mode) maps
+        it so and keeps its own model in step with the bytes.  ``region=None`` gives
+        the pages back to what the map puts there.  Kept across rebuild()."""
+        pb, mask = self.page_bits, self.page - 1
+        if start & mask or (end + 1) & mask:
+            raise ValueError(f"set_direct: {start:#x}-{end:#x} is not page aligned")
+        if region is not None:
+            o, size, kind = self.memory.regions[region]
+            if kind != "ram" or offset + end - start >= size:
+                raise ValueError(f"set_direct: {region!r} is not RAM holding {end - start + 1} bytes")
+        for i, p in enumerate(range(start >> pb, (end >> pb) + 1)):
+            if region is None:
+                if p in self.direct:
+                    _, self.rpage[p], self.wpage[p] = self.direct.pop(p)
+                continue
+            if p not in self.direct:
+                self.direct[p] = (0, int(self.rpage[p]), int(self.wpage[p]))
+            d = o + offset + (i << pb)
+            self.direct[p] = (d, self.direct[p][1], self.direct[p][2])
+            self.rpage[p] = self.wpage[p] = d
+
+    def set_posted(self, ports, posted: bool) -> None:
+        """Post OUTs to ``ports`` (or stop posting them) from now on: a device whose
+        register writes are safe to deliver late in some states (every access they
+        affect exits anyway, and exits drain the log first) turns posting on there."""
+        sel = np.isin(np.arange(1 << 16) & self.port_mask, list(ports))
+        self.ioflags[sel] = abi.IOF_POSTED if posted else 0
 
     # ---- MMIO dispatch (called by the scheduler on exits) -------------------
     def _lookup(self, table, addr):

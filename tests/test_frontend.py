@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from emu.machine import Machine
+from tests.conftest import bios_font
 
 YAML = """
 name: winboard
@@ -15,7 +16,6 @@ cpus: {maincpu: {core: toy8, clock: 1MHz}}
 memory:
   maincpu:
     - {start: 0x0000, end: 0xFFFF, ram: main}
-ram: {vram_text: 32KiB, vram_gfx: 64KiB}
 devices: {vga: {type: vga}}
 screen: {width: 640, height: 400, refresh: 60, device: vga, scale: 1}
 inputs: {fire: {key: space}}
@@ -36,7 +36,9 @@ def test_window_keys_and_screenshot(tmp_path, monkeypatch):
     f.write_text(YAML)
     m = Machine.load(str(f), headless=False)
     m.memory[0] = 0x09
-    m.mem.region("vram_text")[0:2] = [ord("#"), 0x4F]
+    vga = m.devices["vga"]
+    vga.planes[0][0], vga.planes[1][0] = ord("#"), 0x4F        # text cell 0 (mode 03h at power-on)
+    vga.planes[2][ord("#") * 32:ord("#") * 32 + 16] = bios_font()[ord("#")]
     seen = []
     real_press = m.press
     m.press = lambda name: (seen.append(name), real_press(name))
@@ -53,10 +55,10 @@ def test_window_keys_and_screenshot(tmp_path, monkeypatch):
     # read back with pygame's own PNG decoder (SDL_image), not the project's writer's twin
     shot = pygame.surfarray.array3d(pygame.image.load(str(tmp_path / "winboard-001.png")))
     shot = shot.transpose(1, 0, 2)
-    assert shot.shape == (400, 640, 3)
+    assert shot.shape == (400, 720, 3)                         # 80 x 9-dot columns
     assert np.array_equal(shot, m.screen.rgb())
     # top-left cell: white '#' glyph pixels on red background
-    colours = {tuple(c) for c in shot[:16, :8].reshape(-1, 3)}
+    colours = {tuple(c) for c in shot[:16, :9].reshape(-1, 3)}
     assert colours == {(0xAA, 0, 0), (0xFF, 0xFF, 0xFF)}
 
 

@@ -101,7 +101,7 @@ UP 1F58 2E20
 DOWN 1F58 4F20
 WIN 0720 5F20 0720
 TTY 1804 074C
-PAL 3F 3F 3F
+PAL 2A 2A 3F
 DCC 1A 0008
 BIOSTEST DONE
 """
@@ -112,7 +112,10 @@ def test_bios_services():
     equipment, memory, 15 MiB of extended memory (the default 16 MiB pc; the
     sizes are tests/test_memmap.py's), the AT configuration table, E820h map, RTC time/date in BCD, the INT 16h buffer (grey keys: 00h for AH=00h,
     E0h for AH=10h), video mode, read character, scrolling up/down/window,
-    teletype scrolling on the last line, the DAC and the display combination."""
+    teletype scrolling on the last line, the DAC and the display combination.
+    DAC 15 in text mode is the EGA colour 0Fh (rgbRGB 001111: 2/3 red and green,
+    full blue), as the VGA BIOS loads the 64 EGA colours for 16-colour modes;
+    the attribute palette shows text colour 15 through DAC 3Fh."""
     m = Machine.load("pc", [X86 / "biostest.img"])
     rtc = m.devices["rtc"]
     rtc.time = "2024-02-29T23:59:58"

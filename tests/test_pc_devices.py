@@ -3,8 +3,8 @@ bus's port dispatch on a toy8-based test board (no x86 core needed)."""
 import numpy as np
 import pytest
 
-from emu.font import cp437_font
 from emu.machine import Machine
+from tests.conftest import bios_font, ega_rgb
 
 BOARD = """
 name: pcboard
@@ -158,13 +158,15 @@ def test_cmos_clock_bcd_and_rollover(board):
 
 
 def test_vga_text_render_matches_font(tmp_path):
+    """Power-on registers are mode 03h's (9-dot cells, attribute palette of the BIOS
+    table, EGA colours in DAC 0-63): a character and attribute in planes 0/1 and its
+    glyph in plane 2 show as the glyph in attribute palette colours."""
     yaml = """
 name: vgaboard
 cpus: {maincpu: {core: toy8, clock: 1MHz}}
 memory:
   maincpu:
     - {start: 0x0000, end: 0xFFFF, ram: main}
-ram: {vram_text: 32KiB, vram_gfx: 64KiB}
 devices: {vga: {type: vga}}
 screen: {width: 640, height: 400, refresh: 60, device: vga}
 """
@@ -172,16 +174,22 @@ screen: {width: 640, height: 400, refresh: 60, device: vga}
     f.write_text(yaml)
     m = Machine.load(str(f))
     m.memory[0] = 0x09                               # HLT
-    # 'A' in yellow (0xE) on blue (0x1) at row 1, column 2
+    vga = m.devices["vga"]
+    font = bios_font()
+    vga.planes[2][ord("A") * 32:ord("A") * 32 + 16] = font[ord("A")]
+    # 'A' in yellow (0xE) on blue (0x1) at row 1, column 2: planes 0/1 at 2 * (80 + 2)
     off = (1 * 80 + 2) * 2
-    m.mem.region("vram_text")[off:off + 2] = [ord("A"), 0x1E]
+    vga.planes[0][off], vga.planes[1][off] = ord("A"), 0x1E
     m.step_frame(1)
     fb = m.screen.framebuffer
-    glyph = cp437_font(16)[ord("A")]
-    cell = fb[16:32, 16:24]
-    expected = np.where((glyph[:, None] >> (7 - np.arange(8))) & 1, 0xFFFF55, 0x0000AA)
-    assert np.array_equal(cell, expected)
-    assert m.devices["vga"].text_lines()[1][2] == "A"
+    assert fb.shape == (400, 720)                    # 80 columns of 9 dots, 25 rows of 16
+    cell = fb[16:32, 18:27]
+    fg, bg = ega_rgb(0x3E), ega_rgb(0x01)            # ATC palette 0Eh -> 3Eh, 01h -> 01h
+    bits = np.concatenate([(font[ord("A")][:, None] >> (7 - np.arange(8))) & 1,
+                           np.zeros((16, 1), dtype=np.uint8)], axis=1)   # 9th dot: background
+    assert np.array_equal(cell, np.where(bits, fg, bg))
+    assert (fg, bg) == (0xFFFF55, 0x0000AA)
+    assert vga.text_lines()[1][2] == "A"
 
 
 # ---- 8042 controller commands (Intel 8042 / IBM PC/AT Technical Reference) ----------

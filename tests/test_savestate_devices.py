@@ -22,7 +22,6 @@ cpus: {maincpu: {core: z80, clock: 1MHz}}
 memory:
   maincpu:
     - {start: 0x0000, end: 0xFFFF, ram: main}
-ram: {vram_text: 32KiB, vram_gfx: 64KiB}
 ports:
   maincpu:
     - {start: 0x20, end: 0x21, device: pic}
@@ -255,7 +254,12 @@ def rtc_probe(m):
 def vga_work(m, v):
     vga = m.devices["vga"]
     out(m, 0x610, 0x13 if v == 0 else 0x03)
-    m.mem.region("vram_gfx")[:64000] = np.arange(64000) * (3 + v) // 7
+    vga.planes[v][:64000] = np.arange(64000) * (3 + v) // 7
+    vga.mem_read(0xA0004 + v, 1)               # the latches
+    out(m, 0x3CE, 0x08)
+    out(m, 0x3CF, 0x0F + v)                    # GC bit mask
+    out(m, 0x3C4, 0x02)
+    out(m, 0x3C5, 0x05 + v)                    # sequencer map mask
     out(m, 0x3C8, 7)
     for c in (10, 20, 30, 40):                 # entry 7 and a third of entry 8
         out(m, 0x3C9, c + v)
@@ -263,7 +267,7 @@ def vga_work(m, v):
     inp(m, 0x3C9)                              # read index half way through entry 7
     out(m, 0x3D4, 0x0E)
     out(m, 0x3D5, 0x01 + v)
-    out(m, 0x3C0, 0)                           # attribute flip-flop on the data side
+    out(m, 0x3C0, 0x20)                        # attribute flip-flop on the data side, display on
     m.step_frame(1)
     assert vga.mode == (0x13 if v == 0 else 0x03)
 
