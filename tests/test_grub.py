@@ -1,7 +1,9 @@
 """GRUB 2 (Debian grub-pc-bin) from an ATA hard-disk image built by
-roms_test/grub/build.sh: it boots to its shell, `lsmmap` (GRUB still on the BIOS
-disk) shows the machine's RAM, then `insmod pata` (GRUB's own driver: PCI walk,
-ATA registers) and `ls (ata0)` show the disk with the image's size.
+roms_test/grub/build.sh: it boots to its shell on the serial console (COM1, the
+16550A; the VGA screen shows it too), `lsmmap` (GRUB still on the BIOS disk)
+shows the machine's RAM, then `insmod pata` (GRUB's own driver: PCI walk, ATA
+registers) and `ls (ata0)` show the disk with the image's size.  The commands go
+in and the answers come out through the UART.
 
 GRUB decompresses itself above 1 MiB and takes its heap from the E820 map, so
 the machine needs extended memory; the test is skipped on a machine without it
@@ -16,8 +18,6 @@ import pytest
 from emu.machine import Machine
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.slow
-
 MACHINE = os.environ.get("EMU_GRUB_MACHINE", "pc")
 DISK_BYTES = 8 << 20
 
@@ -31,13 +31,27 @@ def screen(m):
     return "\n".join(line.rstrip() for line in m.devices["vga"].text_lines() if line.strip())
 
 
+ANSI = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|[()][0-9A-Za-z]|[=>78])")
+
+
+def serial(m):
+    """What GRUB wrote to COM1, without its terminal escape sequences."""
+    raw = bytes(m.devices["com1"].backend.output).decode("latin-1")
+    return ANSI.sub("", raw).replace("\r", "")
+
+
+def at_prompt(text):
+    return text.rstrip().endswith("grub>")
+
+
 def command(m, text, seconds=60):
-    """Type a command at the grub> prompt; the screen once the next prompt shows."""
-    before = screen(m).count("grub>")
-    m.type(text + "\r")
-    assert m.run_until(lambda mm: screen(mm).count("grub>") > before
-                       and screen(mm).rstrip().endswith("grub>"), seconds), screen(m)
-    out = screen(m)
+    """Type a command at the grub> prompt through COM1; GRUB's answer on COM1 once the
+    next prompt shows."""
+    before = serial(m).count("grub>")
+    m.devices["com1"].backend.feed(text + "\r")
+    assert m.run_until(lambda mm: serial(mm).count("grub>") > before and at_prompt(serial(mm)),
+                       seconds), serial(m)[-2000:]
+    out = serial(m)
     return out[out.rindex(text):]
 
 
@@ -51,7 +65,8 @@ def test_grub_boots_from_ata_and_finds_the_disk_through_pata(tmp_path):
                         str(DISK_BYTES)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     m = Machine.load(MACHINE, {"hdd": img})
-    assert m.run_until(lambda mm: screen(mm).rstrip().endswith("grub>"), 120), screen(m)
+    assert m.run_until(lambda mm: at_prompt(serial(mm)), 120), serial(m)[-2000:]
+    assert m.run_until(lambda mm: at_prompt(screen(mm)), 5), screen(m)   # and the VGA console
 
     out = command(m, "lsmmap")
     avail = [(int(b, 16), int(n, 16)) for b, n in
