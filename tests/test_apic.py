@@ -448,3 +448,22 @@ def test_guest_drives_the_apics_through_the_cpu():
     out = dbg.text[dbg.text.index("VER"):].splitlines()
     assert out == ["VER 00050014", "IPI 01", "TPR 01 02", "TIMER START", "TIMER 0A",
                    "ONESHOT 01", "IOAPIC 03", "APICTEST DONE"]
+
+
+def test_cpuid_reports_the_pc_local_apic():
+    """CPUID.1 EDX bit 9 (APIC on chip, SDM vol. 2 table 3-11) is what a kernel checks
+    before it looks for the local APIC: set on the pc (params apic: true), clear on a
+    P6 without one (the cputest machine)."""
+    pytest.importorskip("cores.x86")
+    from emu import abi
+    code = bytes.fromhex("66 B8 01 00 00 00 0F A2 F4")   # mov eax,1; cpuid; hlt
+    seen = {}
+    for name in ("pc", "cputest"):
+        m = Machine.load(name)
+        m.memory[0x7C00:0x7C00 + len(code)] = code
+        m.cpu.set_registers(cs=0, ip=0x7C00)
+        assert m.cpu.execute(m.spaces[m.cpu.name].mem, 100) == abi.EXIT_HLT
+        r = m.cpu.get_registers()
+        assert (r["eax"] >> 8) & 0xF == 6                  # family 6
+        seen[name] = bool(r["edx"] & 0x200)
+    assert seen == {"pc": True, "cputest": False}

@@ -4,6 +4,7 @@ Machine YAML::
 
     cpus:
       maincpu: {core: x86, clock: 4.77MHz, params: {model: 8086}}   # 186 286 386 486 pentium p6
+      # params apic: true (pentium, p6): CPUID reports the machine's local APIC
 """
 from __future__ import annotations
 
@@ -36,9 +37,12 @@ class X86(Core):
     registers = R16 + ("ip", "flags") + SEGS
     run = cpu.run
 
-    def __init__(self, clock_hz: float = 4_772_727, model=8086, **params):
+    def __init__(self, clock_hz: float = 4_772_727, model=8086, apic=False, **params):
         self.model = parse_model(model)
-        super().__init__(clock_hz, model=model, **params)
+        if apic and self.model < 5:
+            raise CoreError("x86: apic: the local APIC needs model pentium or p6")
+        self.apic = bool(apic)
+        super().__init__(clock_hz, model=model, apic=apic, **params)
 
     def reset(self):
         """The state after RESET (Intel SDM vol. 3, 9.1.1, table 9-1)."""
@@ -72,6 +76,8 @@ class X86(Core):
             s[cpu.CR0] = 0x10 if m == 3 else 0x60000010
         if m >= 6:
             s[cpu.APICBASE] = 0xFEE00900
+        # params apic: the machine has a local APIC (CPUID.1 EDX bit 9; SDM vol. 3, 10.4.2)
+        s[cpu.FEAT] = 0x200 if getattr(self, "apic", False) else 0
 
     def set_a20(self, enabled: bool) -> None:
         """A20 gate (386): off wraps linear addresses at 1 MiB like the 8086."""

@@ -17,7 +17,7 @@ from numba import njit
 
 from emu import abi
 
-from .state import (DBACT, INHIBIT, SEL, SWINT, VIF, VIP, APICBASE, BASE, EBX, CPL, CR0, CR2, CR3, CR4, CS, DE, DR, EAX, ECX, EDX, EIP, ESP, FLAGS, GDTB,
+from .state import (DBACT, FEAT, INHIBIT, SEL, SWINT, VIF, VIP, APICBASE, BASE, EBX, CPL, CR0, CR2, CR3, CR4, CS, DE, DR, EAX, ECX, EDX, EIP, ESP, FLAGS, GDTB,
                     GDTL, IDTB, IDTL, IF, IOPL, J, LDTB, LDTL, LDTR, MODEL, MSR_CS, MSR_EIP, MSR_ESP, PCE, PE,
                     PG, PGE, PSE, RF, SS, TR, TRA, TRB, TRL, TSC_OFF, TSD, VM, WP, XREAD, ZF)
 from .regs import getr, setr
@@ -339,7 +339,7 @@ def sys_0f(s, mem, op, seg, w, a32, start):
             s[EAX] = (model << 8) | (1 << 4) | 1 if leaf == 1 else 0
             s[EBX] = 0
             s[ECX] = 0
-            s[EDX] = features(model) if leaf == 1 else 0
+            s[EDX] = (features(model) | s[FEAT]) if leaf == 1 else 0   # FEAT: the machine's APIC
         return 0
     if op == 0x20 or op == 0x22 or op == 0x21 or op == 0x23:    # MOV r32, CRn/DRn and back
         modrm = fetch8(s, mem)
