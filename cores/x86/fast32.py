@@ -115,6 +115,12 @@ def imm32(dm, q):
 
 
 @njit(**JI)
+def imm_sz(dm, q, sz):
+    """An immediate of the operand size (1 or 4 bytes)."""
+    return imm32(dm, q) if sz == 4 else np.int64(dm[q])
+
+
+@njit(**JI)
 def imm8s(dm, q):
     v = np.int64(dm[q])
     return v - 256 if v >= 128 else v
@@ -221,19 +227,25 @@ def run32(s, mem, cyc, end, n, brk):
     paging = (s[CR0] & PG) != 0
     rok, wok = seg_rights(s)
     p6 = s[MODEL] >= 6
-    cpg = -1
+    # EIPs ebase .. ebase + span lie in the translated code page (host offset cpo),
+    # inside the CS limit and not in the page's last 15 bytes (an instruction there
+    # may cross into the next page: the general path fetches it)
+    ebase = 0
+    span = -1
     cpo = 0
+    beip = (brk - csb) & 0xFFFFFFFF if brk >= 0 else -1
     k = 0
     while k < n and cyc < end:
-        if eip + 14 > cslim:
-            break
-        la = (csb + eip) & 0xFFFFFFFF
-        if (la & PM) > PM - 15 or (la == brk and k > 0):
-            break
-        pg = la >> PB
-        if pg != cpg:                                      # translate the code page
+        d = eip - ebase
+        if d < 0 or d > span:                              # translate the code page
+            if eip + 14 > cslim:
+                break
+            la = (csb + eip) & 0xFFFFFFFF
+            if (la & PM) > PM - 15:
+                break
             pa = la
             if paging:
+                pg = la >> PB
                 i = pg & (TLBN - 1)
                 e = s[TLBE + i]
                 if s[TLBT + i] != pg or (e & (TLB_P | user)) != (TLB_P | user):
@@ -243,8 +255,12 @@ def run32(s, mem, cyc, end, n, brk):
             cpo = np.int64(rp[pa >> PB])
             if cpo < 0:
                 break
-            cpg = pg
-        p = cpo + (la & PM)
+            d = la & PM
+            ebase = eip - d
+            span = min(PM - 15, cslim - 14 - ebase)
+        if eip == beip and k > 0:
+            break
+        p = cpo + d
         op = np.int64(dm[p])
         q = p + 1                                          # after the opcode
         if op == 0x0F:
@@ -343,12 +359,8 @@ def run32(s, mem, cyc, end, n, brk):
                     q += 1
         elif cls == C_ACC:
             x = getr(s, 0, sz)
-            if sz == 4:
-                y = imm32(dm, q)
-                q += 4
-            else:
-                y = np.int64(dm[q])
-                q += 1
+            y = imm_sz(dm, q, sz)
+            q += sz
             if b >= 0xA8:
                 aop = 4
             else:
@@ -361,12 +373,8 @@ def run32(s, mem, cyc, end, n, brk):
             elif b < 0xC6:
                 setr(s, reg, sz, a)
             else:                                          # MOV r/m, imm
-                if sz == 4:
-                    v = imm32(dm, q)
-                    q += 4
-                else:
-                    v = np.int64(dm[q])
-                    q += 1
+                v = imm_sz(dm, q, sz)
+                q += sz
                 wb = True
         elif cls == C_JCC:
             if op < 0x100:
@@ -483,12 +491,8 @@ def run32(s, mem, cyc, end, n, brk):
         elif cls == C_GRP3:
             if reg == 0:                                   # TEST r/m, imm
                 aop = 4
-                if sz == 4:
-                    y = imm32(dm, q)
-                    q += 4
-                else:
-                    y = np.int64(dm[q])
-                    q += 1
+                y = imm_sz(dm, q, sz)
+                q += sz
             elif reg == 2:                                 # NOT
                 v = a ^ (0xFFFFFFFF if sz == 4 else 0xFF)
                 wb = True
