@@ -68,6 +68,7 @@ class X86(Core):
         self.set_registers(cs=0xF000, ip=0xFFF0)
         if m >= 3:                                     # the first fetch is at FFFFFFF0h
             s[cpu.BASE + cpu.CS] = 0xFFFF0000
+            s[cpu.IDTL] = 0xFFFF                       # (the 286 resets it to 3FFh)
             s[cpu.EDX] = 0x0308 if m == 3 else (m << 8) | 0x11
             s[cpu.CR0] = 0x10 if m == 3 else 0x60000010
         if m >= 6:
