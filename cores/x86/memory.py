@@ -21,13 +21,15 @@ from numba import njit
 
 from emu import abi
 
-from .state import (DBACT, DBHIT, AMASK, ATTR, BASE, CPL, CR0, CS, CSD, EIP, FLAGS, J, JI, LIMIT, PB, PE, PM, SS, VM, XREAD,
+from .state import (DBACT, DBHIT, DELIV, AMASK, ATTR, BASE, CPL, CR0, CS, CSD, EIP, FLAGS, J, JI, LIMIT, PB, PE, PM, SS, VM, XREAD,
                     X_MMIO_RD)
 from .paging import ACC_U, ACC_W, db_match, raise_exc, translate
 
 
 @njit(**J)
 def mmio_rd(s, pa, size):
+    if s[DELIV] >= 0:              # delivering an event: not restartable, reads 0 (and must
+        return 0                   # not overwrite the exit the last instruction reported)
     if s[abi.S_PENDING] == 1 and s[abi.S_EXIT_ADDR] == pa and s[abi.S_EXIT_SIZE] == size:
         s[abi.S_PENDING] = 0
         return s[abi.S_EXIT_DATA] & ((1 << (8 * size)) - 1)
