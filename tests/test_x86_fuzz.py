@@ -521,3 +521,51 @@ def test_v86_vme_popf_keeps_reserved_flags(fuzzer):
     fuzzer.cpu.execute(fuzzer.mem, 1)
     want = cpu.VM | cpu.VIF | (0xFEFF & ~(cpu.IF | cpu.IOPL) & ~0x8028) | 2
     assert int(s[cpu.FLAGS]) == want == 0xA4CD7
+
+
+@pytest.mark.parametrize("code,target", [
+    ("66 73 F3", 0xFFFFFFFD),                # JAE rel8 with a 32-bit operand size, backwards from 0
+    ("66 E9 00 00 01 00", 0x10006),          # JMP rel32
+    ("66 C3", 0x12345),                      # RET popping a 32-bit EIP
+    ("66 EA 00 00 01 00 00 10", 0x10000),    # JMP FAR 1000:00010000
+    ("66 CB", 0x12345),                      # RETF popping a 32-bit EIP
+    ("66 CF", 0x12345),                      # IRETD
+])
+def test_real_mode_target_beyond_the_cs_limit(fuzzer, code, target):
+    """A 32-bit jump target beyond the real-mode CS limit (FFFFh) raises #GP(0), in
+    real mode interrupt 13 with the faulting instruction's address pushed (SDM vol. 2,
+    JMP/Jcc/RET/IRET, "Real-Address Mode Exceptions"; vol. 3, 20.1.4).  The core used
+    to load the 32-bit EIP and run on at the wrapped 16-bit address."""
+    fuzzer.setup("real", 0)
+    s, d = fuzzer.cpu.state, fuzzer.mem[0]
+    s[cpu.FLAGS], s[abi.S_IRQ], s[abi.S_NMI] = 2, 0, 0
+    s[cpu.DR + 7], s[cpu.DBACT] = 0x400, 0
+    s[cpu.EIP] = 0 if code.startswith("66 73") else 0x100
+    ss = int(s[cpu.BASE + cpu.SS])
+    s[cpu.ESP] = 0x100
+    d[ss + 0x100:ss + 0x10C] = np.frombuffer(struct.pack("<III", target, 0x1000, 2), np.uint8)
+    cs, eip = int(s[cpu.SEL + cpu.CS]), int(s[cpu.EIP])
+    d[int(s[cpu.BASE + cpu.CS]) + eip:][:len(code.split())] = [int(b, 16) for b in code.split()]
+    r = type(fuzzer.cpu).run(s, fuzzer.mem, 1000)
+    assert abi.EXIT_NAMES[r] == "hlt"
+    assert int(s[cpu.BASE + cpu.CS]) + int(s[cpu.EIP]) - 1 == HANDLERS + 16 * 13          # #GP
+    sp = ss + int(s[cpu.ESP])
+    assert d[sp:sp + 6].view("<u2").tolist() == [eip, cs, 2]                              # IP CS FLAGS
+
+
+def test_trap_delivery_keeps_the_out_exit(fuzzer):
+    """OUT with TF set: the port write is reported after the instruction (emu/abi.py)
+    with its port and size even when the #DB delivery that follows reads a descriptor
+    from MMIO (here the GDT above RAM).  The delivery's read used to overwrite the
+    exit's port with its own address."""
+    s = quiet_pm0pg(fuzzer)
+    s[cpu.CR0] &= ~cpu.PG
+    s[cpu.FLAGS] = 2 | cpu.TF
+    s[cpu.EAX] = 0x5A
+    s[cpu.GDTB] = 0x500000                             # MMIO: CS is already loaded
+    fuzzer.mem[0][int(s[cpu.EIP]):][:2] = (0xE6, 0x42)  # OUT 42h, AL
+    run = type(fuzzer.cpu).run
+    r = run(s, fuzzer.mem, 1000)
+    assert (abi.EXIT_NAMES[r], int(s[abi.S_EXIT_ADDR]), int(s[abi.S_EXIT_SIZE]),
+            int(s[abi.S_EXIT_DATA])) == ("io-out", 0x42, 1, 0x5A)
+    assert abi.EXIT_NAMES[run(s, fuzzer.mem, 1000)] == "shutdown"   # (every descriptor reads 0)
