@@ -8,7 +8,7 @@ from numba import njit
 
 from emu import abi
 
-from .state import J, XREAD
+from .state import MMLOG_W, J, XREAD
 from .regs import wmask
 from .memory import write_exit
 
@@ -24,6 +24,7 @@ def port_in(s, port, size):
         return s[abi.S_EXIT_DATA] & wmask(size)
     s[abi.S_EXIT_ADDR] = port
     s[abi.S_EXIT_SIZE] = size
+    s[MMLOG_W] = -1                            # (the answer will be a port's, not MMIO's)
     return -1
 
 

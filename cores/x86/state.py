@@ -61,7 +61,12 @@ SCRATCH = 192                                  # 32 slots of work space (call-ga
 TLBN = 256                                     # TLB entries (direct-mapped by linear page)
 TLBT = 256                                     # tags: linear page number, -1 empty
 TLBE = TLBT + TLBN                             # entries: physical page << 12 | TLB_* bits
-STATE_SIZE = TLBE + TLBN
+MMLOG_N = TLBE + TLBN                          # MMIO values of the instruction being restarted:
+MMLOG_C = MMLOG_N + 1                          #   entries in the log, entries this attempt used,
+MMLOG_W = MMLOG_N + 2                          #   the entry an MMIO read exit awaits (-1 none),
+MMLOG = MMLOG_N + 3                            #   (address | size << 32, value) pairs (memory.py)
+MMLOG_CAP = 64                                  # (ENTER with 31 levels fetched from MMIO: 35 reads)
+STATE_SIZE = MMLOG + 2 * MMLOG_CAP
 
 CF, PF, AF, ZF, SF, TF, IF, DF, OF = 0x1, 0x4, 0x10, 0x40, 0x80, 0x100, 0x200, 0x400, 0x800
 IOPL, NT, RF, VM, AC, VIF, VIP, ID = 0x3000, 0x4000, 0x10000, 0x20000, 0x40000, 0x80000, 0x100000, 0x200000
