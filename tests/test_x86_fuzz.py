@@ -256,7 +256,8 @@ class Fuzzer:
         s, mem = self.cpu.state, self.mem
         run = type(self.cpu).run
         where = f"{mode} seed {seed}"
-        for call in range(CALLS):
+        call = stuck = 0
+        while call < CALLS:
             if rng.random() < 0.05:
                 s[abi.S_IRQ] = 1
                 s[abi.S_IRQ_VECTOR] = rng.randrange(256)
@@ -264,6 +265,7 @@ class Fuzzer:
                 s[abi.S_NMI] = 1
             cyc0, insns0 = int(s[abi.S_CYCLES]), int(s[abi.S_INSNS])
             before = (s[cpu.SEL + cpu.CS], s[cpu.EIP])
+            arch = s[16:16 + cpu.NREG].copy()
             try:
                 r = int(run(s, mem, BUDGET))
             except Exception as e:              # noqa: BLE001 (a Python exception is the failure)
@@ -282,9 +284,20 @@ class Fuzzer:
             if HANDLERS <= la < HANDLERS + 16 * 256:
                 v = (la - HANDLERS) // 16
                 st["vectors"][v] = st["vectors"].get(v, 0) + 1
+            call += 1
             if r in (abi.EXIT_IO_IN, abi.EXIT_MMIO_READ):
                 s[abi.S_EXIT_DATA] = rng.getrandbits(32)
                 s[abi.S_PENDING] = 1
+                # a restart (nothing changed) that needs one more answer does not use up the
+                # stream: an instruction needs one exit per MMIO read (ENTER: up to 35)
+                if int(s[abi.S_INSNS]) == insns0 and (s[16:16 + cpu.NREG] == arch).all():
+                    call -= 1
+                    stuck += 1
+                    if stuck > cpu.MMLOG_CAP + 16:
+                        return f"{where} call {call}: no progress after {stuck} read exits at " \
+                               f"{int(before[0]):04X}:{int(before[1]):08X}"
+                else:
+                    stuck = 0
             elif r == abi.EXIT_IRQ_ACK:
                 s[abi.S_IRQ] = 0
             elif r in (abi.EXIT_HLT, abi.EXIT_SHUTDOWN):
@@ -569,3 +582,91 @@ def test_trap_delivery_keeps_the_out_exit(fuzzer):
     assert (abi.EXIT_NAMES[r], int(s[abi.S_EXIT_ADDR]), int(s[abi.S_EXIT_SIZE]),
             int(s[abi.S_EXIT_DATA])) == ("io-out", 0x42, 1, 0x5A)
     assert abi.EXIT_NAMES[run(s, fuzzer.mem, 1000)] == "shutdown"   # (every descriptor reads 0)
+
+
+def mmio_device(code=b""):
+    """Byte a of the MMIO space above RAM: ``code`` from 500000h, else a's low byte."""
+    def byte(a):
+        return code[a - 0x500000] if 0 <= a - 0x500000 < len(code) else a & 0xFF
+    return byte
+
+
+def serve(fuzzer, device, limit=64):
+    """Run, answering MMIO reads from ``device``, until another exit; (exit, reads)."""
+    s, run = fuzzer.cpu.state, type(fuzzer.cpu).run
+    for n in range(limit):
+        r = run(s, fuzzer.mem, 1000)
+        if r != abi.EXIT_MMIO_READ:
+            return abi.EXIT_NAMES[r], n
+        a, size = int(s[abi.S_EXIT_ADDR]), int(s[abi.S_EXIT_SIZE])
+        s[abi.S_EXIT_DATA] = sum(device(a + i) << (8 * i) for i in range(size))
+        s[abi.S_PENDING] = 1
+    return "no progress", limit
+
+
+def test_instruction_with_several_mmio_reads(fuzzer):
+    """A dword read across two MMIO pages (four byte reads, SDM vol. 3, 8.1.1: split
+    accesses) completes with the bytes the device gave, as in Unicorn with the same
+    device (mmio_map).  The run ABI answers one read per exit, and the core used to
+    restart the instruction forever (the host's scheduler loop with it)."""
+    s = quiet_pm0pg(fuzzer)
+    s[cpu.CR0] &= ~cpu.PG
+    code = bytes.fromhex("A1 FE 0F 50 00 F4")         # mov eax, [500FFEh] ; hlt
+    start = int(s[cpu.EIP])
+    fuzzer.mem[0][start:start + len(code)] = np.frombuffer(code, np.uint8)
+    assert serve(fuzzer, mmio_device()) == ("hlt", 4)
+    uc, _ = unicorn_pm(fuzzer.mem[0], start, paging=False)
+    dev = mmio_device()
+    uc.mmio_map(0x500000, 0x2000, lambda uc, off, size, _: sum(dev(0x500000 + off + i) << (8 * i)
+                                                               for i in range(size)), None, None, None)
+    uc.emu_start(start, 0xFFFFFFFF, count=1)
+    from unicorn import x86_const as U
+    assert int(s[cpu.EAX]) == uc.reg_read(U.UC_X86_REG_EAX) == 0x0100FFFE
+
+
+def test_code_fetched_from_mmio(fuzzer):
+    """Instructions fetched from MMIO run (one read exit per byte the first time; the
+    core replays the bytes already answered): a 5-byte MOV, a far pointer operand read
+    from MMIO, then HLT, as Unicorn runs the same bytes from RAM (it cannot fetch from
+    MMIO)."""
+    s = quiet_pm0pg(fuzzer)
+    s[cpu.CR0] &= ~cpu.PG
+    code = bytes.fromhex("B8 78 56 34 12"             # mov eax, 12345678h
+                         "C4 1D 20 00 50 00"          # les ebx, [500020h]: offset and selector
+                         "F4") + bytes(20) + bytes.fromhex("44 33 22 11 10 00")
+    s[cpu.EIP] = 0x500000
+    exit_, reads = serve(fuzzer, mmio_device(code), 200)
+    assert exit_ == "hlt" and reads <= 20
+    assert (int(s[cpu.EAX]), int(s[cpu.EBX]), int(s[cpu.SEL + cpu.ES])) == (0x12345678, 0x11223344, 0x10)
+    uc, _ = unicorn_pm(fuzzer.mem[0], 0x500000, paging=False)
+    from unicorn import x86_const as U
+    uc.mem_map(0x500000, 0x1000)
+    uc.mem_write(0x500000, code)
+    uc.emu_start(0x500000, 0x50000B)
+    assert (uc.reg_read(U.UC_X86_REG_EAX), uc.reg_read(U.UC_X86_REG_EBX), uc.reg_read(U.UC_X86_REG_ES)) \
+        == (0x12345678, 0x11223344, 0x10)
+
+
+def test_mmio_write_before_mmio_reads(fuzzer):
+    """ENTER 0,3 with the stack and the old frame in MMIO: it pushes EBP (an MMIO
+    write, reported after the instruction), then reads two frame pointers (MMIO read
+    exits).  The write's report used to overwrite the slots of the pending read's
+    answer, so the restarted ENTER never found it.  Registers as in Unicorn with the
+    same device (SDM vol. 2, ENTER)."""
+    s = quiet_pm0pg(fuzzer)
+    s[cpu.CR0] &= ~cpu.PG
+    start = int(s[cpu.EIP])
+    fuzzer.mem[0][start:start + 5] = (0xC8, 0x00, 0x00, 0x03, 0xF4)   # enter 0,3 ; hlt
+    s[cpu.ESP], s[cpu.EBP] = 0x600000, 0x500010
+    exit_, reads = serve(fuzzer, mmio_device())
+    assert exit_ == "mmio-write" and reads == 2
+    assert (int(s[abi.S_EXIT_ADDR]), int(s[abi.S_EXIT_DATA])) == (0x5FFFFC, 0x500010)   # PUSH EBP
+    uc, _ = unicorn_pm(fuzzer.mem[0], start, {"esp": 0x600000, "ebp": 0x500010}, paging=False)
+    from unicorn import x86_const as U
+    dev = mmio_device()
+    uc.mmio_map(0x500000, 0x101000, lambda uc, off, size, _: sum(dev(0x500000 + off + i) << (8 * i)
+                                                                 for i in range(size)),
+                None, lambda *a: None, None)
+    uc.emu_start(start, 0xFFFFFFFF, count=1)
+    assert (int(s[cpu.ESP]), int(s[cpu.EBP]), int(s[cpu.EIP])) == (
+        uc.reg_read(U.UC_X86_REG_ESP), uc.reg_read(U.UC_X86_REG_EBP), uc.reg_read(U.UC_X86_REG_EIP))
