@@ -77,6 +77,12 @@ def main(args) -> int:
         print(f"  {core:8s} {r['mips']:8.1f} guest MIPS{extra}", flush=True)
         if "pm_paging_mips" in r:
             print(f"  {core} protected mode (paging) {r['pm_paging_mips']:8.1f} guest MIPS", flush=True)
+        if "pm_loop_mips" in r:                 # the same loop without its system call
+            ours = r["pm_loop_mips"]
+            uc = r.get("pm_loop_unicorn_mips")
+            vs = (f"unicorn {uc:.1f} MIPS (ratio {ours / uc:.2f})" if uc
+                  else r.get("pm_loop_unicorn", "unicorn: no figure"))
+            print(f"  {core} PM loop (no syscall, CPL 3, paging): ours {ours:.1f} MIPS, {vs}", flush=True)
     print("machines (headless, unthrottled):")
     for f in list_machines():
         if only and f.stem not in only:

@@ -320,7 +320,13 @@ class Machine:
         shutdown cycle into a CPU reset, log one line and reset that CPU; memory and
         devices keep their state (how a 286 got back to real mode)."""
         report = getattr(cpu, "shutdown_report", None)
-        why = report() if report else self.describe_fault(cpu, abi.EXIT_SHUTDOWN)
+        space = self.spaces[cpu.name]
+
+        def peek(addr):                # RAM/ROM bytes only: reading MMIO could have effects
+            addr &= space.addr_mask
+            o = space.rpage[addr >> space.page_bits]
+            return int(space.memory.data[o + (addr & (space.page - 1))]) if o >= 0 else None
+        why = report(peek) if report else self.describe_fault(cpu, abi.EXIT_SHUTDOWN)
         line = f"{self.name}: {cpu.name}: {why}; CPU reset"
         self.log.append(line)
         sys.stderr.write(line + "\n")

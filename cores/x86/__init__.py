@@ -16,6 +16,8 @@ from .cpu import STATE_SIZE
 R16 = ("ax", "cx", "dx", "bx", "sp", "bp", "si", "di")
 R32 = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi")
 SEGS = ("es", "cs", "ss", "ds", "fs", "gs")
+EXC_NAMES = {0: "#DE", 1: "#DB", 2: "NMI", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM",
+             8: "#DF", 10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 17: "#AC"}
 MODELS = {"8086": 0, "8088": 0, "186": 1, "188": 1, "80186": 1, "286": 2, "80286": 2,
           "386": 3, "80386": 3, "486": 4, "80486": 4, "pentium": 5, "586": 5, "p5": 5,
           "p6": 6, "686": 6, "pentiumpro": 6}
@@ -50,7 +52,7 @@ class X86(Core):
         s = self.state
         m = self.model
         s[cpu.MODEL] = m
-        s[cpu.XVEC] = s[cpu.DELIV] = -1
+        s[cpu.XVEC] = s[cpu.DELIV] = s[cpu.MMLOG_W] = -1
         s[cpu.TLBT:cpu.TLBT + cpu.TLBN] = -1
         for i in range(6):
             s[cpu.LIMIT + i] = 0xFFFF
@@ -72,6 +74,7 @@ class X86(Core):
         self.set_registers(cs=0xF000, ip=0xFFF0)
         if m >= 3:                                     # the first fetch is at FFFFFFF0h
             s[cpu.BASE + cpu.CS] = 0xFFFF0000
+            s[cpu.IDTL] = 0xFFFF                       # (the 286 resets it to 3FFh)
             s[cpu.EDX] = 0x0308 if m == 3 else (m << 8) | 0x11
             s[cpu.CR0] = 0x10 if m == 3 else 0x60000010
         if m >= 6:
@@ -149,19 +152,85 @@ class X86(Core):
         segs = " ".join(f"{n.upper()}={r[n]:04X}" for n in SEGS[:4 if self.model < 3 else 6])
         return f"{regs} {segs} IP={r['ip']:04X} FL={r['flags']:04X}"
 
-    def shutdown_report(self) -> str:
-        """One line for a triple fault: the instruction and the exception chain."""
+    def exception_chain(self) -> str:
+        """The exceptions of the delivery that ended in a triple fault, in order: the
+        first event, each fault raised while delivering the previous one (error code
+        in parentheses), and #DF where SDM vol. 3 table 6-5 turned a pair into one."""
         s = self.state
-        names = {0: "#DE", 1: "#DB", 2: "NMI", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM",
-                 8: "#DF", 10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 17: "#AC"}
-        chain, v = [], int(s[cpu.XCHAIN])
-        for _ in range(4):
-            chain.append(names.get(v & 0xFF, f"vector {v & 0xFF}"))
-            v >>= 8
-            if not v:
+        v = int(s[cpu.XCHAIN])
+
+        def name(k):
+            vec, err = (v >> (8 * k)) & 0xFF, int(s[cpu.XCHERR + k])
+            n = EXC_NAMES.get(vec, f"vector {vec:02X}h")
+            return f"{n}({err:04X})" if err >= 0 else n
+
+        def contributory(x):
+            return x == 0 or 10 <= x <= 13
+        out, cur = [name(0)], v & 0xFF
+        for k in range(1, 5):
+            f = (v >> (8 * k)) & 0xFF
+            if not f:                                  # (faults raised in delivery are never #DE)
                 break
+            out.append(name(k))
+            if cur == 8:                               # raised while delivering #DF
+                break
+            if (contributory(cur) and contributory(f)) or (cur == 14 and (f == 14 or contributory(f))):
+                out.append("#DF")
+                cur = 8
+            else:
+                cur = f
+        return " -> ".join(out + ["triple fault"])
+
+    def linear_to_physical(self, read32, la: int):
+        """Physical address of linear ``la`` as the CPU would fetch it (its TLB entry,
+        else a walk of the page tables; no accessed bits set), or None if not mapped."""
+        s = self.state
+        la &= 0xFFFFFFFF
+        if not s[cpu.CR0] & cpu.PG:
+            return la & int(s[cpu.A20])
+        pg = la >> cpu.PB
+        i = pg & (cpu.TLBN - 1)
+        if s[cpu.TLBT + i] == pg:
+            return ((int(s[cpu.TLBE + i]) & ~cpu.PM) | (la & cpu.PM)) & int(s[cpu.A20])
+        pde = read32((int(s[cpu.CR3]) & 0xFFFFF000) | ((la >> 20) & 0xFFC))
+        if pde is None or not pde & 1:
+            return None
+        if pde & 0x80 and s[cpu.CR4] & cpu.PSE:
+            return ((pde & 0xFFC00000) | (la & 0x3FFFFF)) & int(s[cpu.A20])
+        pte = read32((pde & 0xFFFFF000) | ((la >> 10) & 0xFFC))
+        if pte is None or not pte & 1:
+            return None
+        return ((pte & 0xFFFFF000) | (la & cpu.PM)) & int(s[cpu.A20])
+
+    def shutdown_report(self, peek=None) -> str:
+        """One line for a triple fault: CS:EIP where the fatal delivery started, the
+        instruction there (its bytes read through the guest's paging; ``peek(pa)``
+        gives a physical byte or None) and the exception chain."""
+        s = self.state
         cs, eip = int(s[cpu.XFCS]), int(s[cpu.XFEIP])
-        return f"triple fault at {cs:04X}:{eip:08X} ({' -> '.join(chain)} -> shutdown)"
+        where = f"{cs:04X}:{eip:08X}" if s[cpu.CSD] or eip > 0xFFFF else f"{cs:04X}:{eip:04X}"
+        insn = ""
+        if peek is not None:
+            def read32(pa):
+                b = [peek((pa + i) & 0xFFFFFFFF) for i in range(4)]
+                return None if None in b else int.from_bytes(bytes(b), "little")
+            base = int(s[cpu.BASE + cpu.CS])
+            code = []
+            for i in range(15):                        # the longest x86 instruction
+                pa = self.linear_to_physical(read32, base + eip + i)
+                b = None if pa is None else peek(pa)
+                if b is None:
+                    break
+                code.append(b)
+            if code:
+                from .disasm import disassemble
+                text, n = disassemble(lambda a: code[a] if a < len(code) else 0, 0, self.model,
+                                      code32=bool(s[cpu.CSD]))
+                n = min(n, len(code))
+                insn = f" ({' '.join(f'{b:02X}' for b in code[:n])}: {text})"
+            else:
+                insn = " (instruction bytes not mapped)"
+        return f"triple fault at {where}{insn}: {self.exception_chain()}"
 
     def disassemble(self, read, addr):
         from .disasm import disassemble

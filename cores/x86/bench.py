@@ -92,8 +92,13 @@ def bench(seconds: float = 2.0, model=8086) -> dict:
         cpu.execute(mem, 20_000_000)
     dt = time.perf_counter() - t
     out = {"mips": (cpu.state[abi.S_INSNS] - n0) / dt / 1e6, "first_run_s": first}
-    if model == 8086:                          # (emu bench's call): the protected-mode line too
+    if model == 8086:                          # (emu bench's call): the protected-mode lines too
         out["pm_paging_mips"] = bench_pm(seconds)["mips"]
+        out["pm_loop_mips"] = bench_pm_loop(seconds)["mips"]
+        try:
+            out["pm_loop_unicorn_mips"] = bench_pm_loop_unicorn(seconds)["mips"]
+        except ImportError:
+            out["pm_loop_unicorn"] = "unicorn not installed (pip install unicorn)"
     return out
 
 
@@ -145,12 +150,92 @@ def _pm_image() -> bytes:
     return bytes(m)
 
 
-def bench_pm(seconds: float = 2.0) -> dict:
-    """Guest MIPS of the protected-mode workload above (model p6)."""
+# The same loop without the system call, for the comparison with Unicorn (QEMU's TCG):
+# ESI counts outer iterations so that Unicorn can run a known number of instructions
+# to a stop address (its count= option would add a hook on every instruction).
+#   start: mov ecx,1000
+#   loop:  (the 13 instructions of the loop above, call and ret included)
+#          dec esi / jnz start
+#   stop:
+LOOP = 0x7000
+LOOP_CODE = bytes.fromhex(
+    "B9 E8 03 00 00"            # start: mov ecx, 1000
+    "89 C8 01 C0 35 55 00 00 00 89 07 83 C7 04 81 E7 FC 3F 00 00 81 CF 00 00 20 00 8B 1F"
+    "E8 08 00 00 00"            #        call sub
+    "49 75 DC"                  #        dec ecx / jnz loop
+    "4E 75 D4"                  #        dec esi / jnz start
+    "EB FE"                     # stop:  jmp $
+    "01 DA C3")                 # sub:   add edx, ebx / ret
+LOOP_STOP = LOOP + LOOP_CODE.index(bytes.fromhex("EB FE"))
+LOOP_INSNS = 1 + 13 * 1000 + 2                 # instructions per outer iteration
+# ring 0 -> ring 3 as a kernel does: push SS, ESP, EFLAGS, CS, EIP; IRETD (6 instructions)
+PROLOGUE = 0x6F00
+
+
+def _pm_loop_image() -> bytes:
+    import struct
+    m = bytearray(_pm_image())
+    m[LOOP:LOOP + len(LOOP_CODE)] = LOOP_CODE
+    pro = (bytes.fromhex("6A 23 68") + struct.pack("<I", USTACK) + bytes.fromhex("9C 6A 1B 68")
+           + struct.pack("<I", LOOP) + b"\xCF")
+    m[PROLOGUE:PROLOGUE + len(pro)] = pro
+    return bytes(m)
+
+
+def bench_pm_loop(seconds: float = 2.0) -> dict:
+    """Guest MIPS of our core on the loop without the system call, CPL 3, paging on."""
+    x, mem = _pm_machine(_pm_loop_image(), LOOP)
+    s = x.state
+    x.set_registers(esi=0xFFFFFFFF)              # outer iterations (4 G: never ends here)
+    x.execute(mem, 1000)
+    n0, t = s[abi.S_INSNS], time.perf_counter()
+    while time.perf_counter() - t < seconds:
+        x.execute(mem, 20_000_000)
+    dt = time.perf_counter() - t
+    from . import cpu as c
+    assert s[c.CPL] == 3 and LOOP <= s[c.EIP] < LOOP + len(LOOP_CODE) and s[c.EIP] != LOOP_STOP, \
+        "the workload left its loop"
+    return {"mips": (s[abi.S_INSNS] - n0) / dt / 1e6}
+
+
+def bench_pm_loop_unicorn(seconds: float = 2.0) -> dict:
+    """Unicorn (no hooks) on the same image and loop: flat protected mode with the same
+    GDT and page tables (CR0.PG on), entered at CPL 3 by the IRETD prologue; it runs a
+    known number of outer iterations to the stop address, so the instruction count is
+    6 + K * LOOP_INSNS exactly.  Raises ImportError without the unicorn package."""
+    from unicorn import UC_ARCH_X86, UC_MODE_32, Uc
+    from unicorn import x86_const as U
+    uc = Uc(UC_ARCH_X86, UC_MODE_32)
+    image = _pm_loop_image()
+    uc.mem_map(0, len(image))
+    uc.mem_write(0, image)
+    uc.reg_write(U.UC_X86_REG_GDTR, (0, GDT, 47, 0))
+    uc.reg_write(U.UC_X86_REG_IDTR, (0, IDT, 0x80 * 8 + 7, 0))
+    uc.reg_write(U.UC_X86_REG_CR3, PD)
+    uc.reg_write(U.UC_X86_REG_CR0, 0x80000011)
+
+    def go(k):
+        for r, v in ((U.UC_X86_REG_ESP, KSTACK), (U.UC_X86_REG_ESI, k), (U.UC_X86_REG_EDI, 0x200000),
+                     (U.UC_X86_REG_EFLAGS, 2)):
+            uc.reg_write(r, v)
+        t = time.perf_counter()
+        uc.emu_start(PROLOGUE, LOOP_STOP)
+        dt = time.perf_counter() - t
+        assert uc.reg_read(U.UC_X86_REG_EIP) == LOOP_STOP and uc.reg_read(U.UC_X86_REG_CS) == 0x1B
+        return 6 + k * LOOP_INSNS, dt
+    go(2)                                        # translate the code (QEMU's JIT) first
+    n, dt = go(20)
+    k = max(20, int(20 * seconds / max(dt, 1e-6)))   # about ``seconds`` of running
+    n, dt = go(k)
+    return {"mips": n / dt / 1e6}
+
+
+def _pm_machine(image: bytes, eip: int):
+    """Our core in the image's flat protected mode at CPL 3 with paging (model p6)."""
     from . import cpu as c
     x = X86(200e6, model="p6")
     mem = flat_memory(22, X86.page_bits, space_bits=X86.address_bits)
-    mem[0][:] = np.frombuffer(_pm_image(), dtype=np.uint8)
+    mem[0][:] = np.frombuffer(image, dtype=np.uint8)
     s = x.state
     s[c.CR0] |= c.PE | c.PG
     s[c.CR3] = PD
@@ -161,7 +246,15 @@ def bench_pm(seconds: float = 2.0) -> dict:
         s[c.SEL + i], s[c.BASE + i], s[c.LIMIT + i], s[c.ATTR + i] = sel, 0, 0xFFFFFFFF, attr
     s[c.CSD] = s[c.SSB] = 1
     s[c.CPL] = 3
-    x.set_registers(eip=UCODE, esp=USTACK, ecx=1000, edi=0x200000, eflags=0x202 & ~0x200)
+    x.set_registers(eip=eip, esp=USTACK, ecx=1000, edi=0x200000, eflags=0x202 & ~0x200)
+    return x, mem
+
+
+def bench_pm(seconds: float = 2.0) -> dict:
+    """Guest MIPS of the protected-mode workload above (model p6)."""
+    from . import cpu as c
+    x, mem = _pm_machine(_pm_image(), UCODE)
+    s = x.state
     x.execute(mem, 1000)
     n0, t = s[abi.S_INSNS], time.perf_counter()
     while time.perf_counter() - t < seconds:

@@ -1,5 +1,6 @@
-"""x86 disassembler (Intel syntax, 16-bit real-mode code; 386 prefixes 66/67,
-FS/GS and the common 0F opcodes): ``disassemble(read, addr, model) -> (text, length)``.
+"""x86 disassembler (Intel syntax, 16-bit code, or 32-bit code with ``code32``; 386
+prefixes 66/67, FS/GS and the common 0F opcodes):
+``disassemble(read, addr, model, code32=False) -> (text, length)``.
 ``read(a)`` gives the byte at linear address ``a``."""
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def _h(v, digits=4):
     return f"{v:0{digits}X}h"
 
 
-def disassemble(read, addr: int, model: int = 0) -> tuple[str, int]:
+def disassemble(read, addr: int, model: int = 0, code32: bool = False) -> tuple[str, int]:
+    """``code32``: a 32-bit code segment (operand and address size 32 unless 66h/67h)."""
     pos = [addr]
 
     def byte():
@@ -41,7 +43,7 @@ def disassemble(read, addr: int, model: int = 0) -> tuple[str, int]:
         lo = word()
         return lo | word() << 16
 
-    seg, pre, osz, asz = None, [], False, False
+    seg, pre, osz, asz = None, [], code32, code32
     while True:
         op = byte()
         if op in (0x26, 0x2E, 0x36, 0x3E):
@@ -51,9 +53,9 @@ def disassemble(read, addr: int, model: int = 0) -> tuple[str, int]:
         elif model >= 3 and op in (0x64, 0x65):
             seg = SR[op - 0x60]
         elif model >= 3 and op == 0x66:
-            osz = True
+            osz = not code32
         elif model >= 3 and op == 0x67:
-            asz = True
+            asz = not code32
         else:
             break
         if pos[0] - addr > 15:
@@ -100,7 +102,7 @@ def disassemble(read, addr: int, model: int = 0) -> tuple[str, int]:
             d -= 1 << bits
         return _h((pos[0] + d - 0) & 0xFFFF if not osz else pos[0] + d)
 
-    text = _decode(op, byte, word, dword, imw, modrm, rel, RW, model, osz, pos, addr)
+    text = _decode(op, byte, word, dword, imw, modrm, rel, RW, model, osz, pos, addr, asz)
     if text is None:
         text = f"db {_h(op, 2)}"
         pos[0] = addr + 1 + len(pre) if False else pos[0]
@@ -109,7 +111,7 @@ def disassemble(read, addr: int, model: int = 0) -> tuple[str, int]:
     return text, pos[0] - addr
 
 
-def _decode(op, byte, word, dword, imw, modrm, rel, RW, model, osz, pos, addr):
+def _decode(op, byte, word, dword, imw, modrm, rel, RW, model, osz, pos, addr, asz=False):
     W = 4 if osz else 2
     sfx = "d" if osz else "w"
     if op in SIMPLE and not (model == 0 and op in (0x60, 0x61, 0xC9)):
@@ -168,7 +170,7 @@ def _decode(op, byte, word, dword, imw, modrm, rel, RW, model, osz, pos, addr):
         off = imw()
         return f"{'call' if op == 0x9A else 'jmp'} far {_h(word())}:{_h(off)}"
     if 0xA0 <= op < 0xA4:
-        a = _h(word())
+        a = _h(dword(), 8) if asz else _h(word())
         r = "al" if op % 2 == 0 else RW[0]
         return f"mov {r},[{a}]" if op < 0xA2 else f"mov [{a}],{r}"
     if (op & 0xFE) in STR:

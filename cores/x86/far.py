@@ -64,12 +64,24 @@ def write_flags(s, v, w, cpl, is_iret):
 
 @njit(**J)
 def jump_near(s, target, w):
-    """EIP = target in the operand size; beyond the CS limit in protected mode: #GP(0)."""
+    """EIP = target in the operand size; beyond the CS limit: #GP(0), in every mode
+    (SDM vol. 2, JMP/Jcc/CALL/RET: a 32-bit target in real or V86 mode is checked
+    against the CS limit, FFFFh there)."""
     target &= 0xFFFF if w == 2 else 0xFFFFFFFF
-    if protected(s) and target > s[LIMIT + CS]:
+    if target > s[LIMIT + CS]:
         raise_exc(s, 13, 0)
         return
     s[EIP] = target
+
+
+@njit(**J)
+def real_target_ok(s, off):
+    """Real / V86-mode far JMP, CALL, RETF, IRET: the new EIP within the CS limit, else
+    #GP(0) before CS is loaded (SDM vol. 2, their real-address mode pseudo-code)."""
+    if off > s[LIMIT + CS]:
+        raise_exc(s, 13, 0)
+        return False
+    return True
 
 
 @njit(**J)
@@ -97,11 +109,14 @@ def far_jump(s, mem, sel, off, w, call):
     """JMP far / CALL far to sel:off with operand size w."""
     sel &= 0xFFFF
     if not protected(s):
+        off &= 0xFFFF if w == 2 else 0xFFFFFFFF
+        if not real_target_ok(s, off):
+            return
         if call:
             push(s, mem, s[SEL + CS], w)
             push(s, mem, s[EIP], w)
         load_seg(s, mem, CS, sel)
-        s[EIP] = off & (0xFFFF if w == 2 else 0xFFFFFFFF)
+        s[EIP] = off
         return
     err = sel & 0xFFFC
     if err == 0:
@@ -258,6 +273,8 @@ def far_ret(s, mem, w, extra):
     if not protected(s):
         ip = pop(s, mem, w)
         cs = pop(s, mem, w)
+        if s[XREAD] or not real_target_ok(s, ip):
+            return
         load_seg(s, mem, CS, cs)
         s[EIP] = ip
         sp_add(s, extra)
@@ -299,7 +316,7 @@ def iret(s, mem, w):
                 ip = pop(s, mem, 2)
                 cs = pop(s, mem, 2)
                 fl = pop(s, mem, 2)
-                if s[XREAD] == 0:
+                if s[XREAD] == 0 and real_target_ok(s, ip):
                     vpopf(s, fl)
                     load_seg(s, mem, CS, cs)
                     s[EIP] = ip
@@ -309,6 +326,8 @@ def iret(s, mem, w):
         ip = pop(s, mem, w)
         cs = pop(s, mem, w)
         fl = pop(s, mem, w)
+        if s[XREAD] or not real_target_ok(s, ip):
+            return
         load_seg(s, mem, CS, cs)
         s[EIP] = ip
         write_flags(s, fl, w, 0 if (f & VM) == 0 else 3, True)

@@ -7,14 +7,14 @@ stack the TSS holds for that ring (from V86 mode also saving and clearing the
 data segment registers), and the frame is pushed in the gate's width.  An
 exception raised while delivering another escalates by the SDM's table 6-5
 (contributory and page faults -> #DF, a fault while delivering #DF -> triple
-fault, which stops the CPU: ``state[SHUTDOWN]``, run() exits with EXIT_FAULT).
+fault, which stops the CPU: ``state[SHUTDOWN]``, run() exits with EXIT_SHUTDOWN).
 Error codes of faults raised during the delivery of an external event or an
 exception have the EXT bit set.
 """
 
 from numba import njit
 
-from .state import (XCHAIN, XFCS, XFEIP, AC, BASE, CPL, CR0, CR2, CS, DS, DELIV, EIP, ES, ESP, FLAGS, FS, GS, IDTB, IDTL, IF,
+from .state import (XCHAIN, XCHERR, XFCS, XFEIP, AC, BASE, CPL, CR0, CR2, CS, DS, DELIV, EIP, ES, ESP, FLAGS, FS, GS, IDTB, IDTL, IF,
                     J, MODEL, NT, PE, RF, SEL, SHUTDOWN, SS, SSB, SWINT, TF, TRA, VM, XERR, XLIN, XREAD, XVEC, X_FAULTED)
 from .paging import raise_exc
 from .memory import rd16, sys_rd
@@ -167,11 +167,14 @@ def deliver(s, mem, vec, err, ret_eip, ext):
     """Deliver exception or external interrupt ``vec`` from the state in the
     registers (a faulting instruction already undone), escalating faults raised
     during delivery to #DF and to a triple fault (SDM vol. 3, table 6-5).  The
-    chain of vectors and the CS:EIP it started at are kept for a shutdown report."""
+    chain of vectors (with their error codes) and the CS:EIP it started at are kept
+    for a shutdown report.  At most four deliveries: a benign event, a contributory
+    fault raised by it, a page fault raised by that (handled serially), then #DF."""
     s[XCHAIN] = vec
+    s[XCHERR] = err
     s[XFCS] = s[SEL + CS]
     s[XFEIP] = s[EIP]
-    for k in range(3):
+    for k in range(4):
         snapshot(s)
         s[XREAD] = 0
         if vec == 14:
@@ -191,6 +194,7 @@ def deliver(s, mem, vec, err, ret_eip, ext):
         s[XREAD] = 0
         ret_eip = s[EIP]
         s[XCHAIN] |= (v2 & 0xFF) << (8 * k + 8)
+        s[XCHERR + k + 1] = e2
         if vec == 8:
             s[SHUTDOWN] = 1
             return False

@@ -11,7 +11,12 @@ the host byte, or to an MMIO exit.  Accesses that cross a page are split into
 bytes; a write that crosses checks both pages before writing either.
 
 MMIO reads are restartable (``mmio_rd`` arranges the exit and the instruction is
-undone); MMIO writes leave after the instruction (``write_exit``).  Once an
+undone); MMIO writes leave after the instruction (``write_exit``).  An instruction
+may need several MMIO reads (its own bytes fetched from MMIO, an operand crossing
+a page, a far pointer): the run ABI answers one per exit, so the values already
+answered are kept in a log (``MMLOG``) that the next attempt of the same
+instruction replays in order; ``regs.snapshot`` starts each attempt, and empties
+the log when no answer is pending (a new instruction).  Once an
 exception or an exit has abandoned the instruction (``state[XREAD]``), reads
 return 0 and writes are dropped until run() undoes it.
 """
@@ -21,21 +26,54 @@ from numba import njit
 
 from emu import abi
 
-from .state import (DBACT, DBHIT, AMASK, ATTR, BASE, CPL, CR0, CS, CSD, EIP, FLAGS, J, JI, LIMIT, PB, PE, PM, SS, VM, XREAD,
+from .state import (MMLOG, MMLOG_C, MMLOG_CAP, MMLOG_N, MMLOG_W, DBACT, DBHIT, DELIV, AMASK, ATTR, BASE, CPL, CR0, CS, CSD, EIP, FLAGS, J, JI, LIMIT, PB, PE, PM, SS, VM, XREAD,
                     X_MMIO_RD)
 from .paging import ACC_U, ACC_W, db_match, raise_exc, translate
 
 
 @njit(**J)
 def mmio_rd(s, pa, size):
+    if s[DELIV] >= 0:              # delivering an event: not restartable, reads 0 (and must
+        return 0                   # not overwrite the exit the last instruction reported)
+    c = s[MMLOG_C]
+    key = pa | (size << 32)
+    if c < s[MMLOG_N] and s[MMLOG + 2 * c] == key:    # answered in an earlier attempt
+        s[MMLOG_C] = c + 1
+        return s[MMLOG + 2 * c + 1]
     if s[abi.S_PENDING] == 1 and s[abi.S_EXIT_ADDR] == pa and s[abi.S_EXIT_SIZE] == size:
         s[abi.S_PENDING] = 0
-        return s[abi.S_EXIT_DATA] & ((1 << (8 * size)) - 1)
+        s[MMLOG_W] = -1
+        v = s[abi.S_EXIT_DATA] & ((1 << (8 * size)) - 1)
+        if c < MMLOG_CAP:                      # (the log from here on is this attempt's)
+            s[MMLOG + 2 * c] = key
+            s[MMLOG + 2 * c + 1] = v
+            s[MMLOG_N] = c + 1
+            s[MMLOG_C] = c + 1
+        return v
     if s[XREAD] == 0:
         s[XREAD] = X_MMIO_RD
         s[abi.S_EXIT_ADDR] = pa
         s[abi.S_EXIT_SIZE] = size
+        s[MMLOG_N] = min(c, s[MMLOG_N])        # the answer will be entry c
+        if c < MMLOG_CAP:
+            s[MMLOG + 2 * c] = key
+            s[MMLOG_W] = c
+        else:
+            s[MMLOG_W] = -1
     return 0
+
+
+@njit(**J)
+def mmio_absorb(s):
+    """Before a write exit reuses the exit slots, the answer to this instruction's
+    MMIO read exit (still pending: the write comes first, e.g. ENTER's push before
+    its frame-pointer reads) goes into the log entry it was awaited for."""
+    w = s[MMLOG_W]
+    if s[abi.S_PENDING] == 1 and w >= 0 and s[MMLOG + 2 * w] == s[abi.S_EXIT_ADDR] | (s[abi.S_EXIT_SIZE] << 32):
+        s[MMLOG + 2 * w + 1] = s[abi.S_EXIT_DATA] & ((1 << (8 * s[abi.S_EXIT_SIZE])) - 1)
+        s[MMLOG_N] = w + 1
+        s[abi.S_PENDING] = 0
+        s[MMLOG_W] = -1
 
 
 @njit(**J)
@@ -43,6 +81,7 @@ def write_exit(s, reason, addr, size, v):
     """Report a write that leaves the core (MMIO write, port OUT) after the
     instruction, unless an earlier exit of this instruction is already pending."""
     if s[abi.S_EXIT_REASON] == 0:
+        mmio_absorb(s)
         s[abi.S_EXIT_REASON] = reason
         s[abi.S_EXIT_ADDR] = addr
         s[abi.S_EXIT_SIZE] = size

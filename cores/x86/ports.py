@@ -1,10 +1,14 @@
-"""Port I/O: IN is restartable (exits to Python), OUT is posted or exits after the instruction."""
+"""Port I/O: IN is restartable (exits to Python), OUT is posted or exits after the instruction.
+
+Once the instruction is abandoned (``state[XREAD]``: an exception, or an MMIO read
+of its own bytes or operands needing an exit), IN reads 0 and OUT does nothing,
+as memory accesses do: the port is touched only by the run that completes it."""
 
 from numba import njit
 
 from emu import abi
 
-from .state import J
+from .state import MMLOG_W, J, XREAD
 from .regs import wmask
 from .memory import write_exit
 
@@ -13,16 +17,21 @@ from .memory import write_exit
 @njit(**J)
 def port_in(s, port, size):
     """Value of a pending IN for ``port``, or -1 after arranging the exit."""
+    if s[XREAD]:
+        return 0
     if s[abi.S_PENDING] == 1 and s[abi.S_EXIT_ADDR] == port and s[abi.S_EXIT_SIZE] == size:
         s[abi.S_PENDING] = 0
         return s[abi.S_EXIT_DATA] & wmask(size)
     s[abi.S_EXIT_ADDR] = port
     s[abi.S_EXIT_SIZE] = size
+    s[MMLOG_W] = -1                            # (the answer will be a port's, not MMIO's)
     return -1
 
 
 @njit(**J)
 def port_out(s, mem, port, v, size):
+    if s[XREAD]:
+        return
     v &= wmask(size)
     if mem[3][port] & abi.IOF_POSTED:
         n = s[abi.S_IOLOG_COUNT]

@@ -2,7 +2,9 @@
 
 from numba import njit
 
-from .state import J, JI, NREG, REG, SNAP
+from emu import abi
+
+from .state import MMLOG_C, MMLOG_N, MMLOG_W, J, JI, NREG, REG, SNAP
 
 
 @njit(**JI)
@@ -50,9 +52,15 @@ def setr(s, r, w, v):
 
 @njit(**J)
 def snapshot(s):
-    """Keep the architectural state (slots 16 .. 16 + NREG) to undo an instruction."""
+    """Keep the architectural state (slots 16 .. 16 + NREG) to undo an instruction.
+    An attempt starts: it replays the MMIO log from its start, which is kept only
+    while an answer is pending (the instruction is being restarted; memory.py)."""
     for k in range(NREG):
         s[SNAP + k] = s[16 + k]
+    if s[abi.S_PENDING] == 0:
+        s[MMLOG_N] = 0
+        s[MMLOG_W] = -1
+    s[MMLOG_C] = 0
 
 
 @njit(**J)

@@ -99,7 +99,7 @@ def vpopf(s, v):
     if (v & TF_) or ((v & IF) and (f & VIP)):
         raise_exc(s, 13, 0)
         return
-    nf = (f & ~0xFFFF) | (v & 0xFFFF & ~(IF | IOPL)) | (f & (IF | IOPL)) | 2
+    nf = (f & ~0xFFFF) | (v & 0x7FD5 & ~(IF | IOPL)) | (f & (IF | IOPL)) | 2   # bits 3, 5, 15 stay 0
     nf = (nf | VIF) if v & IF else (nf & ~VIF)
     s[FLAGS] = nf
 
