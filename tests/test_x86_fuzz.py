@@ -180,6 +180,8 @@ class Fuzzer:
             ioflags[p] = abi.IOF_POSTED
         self.images = {}
         self.stats = {"exits": {}, "vectors": {}, "insns": 0}
+        self.cpu.execute(self.mem, 1)     # compile (a cold cache takes minutes) before the watchdog
+        self.cpu.reset()
 
     def image(self, mode):
         if mode not in self.images:
