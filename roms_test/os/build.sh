@@ -1,0 +1,48 @@
+#!/bin/sh
+# Build os.img (or the path given) from source: MBR, loader, kernel with the
+# user programs linked in.  Needs nasm, gcc with 32-bit support (gcc-multilib
+# on Debian amd64) and binutils.  Deterministic: rebuilding gives the same bytes.
+set -e
+cd "$(dirname "$0")"
+OUT=${1:-os.img}
+B=$(mktemp -d)
+trap 'rm -rf "$B"' EXIT
+CC="gcc -m32 -march=i386 -ffreestanding -fno-pic -fno-pie -nostdlib -fno-builtin \
+ -fno-stack-protector -fno-asynchronous-unwind-tables -mgeneral-regs-only \
+ -O2 -Wall -Wextra -Wno-unused-parameter -Werror"
+LD="ld -m elf_i386 --build-id=none -nostdlib -z noexecstack --no-warn-rwx-segments"
+PROGS="sh hello fault count"
+# user programs
+nasm -f elf32 -o "$B/crt0.o" user/crt0.asm
+$CC -c -o "$B/ulib.o" user/ulib.c
+$CC -c -o "$B/ulibc.o" kernel/lib.c
+: > "$B/progs_data.inc"
+: > "$B/progs_table.inc"
+for p in $PROGS; do
+    $CC -c -o "$B/$p.o" "user/$p.c"
+    $LD -T user/link.ld -o "$B/$p.elf" "$B/crt0.o" "$B/$p.o" "$B/ulib.o" "$B/ulibc.o"
+    objcopy -O binary "$B/$p.elf" "$B/$p.bin"
+    echo "PROG $p" >> "$B/progs_data.inc"
+    echo "ENTRY $p" >> "$B/progs_table.inc"
+done
+# kernel
+nasm -f elf32 -o "$B/entry.o" kernel/entry.asm
+nasm -f elf32 -o "$B/priv_asm.o" kernel/arch/priv.asm
+nasm -f elf32 -i "$B/" -o "$B/progs.o" kernel/progs.asm
+OBJS="$B/entry.o $B/priv_asm.o $B/progs.o"
+for c in kernel/*.c kernel/arch/*.c; do
+    o="$B/k_$(echo "$c" | tr / _).o"
+    $CC -c -o "$o" "$c"
+    OBJS="$OBJS $o"
+done
+$LD -T kernel/link.ld -o "$B/kernel.elf" $OBJS
+objcopy -O binary -R .bss "$B/kernel.elf" "$B/kernel.bin"
+KS=$(( ($(wc -c < "$B/kernel.bin") + 511) / 512 ))
+LS=4
+test "$KS" -le 1000 || { echo "kernel too big: $KS sectors" >&2; exit 1; }
+nasm -f bin -DLOADER_SECTORS=$LS -o "$B/mbr.bin" boot/mbr.asm
+nasm -f bin -DLOADER_SECTORS=$LS -DKERNEL_SECTORS=$KS -o "$B/loader.bin" boot/loader.asm
+cat "$B/mbr.bin" "$B/loader.bin" "$B/kernel.bin" > "$B/os.img"
+truncate -s $((2 * 16 * 63 * 512)) "$B/os.img"    # two cylinders of 16 x 63 sectors
+mv "$B/os.img" "$OUT"
+echo "$OUT: kernel $KS sectors"

@@ -1,0 +1,110 @@
+/* Memory: free physical pages (E820 type 1 RAM between the kernel's end and
+ * KERNEL_MAP) on a stack; the kernel's identity map of the first KERNEL_MAP
+ * bytes (supervisor only) shared by every page directory; user mappings. */
+#include "kernel.h"
+#include "arch/priv.h"
+
+extern char _kernel_end[];
+#define NPAGES (KERNEL_MAP / PAGE)
+static u32 free_stack[NPAGES];
+static u32 nfree;
+static u32 kernel_tables[KERNEL_MAP / (4u << 20)][1024] __attribute__((aligned(4096)));
+static u32 kernel_dir[1024] __attribute__((aligned(4096)));
+u32 *kernel_pd = kernel_dir;
+#define KPDES (KERNEL_MAP >> 22)
+
+struct e820 { u64 base, len; u32 type, pad; };
+static u32 bootinfo_copy[2];
+static struct e820 map[32];
+
+void mm_init(u32 bootinfo)
+{
+    u32 *bi = (u32 *)bootinfo;
+    bootinfo_copy[0] = bi[0] > 32 ? 32 : bi[0];
+    bootinfo_copy[1] = bi[1];
+    memcpy(map, bi + 2, bootinfo_copy[0] * sizeof *map);
+    u32 lo = ((u32)_kernel_end + PAGE - 1) & ~(PAGE - 1);
+    for (u32 i = 0; i < bootinfo_copy[0]; i++) {
+        if (map[i].type != 1 || map[i].base >= KERNEL_MAP) continue;
+        u64 s = (map[i].base + PAGE - 1) & ~(u64)(PAGE - 1);
+        u64 e = (map[i].base + map[i].len) & ~(u64)(PAGE - 1);
+        if (e > KERNEL_MAP) e = KERNEL_MAP;
+        for (u64 a = s; a < e; a += PAGE)
+            if (a >= lo) free_stack[nfree++] = (u32)a;
+    }
+    if (!nfree) panic("no free memory above the kernel (E820: %u entries)", bootinfo_copy[0]);
+    for (u32 t = 0; t < KPDES; t++) {
+        for (u32 i = 0; i < 1024; i++)
+            priv_set_pte(&kernel_tables[t][i], (t << 22 | i << 12) | PTE_P | PTE_W, 0);
+        priv_set_pte(&kernel_dir[t], (u32)kernel_tables[t] | PTE_P | PTE_W, 0);
+    }
+    priv_enable_paging(kernel_dir);
+}
+
+void mm_print(void)
+{
+    kprintf("E820 memory map (%u entries, boot drive %x):\n", bootinfo_copy[0], bootinfo_copy[1]);
+    for (u32 i = 0; i < bootinfo_copy[0]; i++)
+        kprintf("  %08x%08x %08x%08x type %u\n", (u32)(map[i].base >> 32), (u32)map[i].base,
+                (u32)(map[i].len >> 32), (u32)map[i].len, map[i].type);
+    kprintf("free pages: %u (%u KiB)\n", nfree, nfree * 4);
+}
+
+u32 page_alloc(void)
+{
+    u32 fl = priv_irq_save();
+    u32 pa = nfree ? free_stack[--nfree] : 0;
+    priv_irq_restore(fl);
+    if (pa) memset((void *)pa, 0, PAGE);
+    return pa;
+}
+
+void page_free(u32 pa)
+{
+    u32 fl = priv_irq_save();
+    free_stack[nfree++] = pa;
+    priv_irq_restore(fl);
+}
+
+u32 pages_free(void) { return nfree; }
+
+u32 *pd_create(void)
+{
+    u32 *pd = (u32 *)page_alloc();
+    if (!pd) return NULL;
+    for (u32 i = 0; i < KPDES; i++)
+        priv_set_pte(&pd[i], kernel_dir[i], 0);
+    return pd;
+}
+
+void pd_destroy(u32 *pd)
+{
+    for (u32 i = KPDES; i < 1024; i++) {
+        if (!(pd[i] & PTE_P)) continue;
+        u32 *pt = (u32 *)(pd[i] & ~0xFFFu);
+        for (u32 j = 0; j < 1024; j++)
+            if (pt[j] & PTE_P) page_free(pt[j] & ~0xFFFu);
+        page_free((u32)pt);
+    }
+    page_free((u32)pd);
+}
+
+int pd_map(u32 *pd, u32 va, u32 pa, u32 flags)
+{
+    u32 *pde = &pd[va >> 22];
+    if (!(*pde & PTE_P)) {
+        u32 pt = page_alloc();
+        if (!pt) return -1;
+        priv_set_pte(pde, pt | PTE_P | PTE_W | PTE_U, va);
+    }
+    u32 *pt = (u32 *)(*pde & ~0xFFFu);
+    priv_set_pte(&pt[(va >> 12) & 1023], pa | flags | PTE_P, va);
+    return 0;
+}
+
+u32 pd_lookup(u32 *pd, u32 va)
+{
+    u32 pde = pd[va >> 22];
+    if (!(pde & PTE_P)) return 0;
+    return ((u32 *)(pde & ~0xFFFu))[(va >> 12) & 1023];
+}

@@ -1,0 +1,267 @@
+/* Processes: ring-3 programs each in its own page directory with its own
+ * kernel stack, round-robin on every PIT tick.  A context switch happens only
+ * on the way out of a trap: trap() returns the frame to resume.  The kernel
+ * itself is not preemptible (interrupt gates keep IF clear inside it); when
+ * nothing is runnable the boot context idles in HLT.  A blocking system call
+ * backs EIP up over its int 0x80 and is re-executed when woken. */
+#include "kernel.h"
+#include "arch/priv.h"
+#include "syscall.h"
+
+#define NPROC 16
+#define KSTACK 8192
+#define USTACK_PAGES 4
+enum { UNUSED, RUNNABLE, BLOCK_INPUT, BLOCK_WAIT, BLOCK_SLEEP, ZOMBIE };
+static const char *const state_names[] = {"unused", "run", "input", "wait", "sleep", "zombie"};
+
+struct proc {
+    int pid, state, parent, code, waitfor;
+    u32 wake;
+    u32 *pd;
+    struct trapframe *frame;
+    char name[16];
+    u8 kstack[KSTACK] __attribute__((aligned(16)));
+};
+static struct proc procs[NPROC];
+static int cur = -1;                 /* -1: the idle context */
+static struct trapframe *idle_frame;
+static int next_pid = 1;
+
+int proc_current(void) { return cur >= 0 ? procs[cur].pid : 0; }
+
+static struct proc *find(int pid)
+{
+    for (int i = 0; i < NPROC; i++)
+        if (procs[i].state != UNUSED && procs[i].pid == pid) return &procs[i];
+    return NULL;
+}
+
+int proc_spawn(const char *name, int parent, const char *arg)
+{
+    const struct prog *pg = progs;
+    while (pg->name && strcmp(pg->name, name)) pg++;
+    if (!pg->name) return -1;
+    struct proc *p = NULL;
+    for (int i = 0; i < NPROC; i++)
+        if (procs[i].state == UNUSED) { p = &procs[i]; break; }
+    if (!p) return -2;
+    u32 *pd = pd_create();
+    if (!pd) return -3;
+    u32 size = pg->end - pg->start;
+    for (u32 off = 0; off < size; off += PAGE) {
+        u32 pa = page_alloc();
+        if (!pa || pd_map(pd, USER_BASE + off, pa, PTE_U | PTE_W)) goto nomem;
+        memcpy((void *)pa, pg->start + off, size - off < PAGE ? size - off : PAGE);
+    }
+    u32 top = 0;
+    for (int i = 1; i <= USTACK_PAGES; i++) {
+        u32 pa = page_alloc();
+        if (!pa || pd_map(pd, USER_STACK_TOP - i * PAGE, pa, PTE_U | PTE_W)) goto nomem;
+        if (i == 1) top = pa + PAGE;
+    }
+    /* the argument string at the stack top, then (fake return, pointer) for main */
+    char *s = (char *)(top - 256);
+    u32 n = arg ? strlen(arg) : 0;
+    if (n > 255) n = 255;
+    memcpy(s, arg ? arg : "", n);
+    s[n] = 0;
+    u32 *sp = (u32 *)(top - 256 - 8);
+    sp[0] = 0;
+    sp[1] = USER_STACK_TOP - 256;
+    memset(p, 0, sizeof *p - KSTACK);
+    p->pid = next_pid++;
+    p->parent = parent;
+    p->pd = pd;
+    int l = strlen(name) < 15 ? strlen(name) : 15;
+    memcpy(p->name, name, l);
+    struct trapframe *f = (struct trapframe *)(p->kstack + KSTACK) - 1;
+    memset(f, 0, sizeof *f);
+    f->ds = f->es = f->fs = f->gs = f->ss = SEL_UDATA;
+    f->cs = SEL_UCODE;
+    f->eip = USER_BASE;
+    f->esp = USER_STACK_TOP - 256 - 8;
+    f->eflags = 0x202;
+    p->frame = f;
+    p->state = RUNNABLE;
+    return p->pid;
+nomem:
+    pd_destroy(pd);
+    return -3;
+}
+
+/* end a process: its memory goes now, its slot when the parent waits */
+static void proc_end(struct proc *p, int code)
+{
+    p->code = code;
+    if (priv_read_cr3() == (u32)p->pd) priv_switch_pd(kernel_pd);
+    pd_destroy(p->pd);
+    p->pd = NULL;
+    p->state = ZOMBIE;
+    struct proc *par = find(p->parent);
+    for (int i = 0; i < NPROC; i++)
+        if (procs[i].state != UNUSED && procs[i].parent == p->pid) {
+            procs[i].parent = 0;
+            if (procs[i].state == ZOMBIE) procs[i].state = UNUSED;
+        }
+    if (!par || par->state == ZOMBIE) p->state = UNUSED;
+    else if (par->state == BLOCK_WAIT && (par->waitfor == p->pid || par->waitfor == -1))
+        par->state = RUNNABLE;
+}
+
+void proc_fault(struct trapframe *f, const char *what)
+{
+    struct proc *p = &procs[cur];
+    kprintf("%s[%u]: segmentation fault (%s at eip %08x", p->name, p->pid, what, f->eip);
+    if (f->vector == 14) kprintf(", address %08x", priv_read_cr2());
+    kprintf(")\n");
+    proc_end(p, 139);
+}
+
+struct trapframe *schedule(struct trapframe *f)
+{
+    if (cur >= 0) {
+        if (procs[cur].state != UNUSED && procs[cur].state != ZOMBIE) procs[cur].frame = f;
+    } else
+        idle_frame = f;
+    int n = -1;
+    for (int k = 1; k <= NPROC; k++) {
+        int i = (cur + k + NPROC) % NPROC;
+        if (procs[i].state == RUNNABLE) { n = i; break; }
+    }
+    cur = n;
+    if (n < 0) {
+        priv_switch_pd(kernel_pd);
+        return idle_frame;
+    }
+    priv_set_kernel_stack((u32)(procs[n].kstack + KSTACK));
+    if (priv_read_cr3() != (u32)procs[n].pd) priv_switch_pd(procs[n].pd);
+    return procs[n].frame;
+}
+
+void proc_tick(void)
+{
+    for (int i = 0; i < NPROC; i++)
+        if (procs[i].state == BLOCK_SLEEP && (int)(ticks - procs[i].wake) >= 0)
+            procs[i].state = RUNNABLE;
+}
+
+void proc_wakeup_input(void)
+{
+    for (int i = 0; i < NPROC; i++)
+        if (procs[i].state == BLOCK_INPUT) procs[i].state = RUNNABLE;
+}
+
+/* is [va, va+len) user memory, mapped (and writable if asked)? */
+static int user_ok(u32 va, u32 len, int write)
+{
+    if (va < USER_BASE || va + len < va || va + len > USER_STACK_TOP) return 0;
+    for (u32 a = va & ~(PAGE - 1); a < va + len; a += PAGE) {
+        u32 pte = pd_lookup(procs[cur].pd, a);
+        if (!(pte & PTE_P) || !(pte & PTE_U) || (write && !(pte & PTE_W))) return 0;
+    }
+    return 1;
+}
+
+static int user_str(u32 va, char *out, u32 max)
+{
+    for (u32 i = 0; i < max; i++) {
+        if (!user_ok(va + i, 1, 0)) return -1;
+        if (!(out[i] = ((char *)va)[i])) return 0;
+    }
+    return -1;
+}
+
+static void ps(void)
+{
+    kprintf("  PID  PPID STATE   NAME\n");
+    for (int i = 0; i < NPROC; i++)
+        if (procs[i].state != UNUSED)
+            kprintf("%5u %5u %-7s %s\n", procs[i].pid, procs[i].parent,
+                    state_names[procs[i].state], procs[i].name);
+}
+
+static void block(struct trapframe *f, int state)
+{
+    procs[cur].state = state;
+    f->eip -= 2;                     /* re-execute int 0x80 when woken */
+}
+
+struct trapframe *syscall(struct trapframe *f)
+{
+    if (cur < 0) panic("system call from the idle context");
+    struct proc *p = &procs[cur];
+    u32 a = f->ebx, b = f->ecx, c = f->edx;
+    int r = -1;
+    char name[16], arg[256];
+    switch (f->eax) {
+    case SYS_EXIT: proc_end(p, (int)a); return schedule(f);
+    case SYS_WRITE:
+        if (!user_ok(a, b, 0)) break;
+        console_write((const char *)a, b);
+        r = b;
+        break;
+    case SYS_READ: {
+        if (!user_ok(a, b, 1)) break;
+        int ch = console_getc();
+        if (ch < 0) { block(f, BLOCK_INPUT); return schedule(f); }
+        u32 n = 0;
+        while (ch >= 0) {
+            ((char *)a)[n++] = (char)ch;
+            if (n == b) break;
+            ch = console_getc();
+        }
+        r = n;
+        break;
+    }
+    case SYS_GETPID: r = p->pid; break;
+    case SYS_YIELD: f->eax = 0; return schedule(f);
+    case SYS_SPAWN:
+        if (user_str(a, name, sizeof name) || (b && user_str(b, arg, sizeof arg))) break;
+        r = proc_spawn(name, p->pid, b ? arg : "");
+        break;
+    case SYS_WAIT: {
+        struct proc *ch = NULL;
+        int any = 0;
+        for (int i = 0; i < NPROC; i++) {
+            struct proc *q = &procs[i];
+            if (q->state == UNUSED || q->parent != p->pid || ((int)a != -1 && q->pid != (int)a))
+                continue;
+            any = 1;
+            if (q->state == ZOMBIE) { ch = q; break; }
+        }
+        if (!any) break;
+        if (!ch) { p->waitfor = (int)a; block(f, BLOCK_WAIT); return schedule(f); }
+        r = ch->code;
+        if (c && user_ok(c, 4, 1)) *(u32 *)c = ch->pid;
+        ch->state = UNUSED;
+        break;
+    }
+    case SYS_KILL: {
+        struct proc *q = find((int)a);
+        if (!q || q->state == ZOMBIE) break;
+        proc_end(q, 137);
+        if (q == p) return schedule(f);
+        r = 0;
+        break;
+    }
+    case SYS_PS: ps(); r = 0; break;
+    case SYS_TICKS: r = ticks; break;
+    case SYS_SLEEP:
+        p->wake = ticks + a;
+        p->state = BLOCK_SLEEP;
+        f->eax = 0;
+        return schedule(f);
+    case SYS_MEMINFO: mm_print(); r = 0; break;
+    case SYS_PROGS:
+        for (const struct prog *pg = progs; pg->name; pg++) kprintf("%s ", pg->name);
+        kprintf("\n");
+        r = 0;
+        break;
+    case SYS_KFAULT:                 /* debugging aid: a kernel-mode page fault */
+        kprintf("kfault: the kernel reads address %08x\n", a);
+        r = *(volatile u32 *)a;
+        break;
+    }
+    f->eax = (u32)r;
+    return f;
+}

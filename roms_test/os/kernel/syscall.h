@@ -1,0 +1,15 @@
+/* System call numbers (int 0x80: EAX = number, EBX, ECX, EDX = arguments, EAX = result) */
+#define SYS_EXIT 0      /* (code) */
+#define SYS_WRITE 1     /* (buf, len) to the consoles */
+#define SYS_READ 2      /* (buf, len): blocks until a byte is typed; returns bytes read */
+#define SYS_GETPID 3
+#define SYS_YIELD 4
+#define SYS_SPAWN 5     /* (name, arg string) -> pid, < 0 on error */
+#define SYS_WAIT 6      /* (pid or -1, -, &pid) -> exit code */
+#define SYS_KILL 7      /* (pid) */
+#define SYS_PS 8
+#define SYS_TICKS 9     /* PIT ticks since boot (HZ per second) */
+#define SYS_SLEEP 10    /* (ticks) */
+#define SYS_MEMINFO 11
+#define SYS_PROGS 12    /* list the built-in programs */
+#define SYS_KFAULT 13   /* (address): the kernel reads it (tests the panic path) */

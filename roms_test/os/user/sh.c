@@ -1,0 +1,74 @@
+/* The shell: reads a line (echoing, with backspace), runs a built-in or a
+ * program; "prog args &" runs it in the background. */
+#include "ulib.h"
+
+static char line[128];
+
+static int readline(void)
+{
+    int n = 0;
+    for (;;) {
+        char buf[16];
+        int got = read(buf, sizeof buf);
+        for (int i = 0; i < got; i++) {
+            char c = buf[i];
+            if (c == '\n') { write("\n", 1); line[n] = 0; return n; }
+            if (c == '\b') { if (n) { n--; write("\b \b", 3); } continue; }
+            if ((u8)c < ' ' || n == sizeof line - 1) continue;
+            line[n++] = c;
+            write(&c, 1);
+        }
+    }
+}
+
+static void help(void)
+{
+    puts("built-ins: help echo ps kill PID mem ticks progs kfault ADDR exit\n"
+         "programs (run with NAME [ARG] [&]): ");
+    sys(SYS_PROGS, 0, 0, 0);
+}
+
+int main(const char *arg)
+{
+    (void)arg;
+    printf("emu-os shell, pid %d; type help\n", getpid());
+    for (;;) {
+        puts("$ ");
+        readline();
+        char *cmd = line;
+        while (*cmd == ' ') cmd++;
+        if (!*cmd) continue;
+        int n = strlen(cmd);
+        while (n && cmd[n - 1] == ' ') cmd[--n] = 0;
+        int bg = n && cmd[n - 1] == '&';
+        if (bg) { cmd[--n] = 0; while (n && cmd[n - 1] == ' ') cmd[--n] = 0; }
+        char *rest = cmd;
+        while (*rest && *rest != ' ') rest++;
+        if (*rest) *rest++ = 0;
+        while (*rest == ' ') rest++;
+        if (!strcmp(cmd, "help")) help();
+        else if (!strcmp(cmd, "echo")) printf("%s\n", rest);
+        else if (!strcmp(cmd, "ps")) sys(SYS_PS, 0, 0, 0);
+        else if (!strcmp(cmd, "mem")) sys(SYS_MEMINFO, 0, 0, 0);
+        else if (!strcmp(cmd, "ticks")) printf("%u\n", ticks());
+        else if (!strcmp(cmd, "progs")) sys(SYS_PROGS, 0, 0, 0);
+        else if (!strcmp(cmd, "exit")) return 0;
+        else if (!strcmp(cmd, "kill")) {
+            if (kill(atoi(rest)) < 0) printf("kill: no process %s\n", rest);
+        } else if (!strcmp(cmd, "kfault")) {
+            u32 a = 0;
+            for (char *p = rest; *p; p++) {
+                int d = *p >= '0' && *p <= '9' ? *p - '0' : (*p | 32) >= 'a' && (*p | 32) <= 'f' ? (*p | 32) - 'a' + 10 : -1;
+                if (d < 0) break;
+                a = a * 16 + d;
+            }
+            sys(SYS_KFAULT, a ? a : 0xFFFFF000u, 0, 0);
+        } else {
+            int pid = spawn(cmd, rest);
+            if (pid < 0) { printf("%s: command not found\n", cmd); continue; }
+            if (bg) { printf("[%d]\n", pid); continue; }
+            int code = wait(pid, 0);
+            if (code) printf("[exit %d]\n", code);
+        }
+    }
+}

@@ -1,0 +1,28 @@
+#include "ulib.h"
+
+int sys(u32 n, u32 a, u32 b, u32 c)
+{
+    int r;
+    __asm__ volatile("int $0x80" : "=a"(r) : "a"(n), "b"(a), "c"(b), "d"(c) : "memory");
+    return r;
+}
+
+void printf(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    write(buf, n < (int)sizeof buf ? n : (int)sizeof buf - 1);
+}
+
+void puts(const char *s) { write(s, strlen(s)); }
+
+int atoi(const char *s)
+{
+    int v = 0, neg = *s == '-';
+    if (neg) s++;
+    while (*s >= '0' && *s <= '9') v = v * 10 + *s++ - '0';
+    return neg ? -v : v;
+}

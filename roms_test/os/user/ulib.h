@@ -1,0 +1,20 @@
+/* The user programs' library: system calls and formatted output. */
+#ifndef ULIB_H
+#define ULIB_H
+#include "../kernel/kernel.h"
+#include "../kernel/syscall.h"
+int sys(u32 n, u32 a, u32 b, u32 c);
+#define exit(c) sys(SYS_EXIT, (c), 0, 0)
+#define write(b, n) sys(SYS_WRITE, (u32)(b), (n), 0)
+#define read(b, n) sys(SYS_READ, (u32)(b), (n), 0)
+#define getpid() sys(SYS_GETPID, 0, 0, 0)
+#define yield() sys(SYS_YIELD, 0, 0, 0)
+#define spawn(name, arg) sys(SYS_SPAWN, (u32)(name), (u32)(arg), 0)
+#define wait(pid, pidp) sys(SYS_WAIT, (pid), 0, (u32)(pidp))
+#define kill(pid) sys(SYS_KILL, (pid), 0, 0)
+#define ticks() ((u32)sys(SYS_TICKS, 0, 0, 0))
+#define sleep(t) sys(SYS_SLEEP, (t), 0, 0)
+void printf(const char *fmt, ...);
+void puts(const char *s);
+int atoi(const char *s);
+#endif
