@@ -1,17 +1,22 @@
 #!/bin/sh
 # Build os.img (or the path given) from source: MBR, loader, kernel with the
-# user programs linked in.  Needs nasm, gcc with 32-bit support (gcc-multilib
+# user programs linked in.  OS_KEEP=DIR keeps the objects and ELF files there.  Needs nasm, gcc with 32-bit support (gcc-multilib
 # on Debian amd64) and binutils.  Deterministic: rebuilding gives the same bytes.
 set -e
 cd "$(dirname "$0")"
 OUT=${1:-os.img}
-B=$(mktemp -d)
-trap 'rm -rf "$B"' EXIT
+if [ -n "$OS_KEEP" ]; then
+    B=$OS_KEEP
+    mkdir -p "$B"
+else
+    B=$(mktemp -d)
+    trap 'rm -rf "$B"' EXIT
+fi
 CC="gcc -m32 -march=i386 -ffreestanding -fno-pic -fno-pie -nostdlib -fno-builtin \
  -fno-stack-protector -fno-asynchronous-unwind-tables -mgeneral-regs-only \
  -O2 -Wall -Wextra -Wno-unused-parameter -Werror"
 LD="ld -m elf_i386 --build-id=none -nostdlib -z noexecstack --no-warn-rwx-segments"
-PROGS="sh hello fault count"
+PROGS="sh hello fault count spin"
 # user programs
 nasm -f elf32 -o "$B/crt0.o" user/crt0.asm
 $CC -c -o "$B/ulib.o" user/ulib.c
@@ -44,5 +49,5 @@ nasm -f bin -DLOADER_SECTORS=$LS -o "$B/mbr.bin" boot/mbr.asm
 nasm -f bin -DLOADER_SECTORS=$LS -DKERNEL_SECTORS=$KS -o "$B/loader.bin" boot/loader.asm
 cat "$B/mbr.bin" "$B/loader.bin" "$B/kernel.bin" > "$B/os.img"
 truncate -s $((2 * 16 * 63 * 512)) "$B/os.img"    # two cylinders of 16 x 63 sectors
-mv "$B/os.img" "$OUT"
+cp "$B/os.img" "$OUT"
 echo "$OUT: kernel $KS sectors"

@@ -230,6 +230,7 @@ struct trapframe *syscall(struct trapframe *f)
             if (q->state == ZOMBIE) { ch = q; break; }
         }
         if (!any) break;
+        if (!ch && (b & WNOHANG)) break;
         if (!ch) { p->waitfor = (int)a; block(f, BLOCK_WAIT); return schedule(f); }
         r = ch->code;
         if (c && user_ok(c, 4, 1)) *(u32 *)c = ch->pid;

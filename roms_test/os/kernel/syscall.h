@@ -5,7 +5,8 @@
 #define SYS_GETPID 3
 #define SYS_YIELD 4
 #define SYS_SPAWN 5     /* (name, arg string) -> pid, < 0 on error */
-#define SYS_WAIT 6      /* (pid or -1, -, &pid) -> exit code */
+#define SYS_WAIT 6      /* (pid or -1, flags, &pid) -> exit code; -1, pid untouched: none */
+#define WNOHANG 1       /* SYS_WAIT: do not block */
 #define SYS_KILL 7      /* (pid) */
 #define SYS_PS 8
 #define SYS_TICKS 9     /* PIT ticks since boot (HZ per second) */

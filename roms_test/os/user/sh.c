@@ -33,6 +33,9 @@ int main(const char *arg)
     (void)arg;
     printf("emu-os shell, pid %d; type help\n", getpid());
     for (;;) {
+        int pid, code;
+        while (pid = 0, code = wait(-1, WNOHANG, &pid), pid)
+            printf("[%d] done, exit %d\n", pid, code);
         puts("$ ");
         readline();
         char *cmd = line;
@@ -64,10 +67,10 @@ int main(const char *arg)
             }
             sys(SYS_KFAULT, a ? a : 0xFFFFF000u, 0, 0);
         } else {
-            int pid = spawn(cmd, rest);
+            pid = spawn(cmd, rest);
             if (pid < 0) { printf("%s: command not found\n", cmd); continue; }
             if (bg) { printf("[%d]\n", pid); continue; }
-            int code = wait(pid, 0);
+            code = wait(pid, 0, 0);
             if (code) printf("[exit %d]\n", code);
         }
     }

@@ -10,7 +10,7 @@ int sys(u32 n, u32 a, u32 b, u32 c);
 #define getpid() sys(SYS_GETPID, 0, 0, 0)
 #define yield() sys(SYS_YIELD, 0, 0, 0)
 #define spawn(name, arg) sys(SYS_SPAWN, (u32)(name), (u32)(arg), 0)
-#define wait(pid, pidp) sys(SYS_WAIT, (pid), 0, (u32)(pidp))
+#define wait(pid, flags, pidp) sys(SYS_WAIT, (pid), (flags), (u32)(pidp))
 #define kill(pid) sys(SYS_KILL, (pid), 0, 0)
 #define ticks() ((u32)sys(SYS_TICKS, 0, 0, 0))
 #define sleep(t) sys(SYS_SLEEP, (t), 0, 0)

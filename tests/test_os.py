@@ -1,0 +1,240 @@
+"""The project's protected-mode OS (roms_test/os) on the pc machine: it boots
+from the ATA hard disk to its shell, takes commands from the PS/2 keyboard and
+from COM1, runs ring-3 programs preemptively, survives their faults, and a
+kernel panic shows on both consoles with the CPU halted, interrupts off.  Each
+test boots a copy of os.img, never the shipped file."""
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from emu.machine import Machine
+from tests.conftest import ROOT
+
+try:
+    import cores.x86  # noqa: F401
+except ImportError as e:
+    pytest.skip(f"cores.x86 is not importable ({e})", allow_module_level=True)
+
+OS = ROOT / "roms_test" / "os"
+BANNER = "emu-os 0.1: protected mode, kernel at 1 MiB"
+PROMPT = b"$ "
+
+
+class Session:
+    def __init__(self, m):
+        self.m = m
+        self.com = m.devices["com1"]
+
+    @property
+    def out(self):
+        return self.com.backend.output.decode("latin1")
+
+    def screen(self):
+        return [line.rstrip() for line in self.m.devices["vga"].text_lines()]
+
+    def wait_for(self, text, seconds=10, start=0):
+        ok = self.m.run_until(lambda mm: text in self.out[start:], seconds)
+        assert ok, f"{text!r} not seen; serial output:\n{self.out[start:]}"
+
+    def command(self, line, via="keyboard", seconds=10):
+        """Type a line, wait for the next prompt; the output in between."""
+        start = len(self.out)
+        if via == "keyboard":
+            self.m.type(line + "\r")
+        else:
+            self.com.backend.feed((line + "\r").encode())
+        ok = self.m.run_until(lambda mm: self.out[start:].endswith("\n$ "), seconds)
+        assert ok, f"no prompt after {line!r}; serial output:\n{self.out[start:]}"
+        text = self.out[start:].replace("\r\n", "\n")
+        assert text.startswith(line + "\n"), text          # the shell echoes the line
+        return text[len(line) + 1:-2]
+
+
+@pytest.fixture
+def os_session(tmp_path):
+    img = tmp_path / "os.img"
+    shutil.copyfile(OS / "os.img", img)
+    m = Machine.load("pc", {"hdd": img})
+    s = Session(m)
+    s.wait_for("\n$ ")
+    yield s
+    m.shutdown()
+
+
+def test_boots_to_the_shell_on_both_consoles(os_session):
+    s = os_session
+    assert s.out.startswith(BANNER + "\r\n")
+    assert "paging on" in s.out and "emu-os shell, pid 1" in s.out
+    screen = s.screen()
+    assert screen[0] == BANNER
+    assert screen[2].startswith("emu-os shell, pid 1")
+    assert screen[3] == "$"
+    r = s.m.cpus["maincpu"].get_registers()
+    assert r["cr0"] & 0x80000001 == 0x80000001        # protected mode and paging
+    assert r["tr"] == 0x28 and r["gdtr"][1] == 6 * 8 - 1
+
+
+def test_keyboard_and_serial_commands(os_session):
+    s = os_session
+    assert s.command("echo typed on the keyboard") == "typed on the keyboard\n"
+    assert s.screen()[4] == "typed on the keyboard"
+    assert s.command("echo sent on COM1", via="serial") == "sent on COM1\n"
+    assert "sent on COM1" in s.screen()
+    out = s.command("hello world", via="serial")
+    assert out == "hello from pid 2 in ring 3, arg 'world'\n"
+    assert s.command("no-such-program") == "no-such-program: command not found\n"
+    assert "programs (run with NAME [ARG] [&]): sh hello fault count spin" in s.command("help")
+    out = s.command("mem")
+    assert "0000000000100000 0000000000f00000 type 1" in out      # E820 from the loader
+
+
+def test_backspace_edits_the_line(os_session):
+    s = os_session
+    start = len(s.out)
+    s.m.type("echo abX")
+    s.wait_for("echo abX", start=start)
+    s.m.key_event("backspace", True)
+    s.m.step_frame(1)
+    s.m.key_event("backspace", False)
+    s.m.type("c\r")
+    s.wait_for("\nabc\r\n$ ", start=start)
+
+
+def test_user_faults_end_the_process_not_the_kernel(os_session):
+    s = os_session
+    for arg, what in (("", r"page fault at eip 4000[0-9a-f]{4}, address 00000000"),
+                      ("kernel", r"page fault at eip 4000[0-9a-f]{4}, address 00100000"),
+                      ("div", r"divide error at eip 4000[0-9a-f]{4}"),
+                      ("cli", r"general protection at eip 4000[0-9a-f]{4}")):
+        out = s.command(f"fault {arg}".strip())
+        assert re.search(r"fault\[\d+\]: segmentation fault \(" + what + r"\)\n\[exit 139\]\n$",
+                         out), out
+        assert "still alive" not in out
+    assert s.command("echo still here") == "still here\n"
+    assert "fault" not in s.command("ps")                       # the slots are free again
+
+
+def test_preemptive_scheduling_and_kill(os_session):
+    s = os_session
+    out = s.command("spin &")                                   # loops, never yields
+    pid = int(re.fullmatch(r"\[(\d+)\]\n", out).group(1))
+    out = s.command("ps")                                       # the shell still runs
+    assert re.search(rf"^\s+{pid}\s+1 run\s+spin$", out, re.M), out
+    out = s.command("count 2")
+    assert re.search(r"count\[\d+\]: done in \d+ ticks", out), out
+    assert s.command(f"kill {pid}") == f"[{pid}] done, exit 137\n"     # reaped at the prompt
+    assert f" {pid} " not in s.command("ps")
+    assert s.command(f"kill {pid}") == f"kill: no process {pid}\n"
+    assert s.command("kill bogus") == "kill: no process bogus\n"
+
+
+def test_kernel_panic_shows_everywhere_and_halts(os_session):
+    s = os_session
+    s.m.type("kfault\r")
+    s.wait_for("System halted.")
+    out = s.out[s.out.index("KERNEL PANIC"):]
+    assert out.startswith("KERNEL PANIC: page fault in the kernel\r\n")
+    assert re.search(r"CR0=80000011 CR2=fffff000 CR3=[0-9a-f]{8} vector=14 error=00000000", out)
+    screen = "\n".join(s.screen())
+    assert "KERNEL PANIC: page fault in the kernel" in screen and "EIP=" in screen
+    s.m.run_for(0.3)
+    r = s.m.cpus["maincpu"].get_registers()
+    assert r["halted"] and not r["eflags"] & 0x200          # HLT with IF clear: inspectable
+    assert s.out.endswith("System halted.\r\n")
+
+
+# ---- the image, its source and its privileged-operations layer ------------------------
+def _have_toolchain():
+    if not (shutil.which("nasm") and shutil.which("gcc") and shutil.which("ld")
+            and shutil.which("objdump")):
+        return False
+    r = subprocess.run(["gcc", "-m32", "-ffreestanding", "-c", "-x", "c", "-", "-o", "/dev/null"],
+                       input="int x;", capture_output=True, text=True)
+    return r.returncode == 0
+
+
+needs_toolchain = pytest.mark.skipif(not _have_toolchain(),
+                                     reason="needs nasm, gcc -m32 and binutils")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    d = tmp_path_factory.mktemp("osbuild")
+    src = d / "os"
+    shutil.copytree(OS, src)
+    (src / "os.img").unlink()
+    r = subprocess.run(["sh", str(src / "build.sh")], capture_output=True, text=True,
+                       env={"PATH": "/usr/bin:/bin", "OS_KEEP": str(d / "objs")})
+    assert r.returncode == 0, r.stderr
+    return src / "os.img", d / "objs"
+
+
+@needs_toolchain
+def test_rebuild_matches_the_shipped_image(built):
+    img, _ = built
+    assert img.read_bytes() == (OS / "os.img").read_bytes()
+    assert len(img.read_bytes()) % (16 * 63 * 512) == 0       # whole cylinders
+
+
+# Robin & Irvine's sensitive instructions and the privileged ones
+SENSITIVE = re.compile(
+    r"\t(cli|sti|hlt|in|out|ins[bwl]?|outs[bwl]?|lgdt|lidt|lldt|ltr|lmsw|clts|invlpg|invd|"
+    r"wbinvd|iret[dw]?|pushf[lw]?|popf[lw]?|sgdt|sidt|sldt|str|smsw|lar|lsl|verr|verw|"
+    r"lcall|ljmp|lret|int3?|into|rdmsr|wrmsr)\b|"
+    r"\t(mov|push|pop)[lw]?\s.*%(cr\d|dr\d|[cdefgs]s)\b")
+
+
+@needs_toolchain
+def test_privileged_instructions_only_in_the_priv_layer(built):
+    _, objs = built
+    elf = objs / "kernel.elf"
+    syms = {}
+    for line in subprocess.run(["nm", str(elf)], capture_output=True, text=True).stdout.split("\n"):
+        parts = line.split()
+        if len(parts) == 3:
+            syms[parts[2]] = int(parts[0], 16)
+    lo, hi = syms["_priv_start"], syms["_priv_end"]
+    dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(elf)],
+                         capture_output=True, text=True).stdout
+    inside, outside = [], []
+    for line in dis.split("\n"):
+        m = re.match(r"\s+([0-9a-f]+):(\t.*)", line)
+        if m and SENSITIVE.search(m.group(2)):
+            (inside if lo <= int(m.group(1), 16) < hi else outside).append(line.strip())
+    assert not outside, "\n".join(outside)
+    assert len(inside) > 30                                    # the check sees the layer
+
+
+# ---- the same image on real-hardware models -----------------------------------------
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("qemu-system-i386") is None, reason="needs qemu-system-i386")
+def test_boots_under_qemu(tmp_path):
+    img = tmp_path / "os.img"
+    shutil.copyfile(OS / "os.img", img)
+    p = subprocess.Popen(["qemu-system-i386", "-drive", f"file={img},format=raw,if=ide",
+                          "-serial", "stdio", "-display", "none", "-monitor", "none",
+                          "-no-reboot"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    import os as _os
+    _os.set_blocking(p.stdout.fileno(), False)
+    out = b""
+
+    def until(text, seconds=30):
+        nonlocal out
+        end = time.time() + seconds
+        while text not in out and time.time() < end:
+            out += p.stdout.read() or b""
+            time.sleep(0.05)
+        return text in out
+    try:
+        assert until(b"\n$ "), out
+        assert out.startswith(BANNER.encode() + b"\r\n")
+        p.stdin.write(b"hello qemu\r")
+        p.stdin.flush()
+        assert until(b"arg 'qemu'\r\n$ "), out
+        assert b"hello from pid 2 in ring 3" in out
+    finally:
+        p.kill()
+        p.wait()
