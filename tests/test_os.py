@@ -113,6 +113,8 @@ def test_user_faults_end_the_process_not_the_kernel(os_session):
         assert re.search(r"fault\[\d+\]: segmentation fault \(" + what + r"\)\n\[exit 139\]\n$",
                          out), out
         assert "still alive" not in out
+    assert s.command("fault args") == ("fault: args\n"
+                                       "write -1 read -1 spawn -1 resume -1 sbrk -1 unknown -1\n")
     assert s.command("echo still here") == "still here\n"
     assert "fault" not in s.command("ps")                       # the slots are free again
 
@@ -129,6 +131,21 @@ def test_preemptive_scheduling_and_kill(os_session):
     assert f" {pid} " not in s.command("ps")
     assert s.command(f"kill {pid}") == f"kill: no process {pid}\n"
     assert s.command("kill bogus") == "kill: no process bogus\n"
+
+
+def test_benchmarks_print_count_and_time(os_session):
+    """bench: system call, IN, CR3 switch, PTE rewrite, demand-zero page faults,
+    divide errors resumed by the program's own handler, call/ret, spawn+wait, compute."""
+    s = os_session
+    free = re.search(r"free pages: (\d+)", s.command("mem")).group(1)
+    out = s.command("bench", seconds=30)
+    names = re.findall(r"^bench (\w+): (\d+) in (\d+) us, (\d+) ns each$", out, re.M)
+    assert [n[0] for n in names] == ["syscall", "inout", "cr3", "pte", "pagefault", "divzero",
+                                     "callret", "spawn", "compute"], out
+    assert all(int(us) > 0 for _, _, us, _ in names)
+    assert s.command("bench divzero 3").startswith("bench divzero: 3 in ")
+    assert s.command("bench nosuch") == "bench: no benchmark nosuch\n[exit 1]\n"
+    assert re.search(r"free pages: (\d+)", s.command("mem")).group(1) == free    # no leak
 
 
 def test_kernel_panic_shows_everywhere_and_halts(os_session):

@@ -48,6 +48,8 @@ void panic(const char *fmt, ...) __attribute__((noreturn));
 void irq_unmask(int irq);
 extern volatile u32 ticks;
 #define HZ 100
+#define PIT_DIV (1193182 / HZ)
+u32 time_us(void);
 
 /* mm.c */
 #define PAGE 4096
@@ -73,7 +75,7 @@ void proc_init(void);
 int proc_spawn(const char *name, int parent, const char *arg);
 struct trapframe *schedule(struct trapframe *f);
 struct trapframe *syscall(struct trapframe *f);
-void proc_fault(struct trapframe *f, const char *what);
+int proc_fault(struct trapframe *f, const char *what);   /* 1: resume the frame */
 int proc_current(void);
 void proc_wakeup_input(void);
 void proc_tick(void);

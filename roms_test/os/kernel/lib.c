@@ -3,16 +3,22 @@
 
 void *memset(void *d, int c, size_t n)
 {
-    u8 *p = d;
-    while (n--) *p++ = (u8)c;
+    u32 v = (u8)c * 0x01010101u;
+    void *p = d;
+    size_t w = n / 4;
+    __asm__ volatile("rep stosl" : "+D"(p), "+c"(w) : "a"(v) : "memory");
+    w = n & 3;
+    __asm__ volatile("rep stosb" : "+D"(p), "+c"(w) : "a"(v) : "memory");
     return d;
 }
 
 void *memcpy(void *d, const void *s, size_t n)
 {
-    u8 *p = d;
-    const u8 *q = s;
-    while (n--) *p++ = *q++;
+    void *p = d;
+    size_t w = n / 4;
+    __asm__ volatile("rep movsl" : "+D"(p), "+S"(s), "+c"(w) : : "memory");
+    w = n & 3;
+    __asm__ volatile("rep movsb" : "+D"(p), "+S"(s), "+c"(w) : : "memory");
     return d;
 }
 

@@ -16,7 +16,7 @@ static const char *const state_names[] = {"unused", "run", "input", "wait", "sle
 
 struct proc {
     int pid, state, parent, code, waitfor;
-    u32 wake;
+    u32 wake, brk, handler, in_handler;
     u32 *pd;
     struct trapframe *frame;
     char name[16];
@@ -72,6 +72,7 @@ int proc_spawn(const char *name, int parent, const char *arg)
     p->pid = next_pid++;
     p->parent = parent;
     p->pd = pd;
+    p->brk = USER_BASE + ((size + PAGE - 1) & ~(PAGE - 1));
     int l = strlen(name) < 15 ? strlen(name) : 15;
     memcpy(p->name, name, l);
     struct trapframe *f = (struct trapframe *)(p->kstack + KSTACK) - 1;
@@ -108,13 +109,72 @@ static void proc_end(struct proc *p, int code)
         par->state = RUNNABLE;
 }
 
-void proc_fault(struct trapframe *f, const char *what)
+#define STACK_MAX (1u << 20)
+
+static int user_ok(u32 va, u32 len, int write);
+
+int proc_fault(struct trapframe *f, const char *what)
 {
     struct proc *p = &procs[cur];
+    u32 cr2 = priv_read_cr2();
+    if (f->vector == 14 && !(f->err & 1) &&          /* not present: heap or stack? */
+        ((cr2 >= USER_BASE && cr2 < p->brk) ||
+         (cr2 >= USER_STACK_TOP - STACK_MAX && cr2 < USER_STACK_TOP))) {
+        u32 pa = page_alloc();
+        if (pa && !pd_map(p->pd, cr2 & ~(PAGE - 1), pa, PTE_U | PTE_W)) return 1;
+        if (pa) page_free(pa);
+        kprintf("%s[%u]: out of memory\n", p->name, p->pid);
+        proc_end(p, 137);
+        return 0;
+    }
+    if (p->handler && !p->in_handler) {              /* the process's own handler */
+        struct uctx c = {f->vector, f->err, cr2, f->eip, f->esp, f->eflags, f->eax, f->ebx,
+                         f->ecx, f->edx, f->esi, f->edi, f->ebp};
+        u32 sp = (f->esp - sizeof c) & ~3u;
+        if (user_ok(sp - 8, sizeof c + 8, 1)) {
+            memcpy((void *)sp, &c, sizeof c);
+            ((u32 *)sp)[-1] = sp;                    /* the argument */
+            ((u32 *)sp)[-2] = 0;                     /* no return address */
+            f->esp = sp - 8;
+            f->eip = p->handler;
+            p->in_handler = 1;
+            return 1;
+        }
+    }
     kprintf("%s[%u]: segmentation fault (%s at eip %08x", p->name, p->pid, what, f->eip);
-    if (f->vector == 14) kprintf(", address %08x", priv_read_cr2());
+    if (f->vector == 14) kprintf(", address %08x", cr2);
     kprintf(")\n");
     proc_end(p, 139);
+    return 0;
+}
+
+static int sbrk(struct proc *p, int incr)
+{
+    u32 old = p->brk, new = old + incr;
+    if ((incr > 0 && (new < old || new > USER_STACK_TOP - STACK_MAX)) ||
+        (incr < 0 && (new > old || new < USER_BASE)))
+        return -1;
+    for (u32 a = (new + PAGE - 1) & ~(PAGE - 1); a < old; a += PAGE) {   /* shrinking */
+        u32 pte = pd_lookup(p->pd, a);
+        if (pte & PTE_P) {
+            u32 *e = (u32 *)(p->pd[a >> 22] & ~0xFFFu) + ((a >> 12) & 1023);
+            priv_set_pte(e, 0, a);
+            page_free(pte & ~0xFFFu);
+        }
+    }
+    p->brk = new;
+    return (int)old;
+}
+
+static void bench(struct proc *p, u32 op, u32 n)
+{
+    u32 va = USER_STACK_TOP - PAGE;                  /* the top stack page: always mapped */
+    u32 *e = (u32 *)(p->pd[va >> 22] & ~0xFFFu) + ((va >> 12) & 1023);
+    for (u32 i = 0; i < n; i++) {
+        if (op == BENCH_INOUT) priv_inb(0x61);
+        else if (op == BENCH_CR3) { priv_switch_pd(kernel_pd); priv_switch_pd(p->pd); }
+        else if (op == BENCH_PTE) priv_set_pte(e, *e ^ PTE_W, va), priv_set_pte(e, *e ^ PTE_W, va);
+    }
 }
 
 struct trapframe *schedule(struct trapframe *f)
@@ -256,6 +316,25 @@ struct trapframe *syscall(struct trapframe *f)
     case SYS_PROGS:
         for (const struct prog *pg = progs; pg->name; pg++) kprintf("%s ", pg->name);
         kprintf("\n");
+        r = 0;
+        break;
+    case SYS_SBRK: r = sbrk(p, (int)a); break;
+    case SYS_HANDLER: p->handler = a; r = 0; break;
+    case SYS_RESUME: {
+        struct uctx c;
+        if (!p->in_handler || !user_ok(a, sizeof c, 0)) break;
+        memcpy(&c, (void *)a, sizeof c);
+        p->in_handler = 0;
+        f->eip = c.eip; f->esp = c.esp;
+        f->eflags = (c.eflags & 0xCD5) | 0x202;      /* arithmetic flags, DF; IF on, IOPL 0 */
+        f->eax = c.eax; f->ebx = c.ebx; f->ecx = c.ecx; f->edx = c.edx;
+        f->esi = c.esi; f->edi = c.edi; f->ebp = c.ebp;
+        return f;
+    }
+    case SYS_TIME: r = time_us(); break;
+    case SYS_BENCH:
+        if (a < BENCH_INOUT || a > BENCH_PTE) break;
+        bench(p, a, b > (1u << 22) ? 1u << 22 : b);
         r = 0;
         break;
     case SYS_KFAULT:                 /* debugging aid: a kernel-mode page fault */

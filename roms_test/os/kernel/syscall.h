@@ -14,3 +14,17 @@
 #define SYS_MEMINFO 11
 #define SYS_PROGS 12    /* list the built-in programs */
 #define SYS_KFAULT 13   /* (address): the kernel reads it (tests the panic path) */
+#define SYS_SBRK 14     /* (increment) -> old break; heap pages are demand-zero */
+#define SYS_HANDLER 15  /* (function or 0): where the process's faults go (struct uctx *) */
+#define SYS_RESUME 16   /* (struct uctx *): return from that handler */
+#define SYS_TIME 17     /* microseconds since boot */
+#define SYS_BENCH 18    /* (op, n): n kernel-side operations (BENCH_*) */
+#define BENCH_INOUT 1   /* IN from port 61h */
+#define BENCH_CR3 2     /* MOV CR3 (kernel directory, then the process's) */
+#define BENCH_PTE 3     /* rewrite a user PTE (and INVLPG) */
+
+/* what a fault handler gets (on the user stack) and may change */
+struct uctx {
+    unsigned vector, err, cr2;
+    unsigned eip, esp, eflags, eax, ebx, ecx, edx, esi, edi, ebp;
+};

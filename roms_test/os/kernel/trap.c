@@ -27,7 +27,7 @@ void trap_init(void)
     priv_outb(0x21, 0x01); priv_outb(0xA1, 0x01);    /* ICW4: 8086 mode */
     priv_outb(0x21, irq_mask & 0xFF);
     priv_outb(0xA1, irq_mask >> 8);
-    u32 div = 1193182 / HZ;
+    u32 div = PIT_DIV;
     priv_outb(0x43, 0x34);                           /* channel 0, lo/hi, rate generator */
     priv_outb(0x40, div & 0xFF);
     priv_outb(0x40, div >> 8);
@@ -60,13 +60,27 @@ void panic(const char *fmt, ...)
     priv_halt_forever();
 }
 
+/* microseconds since boot: the tick count and PIT channel 0's current count */
+u32 time_us(void)
+{
+    u32 fl = priv_irq_save();
+    priv_outb(0x43, 0x00);                           /* latch channel 0 */
+    u32 c = priv_inb(0x40);
+    c |= priv_inb(0x40) << 8;
+    u32 t = ticks;
+    priv_outb(0x20, 0x0A);                           /* IRR: a wrap not yet counted? */
+    if ((priv_inb(0x20) & 1) && c > PIT_DIV / 2) t++;
+    priv_irq_restore(fl);
+    return t * (1000000 / HZ) + (PIT_DIV - c) * 1000 / 1193;
+}
+
 struct trapframe *trap(struct trapframe *f)
 {
     u32 v = f->vector;
     if (v < 32) {
         const char *what = v < sizeof names / sizeof *names ? names[v] : "exception";
         if ((f->cs & 3) == 3) {
-            proc_fault(f, what);
+            if (proc_fault(f, what)) return f;          /* demand-zero page or user handler */
             return schedule(f);
         }
         panic_frame = f;

@@ -26,3 +26,17 @@ int atoi(const char *s)
     while (*s >= '0' && *s <= '9') v = v * 10 + *s++ - '0';
     return neg ? -v : v;
 }
+
+static void (*fault_fn)(struct uctx *);
+
+static void fault_entry(struct uctx *c)
+{
+    fault_fn(c);
+    sys(SYS_RESUME, (u32)c, 0, 0);
+}
+
+void on_fault(void (*fn)(struct uctx *))
+{
+    fault_fn = fn;
+    sys(SYS_HANDLER, fn ? (u32)fault_entry : 0, 0, 0);
+}

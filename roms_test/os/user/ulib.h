@@ -14,6 +14,10 @@ int sys(u32 n, u32 a, u32 b, u32 c);
 #define kill(pid) sys(SYS_KILL, (pid), 0, 0)
 #define ticks() ((u32)sys(SYS_TICKS, 0, 0, 0))
 #define sleep(t) sys(SYS_SLEEP, (t), 0, 0)
+#define sbrk(n) ((void *)sys(SYS_SBRK, (u32)(n), 0, 0))
+#define time_us() ((u32)sys(SYS_TIME, 0, 0, 0))
+/* fn gets the fault's registers, may change them; returning resumes there */
+void on_fault(void (*fn)(struct uctx *));
 void printf(const char *fmt, ...);
 void puts(const char *s);
 int atoi(const char *s);
