@@ -48,11 +48,9 @@ void console_init(void)
     priv_outb(COM1 + 0, 1);          /* 115200 baud */
     priv_outb(COM1 + 1, 0);
     priv_outb(COM1 + 3, 0x03);       /* 8N1 */
-    priv_outb(COM1 + 2, 0x07);       /* FIFOs on and cleared, trigger 1 */
+    priv_outb(COM1 + 2, 0x05);       /* FIFOs on, trigger 1; keeps bytes typed during boot */
     priv_outb(COM1 + 4, 0x0B);       /* DTR RTS OUT2 (the IRQ gate) */
     priv_outb(COM1 + 1, 0x01);       /* received-data interrupt */
-    priv_inb(COM1 + 5);
-    priv_inb(COM1);
 }
 
 void console_putc(char c)
