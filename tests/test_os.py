@@ -70,8 +70,9 @@ def test_boots_to_the_shell_on_both_consoles(os_session):
     assert "paging on" in s.out and "emu-os shell, pid 1" in s.out
     screen = s.screen()
     assert screen[0] == BANNER
-    assert screen[2].startswith("emu-os shell, pid 1")
-    assert screen[3] == "$"
+    assert screen[2] == "fs: 1 files"
+    assert screen[3].startswith("emu-os shell, pid 1")
+    assert screen[4] == "$"
     r = s.m.cpus["maincpu"].get_registers()
     assert r["cr0"] & 0x80000001 == 0x80000001        # protected mode and paging
     assert r["tr"] == 0x28 and r["gdtr"][1] == 6 * 8 - 1
@@ -80,13 +81,14 @@ def test_boots_to_the_shell_on_both_consoles(os_session):
 def test_keyboard_and_serial_commands(os_session):
     s = os_session
     assert s.command("echo typed on the keyboard") == "typed on the keyboard\n"
-    assert s.screen()[4] == "typed on the keyboard"
+    assert s.screen()[5] == "typed on the keyboard"
     assert s.command("echo sent on COM1", via="serial") == "sent on COM1\n"
     assert "sent on COM1" in s.screen()
     out = s.command("hello world", via="serial")
     assert out == "hello from pid 2 in ring 3, arg 'world'\n"
     assert s.command("no-such-program") == "no-such-program: command not found\n"
-    assert "programs (run with NAME [ARG] [&]): sh hello fault count spin" in s.command("help")
+    assert "programs (run with NAME [ARG] [&]): sh hello fault count spin true bench filetest" \
+        in s.command("help")
     out = s.command("mem")
     assert "0000000000100000 0000000000f00000 type 1" in out      # E820 from the loader
 
@@ -131,6 +133,33 @@ def test_preemptive_scheduling_and_kill(os_session):
     assert f" {pid} " not in s.command("ps")
     assert s.command(f"kill {pid}") == f"kill: no process {pid}\n"
     assert s.command("kill bogus") == "kill: no process bogus\n"
+
+
+def test_files_survive_a_reboot(tmp_path):
+    img = tmp_path / "os.img"
+    shutil.copyfile(OS / "os.img", img)
+    m = Machine.load("pc", {"hdd": img})
+    s = Session(m)
+    s.wait_for("\n$ ")
+    assert "fs: 1 files" in s.out
+    assert s.command("cat readme").startswith("Welcome to emu-os.")
+    assert s.command("echo first line > note") == ""
+    assert s.command("echo second line >> note", via="serial") == ""
+    assert s.command("cat note") == "first line\nsecond line\n"
+    assert s.command("filetest") == "filetest: wrote and read back 5000 bytes of filetest.dat\n"
+    assert s.command("filetest big 99999") == "filetest: size 0 to 14336\n[exit 1]\n"
+    assert s.command("cat nosuch") == "cat: nosuch: no such file\n"
+    assert s.command("echo x >") == "echo: cannot write there\n"
+    assert s.command("rm readme") == "" and s.command("rm readme") == "rm: readme: no such file\n"
+    m.shutdown()                                    # the disk is written back here
+    assert img.read_bytes() != (OS / "os.img").read_bytes()
+    m = Machine.load("pc", {"hdd": img})            # the same copy, booted again
+    s = Session(m)
+    s.wait_for("\n$ ")
+    assert "fs: 2 files" in s.out
+    assert s.command("ls") == "    23 note\n  5000 filetest.dat\n"
+    assert s.command("cat note") == "first line\nsecond line\n"
+    m.shutdown()
 
 
 def test_benchmarks_print_count_and_time(os_session):
@@ -252,6 +281,10 @@ def test_boots_under_qemu(tmp_path):
         p.stdin.flush()
         assert until(b"arg 'qemu'\r\n$ "), out
         assert b"hello from pid 2 in ring 3" in out
+        assert b"fs: 1 files" in out                      # ATA PIO on QEMU's IDE
+        p.stdin.write(b"filetest\r")
+        p.stdin.flush()
+        assert until(b"filetest: wrote and read back 5000 bytes of filetest.dat\r\n$ "), out
     finally:
         p.kill()
         p.wait()

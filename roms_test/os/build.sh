@@ -1,7 +1,8 @@
 #!/bin/sh
 # Build os.img (or the path given) from source: MBR, loader, kernel with the
-# user programs linked in.  OS_KEEP=DIR keeps the objects and ELF files there.  Needs nasm, gcc with 32-bit support (gcc-multilib
-# on Debian amd64) and binutils.  Deterministic: rebuilding gives the same bytes.
+# user programs linked in, and the file system.  OS_KEEP=DIR keeps the objects
+# and ELF files there.  Needs nasm, gcc with 32-bit support (gcc-multilib
+# on Debian amd64), binutils and python3.  Deterministic: rebuilding gives the same bytes.
 set -e
 cd "$(dirname "$0")"
 OUT=${1:-os.img}
@@ -16,7 +17,7 @@ CC="gcc -m32 -march=i386 -ffreestanding -fno-pic -fno-pie -nostdlib -fno-builtin
  -fno-stack-protector -fno-asynchronous-unwind-tables -mgeneral-regs-only \
  -O2 -Wall -Wextra -Wno-unused-parameter -Werror"
 LD="ld -m elf_i386 --build-id=none -nostdlib -z noexecstack --no-warn-rwx-segments"
-PROGS="sh hello fault count spin true bench"
+PROGS="sh hello fault count spin true bench filetest"
 # user programs
 nasm -f elf32 -o "$B/crt0.o" user/crt0.asm
 $CC -c -o "$B/ulib.o" user/ulib.c
@@ -49,5 +50,14 @@ nasm -f bin -DLOADER_SECTORS=$LS -o "$B/mbr.bin" boot/mbr.asm
 nasm -f bin -DLOADER_SECTORS=$LS -DKERNEL_SECTORS=$KS -o "$B/loader.bin" boot/loader.asm
 cat "$B/mbr.bin" "$B/loader.bin" "$B/kernel.bin" > "$B/os.img"
 truncate -s $((2 * 16 * 63 * 512)) "$B/os.img"    # two cylinders of 16 x 63 sectors
+# the file system at LBA 1024 (kernel/fs.c): superblock, directory, one file
+python3 - "$B/os.img" <<'PY'
+import struct, sys
+text = b"Welcome to emu-os. Try: ls, cat readme, echo hi > note, filetest, bench, fault, ps.\n"
+with open(sys.argv[1], "r+b") as f:
+    f.seek(1024 * 512); f.write(b"EMUFS1")
+    f.seek(1025 * 512); f.write(struct.pack("<24sII", b"readme", len(text), 0))
+    f.seek(1027 * 512); f.write(text)
+PY
 cp "$B/os.img" "$OUT"
 echo "$OUT: kernel $KS sectors"

@@ -28,6 +28,7 @@ void *memmove(void *d, const void *s, size_t n);
 size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
 int vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t n, const char *fmt, ...);
 
@@ -79,6 +80,15 @@ int proc_fault(struct trapframe *f, const char *what);   /* 1: resume the frame 
 int proc_current(void);
 void proc_wakeup_input(void);
 void proc_tick(void);
+
+/* fs.c */
+#define FS_NAME 24
+#define FS_MAX (28 * 512)
+void fs_init(void);
+int fs_read(const char *name, void *buf, u32 max);
+int fs_write(const char *name, const void *buf, u32 len);
+int fs_remove(const char *name);
+int fs_list(void);
 
 /* progs.asm: the user programs built into the kernel */
 struct prog { const char *name; const u8 *start; const u8 *end; };

@@ -11,6 +11,7 @@ void kmain(u32 bootinfo)
     trap_init();
     mm_init(bootinfo);
     kprintf("paging on, %u KiB free; PIT at %u Hz\n", pages_free() * 4, HZ);
+    fs_init();
     irq_unmask(0);
     irq_unmask(1);
     irq_unmask(4);

@@ -109,20 +109,29 @@ static void proc_end(struct proc *p, int code)
         par->state = RUNNABLE;
 }
 
-#define STACK_MAX (1u << 20)
 
+#define STACK_MAX (1u << 20)
 static int user_ok(u32 va, u32 len, int write);
+
+/* map a zero page at va if it is in the heap or stack: 1 done, 0 not there, -1 no memory */
+static int demand_zero(struct proc *p, u32 va)
+{
+    if (!((va >= USER_BASE && va < p->brk) ||
+          (va >= USER_STACK_TOP - STACK_MAX && va < USER_STACK_TOP)))
+        return 0;
+    u32 pa = page_alloc();
+    if (pa && !pd_map(p->pd, va & ~(PAGE - 1), pa, PTE_U | PTE_W)) return 1;
+    if (pa) page_free(pa);
+    return -1;
+}
 
 int proc_fault(struct trapframe *f, const char *what)
 {
     struct proc *p = &procs[cur];
     u32 cr2 = priv_read_cr2();
-    if (f->vector == 14 && !(f->err & 1) &&          /* not present: heap or stack? */
-        ((cr2 >= USER_BASE && cr2 < p->brk) ||
-         (cr2 >= USER_STACK_TOP - STACK_MAX && cr2 < USER_STACK_TOP))) {
-        u32 pa = page_alloc();
-        if (pa && !pd_map(p->pd, cr2 & ~(PAGE - 1), pa, PTE_U | PTE_W)) return 1;
-        if (pa) page_free(pa);
+    int dz = f->vector == 14 && !(f->err & 1) ? demand_zero(p, cr2) : 0;
+    if (dz > 0) return 1;
+    if (dz < 0) {
         kprintf("%s[%u]: out of memory\n", p->name, p->pid);
         proc_end(p, 137);
         return 0;
@@ -217,6 +226,8 @@ static int user_ok(u32 va, u32 len, int write)
     if (va < USER_BASE || va + len < va || va + len > USER_STACK_TOP) return 0;
     for (u32 a = va & ~(PAGE - 1); a < va + len; a += PAGE) {
         u32 pte = pd_lookup(procs[cur].pd, a);
+        if (!(pte & PTE_P) && demand_zero(&procs[cur], a) > 0)      /* not touched yet */
+            pte = pd_lookup(procs[cur].pd, a);
         if (!(pte & PTE_P) || !(pte & PTE_U) || (write && !(pte & PTE_W))) return 0;
     }
     return 1;
@@ -337,6 +348,15 @@ struct trapframe *syscall(struct trapframe *f)
         bench(p, a, b > (1u << 22) ? 1u << 22 : b);
         r = 0;
         break;
+    case SYS_FREAD: case SYS_FWRITE: case SYS_FREMOVE: {
+        char fname[FS_NAME];
+        if (user_str(a, fname, sizeof fname)) break;
+        if (f->eax == SYS_FREMOVE) r = fs_remove(fname);
+        else if (f->eax == SYS_FREAD) r = user_ok(b, c, 1) ? fs_read(fname, (void *)b, c) : -1;
+        else r = user_ok(b, c, 0) ? fs_write(fname, (const void *)b, c) : -1;
+        break;
+    }
+    case SYS_FLIST: r = fs_list(); break;
     case SYS_KFAULT:                 /* debugging aid: a kernel-mode page fault */
         kprintf("kfault: the kernel reads address %08x\n", a);
         r = *(volatile u32 *)a;

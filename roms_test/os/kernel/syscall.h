@@ -22,6 +22,10 @@
 #define BENCH_INOUT 1   /* IN from port 61h */
 #define BENCH_CR3 2     /* MOV CR3 (kernel directory, then the process's) */
 #define BENCH_PTE 3     /* rewrite a user PTE (and INVLPG) */
+#define SYS_FREAD 19    /* (name, buf, max) -> bytes: a whole file */
+#define SYS_FWRITE 20   /* (name, buf, len): create or replace a file */
+#define SYS_FREMOVE 21  /* (name) */
+#define SYS_FLIST 22    /* print the directory */
 
 /* what a fault handler gets (on the user stack) and may change */
 struct uctx {

@@ -3,6 +3,28 @@
 #include "ulib.h"
 
 static char line[128];
+static char file[FS_MAX];
+
+/* echo TEXT > FILE, echo TEXT >> FILE */
+static void echo(char *text)
+{
+    char *gt = text;
+    while (*gt && *gt != '>') gt++;
+    if (!*gt) { printf("%s\n", text); return; }
+    int append = gt[1] == '>';
+    char *name = gt + 1 + append;
+    while (*name == ' ') name++;
+    char *e = gt;
+    while (e > text && e[-1] == ' ') e--;
+    *e = 0;
+    int n = 0;
+    if (append && (n = fread(name, file, sizeof file)) < 0) n = 0;
+    int len = strlen(text);
+    if (!*name || n + len + 1 > (int)sizeof file) { puts("echo: cannot write there\n"); return; }
+    memcpy(file + n, text, len);
+    file[n + len] = '\n';
+    if (fwrite(name, file, n + len + 1) < 0) printf("echo: cannot write %s\n", name);
+}
 
 static int readline(void)
 {
@@ -23,7 +45,7 @@ static int readline(void)
 
 static void help(void)
 {
-    puts("built-ins: help echo ps kill PID mem ticks progs kfault ADDR exit\n"
+    puts("built-ins: help echo [> FILE] ls cat rm ps kill PID mem ticks progs kfault ADDR exit\n"
          "programs (run with NAME [ARG] [&]): ");
     sys(SYS_PROGS, 0, 0, 0);
 }
@@ -50,7 +72,15 @@ int main(const char *arg)
         if (*rest) *rest++ = 0;
         while (*rest == ' ') rest++;
         if (!strcmp(cmd, "help")) help();
-        else if (!strcmp(cmd, "echo")) printf("%s\n", rest);
+        else if (!strcmp(cmd, "echo")) echo(rest);
+        else if (!strcmp(cmd, "ls")) { if (sys(SYS_FLIST, 0, 0, 0) < 0) puts("ls: no file system\n"); }
+        else if (!strcmp(cmd, "cat")) {
+            int n = fread(rest, file, sizeof file);
+            if (n < 0) printf("cat: %s: no such file\n", rest);
+            else write(file, n);
+        } else if (!strcmp(cmd, "rm")) {
+            if (fremove(rest) < 0) printf("rm: %s: no such file\n", rest);
+        }
         else if (!strcmp(cmd, "ps")) sys(SYS_PS, 0, 0, 0);
         else if (!strcmp(cmd, "mem")) sys(SYS_MEMINFO, 0, 0, 0);
         else if (!strcmp(cmd, "ticks")) printf("%u\n", ticks());

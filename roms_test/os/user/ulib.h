@@ -18,6 +18,9 @@ int sys(u32 n, u32 a, u32 b, u32 c);
 #define time_us() ((u32)sys(SYS_TIME, 0, 0, 0))
 /* fn gets the fault's registers, may change them; returning resumes there */
 void on_fault(void (*fn)(struct uctx *));
+#define fread(name, buf, max) sys(SYS_FREAD, (u32)(name), (u32)(buf), (max))
+#define fwrite(name, buf, len) sys(SYS_FWRITE, (u32)(name), (u32)(buf), (len))
+#define fremove(name) sys(SYS_FREMOVE, (u32)(name), 0, 0)
 void printf(const char *fmt, ...);
 void puts(const char *s);
 int atoi(const char *s);
