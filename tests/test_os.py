@@ -3,6 +3,7 @@ from the ATA hard disk to its shell, takes commands from the PS/2 keyboard and
 from COM1, runs ring-3 programs preemptively, survives their faults, and a
 kernel panic shows on both consoles with the CPU halted, interrupts off.  Each
 test boots a copy of os.img, never the shipped file."""
+import os
 import re
 import shutil
 import subprocess
@@ -87,7 +88,7 @@ def test_keyboard_and_serial_commands(os_session):
     out = s.command("hello world", via="serial")
     assert out == "hello from pid 2 in ring 3, arg 'world'\n"
     assert s.command("no-such-program") == "no-such-program: command not found\n"
-    assert "programs (run with NAME [ARG] [&]): sh hello fault count spin true bench filetest" \
+    assert "programs (run with NAME [ARG] [&]): sh hello fault count spin true bench filetest forktest" \
         in s.command("help")
     out = s.command("mem")
     assert "0000000000100000 0000000000f00000 type 1" in out      # E820 from the loader
@@ -126,7 +127,7 @@ def test_preemptive_scheduling_and_kill(os_session):
     out = s.command("spin &")                                   # loops, never yields
     pid = int(re.fullmatch(r"\[(\d+)\]\n", out).group(1))
     out = s.command("ps")                                       # the shell still runs
-    assert re.search(rf"^\s+{pid}\s+1 run\s+spin$", out, re.M), out
+    assert re.search(rf"^\s+{pid}\s+1 run\s+spin$", out, re.MULTILINE), out
     out = s.command("count 2")
     assert re.search(r"count\[\d+\]: done in \d+ ticks", out), out
     assert s.command(f"kill {pid}") == f"[{pid}] done, exit 137\n"     # reaped at the prompt
@@ -168,12 +169,26 @@ def test_benchmarks_print_count_and_time(os_session):
     s = os_session
     free = re.search(r"free pages: (\d+)", s.command("mem")).group(1)
     out = s.command("bench", seconds=30)
-    names = re.findall(r"^bench (\w+): (\d+) in (\d+) us, (\d+) ns each$", out, re.M)
+    names = re.findall(r"^bench (\w+): (\d+) in (\d+) us, (\d+) ns each$", out, re.MULTILINE)
     assert [n[0] for n in names] == ["syscall", "inout", "cr3", "pte", "pagefault", "divzero",
-                                     "callret", "spawn", "compute"], out
+                                     "callret", "spawn", "forkexec", "compute"], out
     assert all(int(us) > 0 for _, _, us, _ in names)
     assert s.command("bench divzero 3").startswith("bench divzero: 3 in ")
     assert s.command("bench nosuch") == "bench: no benchmark nosuch\n[exit 1]\n"
+    assert re.search(r"free pages: (\d+)", s.command("mem")).group(1) == free    # no leak
+
+
+def test_fork_copy_on_write_and_exec(os_session):
+    s = os_session
+    free = re.search(r"free pages: (\d+)", s.command("mem")).group(1)
+    out = s.command("forktest")
+    assert out == ("forktest child 0: shared=101\n"
+                   "forktest child 1: shared=102\n"
+                   "forktest child 2: shared=103\n"
+                   "forktest child 2: buf='Welcome'\n"        # the kernel wrote its copy
+                   "forktest child 3: shared=104\n"
+                   "hello from pid 6 in ring 3, arg 'from exec'\n"
+                   "forktest parent: shared=100 buf='parent's buffer' exit codes 1230\n"), out
     assert re.search(r"free pages: (\d+)", s.command("mem")).group(1) == free    # no leak
 
 
@@ -198,7 +213,7 @@ def _have_toolchain():
             and shutil.which("objdump")):
         return False
     r = subprocess.run(["gcc", "-m32", "-ffreestanding", "-c", "-x", "c", "-", "-o", "/dev/null"],
-                       input="int x;", capture_output=True, text=True)
+                       input="int x;", capture_output=True, text=True, check=False)
     return r.returncode == 0
 
 
@@ -213,7 +228,7 @@ def built(tmp_path_factory):
     shutil.copytree(OS, src)
     (src / "os.img").unlink()
     r = subprocess.run(["sh", str(src / "build.sh")], capture_output=True, text=True,
-                       env={"PATH": "/usr/bin:/bin", "OS_KEEP": str(d / "objs")})
+                       env={"PATH": "/usr/bin:/bin", "OS_KEEP": str(d / "objs")}, check=False)
     assert r.returncode == 0, r.stderr
     return src / "os.img", d / "objs"
 
@@ -238,13 +253,13 @@ def test_privileged_instructions_only_in_the_priv_layer(built):
     _, objs = built
     elf = objs / "kernel.elf"
     syms = {}
-    for line in subprocess.run(["nm", str(elf)], capture_output=True, text=True).stdout.split("\n"):
+    for line in subprocess.run(["nm", str(elf)], capture_output=True, text=True, check=True).stdout.split("\n"):
         parts = line.split()
         if len(parts) == 3:
             syms[parts[2]] = int(parts[0], 16)
     lo, hi = syms["_priv_start"], syms["_priv_end"]
     dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(elf)],
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, check=True).stdout
     inside, outside = [], []
     for line in dis.split("\n"):
         m = re.match(r"\s+([0-9a-f]+):(\t.*)", line)
@@ -263,8 +278,7 @@ def test_boots_under_qemu(tmp_path):
     p = subprocess.Popen(["qemu-system-i386", "-drive", f"file={img},format=raw,if=ide",
                           "-serial", "stdio", "-display", "none", "-monitor", "none",
                           "-no-reboot"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    import os as _os
-    _os.set_blocking(p.stdout.fileno(), False)
+    os.set_blocking(p.stdout.fileno(), False)
     out = b""
 
     def until(text, seconds=30):

@@ -60,6 +60,7 @@ u32 time_us(void);
 #define PTE_P 1
 #define PTE_W 2
 #define PTE_U 4
+#define PTE_COW 0x200                 /* an available bit: shared until written */
 void mm_init(u32 bootinfo);
 u32 page_alloc(void);                 /* a zeroed physical page, 0 if none */
 void page_free(u32 pa);
@@ -68,6 +69,8 @@ u32 *pd_create(void);
 void pd_destroy(u32 *pd);
 int pd_map(u32 *pd, u32 va, u32 pa, u32 flags);
 u32 pd_lookup(u32 *pd, u32 va);       /* PTE value or 0 */
+u32 *pd_fork(u32 *pd);
+int cow_fault(u32 *pd, u32 va);
 void mm_print(void);
 extern u32 *kernel_pd;
 

@@ -8,6 +8,7 @@ extern char _kernel_end[];
 #define NPAGES (KERNEL_MAP / PAGE)
 static u32 free_stack[NPAGES];
 static u32 nfree;
+static u8 refs[NPAGES];              /* mappings of each page (copy-on-write sharing) */
 static u32 kernel_tables[KERNEL_MAP / (4u << 20)][1024] __attribute__((aligned(4096)));
 static u32 kernel_dir[1024] __attribute__((aligned(4096)));
 u32 *kernel_pd = kernel_dir;
@@ -54,6 +55,7 @@ u32 page_alloc(void)
 {
     u32 fl = priv_irq_save();
     u32 pa = nfree ? free_stack[--nfree] : 0;
+    if (pa) refs[pa / PAGE] = 1;
     priv_irq_restore(fl);
     if (pa) memset((void *)pa, 0, PAGE);
     return pa;
@@ -62,8 +64,50 @@ u32 page_alloc(void)
 void page_free(u32 pa)
 {
     u32 fl = priv_irq_save();
-    free_stack[nfree++] = pa;
+    if (!refs[pa / PAGE]) panic("page %08x freed twice", pa);
+    if (!--refs[pa / PAGE]) free_stack[nfree++] = pa;
     priv_irq_restore(fl);
+}
+
+/* a copy of pd's user mappings: writable pages become read-only and shared
+ * (PTE_COW) in both, until a write fault gives the writer its own copy */
+u32 *pd_fork(u32 *pd)
+{
+    u32 *child = pd_create();
+    if (!child) return NULL;
+    for (u32 i = KPDES; i < 1024; i++) {
+        if (!(pd[i] & PTE_P)) continue;
+        u32 *pt = (u32 *)(pd[i] & ~0xFFFu), *npt = (u32 *)page_alloc();
+        if (!npt) { pd_destroy(child); return NULL; }
+        for (u32 j = 0; j < 1024; j++) {
+            u32 e = pt[j];
+            if (!(e & PTE_P)) continue;
+            if (e & PTE_W) {
+                e = (e & ~PTE_W) | PTE_COW;
+                priv_set_pte(&pt[j], e, i << 22 | j << 12);
+            }
+            refs[e / PAGE]++;
+            priv_set_pte(&npt[j], e, 0);
+        }
+        priv_set_pte(&child[i], (u32)npt | (pd[i] & 0xFFF), 0);
+    }
+    return child;
+}
+
+/* a write to va hit a copy-on-write page: 1 resolved, 0 not such a page, -1 no memory */
+int cow_fault(u32 *pd, u32 va)
+{
+    u32 pte = pd_lookup(pd, va);
+    if (!(pte & PTE_P) || !(pte & PTE_COW)) return 0;
+    u32 old = pte & ~0xFFFu, pa = old;
+    if (refs[old / PAGE] > 1) {                 /* still shared: copy */
+        if (!(pa = page_alloc())) return -1;
+        memcpy((void *)pa, (void *)old, PAGE);
+        page_free(old);
+    }
+    u32 *pt = (u32 *)(pd[va >> 22] & ~0xFFFu);
+    priv_set_pte(&pt[(va >> 12) & 1023], pa | (pte & 0xFFF & ~PTE_COW) | PTE_W, va & ~0xFFFu);
+    return 1;
 }
 
 u32 pages_free(void) { return nfree; }

@@ -36,27 +36,25 @@ static struct proc *find(int pid)
     return NULL;
 }
 
-int proc_spawn(const char *name, int parent, const char *arg)
+/* a new address space with program name and its argument: 0, or < 0 */
+static int load(const char *name, const char *arg, u32 **pdp, u32 *brk)
 {
     const struct prog *pg = progs;
     while (pg->name && strcmp(pg->name, name)) pg++;
     if (!pg->name) return -1;
-    struct proc *p = NULL;
-    for (int i = 0; i < NPROC; i++)
-        if (procs[i].state == UNUSED) { p = &procs[i]; break; }
-    if (!p) return -2;
     u32 *pd = pd_create();
     if (!pd) return -3;
-    u32 size = pg->end - pg->start;
+    u32 size = pg->end - pg->start, top = 0;
     for (u32 off = 0; off < size; off += PAGE) {
         u32 pa = page_alloc();
-        if (!pa || pd_map(pd, USER_BASE + off, pa, PTE_U | PTE_W)) goto nomem;
+        if (!pa) goto nomem;
+        if (pd_map(pd, USER_BASE + off, pa, PTE_U | PTE_W)) { page_free(pa); goto nomem; }
         memcpy((void *)pa, pg->start + off, size - off < PAGE ? size - off : PAGE);
     }
-    u32 top = 0;
     for (int i = 1; i <= USTACK_PAGES; i++) {
         u32 pa = page_alloc();
-        if (!pa || pd_map(pd, USER_STACK_TOP - i * PAGE, pa, PTE_U | PTE_W)) goto nomem;
+        if (!pa) goto nomem;
+        if (pd_map(pd, USER_STACK_TOP - i * PAGE, pa, PTE_U | PTE_W)) { page_free(pa); goto nomem; }
         if (i == 1) top = pa + PAGE;
     }
     /* the argument string at the stack top, then (fake return, pointer) for main */
@@ -68,26 +66,58 @@ int proc_spawn(const char *name, int parent, const char *arg)
     u32 *sp = (u32 *)(top - 256 - 8);
     sp[0] = 0;
     sp[1] = USER_STACK_TOP - 256;
-    memset(p, 0, sizeof *p - KSTACK);
-    p->pid = next_pid++;
-    p->parent = parent;
-    p->pd = pd;
-    p->brk = USER_BASE + ((size + PAGE - 1) & ~(PAGE - 1));
-    int l = strlen(name) < 15 ? strlen(name) : 15;
-    memcpy(p->name, name, l);
-    struct trapframe *f = (struct trapframe *)(p->kstack + KSTACK) - 1;
+    *pdp = pd;
+    *brk = USER_BASE + ((size + PAGE - 1) & ~(PAGE - 1));
+    return 0;
+nomem:
+    pd_destroy(pd);
+    return -3;
+}
+
+static void start_frame(struct trapframe *f)
+{
     memset(f, 0, sizeof *f);
     f->ds = f->es = f->fs = f->gs = f->ss = SEL_UDATA;
     f->cs = SEL_UCODE;
     f->eip = USER_BASE;
     f->esp = USER_STACK_TOP - 256 - 8;
     f->eflags = 0x202;
-    p->frame = f;
+}
+
+static void set_name(struct proc *p, const char *name)
+{
+    int l = strlen(name) < 15 ? strlen(name) : 15;
+    memset(p->name, 0, sizeof p->name);
+    memcpy(p->name, name, l);
+}
+
+static struct proc *new_slot(int parent)
+{
+    for (int i = 0; i < NPROC; i++)
+        if (procs[i].state == UNUSED) {
+            struct proc *p = &procs[i];
+            memset(p, 0, sizeof *p - KSTACK);
+            p->pid = next_pid++;
+            p->parent = parent;
+            p->frame = (struct trapframe *)(p->kstack + KSTACK) - 1;
+            return p;
+        }
+    return NULL;
+}
+
+int proc_spawn(const char *name, int parent, const char *arg)
+{
+    u32 *pd, brk;
+    int r = load(name, arg, &pd, &brk);
+    if (r) return r;
+    struct proc *p = new_slot(parent);
+    if (!p) { pd_destroy(pd); return -2; }
+    p->pd = pd;
+    p->brk = brk;
+    set_name(p, name);
+    start_frame(p->frame);
     p->state = RUNNABLE;
     return p->pid;
-nomem:
-    pd_destroy(pd);
-    return -3;
 }
 
 /* end a process: its memory goes now, its slot when the parent waits */
@@ -129,7 +159,8 @@ int proc_fault(struct trapframe *f, const char *what)
 {
     struct proc *p = &procs[cur];
     u32 cr2 = priv_read_cr2();
-    int dz = f->vector == 14 && !(f->err & 1) ? demand_zero(p, cr2) : 0;
+    int dz = f->vector != 14 ? 0 : !(f->err & 1) ? demand_zero(p, cr2) :
+             (f->err & 2) ? cow_fault(p->pd, cr2) : 0;
     if (dz > 0) return 1;
     if (dz < 0) {
         kprintf("%s[%u]: out of memory\n", p->name, p->pid);
@@ -226,7 +257,9 @@ static int user_ok(u32 va, u32 len, int write)
     if (va < USER_BASE || va + len < va || va + len > USER_STACK_TOP) return 0;
     for (u32 a = va & ~(PAGE - 1); a < va + len; a += PAGE) {
         u32 pte = pd_lookup(procs[cur].pd, a);
-        if (!(pte & PTE_P) && demand_zero(&procs[cur], a) > 0)      /* not touched yet */
+        if ((!(pte & PTE_P) && demand_zero(&procs[cur], a) > 0) ||   /* not touched yet */
+            (write && (pte & PTE_COW) && cow_fault(procs[cur].pd, a) > 0))  /* the kernel
+                                                            writes past CR0.WP = 0 */
             pte = pd_lookup(procs[cur].pd, a);
         if (!(pte & PTE_P) || !(pte & PTE_U) || (write && !(pte & PTE_W))) return 0;
     }
@@ -357,6 +390,33 @@ struct trapframe *syscall(struct trapframe *f)
         break;
     }
     case SYS_FLIST: r = fs_list(); break;
+    case SYS_FORK: {
+        struct proc *c = new_slot(p->pid);
+        if (!c) break;
+        if (!(c->pd = pd_fork(p->pd))) { c->state = UNUSED; break; }
+        c->brk = p->brk;
+        c->handler = p->handler;
+        c->in_handler = p->in_handler;
+        memcpy(c->name, p->name, sizeof c->name);
+        *c->frame = *f;
+        c->frame->eax = 0;
+        c->state = RUNNABLE;
+        r = c->pid;
+        break;
+    }
+    case SYS_EXEC: {
+        u32 *pd, brk;
+        if (user_str(a, name, sizeof name) || (b && user_str(b, arg, sizeof arg))) break;
+        if (load(name, b ? arg : "", &pd, &brk)) break;
+        priv_switch_pd(pd);
+        pd_destroy(p->pd);
+        p->pd = pd;
+        p->brk = brk;
+        p->handler = p->in_handler = 0;
+        set_name(p, name);
+        start_frame(f);                          /* f is the frame at the stack top */
+        return f;
+    }
     case SYS_KFAULT:                 /* debugging aid: a kernel-mode page fault */
         kprintf("kfault: the kernel reads address %08x\n", a);
         r = *(volatile u32 *)a;

@@ -26,6 +26,8 @@
 #define SYS_FWRITE 20   /* (name, buf, len): create or replace a file */
 #define SYS_FREMOVE 21  /* (name) */
 #define SYS_FLIST 22    /* print the directory */
+#define SYS_FORK 23     /* -> child pid in the parent, 0 in the child (copy-on-write) */
+#define SYS_EXEC 24     /* (name, arg string): replace the program; returns only on error */
 
 /* what a fault handler gets (on the user stack) and may change */
 struct uctx {

@@ -28,6 +28,12 @@ static void run(const char *name, u32 n)
         for (u32 i = 0; i < n; i++) callee();
     else if (!strcmp(name, "spawn"))
         for (u32 i = 0; i < n; i++) wait(spawn("true", ""), 0, 0);
+    else if (!strcmp(name, "forkexec"))
+        for (u32 i = 0; i < n; i++) {
+            int pid = fork();
+            if (pid == 0) exit(exec("true", ""));
+            wait(pid, 0, 0);
+        }
     else if (!strcmp(name, "compute")) {
         volatile u32 x = 1;
         for (u32 i = 0; i < n; i++) x = x * 1103515245 + 12345;
@@ -41,7 +47,8 @@ static void run(const char *name, u32 n)
 
 static const struct { const char *name; u32 n; } all[] = {
     {"syscall", 2000}, {"inout", 2000}, {"cr3", 1000}, {"pte", 1000}, {"pagefault", 200},
-    {"divzero", 500}, {"callret", 20000}, {"spawn", 20}, {"compute", 100000}};
+    {"divzero", 500}, {"callret", 20000}, {"spawn", 20}, {"forkexec", 20},
+    {"compute", 100000}};
 
 int main(const char *arg)
 {

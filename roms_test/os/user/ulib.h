@@ -21,6 +21,8 @@ void on_fault(void (*fn)(struct uctx *));
 #define fread(name, buf, max) sys(SYS_FREAD, (u32)(name), (u32)(buf), (max))
 #define fwrite(name, buf, len) sys(SYS_FWRITE, (u32)(name), (u32)(buf), (len))
 #define fremove(name) sys(SYS_FREMOVE, (u32)(name), 0, 0)
+#define fork() sys(SYS_FORK, 0, 0, 0)
+#define exec(name, arg) sys(SYS_EXEC, (u32)(name), (u32)(arg), 0)
 void printf(const char *fmt, ...);
 void puts(const char *s);
 int atoi(const char *s);
