@@ -88,7 +88,7 @@ def test_keyboard_and_serial_commands(os_session):
     out = s.command("hello world", via="serial")
     assert out == "hello from pid 2 in ring 3, arg 'world'\n"
     assert s.command("no-such-program") == "no-such-program: command not found\n"
-    assert "programs (run with NAME [ARG] [&]): sh hello fault count spin true bench filetest forktest" \
+    assert "sh hello fault count spin true bench filetest forktest cat echo wc upper" \
         in s.command("help")
     out = s.command("mem")
     assert "0000000000100000 0000000000f00000 type 1" in out      # E820 from the loader
@@ -190,6 +190,27 @@ def test_fork_copy_on_write_and_exec(os_session):
                    "hello from pid 6 in ring 3, arg 'from exec'\n"
                    "forktest parent: shared=100 buf='parent's buffer' exit codes 1230\n"), out
     assert re.search(r"free pages: (\d+)", s.command("mem")).group(1) == free    # no leak
+
+
+def test_pipes_and_redirection(os_session):
+    s = os_session
+    assert s.command("echo hello world | upper") == "HELLO WORLD\n"
+    assert s.command("cat readme | upper | wc") == "1 15 84\n"
+    assert s.command("count 2 | upper", via="serial").startswith("COUNT[")
+    assert s.command("hello x > out") == ""
+    assert s.command("hello y >> out") == ""
+    assert re.fullmatch(r"hello from pid (\d+) in ring 3, arg 'x'\n"
+                        r"hello from pid (\d+) in ring 3, arg 'y'\n", s.command("cat out"))
+    assert s.command("cat out | wc > count") == "" and re.fullmatch(r"2 18 7\d\n", s.command("cat count"))
+    assert s.command("hello z > out") == "" and re.fullmatch(r"1 9 3\d\n", s.command("cat out | wc"))
+    # bad pipelines: messages, never a hang or a leaked pipe
+    assert s.command("echo a | nosuch") == "nosuch: command not found\n"
+    assert s.command("| x") == "sh: empty command in a pipeline\n"
+    assert s.command("hello >") == "sh: one file name after > or >>\n"
+    assert s.command("a | b | c | d | e") == "sh: at most 4 programs in a pipeline\n"
+    assert "segmentation fault" in s.command("fault | wc")
+    for _ in range(10):                             # more pipelines than pipes: all freed
+        assert s.command("echo x | wc") == "1 1 2\n"
 
 
 def test_kernel_panic_shows_everywhere_and_halts(os_session):

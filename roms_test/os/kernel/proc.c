@@ -17,6 +17,8 @@ static const char *const state_names[] = {"unused", "run", "input", "wait", "sle
 struct proc {
     int pid, state, parent, code, waitfor;
     u32 wake, brk, handler, in_handler;
+    int in, out;                     /* standard input/output: -1 the console, else a pipe */
+    char outfile[FS_NAME];           /* standard output appends to this file if set */
     u32 *pd;
     struct trapframe *frame;
     char name[16];
@@ -26,6 +28,26 @@ static struct proc procs[NPROC];
 static int cur = -1;                 /* -1: the idle context */
 static struct trapframe *idle_frame;
 static int next_pid = 1;
+
+#define NPIPE 8
+#define PIPESZ 1024
+struct pipe { int readers, writers; u32 head, tail; char buf[PIPESZ]; };
+static struct pipe pipes[NPIPE];     /* free when both counts are 0 */
+static char filebuf[FS_MAX];
+
+static void io_hold(struct proc *p)
+{
+    if (p->in >= 0) pipes[p->in].readers++;
+    if (p->out >= 0) pipes[p->out].writers++;
+}
+
+static void io_release(struct proc *p)
+{
+    if (p->in >= 0) pipes[p->in].readers--;
+    if (p->out >= 0) pipes[p->out].writers--;
+    p->in = p->out = -1;
+    proc_wakeup_input();             /* a reader may see EOF now, a writer EPIPE */
+}
 
 int proc_current(void) { return cur >= 0 ? procs[cur].pid : 0; }
 
@@ -100,6 +122,7 @@ static struct proc *new_slot(int parent)
             p->pid = next_pid++;
             p->parent = parent;
             p->frame = (struct trapframe *)(p->kstack + KSTACK) - 1;
+            p->in = p->out = -1;
             return p;
         }
     return NULL;
@@ -124,6 +147,7 @@ int proc_spawn(const char *name, int parent, const char *arg)
 static void proc_end(struct proc *p, int code)
 {
     p->code = code;
+    io_release(p);
     if (priv_read_cr3() == (u32)p->pd) priv_switch_pd(kernel_pd);
     pd_destroy(p->pd);
     p->pd = NULL;
@@ -301,14 +325,40 @@ struct trapframe *syscall(struct trapframe *f)
     case SYS_EXIT: proc_end(p, (int)a); return schedule(f);
     case SYS_WRITE:
         if (!user_ok(a, b, 0)) break;
-        console_write((const char *)a, b);
-        r = b;
+        if (p->outfile[0]) {                         /* append to the file */
+            int n = fs_read(p->outfile, filebuf, sizeof filebuf);
+            if (n < 0) n = 0;
+            if (n + b > sizeof filebuf) b = sizeof filebuf - n;
+            memcpy(filebuf + n, (const char *)a, b);
+            r = fs_write(p->outfile, filebuf, n + b) < 0 ? -1 : (int)b;
+        } else if (p->out >= 0) {
+            struct pipe *q = &pipes[p->out];
+            if (!q->readers) break;                  /* nobody will read it */
+            u32 room = PIPESZ - (q->head - q->tail);
+            if (b && !room) { block(f, BLOCK_INPUT); return schedule(f); }
+            if (b > room) b = room;
+            for (u32 i = 0; i < b; i++) q->buf[q->head++ % PIPESZ] = ((const char *)a)[i];
+            proc_wakeup_input();
+            r = b;
+        } else {
+            console_write((const char *)a, b);
+            r = b;
+        }
         break;
     case SYS_READ: {
         if (!user_ok(a, b, 1)) break;
+        u32 n = 0;
+        if (p->in >= 0) {
+            struct pipe *q = &pipes[p->in];
+            if (b && q->head == q->tail && q->writers) { block(f, BLOCK_INPUT); return schedule(f); }
+            while (n < b && q->tail != q->head) ((char *)a)[n++] = q->buf[q->tail++ % PIPESZ];
+            if (n) proc_wakeup_input();              /* room for a blocked writer */
+            r = n;                                   /* 0: end of file */
+            break;
+        }
+        if (!b) { r = 0; break; }
         int ch = console_getc();
         if (ch < 0) { block(f, BLOCK_INPUT); return schedule(f); }
-        u32 n = 0;
         while (ch >= 0) {
             ((char *)a)[n++] = (char)ch;
             if (n == b) break;
@@ -319,9 +369,42 @@ struct trapframe *syscall(struct trapframe *f)
     }
     case SYS_GETPID: r = p->pid; break;
     case SYS_YIELD: f->eax = 0; return schedule(f);
-    case SYS_SPAWN:
+    case SYS_SPAWN: {
+        struct spawn_io io = {-1, -1, 0, ""};
         if (user_str(a, name, sizeof name) || (b && user_str(b, arg, sizeof arg))) break;
+        if (c) {
+            if (!user_ok(c, sizeof io, 0)) break;
+            memcpy(&io, (void *)c, sizeof io);
+            io.file[FS_NAME - 1] = 0;
+            if (io.in < -1 || io.in >= NPIPE || io.out < -1 || io.out >= NPIPE ||
+                (io.in >= 0 && !pipes[io.in].readers) || (io.out >= 0 && !pipes[io.out].writers))
+                break;
+            if (io.file[0] && !io.append && fs_write(io.file, "", 0) < 0) break;
+        }
         r = proc_spawn(name, p->pid, b ? arg : "");
+        if (r < 0) break;
+        struct proc *ch = find(r);
+        ch->in = io.in >= 0 ? io.in : p->in;         /* else inherited */
+        ch->out = io.out >= 0 ? io.out : io.file[0] ? -1 : p->out;
+        memcpy(ch->outfile, io.file[0] || io.out >= 0 ? io.file : p->outfile, FS_NAME);
+        io_hold(ch);
+        break;
+    }
+    case SYS_PIPE:
+        for (int i = 0; i < NPIPE; i++)
+            if (!pipes[i].readers && !pipes[i].writers) {
+                memset(&pipes[i], 0, sizeof pipes[i] - PIPESZ);
+                pipes[i].readers = pipes[i].writers = 1;     /* the caller's, until PCLOSE */
+                r = i;
+                break;
+            }
+        break;
+    case SYS_PCLOSE:
+        if (a >= NPIPE || !pipes[a].readers || !pipes[a].writers) break;
+        pipes[a].readers--;
+        pipes[a].writers--;
+        proc_wakeup_input();
+        r = 0;
         break;
     case SYS_WAIT: {
         struct proc *ch = NULL;
@@ -397,6 +480,10 @@ struct trapframe *syscall(struct trapframe *f)
         c->brk = p->brk;
         c->handler = p->handler;
         c->in_handler = p->in_handler;
+        c->in = p->in;
+        c->out = p->out;
+        memcpy(c->outfile, p->outfile, FS_NAME);
+        io_hold(c);
         memcpy(c->name, p->name, sizeof c->name);
         *c->frame = *f;
         c->frame->eax = 0;

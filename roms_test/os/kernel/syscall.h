@@ -4,7 +4,7 @@
 #define SYS_READ 2      /* (buf, len): blocks until a byte is typed; returns bytes read */
 #define SYS_GETPID 3
 #define SYS_YIELD 4
-#define SYS_SPAWN 5     /* (name, arg string) -> pid, < 0 on error */
+#define SYS_SPAWN 5     /* (name, arg string, struct spawn_io * or 0) -> pid, < 0 on error */
 #define SYS_WAIT 6      /* (pid or -1, flags, &pid) -> exit code; -1, pid untouched: none */
 #define WNOHANG 1       /* SYS_WAIT: do not block */
 #define SYS_KILL 7      /* (pid) */
@@ -28,6 +28,11 @@
 #define SYS_FLIST 22    /* print the directory */
 #define SYS_FORK 23     /* -> child pid in the parent, 0 in the child (copy-on-write) */
 #define SYS_EXEC 24     /* (name, arg string): replace the program; returns only on error */
+#define SYS_PIPE 25     /* -> pipe number; the caller holds both ends until SYS_PCLOSE */
+#define SYS_PCLOSE 26   /* (pipe): drop the caller's ends (after spawning its users) */
+
+/* a spawned program's standard input and output (-1: the parent's) */
+struct spawn_io { int in, out, append; char file[24]; };   /* file: output to it */
 
 /* what a fault handler gets (on the user stack) and may change */
 struct uctx {

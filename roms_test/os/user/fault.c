@@ -12,7 +12,7 @@ int main(const char *arg)
     printf("fault: %s\n", *arg ? arg : "write to address 0");
     if (!strcmp(arg, "args")) {
         printf("write %d read %d spawn %d resume %d sbrk %d unknown %d\n",
-               write(0x100000, 16), read(0, 4), spawn(0xC0000000, 0), sys(SYS_RESUME, 0x1000, 0, 0),
+               write((void *)0x100000, 16), read(0, 4), spawn(0xC0000000, 0), sys(SYS_RESUME, 0x1000, 0, 0),
                (int)sbrk(0x7FFFFFFF), sys(999, 0, 0, 0));
         return 0;
     }

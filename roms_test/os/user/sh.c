@@ -43,9 +43,81 @@ static int readline(void)
     }
 }
 
+static int strchr_(const char *s, char c)
+{
+    for (; *s; s++)
+        if (*s == c) return 1;
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ') s++;
+    int n = strlen(s);
+    while (n && s[n - 1] == ' ') s[--n] = 0;
+    return s;
+}
+
+/* PROG [ARG] | PROG [ARG] ... [> FILE | >> FILE]: programs joined by pipes */
+static void pipeline(char *cmdline)
+{
+    char *stage[4];
+    int n = 0;
+    struct spawn_io io[4];
+    char *gt = cmdline;
+    while (*gt && *gt != '>') gt++;
+    int redirect = *gt == '>', append = redirect && gt[1] == '>';
+    char *file = redirect ? trim(gt + 1 + append) : "";
+    *gt = 0;
+    for (char *p = cmdline;; p++) {
+        char *start = p;
+        while (*p && *p != '|') p++;
+        int end = !*p;
+        *p = 0;
+        if (n == 4) { puts("sh: at most 4 programs in a pipeline\n"); return; }
+        stage[n++] = trim(start);
+        if (end) break;
+    }
+    if (redirect && (!*file || strchr_(file, '>') || strchr_(file, '|'))) {
+        puts("sh: one file name after > or >>\n");
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!*stage[i]) { puts("sh: empty command in a pipeline\n"); return; }
+        io[i].in = io[i].out = -1;
+        io[i].append = 0;
+        io[i].file[0] = 0;
+    }
+    if (*file) {
+        if (strlen(file) >= sizeof io[0].file) { puts("sh: file name too long\n"); return; }
+        memcpy(io[n - 1].file, file, strlen(file) + 1);
+        io[n - 1].append = append;
+    }
+    int pipes[3], pids[4], np = 0;
+    for (int i = 0; i + 1 < n; i++) {
+        if ((pipes[i] = pipe()) < 0) { puts("sh: no free pipe\n"); n = i + 1; break; }
+        np++;
+        io[i].out = io[i + 1].in = pipes[i];
+    }
+    for (int i = 0; i < n; i++) {
+        char *arg = stage[i];
+        while (*arg && *arg != ' ') arg++;
+        if (*arg) *arg++ = 0;
+        pids[i] = spawn_io(stage[i], trim(arg), &io[i]);
+        if (pids[i] < 0) printf("%s: command not found\n", stage[i]);
+    }
+    for (int i = 0; i < np; i++) pclose(pipes[i]);
+    for (int i = 0; i < n; i++)
+        if (pids[i] > 0) {
+            int code = wait(pids[i], 0, 0);
+            if (code) printf("[%s exit %d]\n", stage[i], code);
+        }
+}
+
 static void help(void)
 {
     puts("built-ins: help echo [> FILE] ls cat rm ps kill PID mem ticks progs kfault ADDR exit\n"
+         "PROG [ARG] [| PROG [ARG]]... [> FILE | >> FILE]: programs and pipes\n"
          "programs (run with NAME [ARG] [&]): ");
     sys(SYS_PROGS, 0, 0, 0);
 }
@@ -67,6 +139,12 @@ int main(const char *arg)
         while (n && cmd[n - 1] == ' ') cmd[--n] = 0;
         int bg = n && cmd[n - 1] == '&';
         if (bg) { cmd[--n] = 0; while (n && cmd[n - 1] == ' ') cmd[--n] = 0; }
+        int special = 0;
+        for (char *p = cmd; *p; p++) special |= *p == '|' || *p == '>';
+        if (special && !(strncmp(cmd, "echo ", 5) == 0 && !strchr_(cmd, '|'))) {
+            pipeline(cmd);
+            continue;
+        }
         char *rest = cmd;
         while (*rest && *rest != ' ') rest++;
         if (*rest) *rest++ = 0;

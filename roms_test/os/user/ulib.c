@@ -7,6 +7,17 @@ int sys(u32 n, u32 a, u32 b, u32 c)
     return r;
 }
 
+int write(const void *buf, int n)
+{
+    int done = 0;
+    while (done < n) {
+        int r = sys(SYS_WRITE, (u32)buf + done, n - done, 0);
+        if (r <= 0) return done ? done : r;
+        done += r;
+    }
+    return done;
+}
+
 void printf(const char *fmt, ...)
 {
     char buf[256];

@@ -5,11 +5,14 @@
 #include "../kernel/syscall.h"
 int sys(u32 n, u32 a, u32 b, u32 c);
 #define exit(c) sys(SYS_EXIT, (c), 0, 0)
-#define write(b, n) sys(SYS_WRITE, (u32)(b), (n), 0)
+int write(const void *buf, int n);    /* all of it (a pipe may take it in parts) */
 #define read(b, n) sys(SYS_READ, (u32)(b), (n), 0)
 #define getpid() sys(SYS_GETPID, 0, 0, 0)
 #define yield() sys(SYS_YIELD, 0, 0, 0)
 #define spawn(name, arg) sys(SYS_SPAWN, (u32)(name), (u32)(arg), 0)
+#define spawn_io(name, arg, io) sys(SYS_SPAWN, (u32)(name), (u32)(arg), (u32)(io))
+#define pipe() sys(SYS_PIPE, 0, 0, 0)
+#define pclose(p) sys(SYS_PCLOSE, (p), 0, 0)
 #define wait(pid, flags, pidp) sys(SYS_WAIT, (pid), (flags), (u32)(pidp))
 #define kill(pid) sys(SYS_KILL, (pid), 0, 0)
 #define ticks() ((u32)sys(SYS_TICKS, 0, 0, 0))
