@@ -124,10 +124,18 @@ def test_user_faults_end_the_process_not_the_kernel(os_session):
 
 def test_preemptive_scheduling_and_kill(os_session):
     s = os_session
-    out = s.command("spin &")                                   # loops, never yields
-    pid = int(re.fullmatch(r"\[(\d+)\]\n", out).group(1))
+    spinners = [int(re.fullmatch(r"\[(\d+)\]\n", s.command("spin &")).group(1))
+                for _ in range(4)]                              # loop, never yield
     out = s.command("ps")                                       # the shell still runs
-    assert re.search(rf"^\s+{pid}\s+1 run\s+spin$", out, re.MULTILINE), out
+    for pid in spinners:
+        assert re.search(rf"^\s+{pid}\s+1 run\s+spin$", out, re.MULTILINE), out
+    for pid in spinners[1:]:
+        assert s.command(f"kill {pid}") == f"[{pid}] done, exit 137\n"
+    pid = spinners[0]
+    more = [s.command("spin &") for _ in range(15)]             # 16 process slots in all
+    assert more.count("spin: too many processes\n") == 1, more
+    for line in more[:-1]:
+        assert s.command(f"kill {line[1:-2]}").endswith(" done, exit 137\n")
     out = s.command("count 2")
     assert re.search(r"count\[\d+\]: done in \d+ ticks", out), out
     assert s.command(f"kill {pid}") == f"[{pid}] done, exit 137\n"     # reaped at the prompt
@@ -323,3 +331,10 @@ def test_boots_under_qemu(tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+def test_emu_bench_boots_the_os_and_runs_its_compute_benchmark():
+    from emu.bench import bench_os
+    r = bench_os()
+    assert r["compute_n"] == 200000 and r["compute_guest_us"] > 0
+    assert 0 < r["boot_guest_s"] < 5 and r["boot_s"] > 0

@@ -43,6 +43,11 @@ static int readline(void)
     }
 }
 
+static const char *spawn_error(int e)
+{
+    return e == -2 ? "too many processes" : e == -3 ? "out of memory" : "command not found";
+}
+
 static int strchr_(const char *s, char c)
 {
     for (; *s; s++)
@@ -104,7 +109,7 @@ static void pipeline(char *cmdline)
         while (*arg && *arg != ' ') arg++;
         if (*arg) *arg++ = 0;
         pids[i] = spawn_io(stage[i], trim(arg), &io[i]);
-        if (pids[i] < 0) printf("%s: command not found\n", stage[i]);
+        if (pids[i] < 0) printf("%s: %s\n", stage[i], spawn_error(pids[i]));
     }
     for (int i = 0; i < np; i++) pclose(pipes[i]);
     for (int i = 0; i < n; i++)
@@ -176,7 +181,7 @@ int main(const char *arg)
             sys(SYS_KFAULT, a ? a : 0xFFFFF000u, 0, 0);
         } else {
             pid = spawn(cmd, rest);
-            if (pid < 0) { printf("%s: command not found\n", cmd); continue; }
+            if (pid < 0) { printf("%s: %s\n", cmd, spawn_error(pid)); continue; }
             if (bg) { printf("[%d]\n", pid); continue; }
             code = wait(pid, 0, 0);
             if (code) printf("[exit %d]\n", code);
