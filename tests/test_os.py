@@ -221,6 +221,28 @@ def test_pipes_and_redirection(os_session):
         assert s.command("echo x | wc") == "1 1 2\n"
 
 
+def test_ctrl_c_ends_the_foreground_program_and_the_shell_comes_back(os_session):
+    s = os_session
+    start = len(s.out)
+    s.com.backend.feed(b"spin\r")
+    s.m.run_for(0.3)
+    s.com.backend.feed(b"\x03")                     # Ctrl-C on the serial line
+    s.wait_for("^C\r\n[exit 130]\r\n$ ", start=start)
+    start = len(s.out)
+    s.m.type("spin\r")
+    s.wait_for("spin\r\n", start=start)
+    kbc = s.m.devices["kbc"]
+    for key, down in (("left ctrl", True), ("c", True), ("c", False), ("left ctrl", False)):
+        kbc.key_event(key, down)
+        s.m.step_frame(1)
+    s.wait_for("^C\r\n[exit 130]\r\n$ ", start=start)
+    assert s.command("echo alive") == "alive\n"
+    out = s.command("exit")                          # the first shell's end starts another
+    assert re.fullmatch(r"sh\[1\] ended \(0\): starting a new shell\n"
+                        r"emu-os shell, pid \d+; type help\n", out), out
+    assert s.command("echo again") == "again\n"
+
+
 def test_kernel_panic_shows_everywhere_and_halts(os_session):
     s = os_session
     s.m.type("kfault\r")

@@ -84,6 +84,7 @@ static u32 in_head, in_tail;
 
 void console_input(char c)
 {
+    if (c == 3 && proc_interrupt()) return;     /* Ctrl-C ended the foreground program */
     if (c == '\r') c = '\n';
     if (c == 0x7F) c = '\b';
     if (in_head - in_tail < sizeof inbuf)

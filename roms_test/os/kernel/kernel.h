@@ -83,6 +83,8 @@ int proc_fault(struct trapframe *f, const char *what);   /* 1: resume the frame 
 int proc_current(void);
 void proc_wakeup_input(void);
 void proc_tick(void);
+int proc_interrupt(void);             /* Ctrl-C: end the foreground program; 1 if one was */
+struct trapframe *proc_interrupted(struct trapframe *f);
 
 /* fs.c */
 #define FS_NAME 24

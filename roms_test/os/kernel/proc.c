@@ -28,6 +28,7 @@ static struct proc procs[NPROC];
 static int cur = -1;                 /* -1: the idle context */
 static struct trapframe *idle_frame;
 static int next_pid = 1;
+static int foreground;               /* the program the shell waits for: Ctrl-C ends it */
 
 #define NPIPE 8
 #define PIPESZ 1024
@@ -161,6 +162,26 @@ static void proc_end(struct proc *p, int code)
     if (!par || par->state == ZOMBIE) p->state = UNUSED;
     else if (par->state == BLOCK_WAIT && (par->waitfor == p->pid || par->waitfor == -1))
         par->state = RUNNABLE;
+    if (p->pid == foreground) foreground = 0;
+    if (!p->parent) {                /* the first shell: start another */
+        kprintf("%s[%u] ended (%d): starting a new shell\n", p->name, p->pid, code);
+        if (proc_spawn("sh", 0, "") < 0) kprintf("cannot start a shell\n");
+    }
+}
+
+int proc_interrupt(void)
+{
+    struct proc *p = foreground ? find(foreground) : NULL;
+    if (!p || p->state == ZOMBIE) return 0;
+    kprintf("^C\n");
+    proc_end(p, 130);
+    return 1;
+}
+
+struct trapframe *proc_interrupted(struct trapframe *f)
+{
+    if (cur >= 0 && procs[cur].state != RUNNABLE) return schedule(f);
+    return f;
 }
 
 
@@ -418,7 +439,12 @@ struct trapframe *syscall(struct trapframe *f)
         }
         if (!any) break;
         if (!ch && (b & WNOHANG)) break;
-        if (!ch) { p->waitfor = (int)a; block(f, BLOCK_WAIT); return schedule(f); }
+        if (!ch) {
+            p->waitfor = (int)a;
+            if ((int)a > 0 && !p->parent) foreground = (int)a;   /* the first shell waits */
+            block(f, BLOCK_WAIT);
+            return schedule(f);
+        }
         r = ch->code;
         if (c && user_ok(c, 4, 1)) *(u32 *)c = ch->pid;
         ch->state = UNUSED;

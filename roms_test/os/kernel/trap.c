@@ -103,7 +103,7 @@ struct trapframe *trap(struct trapframe *f)
         }
         if (irq == 1) kbd_irq();
         if (irq == 4) serial_irq();
-        return f;
+        return proc_interrupted(f);     /* Ctrl-C may have ended the interrupted process */
     }
     panic_frame = f;
     panic("unexpected vector %u", v);
