@@ -33,10 +33,14 @@ for p in $PROGS; do
 done
 # kernel
 nasm -f elf32 -o "$B/entry.o" kernel/entry.asm
-nasm -f elf32 -o "$B/priv_asm.o" kernel/arch/priv.asm
+# the privileged-operations layer: OS_LAYER=DIR builds with DIR/priv.asm and
+# DIR/priv.c instead (a paravirtual layer, issue 17); both see kernel/arch/priv.h
+LAYER=${OS_LAYER:-kernel/arch}
+nasm -f elf32 -o "$B/priv_asm.o" "$LAYER/priv.asm"
+$CC -Ikernel/arch -c -o "$B/priv_c.o" "$LAYER/priv.c"
 nasm -f elf32 -i "$B/" -o "$B/progs.o" kernel/progs.asm
-OBJS="$B/entry.o $B/priv_asm.o $B/progs.o"
-for c in kernel/*.c kernel/arch/*.c; do
+OBJS="$B/entry.o $B/priv_asm.o $B/priv_c.o $B/progs.o"
+for c in kernel/*.c; do
     o="$B/k_$(echo "$c" | tr / _).o"
     $CC -c -o "$o" "$c"
     OBJS="$OBJS $o"
