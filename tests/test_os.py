@@ -211,6 +211,10 @@ def test_pipes_and_redirection(os_session):
                         r"hello from pid (\d+) in ring 3, arg 'y'\n", s.command("cat out"))
     assert s.command("cat out | wc > count") == "" and re.fullmatch(r"2 18 7\d\n", s.command("cat count"))
     assert s.command("hello z > out") == "" and re.fullmatch(r"1 9 3\d\n", s.command("cat out | wc"))
+    assert s.command("ps | wc") == "4 16 94\n"           # header, sh, ps, wc
+    assert s.command("ls > files") == ""
+    assert re.fullmatch(r"    84 readme\n +\d+ out\n +\d+ count\n     0 files\n",
+                        s.command("cat files"))
     # bad pipelines: messages, never a hang or a leaked pipe
     assert s.command("echo a | nosuch") == "nosuch: command not found\n"
     assert s.command("| x") == "sh: empty command in a pipeline\n"

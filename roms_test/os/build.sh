@@ -17,7 +17,7 @@ CC="gcc -m32 -march=i386 -ffreestanding -fno-pic -fno-pie -nostdlib -fno-builtin
  -fno-stack-protector -fno-asynchronous-unwind-tables -mgeneral-regs-only \
  -O2 -Wall -Wextra -Wno-unused-parameter -Werror"
 LD="ld -m elf_i386 --build-id=none -nostdlib -z noexecstack --no-warn-rwx-segments"
-PROGS="sh hello fault count spin true bench filetest forktest cat echo wc upper"
+PROGS="sh hello fault count spin true bench filetest forktest cat echo wc upper ps ls"
 # user programs
 nasm -f elf32 -o "$B/crt0.o" user/crt0.asm
 $CC -c -o "$B/ulib.o" user/ulib.c

@@ -91,10 +91,10 @@ int fs_remove(const char *name)
     return save_dir();
 }
 
-int fs_list(void)
+int fs_list(struct sbuf *b)
 {
     if (!mounted) return -1;
     for (int i = 0; i < FS_FILES; i++)
-        if (dir[i].name[0]) kprintf("%6u %s\n", dir[i].size, dir[i].name);
+        if (dir[i].name[0]) sbprintf(b, "%6u %s\n", dir[i].size, dir[i].name);
     return 0;
 }

@@ -31,6 +31,8 @@ int strncmp(const char *a, const char *b, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 int vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t n, const char *fmt, ...);
+struct sbuf { char *p; u32 n, max; };      /* text built into a (user) buffer */
+void sbprintf(struct sbuf *b, const char *fmt, ...);
 
 /* console.c */
 void console_init(void);
@@ -71,7 +73,7 @@ int pd_map(u32 *pd, u32 va, u32 pa, u32 flags);
 u32 pd_lookup(u32 *pd, u32 va);       /* PTE value or 0 */
 u32 *pd_fork(u32 *pd);
 int cow_fault(u32 *pd, u32 va);
-void mm_print(void);
+void mm_print(struct sbuf *b);
 extern u32 *kernel_pd;
 
 /* proc.c */
@@ -93,7 +95,7 @@ void fs_init(void);
 int fs_read(const char *name, void *buf, u32 max);
 int fs_write(const char *name, const void *buf, u32 len);
 int fs_remove(const char *name);
-int fs_list(void);
+int fs_list(struct sbuf *b);
 
 /* progs.asm: the user programs built into the kernel */
 struct prog { const char *name; const u8 *start; const u8 *end; };

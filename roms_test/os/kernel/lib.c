@@ -100,6 +100,15 @@ int vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
 #undef PUT
 }
 
+void sbprintf(struct sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->p + b->n, b->max - b->n, fmt, ap);
+    va_end(ap);
+    b->n += (u32)n < b->max - b->n ? (u32)n : b->max - b->n - (b->max > b->n);
+}
+
 int snprintf(char *buf, size_t n, const char *fmt, ...)
 {
     va_list ap;

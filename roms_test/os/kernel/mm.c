@@ -42,13 +42,13 @@ void mm_init(u32 bootinfo)
     priv_enable_paging(kernel_dir);
 }
 
-void mm_print(void)
+void mm_print(struct sbuf *b)
 {
-    kprintf("E820 memory map (%u entries, boot drive %x):\n", bootinfo_copy[0], bootinfo_copy[1]);
+    sbprintf(b, "E820 memory map (%u entries, boot drive %x):\n", bootinfo_copy[0], bootinfo_copy[1]);
     for (u32 i = 0; i < bootinfo_copy[0]; i++)
-        kprintf("  %08x%08x %08x%08x type %u\n", (u32)(map[i].base >> 32), (u32)map[i].base,
+        sbprintf(b, "  %08x%08x %08x%08x type %u\n", (u32)(map[i].base >> 32), (u32)map[i].base,
                 (u32)(map[i].len >> 32), (u32)map[i].len, map[i].type);
-    kprintf("free pages: %u (%u KiB)\n", nfree, nfree * 4);
+    sbprintf(b, "free pages: %u (%u KiB)\n", nfree, nfree * 4);
 }
 
 u32 page_alloc(void)

@@ -320,12 +320,12 @@ static int user_str(u32 va, char *out, u32 max)
     return -1;
 }
 
-static void ps(void)
+static void ps(struct sbuf *sb)
 {
-    kprintf("  PID  PPID STATE   NAME\n");
+    sbprintf(sb, "  PID  PPID STATE   NAME\n");
     for (int i = 0; i < NPROC; i++)
         if (procs[i].state != UNUSED)
-            kprintf("%5u %5u %-7s %s\n", procs[i].pid, procs[i].parent,
+            sbprintf(sb, "%5u %5u %-7s %s\n", procs[i].pid, procs[i].parent,
                     state_names[procs[i].state], procs[i].name);
 }
 
@@ -458,19 +458,25 @@ struct trapframe *syscall(struct trapframe *f)
         r = 0;
         break;
     }
-    case SYS_PS: ps(); r = 0; break;
+    case SYS_PS: case SYS_MEMINFO: case SYS_PROGS: case SYS_FLIST: {
+        if (!b || !user_ok(a, b, 1)) break;
+        struct sbuf sb = {(char *)a, 0, b};
+        sb.p[0] = 0;
+        r = 0;
+        if (f->eax == SYS_PS) ps(&sb);
+        else if (f->eax == SYS_MEMINFO) mm_print(&sb);
+        else if (f->eax == SYS_FLIST) r = fs_list(&sb);
+        else
+            for (const struct prog *pg = progs; pg->name; pg++) sbprintf(&sb, "%s ", pg->name);
+        if (!r) r = sb.n;
+        break;
+    }
     case SYS_TICKS: r = ticks; break;
     case SYS_SLEEP:
         p->wake = ticks + a;
         p->state = BLOCK_SLEEP;
         f->eax = 0;
         return schedule(f);
-    case SYS_MEMINFO: mm_print(); r = 0; break;
-    case SYS_PROGS:
-        for (const struct prog *pg = progs; pg->name; pg++) kprintf("%s ", pg->name);
-        kprintf("\n");
-        r = 0;
-        break;
     case SYS_SBRK: r = sbrk(p, (int)a); break;
     case SYS_HANDLER: p->handler = a; r = 0; break;
     case SYS_RESUME: {
@@ -498,7 +504,6 @@ struct trapframe *syscall(struct trapframe *f)
         else r = user_ok(b, c, 0) ? fs_write(fname, (const void *)b, c) : -1;
         break;
     }
-    case SYS_FLIST: r = fs_list(); break;
     case SYS_FORK: {
         struct proc *c = new_slot(p->pid);
         if (!c) break;

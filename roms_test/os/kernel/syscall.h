@@ -8,11 +8,11 @@
 #define SYS_WAIT 6      /* (pid or -1, flags, &pid) -> exit code; -1, pid untouched: none */
 #define WNOHANG 1       /* SYS_WAIT: do not block */
 #define SYS_KILL 7      /* (pid) */
-#define SYS_PS 8
+#define SYS_PS 8        /* (buf, max) -> length: the process table as text */
 #define SYS_TICKS 9     /* PIT ticks since boot (HZ per second) */
 #define SYS_SLEEP 10    /* (ticks) */
-#define SYS_MEMINFO 11
-#define SYS_PROGS 12    /* list the built-in programs */
+#define SYS_MEMINFO 11  /* (buf, max) -> length: E820 map and free pages */
+#define SYS_PROGS 12    /* (buf, max) -> length: the built-in programs */
 #define SYS_KFAULT 13   /* (address): the kernel reads it (tests the panic path) */
 #define SYS_SBRK 14     /* (increment) -> old break; heap pages are demand-zero */
 #define SYS_HANDLER 15  /* (function or 0): where the process's faults go (struct uctx *) */
@@ -25,7 +25,7 @@
 #define SYS_FREAD 19    /* (name, buf, max) -> bytes: a whole file */
 #define SYS_FWRITE 20   /* (name, buf, len): create or replace a file */
 #define SYS_FREMOVE 21  /* (name) */
-#define SYS_FLIST 22    /* print the directory */
+#define SYS_FLIST 22    /* (buf, max) -> length: the directory; -1 without a file system */
 #define SYS_FORK 23     /* -> child pid in the parent, 0 in the child (copy-on-write) */
 #define SYS_EXEC 24     /* (name, arg string): replace the program; returns only on error */
 #define SYS_PIPE 25     /* -> pipe number; the caller holds both ends until SYS_PCLOSE */

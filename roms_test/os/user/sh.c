@@ -124,7 +124,8 @@ static void help(void)
     puts("built-ins: help echo [> FILE] ls cat rm ps kill PID mem ticks progs kfault ADDR exit\n"
          "PROG [ARG] [| PROG [ARG]]... [> FILE | >> FILE]: programs and pipes\n"
          "programs (run with NAME [ARG] [&]): ");
-    sys(SYS_PROGS, 0, 0, 0);
+    info(SYS_PROGS);
+    puts("\n");
 }
 
 int main(const char *arg)
@@ -156,7 +157,7 @@ int main(const char *arg)
         while (*rest == ' ') rest++;
         if (!strcmp(cmd, "help")) help();
         else if (!strcmp(cmd, "echo")) echo(rest);
-        else if (!strcmp(cmd, "ls")) { if (sys(SYS_FLIST, 0, 0, 0) < 0) puts("ls: no file system\n"); }
+        else if (!strcmp(cmd, "ls")) { if (info(SYS_FLIST) < 0) puts("ls: no file system\n"); }
         else if (!strcmp(cmd, "cat")) {
             int n = fread(rest, file, sizeof file);
             if (n < 0) printf("cat: %s: no such file\n", rest);
@@ -164,10 +165,10 @@ int main(const char *arg)
         } else if (!strcmp(cmd, "rm")) {
             if (fremove(rest) < 0) printf("rm: %s: no such file\n", rest);
         }
-        else if (!strcmp(cmd, "ps")) sys(SYS_PS, 0, 0, 0);
-        else if (!strcmp(cmd, "mem")) sys(SYS_MEMINFO, 0, 0, 0);
+        else if (!strcmp(cmd, "ps")) info(SYS_PS);
+        else if (!strcmp(cmd, "mem")) info(SYS_MEMINFO);
         else if (!strcmp(cmd, "ticks")) printf("%u\n", ticks());
-        else if (!strcmp(cmd, "progs")) sys(SYS_PROGS, 0, 0, 0);
+        else if (!strcmp(cmd, "progs")) { info(SYS_PROGS); puts("\n"); }
         else if (!strcmp(cmd, "exit")) return 0;
         else if (!strcmp(cmd, "kill")) {
             if (kill(atoi(rest)) < 0) printf("kill: no process %s\n", rest);

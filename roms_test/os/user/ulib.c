@@ -18,6 +18,14 @@ int write(const void *buf, int n)
     return done;
 }
 
+int info(int sysno)
+{
+    static char buf[2048];
+    int n = sys(sysno, (u32)buf, sizeof buf, 0);
+    if (n > 0) write(buf, n);
+    return n;
+}
+
 void printf(const char *fmt, ...)
 {
     char buf[256];

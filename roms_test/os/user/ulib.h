@@ -26,6 +26,7 @@ void on_fault(void (*fn)(struct uctx *));
 #define fremove(name) sys(SYS_FREMOVE, (u32)(name), 0, 0)
 #define fork() sys(SYS_FORK, 0, 0, 0)
 #define exec(name, arg) sys(SYS_EXEC, (u32)(name), (u32)(arg), 0)
+int info(int sysno);                  /* SYS_PS/MEMINFO/PROGS/FLIST's text to stdout */
 void printf(const char *fmt, ...);
 void puts(const char *s);
 int atoi(const char *s);
