@@ -94,6 +94,16 @@ def test_keyboard_and_serial_commands(os_session):
     assert "0000000000100000 0000000000f00000 type 1" in out      # E820 from the loader
 
 
+def test_typeahead_several_lines_at_once(os_session):
+    """Lines sent in one burst are all run: none of the bytes after a newline are lost."""
+    s = os_session
+    start = len(s.out)
+    s.com.backend.feed(b"".join(b"echo line %d\r" % i for i in range(8)) + b"hello ahead\r")
+    s.wait_for("arg 'ahead'\r\n$ ", start=start)
+    out = s.out[start:].replace("\r\n", "\n")
+    assert [f"line {i}" for i in range(8)] == re.findall(r"^line \d$", out, re.MULTILINE)
+
+
 def test_backspace_edits_the_line(os_session):
     s = os_session
     start = len(s.out)

@@ -32,10 +32,31 @@ static void vga_putc(char c)
     }
 }
 
+static void input_byte(char c);
+static volatile int ctrl_c;          /* seen while sending: the next tick acts on it */
+
+/* waits for room in the transmitter, taking received bytes meanwhile: with
+ * interrupts off a long output would otherwise overrun the receive FIFO */
 static void serial_putc(char c)
 {
-    for (int i = 0; i < 100000 && !(priv_inb(COM1 + 5) & 0x20); i++) ;
+    for (int i = 0; i < 100000; i++) {
+        u32 lsr = priv_inb(COM1 + 5);
+        if (lsr & 1) {
+            char r = (char)priv_inb(COM1);
+            if (r == 3) ctrl_c = 1;
+            else input_byte(r);
+        }
+        if (lsr & 0x20) break;
+    }
     priv_outb(COM1, (u8)c);
+}
+
+void console_tick(void)
+{
+    if (ctrl_c) {
+        ctrl_c = 0;
+        console_input(3);
+    }
 }
 
 void console_init(void)
@@ -85,6 +106,11 @@ static u32 in_head, in_tail;
 void console_input(char c)
 {
     if (c == 3 && proc_interrupt()) return;     /* Ctrl-C ended the foreground program */
+    input_byte(c);
+}
+
+static void input_byte(char c)
+{
     if (c == '\r') c = '\n';
     if (c == 0x7F) c = '\b';
     if (in_head - in_tail < sizeof inbuf)

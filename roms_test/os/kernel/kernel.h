@@ -40,6 +40,7 @@ void console_putc(char c);
 void console_write(const char *s, size_t n);
 void kprintf(const char *fmt, ...);
 void console_input(char c);          /* a byte typed on either console */
+void console_tick(void);             /* per PIT tick: a Ctrl-C seen while sending */
 int console_getc(void);              /* -1 when nothing is waiting */
 void kbd_irq(void);
 void serial_irq(void);

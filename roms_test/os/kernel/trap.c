@@ -98,6 +98,7 @@ struct trapframe *trap(struct trapframe *f)
         priv_outb(0x20, 0x20);
         if (irq == 0) {
             ticks++;
+            console_tick();
             proc_tick();
             return schedule(f);
         }

@@ -28,12 +28,12 @@ static void echo(char *text)
 
 static int readline(void)
 {
+    static char buf[64];
+    static int got, i;                  /* what is left after the last line */
     int n = 0;
-    for (;;) {
-        char buf[16];
-        int got = read(buf, sizeof buf);
-        for (int i = 0; i < got; i++) {
-            char c = buf[i];
+    for (;; got = read(buf, sizeof buf), i = 0) {
+        while (i < got) {
+            char c = buf[i++];
             if (c == '\n') { write("\n", 1); line[n] = 0; return n; }
             if (c == '\b') { if (n) { n--; write("\b \b", 3); } continue; }
             if ((u8)c < ' ' || n == sizeof line - 1) continue;
