@@ -374,3 +374,52 @@ def test_emu_bench_boots_the_os_and_runs_its_compute_benchmark():
     r = bench_os()
     assert r["compute_n"] == 200000 and r["compute_guest_us"] > 0
     assert 0 < r["boot_guest_s"] < 5 and r["boot_s"] > 0
+
+
+BOCHSRC = """megs: 32
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14
+ata0-master: type=disk, path=os.img, mode=flat, cylinders=2, heads=16, spt=63
+boot: disk
+cpu: ips=20000000
+com1: enabled=1, mode=file, dev=com1.log
+display_library: term
+speaker: enabled=0
+log: bochs.log
+panic: action=fatal
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("bochs") is None or not os.path.exists(
+    "/usr/share/bochs/BIOS-bochs-latest"), reason="needs Debian's bochs, bochsbios, bochs-term")
+def test_boots_under_bochs(tmp_path):
+    """Bochs's BIOS and ATA model: the same banner, the file system read, the prompt
+    (Debian's bochs is a debugger build: "-rc" feeds it "c"; term display in a pty)."""
+    import select
+    import signal
+    shutil.copyfile(OS / "os.img", tmp_path / "os.img")
+    (tmp_path / "bochsrc.txt").write_text(BOCHSRC)
+    (tmp_path / "rc").write_text("c\n")
+    log = tmp_path / "com1.log"
+    master, slave = os.openpty()
+    p = subprocess.Popen(["bochs", "-q", "-f", "bochsrc.txt", "-rc", "rc"], cwd=tmp_path,
+                         stdin=slave, stdout=slave, stderr=slave,
+                         env={**os.environ, "TERM": "xterm"}, start_new_session=True)
+    os.close(slave)
+    try:
+        end = time.monotonic() + 60
+        while time.monotonic() < end and not (log.exists() and b"\n$ " in log.read_bytes()):
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    os.read(master, 65536)               # keep the terminal drained
+                except OSError:
+                    break
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        os.close(master)
+    text = log.read_bytes().decode("latin1") if log.exists() else ""
+    assert text.startswith(BANNER + "\r\n"), text
+    assert "fs: 1 files" in text and "emu-os shell, pid 1" in text and text.endswith("$ ")
