@@ -74,6 +74,8 @@ def test_boots_to_the_shell_on_both_consoles(os_session):
     assert screen[2] == "fs: 1 files"
     assert screen[3].startswith("emu-os shell, pid 1")
     assert screen[4] == "$"
+    crtc = s.m.devices["vga"].crtc                    # the hardware cursor after "$ "
+    assert int(crtc[0x0E]) << 8 | int(crtc[0x0F]) == 4 * 80 + 2
     r = s.m.cpus["maincpu"].get_registers()
     assert r["cr0"] & 0x80000001 == 0x80000001        # protected mode and paging
     assert r["tr"] == 0x28 and r["gdtr"][1] == 6 * 8 - 1
@@ -83,6 +85,8 @@ def test_keyboard_and_serial_commands(os_session):
     s = os_session
     assert s.command("echo typed on the keyboard") == "typed on the keyboard\n"
     assert s.screen()[5] == "typed on the keyboard"
+    crtc = s.m.devices["vga"].crtc
+    assert int(crtc[0x0E]) << 8 | int(crtc[0x0F]) == 6 * 80 + 2
     assert s.command("echo sent on COM1", via="serial") == "sent on COM1\n"
     assert "sent on COM1" in s.screen()
     out = s.command("hello world", via="serial")
@@ -102,6 +106,18 @@ def test_typeahead_several_lines_at_once(os_session):
     s.wait_for("arg 'ahead'\r\n$ ", start=start)
     out = s.out[start:].replace("\r\n", "\n")
     assert [f"line {i}" for i in range(8)] == re.findall(r"^line \d$", out, re.MULTILINE)
+
+
+def test_vga_console_scrolls(os_session):
+    s = os_session
+    start = len(s.out)
+    s.com.backend.feed(b"".join(b"echo row %d\r" % i for i in range(20)))
+    s.wait_for("row 19\r\n$ ", start=start)
+    screen = s.screen()
+    assert screen[24] == "$" and screen[23] == "row 19" and screen[22] == "$ echo row 19"
+    assert screen[0] != BANNER
+    crtc = s.m.devices["vga"].crtc
+    assert int(crtc[0x0E]) << 8 | int(crtc[0x0F]) == 24 * 80 + 2
 
 
 def test_backspace_edits_the_line(os_session):
