@@ -94,6 +94,10 @@ struct trapframe *trap(struct trapframe *f)
             priv_outb(0x20, 0x0B);
             if (!(priv_inb(0x20) & 0x80)) return f;
         }
+        if (irq == 15) {                              /* the slave's: the master saw IRQ 2 */
+            priv_outb(0xA0, 0x0B);
+            if (!(priv_inb(0xA0) & 0x80)) { priv_outb(0x20, 0x20); return f; }
+        }
         if (irq >= 8) priv_outb(0xA0, 0x20);
         priv_outb(0x20, 0x20);
         if (irq == 0) {
