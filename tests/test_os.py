@@ -207,6 +207,7 @@ def test_benchmarks_print_count_and_time(os_session):
     assert [n[0] for n in names] == ["syscall", "inout", "cr3", "pte", "pagefault", "divzero",
                                      "callret", "spawn", "forkexec", "compute"], out
     assert all(int(us) > 0 for _, _, us, _ in names)
+    assert "TSC" not in out and "CPU: 386" in s.out           # the pc's 386 has no RDTSC
     assert s.command("bench divzero 3").startswith("bench divzero: 3 in ")
     assert s.command("bench nosuch") == "bench: no benchmark nosuch\n[exit 1]\n"
     assert re.search(r"free pages: (\d+)", s.command("mem")).group(1) == free    # no leak
@@ -380,6 +381,10 @@ def test_boots_under_qemu(tmp_path):
         p.stdin.write(b"filetest\r")
         p.stdin.flush()
         assert until(b"filetest: wrote and read back 5000 bytes of filetest.dat\r\n$ "), out
+        assert b"CPU: invlpg cpuid tsc" in out                # QEMU's CPU has them
+        p.stdin.write(b"bench callret 1000\r")
+        p.stdin.flush()
+        assert until(b" TSC cycles, "), out                   # RDTSC time where there is one
     finally:
         p.kill()
         p.wait()

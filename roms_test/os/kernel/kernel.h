@@ -55,6 +55,8 @@ extern volatile u32 ticks;
 #define PIT_DIV (1193182 / HZ)
 u32 time_us(void);
 
+extern u32 cpu_features;              /* priv.c: bit 0 INVLPG, 1 CPUID, 2 TSC */
+
 /* mm.c */
 #define PAGE 4096
 #define KERNEL_MAP (16u << 20)        /* identity-mapped, supervisor, in every address space */

@@ -10,7 +10,9 @@ void kmain(u32 bootinfo)
     priv_init();
     trap_init();
     mm_init(bootinfo);
-    kprintf("paging on, %u KiB free; PIT at %u Hz\n", pages_free() * 4, HZ);
+    kprintf("paging on, %u KiB free; PIT at %u Hz; CPU:%s%s%s\n", pages_free() * 4, HZ,
+            cpu_features & 1 ? " invlpg" : " 386", cpu_features & 2 ? " cpuid" : "",
+            cpu_features & 4 ? " tsc" : "");
     fs_init();
     irq_unmask(0);
     irq_unmask(1);

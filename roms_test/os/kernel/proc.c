@@ -491,6 +491,7 @@ struct trapframe *syscall(struct trapframe *f)
         return f;
     }
     case SYS_TIME: r = time_us(); break;
+    case SYS_CPUINFO: r = cpu_features; break;
     case SYS_BENCH:
         if (a < BENCH_INOUT || a > BENCH_PTE) break;
         bench(p, a, b > (1u << 22) ? 1u << 22 : b);

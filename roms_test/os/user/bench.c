@@ -7,8 +7,18 @@ static void __attribute__((noinline)) callee(void) { dummy++; __asm__ volatile("
 
 static void skip_div(struct uctx *c) { c->eip += 2; }   /* past "div %ecx" (F7 F1) */
 
+static int has_tsc;
+
+static u64 rdtsc(void)
+{
+    u32 lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (u64)hi << 32 | lo;
+}
+
 static void run(const char *name, u32 n)
 {
+    u64 c0 = has_tsc ? rdtsc() : 0;
     u32 t0 = time_us();
     if (!strcmp(name, "syscall"))
         for (u32 i = 0; i < n; i++) getpid();
@@ -42,7 +52,12 @@ static void run(const char *name, u32 n)
         return;
     }
     u32 t = time_us() - t0;
-    printf("bench %s: %u in %u us, %u ns each\n", name, n, t, t / n * 1000 + t % n * 1000 / n);
+    printf("bench %s: %u in %u us, %u ns each", name, n, t, t / n * 1000 + t % n * 1000 / n);
+    if (has_tsc) {
+        u32 c = (u32)(rdtsc() - c0);                 /* up to 4G cycles per run */
+        printf(", %u TSC cycles, %u each", c, c / n);
+    }
+    printf("\n");
 }
 
 static const struct { const char *name; u32 n; } all[] = {
@@ -54,6 +69,7 @@ int main(const char *arg)
 {
     char name[16];
     int i = 0;
+    has_tsc = sys(SYS_CPUINFO, 0, 0, 0) & 4;
     while (arg[i] && arg[i] != ' ' && i < 15) name[i] = arg[i], i++;
     name[i] = 0;
     int n = arg[i] == ' ' ? atoi(arg + i + 1) : 0;

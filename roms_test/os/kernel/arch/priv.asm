@@ -61,7 +61,8 @@ priv_write_cr3: mov     eax, [esp + 4]
                 mov     cr3, eax
                 ret
 
-; INVLPG exists from the 486; priv_detect sets has_invlpg, else CR3 is reloaded
+; INVLPG exists from the 486; priv_detect sets has_invlpg, else CR3 is reloaded.
+; priv_detect returns CPU features: bit 0 INVLPG (486+), 1 CPUID, 2 TSC.
 global priv_invlpg, priv_detect
 priv_invlpg:    cmp     byte [has_invlpg], 0
                 je      .reload
@@ -85,7 +86,30 @@ priv_detect:    pushfd                  ; 486+: EFLAGS.AC (bit 18) can be toggle
                 shr     eax, 18
                 and     eax, 1
                 mov     [has_invlpg], al
-                ret
+                jz      .done
+                pushfd                  ; CPUID exists if EFLAGS.ID (bit 21) toggles
+                pop     eax
+                mov     ecx, eax
+                xor     eax, 0x200000
+                push    eax
+                popfd
+                pushfd
+                pop     eax
+                push    ecx
+                popfd
+                xor     eax, ecx
+                test    eax, 0x200000
+                mov     eax, 1
+                jz      .done
+                push    ebx
+                mov     eax, 1
+                cpuid
+                pop     ebx
+                mov     eax, 3
+                test    edx, 0x10       ; CPUID.1:EDX.TSC
+                jz      .done
+                mov     eax, 7
+.done:          ret
 
 global priv_inb, priv_inw, priv_inl, priv_outb, priv_outw, priv_outl, priv_insw, priv_outsw
 priv_inb:       mov     edx, [esp + 4]

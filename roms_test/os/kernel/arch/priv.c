@@ -20,9 +20,11 @@ static u64 gate(u32 off, u32 dpl)             /* 32-bit interrupt gate */
            (u64)(off >> 16) << 48;
 }
 
+u32 cpu_features;
+
 void priv_init(void)
 {
-    priv_detect();
+    cpu_features = priv_detect();
     gdt[1] = seg(0, 0xFFFFF, 0x9A, 0xC);     /* kernel code */
     gdt[2] = seg(0, 0xFFFFF, 0x92, 0xC);     /* kernel data */
     gdt[3] = seg(0, 0xFFFFF, 0xFA, 0xC);     /* user code, DPL 3 */

@@ -18,7 +18,7 @@ u32 priv_read_cr3(void);
 void priv_write_cr0(u32 v);
 void priv_write_cr3(u32 v);
 void priv_invlpg(u32 va);
-void priv_detect(void);
+u32 priv_detect(void);                /* bit 0 INVLPG, 1 CPUID, 2 TSC */
 u32 priv_inb(u32 port);
 u32 priv_inw(u32 port);
 u32 priv_inl(u32 port);
