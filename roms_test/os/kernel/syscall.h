@@ -29,8 +29,8 @@
 #define SYS_FORK 23     /* -> child pid in the parent, 0 in the child (copy-on-write) */
 #define SYS_EXEC 24     /* (name, arg string): replace the program; returns only on error */
 #define SYS_PIPE 25     /* -> pipe number; the caller holds both ends until SYS_PCLOSE */
-#define SYS_CPUINFO 27  /* -> bit 0 INVLPG, 1 CPUID, 2 TSC (RDTSC usable) */
 #define SYS_PCLOSE 26   /* (pipe): drop the caller's ends (after spawning its users) */
+#define SYS_CPUINFO 27  /* -> bit 0 INVLPG, 1 CPUID, 2 TSC (RDTSC usable) */
 
 /* a spawned program's standard input and output (-1: the parent's) */
 struct spawn_io { int in, out, append; char file[24]; };   /* file: output to it */
