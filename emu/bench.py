@@ -5,6 +5,8 @@ running a mixed workload with no exits): guest MIPS.
 Per machine: headless frames per second and the multiple of real time, the
 cold start (empty Numba cache: JIT compile included) and warm start (cache
 filled) to the first frame, each measured in a fresh Python process.
+The project's OS (``--only os``): host time from power-on to its shell prompt,
+and its compute benchmark's speed inside the guest.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import time
 from . import abi
 from .config import list_machines
 from .core import available_cores
+from .errors import EmuError
 
 START_SNIPPET = """
 import time, sys
@@ -60,6 +63,42 @@ def bench_machine(name: str, seconds: float) -> dict:
             "warm_start_s": warm, "guest_mips": insns / dt / 1e6}
 
 
+def bench_os() -> dict:
+    """Boot roms_test/os/os.img (a copy) on pc to the shell prompt, then run its
+    compute benchmark; host seconds to the prompt and the guest's own figures."""
+    import re
+    import shutil
+
+    from .config import PROJECT_ROOT
+    from .machine import Machine
+    with tempfile.TemporaryDirectory() as d:
+        img = os.path.join(d, "os.img")
+        shutil.copyfile(PROJECT_ROOT / "roms_test" / "os" / "os.img", img)
+        t0 = time.perf_counter()
+        m = Machine.load("pc", {"hdd": img})
+        load = time.perf_counter() - t0
+
+        def out():
+            return m.devices["com1"].backend.output
+        try:
+            if not m.run_until(lambda mm: b"\n$ " in out(), 30):
+                raise RuntimeError("no shell prompt within 30 emulated seconds")
+            boot, boot_guest = time.perf_counter() - t0 - load, m.time
+            n = len(out())
+            m.devices["com1"].backend.feed(b"bench compute 200000\r")
+            t1 = time.perf_counter()
+            if not m.run_until(lambda mm: out()[n:].endswith(b"\n$ "), 60):
+                raise RuntimeError("the compute benchmark did not finish")
+            host = time.perf_counter() - t1
+        finally:
+            m.shutdown()
+    g = re.search(rb"bench compute: (\d+) in (\d+) us", out()[n:])
+    if not g:
+        raise RuntimeError("no compute benchmark result")
+    return {"load_s": load, "boot_s": boot, "boot_guest_s": boot_guest, "compute_n": int(g[1]),
+            "compute_guest_us": int(g[2]), "compute_host_s": host}
+
+
 def main(args) -> int:
     only = set(args.only.split(",")) if args.only else None
     print(f"emu bench — {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
@@ -97,4 +136,13 @@ def main(args) -> int:
         print(f"  {f.stem:8s} {r['fps']:9.1f} fps  {r['realtime']:7.1f}x real time  "
               f"{r['guest_mips']:7.1f} guest MIPS  cold start (JIT) {cold}  warm start {warm}",
               flush=True)
+    if not only or "os" in only:
+        try:
+            r = bench_os()
+            print(f"  os       machine load {r['load_s']:.2f}s, then boot to the shell prompt "
+                  f"{r['boot_s']:.2f}s host ({r['boot_guest_s']:.2f}s emulated); compute {r['compute_n']} rounds in "
+                  f"{r['compute_guest_us'] / 1e3:.1f} ms guest time, {r['compute_host_s']:.2f}s host",
+                  flush=True)
+        except (RuntimeError, OSError, EmuError) as e:
+            print(f"  os       failed: {e}")
     return 0
