@@ -109,6 +109,8 @@ class AddressSpace:
         self.port_mask = cpu_spec.port_mask
         self.banks = {}
         self.direct = {}   # page -> (data offset, rpage and wpage beneath): see set_direct
+        self.read_traps = set()   # pages whose reads exit for the debugger (set_read_traps)
+        self.trapped = {}         # trapped page -> its rpage entry beneath
         for e in entries:
             if e.kind == "bank":
                 self.banks.setdefault(e.target, Bank(self, e.target, []))
@@ -131,6 +133,7 @@ class AddressSpace:
         """Recompute the page tables from the map and the current bank choices."""
         ob = self.memory.regions["_openbus"][0]
         rp, wp = self.rpage, self.wpage
+        self.trapped = {}
         rp[:] = ob
         wp[:] = abi.PAGE_ROM
         self.mmio_r = {}   # page -> list of entries (topmost first) for MMIO pages
@@ -180,6 +183,41 @@ class AddressSpace:
         for p, (o, _, _) in self.direct.items():
             self.direct[p] = (o, int(rp[p]), int(wp[p]))
             rp[p] = wp[p] = o
+        self.traps_on()
+
+    # ---- debugger read traps ------------------------------------------------
+    def set_read_traps(self, pages) -> None:
+        """Make reads of these RAM/ROM pages leave the core as MMIO reads (the debugger's
+        read watchpoints: reads are restartable, so nothing is lost); the bytes stay where
+        they are and every Python accessor still reaches them.  Kept across rebuild()."""
+        self.traps_off()
+        self.read_traps = set(int(p) for p in pages)
+        self.traps_on()
+
+    def traps_off(self) -> None:
+        for p, o in self.trapped.items():
+            self.rpage[p] = o
+        self.trapped = {}
+
+    def traps_on(self) -> None:
+        for p in self.read_traps:
+            if p not in self.trapped and 0 <= p < self.npages and self.rpage[p] >= 0:
+                self.trapped[p] = int(self.rpage[p])
+                self.rpage[p] = abi.PAGE_MMIO
+
+    def peek_offset(self, addr: int, write: bool = False):
+        """The backing-store offset of ``addr`` for a side-effect-free debugger access,
+        or None (a device page).  A debugger write reaches ROM too, as MAME's does."""
+        addr &= self.addr_mask
+        p = addr >> self.page_bits
+        o = int(self.wpage[p]) if write else -1
+        if o < 0:
+            o = int(self.rpage[p])
+            if o == abi.PAGE_MMIO:
+                o = self.trapped.get(p, -1)
+        if o < 0:
+            return None
+        return o + (addr & (self.page - 1))
 
     def set_direct(self, start: int, end: int, region: str | None = None, offset: int = 0) -> None:
         """Let the CPU reach the pages [start, end] straight in RAM ``region`` from
@@ -190,6 +228,7 @@ class AddressSpace:
         pb, mask = self.page_bits, self.page - 1
         if start & mask or (end + 1) & mask:
             raise ValueError(f"set_direct: {start:#x}-{end:#x} is not page aligned")
+        self.traps_off()
         if region is not None:
             o, size, kind = self.memory.regions[region]
             if kind != "ram" or offset + end - start >= size:
@@ -204,6 +243,7 @@ class AddressSpace:
             d = o + offset + (i << pb)
             self.direct[p] = (d, self.direct[p][1], self.direct[p][2])
             self.rpage[p] = self.wpage[p] = d
+        self.traps_on()
 
     def set_posted(self, ports, posted: bool) -> None:
         """Post OUTs to ``ports`` (or stop posting them) from now on: a device whose
@@ -238,7 +278,10 @@ class AddressSpace:
         for i in range(size):
             a = (addr + i) & self.addr_mask
             e = self._lookup(self.mmio_r, a)
-            if e is not None:
+            t = self.trapped.get(a >> self.page_bits)
+            if t is not None:
+                byte = int(self.memory.data[t + (a & (self.page - 1))])
+            elif e is not None:
                 byte = self.machine.devices[e.target].mem_read(a, 1) & 0xFF
             else:
                 byte = self._underlying_read(a)
@@ -358,6 +401,9 @@ class AddressSpace:
         o = self.rpage[addr >> self.page_bits]
         if o >= 0:
             return int(self.memory.data[o + (addr & (self.page - 1))])
+        t = self.trapped.get(addr >> self.page_bits)
+        if t is not None:
+            return int(self.memory.data[t + (addr & (self.page - 1))])
         return self.mmio_read(addr, 1)
 
     def write8(self, addr: int, value: int) -> None:
