@@ -109,8 +109,10 @@ class AddressSpace:
         self.port_mask = cpu_spec.port_mask
         self.banks = {}
         self.direct = {}   # page -> (data offset, rpage and wpage beneath): see set_direct
-        self.read_traps = set()   # pages whose reads exit for the debugger (set_read_traps)
-        self.trapped = {}         # trapped page -> its rpage entry beneath
+        self.read_traps = set()   # pages whose reads exit for the debugger (set_traps)
+        self.write_traps = set()  # pages whose writes exit for the debugger
+        self.trapped = {}         # read-trapped page -> its rpage entry beneath
+        self.trapped_w = {}       # write-trapped page -> its wpage entry beneath
         for e in entries:
             if e.kind == "bank":
                 self.banks.setdefault(e.target, Bank(self, e.target, []))
@@ -133,7 +135,7 @@ class AddressSpace:
         """Recompute the page tables from the map and the current bank choices."""
         ob = self.memory.regions["_openbus"][0]
         rp, wp = self.rpage, self.wpage
-        self.trapped = {}
+        self.trapped, self.trapped_w = {}, {}
         rp[:] = ob
         wp[:] = abi.PAGE_ROM
         self.mmio_r = {}   # page -> list of entries (topmost first) for MMIO pages
@@ -186,24 +188,32 @@ class AddressSpace:
         self.traps_on()
 
     # ---- debugger read traps ------------------------------------------------
-    def set_read_traps(self, pages) -> None:
-        """Make reads of these RAM/ROM pages leave the core as MMIO reads (the debugger's
-        read watchpoints: reads are restartable, so nothing is lost); the bytes stay where
-        they are and every Python accessor still reaches them.  Kept across rebuild()."""
+    def set_traps(self, read_pages, write_pages=()) -> None:
+        """Make reads (writes) of these RAM/ROM pages leave the core as MMIO exits: the
+        debugger's watchpoints (emu.debugger says how it completes them).  The bytes stay
+        where they are and every Python accessor still reaches them.  Kept across
+        rebuild() and set_direct()."""
         self.traps_off()
-        self.read_traps = set(int(p) for p in pages)
+        self.read_traps = set(int(p) for p in read_pages)
+        self.write_traps = set(int(p) for p in write_pages)
         self.traps_on()
 
     def traps_off(self) -> None:
         for p, o in self.trapped.items():
             self.rpage[p] = o
-        self.trapped = {}
+        for p, o in self.trapped_w.items():
+            self.wpage[p] = o
+        self.trapped, self.trapped_w = {}, {}
 
     def traps_on(self) -> None:
         for p in self.read_traps:
             if p not in self.trapped and 0 <= p < self.npages and self.rpage[p] >= 0:
                 self.trapped[p] = int(self.rpage[p])
                 self.rpage[p] = abi.PAGE_MMIO
+        for p in self.write_traps:
+            if p not in self.trapped_w and 0 <= p < self.npages and self.wpage[p] >= 0:
+                self.trapped_w[p] = int(self.wpage[p])
+                self.wpage[p] = abi.PAGE_MMIO
 
     def peek_offset(self, addr: int, write: bool = False):
         """The backing-store offset of ``addr`` for a side-effect-free debugger access,
@@ -211,6 +221,8 @@ class AddressSpace:
         addr &= self.addr_mask
         p = addr >> self.page_bits
         o = int(self.wpage[p]) if write else -1
+        if write and o == abi.PAGE_MMIO:
+            o = self.trapped_w.get(p, -1)
         if o < 0:
             o = int(self.rpage[p])
             if o == abi.PAGE_MMIO:
@@ -295,6 +307,10 @@ class AddressSpace:
         for i in range(size):
             a = (addr + i) & self.addr_mask
             byte = (value >> (8 * i)) & 0xFF
+            t = self.trapped_w.get(a >> self.page_bits)
+            if t is not None:
+                self.memory.data[t + (a & (self.page - 1))] = byte
+                continue
             e = self._lookup(self.mmio_w, a)
             if e is not None:
                 self.machine.devices[e.target].mem_write(a, byte, 1)

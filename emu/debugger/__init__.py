@@ -15,10 +15,15 @@ How it runs the CPU (no change to the cores; emu/abi.py has one breakpoint slot)
   and ``trace``: the debugger single-steps the CPU (``run(state, mem, 1)``), checking
   before every instruction: about 3 µs per instruction here, so a few hundred thousand
   instructions per second.  Read watchpoints mark the watched pages to exit on reads
-  (as MMIO pages do, ``AddressSpace.set_read_traps``): the exit is restartable, the
+  (as MMIO pages do, ``AddressSpace.set_traps``): the exit is restartable, the
   debugger notes the access, lifts the traps for that one instruction and sets them
-  again.  Write watchpoints compare the watched bytes after each instruction (a write
-  that stores the value already there is not seen).
+  again.  Write watchpoints mark the pages to exit on writes; the core reports only
+  the first MMIO write of an instruction, so the debugger keeps a copy of the state
+  array before each step, notes the write, puts the copy back (registers, posted-write
+  count) and runs the instruction again with the traps off.  The instruction's other
+  memory writes happen twice, with the same values (an instruction that reads back
+  what it wrote itself before the watched write would see its own result).  A change
+  of the watched bytes is caught as well.
 """
 from __future__ import annotations
 
@@ -103,6 +108,9 @@ class Debugger:
         self.cpu = cpu or machine.cpu
         self.space = machine.spaces[self.cpu.name]
         self.is_x86 = type(self.cpu).__module__.startswith("cores.x86")
+        mod = type(self.cpu).__module__
+        # the core's "this instruction is abandoned for a read exit" slot (x86, Z80)
+        self._xread = 82 if mod.startswith("cores.x86") else 49 if mod.startswith("cores.z80") else None
         self.bps: dict[int, Breakpoint] = {}
         self.wps: dict[int, Watchpoint] = {}
         self._next_id = 1
@@ -558,20 +566,23 @@ class Debugger:
             self._hooked = False
         ex = self._exec_bps()
         self.cpu.state[abi.S_BREAK] = ex[0].addr if len(ex) == 1 and not self._needs_stepping() else -1
-        # read watchpoints: the physical pages of the watched ranges exit on reads
-        pages = set()
+        # watchpoints: the physical pages of the watched ranges exit on reads / writes
+        rpages, wpages = set(), set()
         pb = self.space.page_bits
         for w in self.wps.values():
+            pages = set()
+            for a in range(w.start, w.end + 1, 1 << pb):
+                for lin in (a, min(w.end, a | ((1 << pb) - 1))):
+                    pa = self.to_phys(lin)
+                    if pa is not None:
+                        pages.add(pa >> pb)
             if "r" in w.access:
-                for a in range(w.start, w.end + 1, 1 << pb):
-                    for lin in (a, min(w.end, a | ((1 << pb) - 1))):
-                        pa = self.to_phys(lin)
-                        if pa is not None:
-                            pages.add(pa >> pb)
+                rpages |= pages
             if "w" in w.access:
+                wpages |= pages
                 w.last = self._snapshot(w)
-        if pages != self.space.read_traps:
-            self.space.set_read_traps(pages)
+        if rpages != self.space.read_traps or wpages != self.space.write_traps:
+            self.space.set_traps(rpages, wpages)
         # port breakpoints: posted OUTs to those ports must exit
         ports = {b.addr for b in self.bps.values() if b.kind == "port" and b.enabled}
         flags = self.space.ioflags
@@ -739,13 +750,39 @@ class Debugger:
             raw = " ".join("??" if x is None else f"{x:02X}" for x in self.read_bytes(pc, self.disasm_at(pc)[1]))
             self.trace_file.write(f"{pc:08X}  {raw:<18s} {text:<30s} {cpu.format_registers()}\n")
         watched_reads = []
+        watched_writes = []
         stop = None
         untrapped = False
         end_cycle = int(sch.slice_end * cpu.clock_hz)
         entered = False
         try:
             while True:
+                saved = state.copy()
+                state[abi.S_EXIT_REASON] = 0
                 reason = run(state, mem, 1)
+                xaddr = int(state[abi.S_EXIT_ADDR])
+                xpage = xaddr >> space.page_bits
+                lost_write = int(state[abi.S_EXIT_REASON]) == abi.EXIT_MMIO_WRITE and xpage in space.trapped_w
+                # an interrupt or exception delivered inside the core that read a trapped
+                # page (the vector table, a TSS) cannot restart: its read came back 0
+                lost_read = (reason != abi.EXIT_MMIO_READ and self._xread is not None
+                             and int(state[self._xread]) != 0 and xpage in space.trapped)
+                if reason == abi.EXIT_IRQ_ACK and space.trapped and not lost_write:
+                    # the vector table read of an interrupt entry made in the core does
+                    # not restart either: run it again untrapped, note the entry it read
+                    lost_read = True
+                    xaddr, n = self._vector_entry(cpu, saved)
+                    state[abi.S_EXIT_SIZE] = n
+                if lost_write or lost_read:
+                    # a write to a watched page: the core reports the first MMIO write of
+                    # an instruction only (and none when an interrupt entry made it), so
+                    # note it, undo the run (registers, posted writes) and run it again
+                    # with the traps off
+                    (watched_writes if lost_write else watched_reads).append((xaddr, int(state[abi.S_EXIT_SIZE])))
+                    state[:] = saved
+                    space.traps_off()
+                    untrapped = True
+                    continue
                 if state[abi.S_IOLOG_COUNT]:
                     space.drain_iolog(state)
                 if reason == abi.EXIT_MMIO_READ and (int(state[abi.S_EXIT_ADDR]) >> space.page_bits) in space.trapped:
@@ -783,7 +820,8 @@ class Debugger:
                         break
             if "w" in w.access:
                 now = self._snapshot(w)
-                if now != w.last:
+                wrote = any(self._overlaps_phys(w, pa, n) for pa, n in watched_writes)
+                if now != w.last or wrote:
                     w.last = now
                     if stop is None and self._cond(w):
                         w.hits += 1
@@ -805,6 +843,20 @@ class Debugger:
             if self.step_left == 0:
                 return "step"
         return None
+
+    def _vector_entry(self, cpu, saved):
+        """(physical address, size) of the vector table entry an interrupt entry reads."""
+        vec = int(saved[abi.S_IRQ_VECTOR]) & 0xFF
+        if self.is_x86:
+            from cores.x86 import state as X
+            from .x86 import protected
+            size = 8 if protected(cpu) else 4
+            pa = self.to_phys(int(cpu.state[X.IDTB]) + vec * size)
+            return (pa if pa is not None else -1), size
+        if type(cpu).__module__.startswith("cores.z80"):
+            r = cpu.get_registers()
+            return ((r.get("i", 0) << 8) | (vec & 0xFE)), 2
+        return -1, 1
 
     def _overlaps_phys(self, w, pa, n) -> bool:
         for i in range(0, w.length):
