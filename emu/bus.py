@@ -198,12 +198,15 @@ class AddressSpace:
         self.write_traps = set(int(p) for p in write_pages)
         self.traps_on()
 
-    def traps_off(self) -> None:
-        for p, o in self.trapped.items():
-            self.rpage[p] = o
-        for p, o in self.trapped_w.items():
-            self.wpage[p] = o
-        self.trapped, self.trapped_w = {}, {}
+    def traps_off(self, reads: bool = True, writes: bool = True) -> None:
+        if reads:
+            for p, o in self.trapped.items():
+                self.rpage[p] = o
+            self.trapped = {}
+        if writes:
+            for p, o in self.trapped_w.items():
+                self.wpage[p] = o
+            self.trapped_w = {}
 
     def traps_on(self) -> None:
         for p in self.read_traps:

@@ -780,14 +780,14 @@ class Debugger:
                     # with the traps off
                     (watched_writes if lost_write else watched_reads).append((xaddr, int(state[abi.S_EXIT_SIZE])))
                     state[:] = saved
-                    space.traps_off()
+                    space.traps_off(reads=lost_read, writes=lost_write)
                     untrapped = True
                     continue
                 if state[abi.S_IOLOG_COUNT]:
                     space.drain_iolog(state)
                 if reason == abi.EXIT_MMIO_READ and (int(state[abi.S_EXIT_ADDR]) >> space.page_bits) in space.trapped:
                     watched_reads.append((int(state[abi.S_EXIT_ADDR]), int(state[abi.S_EXIT_SIZE])))
-                    space.traps_off()
+                    space.traps_off(writes=False)
                     untrapped = True
                     continue
                 if reason:
