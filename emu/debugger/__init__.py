@@ -123,6 +123,8 @@ class Debugger:
         self._skip = None              # (pc, insns): do not stop again at the resumed-from PC
         self._posted = {}              # port -> ioflags value while a port breakpoint is on it
         self._hooked = False
+        self._stepping = False
+        self._exec_addrs = set()
         self.output = []               # lines printed while running (trace notices)
 
     # ---- memory (side-effect free: device pages read as None) -----------------
@@ -565,7 +567,9 @@ class Debugger:
             sch.cpu_hooks.pop(self.cpu.name, None)
             self._hooked = False
         ex = self._exec_bps()
-        self.cpu.state[abi.S_BREAK] = ex[0].addr if len(ex) == 1 and not self._needs_stepping() else -1
+        self._stepping = self._needs_stepping()
+        self._exec_addrs = {b.addr for b in ex}
+        self.cpu.state[abi.S_BREAK] = ex[0].addr if len(ex) == 1 and not self._stepping else -1
         # watchpoints: the physical pages of the watched ranges exit on reads / writes
         rpages, wpages = set(), set()
         pb = self.space.page_bits
@@ -647,7 +651,7 @@ class Debugger:
             return True
 
     def _exec_hit(self, pc, insns):
-        if self._skip == (pc, insns):
+        if pc not in self._exec_addrs or self._skip == (pc, insns):
             return None
         for b in self.bps.values():
             if b.kind == "exec" and b.enabled and b.addr == pc and self._cond(b):
@@ -714,14 +718,15 @@ class Debugger:
                 budget = int(sch.slice_end * clock) - int(state[abi.S_CYCLES])
                 if budget <= 0:
                     return
-                if self._needs_stepping():
+                if self._stepping:
                     why = self._step_one(cpu)
                     if why:
                         return self._stop(why)
                     continue
-                b = self._exec_hit(cpu.pc, int(state[abi.S_INSNS]))
-                if b is not None:
-                    return self._stop(self._hit_text(b))
+                if self._exec_addrs:
+                    b = self._exec_hit(cpu.pc, int(state[abi.S_INSNS]))
+                    if b is not None:
+                        return self._stop(self._hit_text(b))
                 reason = run(state, mem, budget)
                 if state[abi.S_IOLOG_COUNT]:
                     space.drain_iolog(state)
