@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from .. import abi
 from .expr import DebugError, Evaluator
 
-__all__ = ["Debugger", "DebugError"]
+__all__ = ["DebugError", "Debugger"]
 
 
 @dataclass
@@ -854,6 +854,7 @@ class Debugger:
         vec = int(saved[abi.S_IRQ_VECTOR]) & 0xFF
         if self.is_x86:
             from cores.x86 import state as X
+
             from .x86 import protected
             size = 8 if protected(cpu) else 4
             pa = self.to_phys(int(cpu.state[X.IDTB]) + vec * size)
@@ -864,7 +865,7 @@ class Debugger:
         return -1, 1
 
     def _overlaps_phys(self, w, pa, n) -> bool:
-        for i in range(0, w.length):
+        for i in range(w.length):
             p = self.to_phys(w.start + i)
             if p is not None and pa <= p < pa + n:
                 return True

@@ -7,6 +7,7 @@ handled by the caller (Debugger.address).
 """
 from __future__ import annotations
 
+import operator
 import re
 
 from ..errors import EmuError
@@ -21,6 +22,14 @@ _TOKEN = re.compile(r"\s*(?:(0x[0-9a-fA-F]+)|(#[0-9]+)|([bwd]@)|([A-Za-z_][A-Za-
 
 _BINARY = [("||",), ("&&",), ("|",), ("^",), ("&",), ("==", "!="), ("<", "<=", ">", ">="),
            ("<<", ">>"), ("+", "-"), ("*", "/", "%")]
+
+
+_OPS = {"||": lambda v, w: int(bool(v) or bool(w)), "&&": lambda v, w: int(bool(v) and bool(w)),
+        "|": operator.or_, "^": operator.xor, "&": operator.and_,
+        "==": lambda v, w: int(v == w), "!=": lambda v, w: int(v != w), "<": lambda v, w: int(v < w),
+        "<=": lambda v, w: int(v <= w), ">": lambda v, w: int(v > w), ">=": lambda v, w: int(v >= w),
+        "<<": operator.lshift, ">>": operator.rshift, "+": operator.add, "-": operator.sub,
+        "*": operator.mul, "/": operator.floordiv, "%": operator.mod}
 
 
 def tokenize(text: str):
@@ -78,12 +87,7 @@ class Evaluator:
             w = self._binary(level + 1)
             if op in ("/", "%") and w == 0:
                 raise DebugError(f"bad expression {self.text!r}: division by zero")
-            v = {"||": lambda: int(bool(v) or bool(w)), "&&": lambda: int(bool(v) and bool(w)),
-                 "|": lambda: v | w, "^": lambda: v ^ w, "&": lambda: v & w,
-                 "==": lambda: int(v == w), "!=": lambda: int(v != w), "<": lambda: int(v < w),
-                 "<=": lambda: int(v <= w), ">": lambda: int(v > w), ">=": lambda: int(v >= w),
-                 "<<": lambda: v << w, ">>": lambda: v >> w, "+": lambda: v + w, "-": lambda: v - w,
-                 "*": lambda: v * w, "/": lambda: v // w, "%": lambda: v % w}[op]()
+            v = _OPS[op](v, w)
 
     def _unary(self):
         kind, val = self._peek()

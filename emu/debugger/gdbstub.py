@@ -264,7 +264,7 @@ class GdbStub:
                 self.killed = True
                 self.m.stop_requested = "killed by gdb"
                 return None
-            if cmd == "H" or pkt.startswith("qSymbol") or pkt == "QStartNoAckMode" and False:
+            if cmd == "H" or pkt.startswith("qSymbol"):
                 return "OK"
             if pkt == "qAttached":
                 return "1"
