@@ -109,6 +109,10 @@ class AddressSpace:
         self.port_mask = cpu_spec.port_mask
         self.banks = {}
         self.direct = {}   # page -> (data offset, rpage and wpage beneath): see set_direct
+        self.read_traps = set()   # pages whose reads exit for the debugger (set_traps)
+        self.write_traps = set()  # pages whose writes exit for the debugger
+        self.trapped = {}         # read-trapped page -> its rpage entry beneath
+        self.trapped_w = {}       # write-trapped page -> its wpage entry beneath
         for e in entries:
             if e.kind == "bank":
                 self.banks.setdefault(e.target, Bank(self, e.target, []))
@@ -131,6 +135,7 @@ class AddressSpace:
         """Recompute the page tables from the map and the current bank choices."""
         ob = self.memory.regions["_openbus"][0]
         rp, wp = self.rpage, self.wpage
+        self.trapped, self.trapped_w = {}, {}
         rp[:] = ob
         wp[:] = abi.PAGE_ROM
         self.mmio_r = {}   # page -> list of entries (topmost first) for MMIO pages
@@ -180,6 +185,54 @@ class AddressSpace:
         for p, (o, _, _) in self.direct.items():
             self.direct[p] = (o, int(rp[p]), int(wp[p]))
             rp[p] = wp[p] = o
+        self.traps_on()
+
+    # ---- debugger read traps ------------------------------------------------
+    def set_traps(self, read_pages, write_pages=()) -> None:
+        """Make reads (writes) of these RAM/ROM pages leave the core as MMIO exits: the
+        debugger's watchpoints (emu.debugger says how it completes them).  The bytes stay
+        where they are and every Python accessor still reaches them.  Kept across
+        rebuild() and set_direct()."""
+        self.traps_off()
+        self.read_traps = set(int(p) for p in read_pages)
+        self.write_traps = set(int(p) for p in write_pages)
+        self.traps_on()
+
+    def traps_off(self, reads: bool = True, writes: bool = True) -> None:
+        if reads:
+            for p, o in self.trapped.items():
+                self.rpage[p] = o
+            self.trapped = {}
+        if writes:
+            for p, o in self.trapped_w.items():
+                self.wpage[p] = o
+            self.trapped_w = {}
+
+    def traps_on(self) -> None:
+        for p in self.read_traps:
+            if p not in self.trapped and 0 <= p < self.npages and self.rpage[p] >= 0:
+                self.trapped[p] = int(self.rpage[p])
+                self.rpage[p] = abi.PAGE_MMIO
+        for p in self.write_traps:
+            if p not in self.trapped_w and 0 <= p < self.npages and self.wpage[p] >= 0:
+                self.trapped_w[p] = int(self.wpage[p])
+                self.wpage[p] = abi.PAGE_MMIO
+
+    def peek_offset(self, addr: int, write: bool = False):
+        """The backing-store offset of ``addr`` for a side-effect-free debugger access,
+        or None (a device page).  A debugger write reaches ROM too, as MAME's does."""
+        addr &= self.addr_mask
+        p = addr >> self.page_bits
+        o = int(self.wpage[p]) if write else -1
+        if write and o == abi.PAGE_MMIO:
+            o = self.trapped_w.get(p, -1)
+        if o < 0:
+            o = int(self.rpage[p])
+            if o == abi.PAGE_MMIO:
+                o = self.trapped.get(p, -1)
+        if o < 0:
+            return None
+        return o + (addr & (self.page - 1))
 
     def set_direct(self, start: int, end: int, region: str | None = None, offset: int = 0) -> None:
         """Let the CPU reach the pages [start, end] straight in RAM ``region`` from
@@ -190,6 +243,7 @@ class AddressSpace:
         pb, mask = self.page_bits, self.page - 1
         if start & mask or (end + 1) & mask:
             raise ValueError(f"set_direct: {start:#x}-{end:#x} is not page aligned")
+        self.traps_off()
         if region is not None:
             o, size, kind = self.memory.regions[region]
             if kind != "ram" or offset + end - start >= size:
@@ -204,6 +258,7 @@ class AddressSpace:
             d = o + offset + (i << pb)
             self.direct[p] = (d, self.direct[p][1], self.direct[p][2])
             self.rpage[p] = self.wpage[p] = d
+        self.traps_on()
 
     def set_posted(self, ports, posted: bool) -> None:
         """Post OUTs to ``ports`` (or stop posting them) from now on: a device whose
@@ -238,7 +293,10 @@ class AddressSpace:
         for i in range(size):
             a = (addr + i) & self.addr_mask
             e = self._lookup(self.mmio_r, a)
-            if e is not None:
+            t = self.trapped.get(a >> self.page_bits)
+            if t is not None:
+                byte = int(self.memory.data[t + (a & (self.page - 1))])
+            elif e is not None:
                 byte = self.machine.devices[e.target].mem_read(a, 1) & 0xFF
             else:
                 byte = self._underlying_read(a)
@@ -252,6 +310,10 @@ class AddressSpace:
         for i in range(size):
             a = (addr + i) & self.addr_mask
             byte = (value >> (8 * i)) & 0xFF
+            t = self.trapped_w.get(a >> self.page_bits)
+            if t is not None:
+                self.memory.data[t + (a & (self.page - 1))] = byte
+                continue
             e = self._lookup(self.mmio_w, a)
             if e is not None:
                 self.machine.devices[e.target].mem_write(a, byte, 1)
@@ -358,6 +420,9 @@ class AddressSpace:
         o = self.rpage[addr >> self.page_bits]
         if o >= 0:
             return int(self.memory.data[o + (addr & (self.page - 1))])
+        t = self.trapped.get(addr >> self.page_bits)
+        if t is not None:
+            return int(self.memory.data[t + (addr & (self.page - 1))])
         return self.mmio_read(addr, 1)
 
     def write8(self, addr: int, value: int) -> None:

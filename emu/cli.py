@@ -46,6 +46,10 @@ def main(argv=None) -> int:
     s.add_argument("--serial", action="append", default=[], metavar="HOST",
                    help="connect the next serial port (COM1, then COM2): none, stdio, "
                         "file:PATH or tcp:HOST:PORT (listens; one client)")
+    s.add_argument("--debug", action="store_true", help="start in the debugger (a prompt in "
+                   "the terminal; `help` lists the commands, `g` runs, Ctrl-C stops)")
+    s.add_argument("--gdb", type=int, metavar="PORT", help="GDB remote stub on 127.0.0.1:PORT "
+                   "(x86): the machine waits for `target remote :PORT`")
     s = sub.add_parser("bench", help="speed of every core and machine")
     s.add_argument("--seconds", type=float, default=2.0, help="measuring time per figure")
     s.add_argument("--only", help="comma-separated subset (e.g. z80,x86,sms)")

@@ -35,7 +35,15 @@ def run(args) -> int:
                 m.type(args.type.encode().decode("unicode_escape"))
             if args.trace:
                 trace(m, args.trace, sys.stdout)
-            if headless:
+            if getattr(args, "gdb", None) is not None:
+                from .debugger.gdbstub import serve_gdb
+                stub = serve_gdb(m, args.gdb, announce=lambda t: print(t, file=sys.stderr, flush=True))
+                if stub.killed:
+                    return 0
+            if getattr(args, "debug", False):
+                from .debugger.repl import repl
+                repl(m)
+            elif headless:
                 run_headless(m, args)
             elif m.screen is None:
                 run_terminal(m, args)

@@ -370,6 +370,13 @@ class Machine:
         i = self.input_index.get(name)
         return i is not None and bool(self.inputs[i])
 
+    # ---- debugging ----------------------------------------------------------------
+    @property
+    def debugger(self):
+        """The debugger of the main CPU (emu.debugger): ``m.debugger.command("bp 7c00")``."""
+        from .debugger import install
+        return install(self)
+
     # ---- console convenience ------------------------------------------------------
     @property
     def console(self):

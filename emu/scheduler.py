@@ -53,6 +53,9 @@ class Scheduler:
         self.timers: list[Timer] = []
         self.running_cpu = None
         self.vmm_handler = None   # callable(cpu, reason) -> bool (handled), for VMM mode
+        # the debugger's run loop for one CPU (emu.debugger): callable(cpu); None = run_cpu
+        self.cpu_hooks = {}
+        self.hold_time = False    # a debugger stop mid-slice: emulated time stays with the CPU
 
     # ---- timers --------------------------------------------------------------
     def timer(self, callback, name: str = "") -> Timer:
@@ -95,7 +98,16 @@ class Scheduler:
                     nxt = max(t.deadline, self.time)
             self.slice_end = nxt
             for cpu in m.cpu_list:
-                self.run_cpu(cpu)
+                hook = self.cpu_hooks.get(cpu.name)
+                if hook is not None:
+                    hook(cpu)
+                else:
+                    self.run_cpu(cpu)
+            if self.hold_time and m.stop_requested:
+                # the debugger stopped the CPU inside the slice: devices do not run ahead
+                # of it (the rest of the slice runs when the machine goes on)
+                self.hold_time = False
+                break
             self.time = self.slice_end
             self._fire_timers()
             if m.stop_requested:
