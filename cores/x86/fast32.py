@@ -19,14 +19,14 @@ import numpy as np
 from numba import njit
 
 from .tables import CYC
-from .state import (AMASK, ATTR, BASE, CF, CPL, CR0, CS, DS, EIP, ESP, FLAGS, J, JI, LIMIT, MODEL, PB, PG, PM, REG, SS,
-                    TLBE, TLBN, TLBT)
+from .state import (AMASK, ATTR, BASE, CF, CPL, CR0, CS, DS, EIP, ESP, FLAGS, J, JI, LIMIT, MODEL, PB, PG, PM, REG, SS)
 from .regs import getr, setr, sext
 from .alu import alu_i, flag_op, imul_flags, incdec_i, shift
 from .fast import cond_t
 from .ops_regs import cbw_cwd, xchg_ax
 from .ops_ctrl import loop_taken
-from .paging import TLB_D, TLB_P, TLB_U, TLB_W
+from .memory import rd_h, wr_h
+from .paging import TLB_D, TLB_P, TLB_U, TLB_W, tlb_hit
 
 # FT32 bits 0-2: ModRM byte, reads r/m, writes r/m; bits 3-4: operand size (0: opcode bit 0
 # selects byte or dword; 1 byte, 2 word, 3 dword); the class from bit 5
@@ -86,26 +86,6 @@ def _table():
 
 FT32 = _table()
 RM = 8                                                     # dst: the r/m operand
-
-
-@njit(**JI)
-def rd_h(dm, i, w):
-    v = np.int64(dm[i])
-    if w > 1:
-        v |= np.int64(dm[i + 1]) << 8
-        if w > 2:
-            v |= (np.int64(dm[i + 2]) << 16) | (np.int64(dm[i + 3]) << 24)
-    return v
-
-
-@njit(**JI)
-def wr_h(dm, i, w, v):
-    dm[i] = v & 0xFF
-    if w > 1:
-        dm[i + 1] = (v >> 8) & 0xFF
-        if w > 2:
-            dm[i + 2] = (v >> 16) & 0xFF
-            dm[i + 3] = (v >> 24) & 0xFF
 
 
 @njit(**JI)
@@ -175,15 +155,8 @@ def host(s, mem, sg, off, w, wr, ok, user, paging):
     if (la & PM) + w - 1 > PM:
         return -1
     if paging:
-        pg = la >> PB
-        i = pg & (TLBN - 1)
-        if s[TLBT + i] != pg:
-            return -1
-        e = s[TLBE + i]
-        need = TLB_P | user
-        if wr:
-            need |= TLB_W | TLB_D
-        if (e & need) != need:
+        e = tlb_hit(s, la, (TLB_P | user | TLB_W | TLB_D) if wr else (TLB_P | user))
+        if e < 0:
             return -1
         la = (e & ~PM) | (la & PM)
     la &= s[AMASK]
@@ -245,10 +218,8 @@ def run32(s, mem, cyc, end, n, brk):
                 break
             pa = la
             if paging:
-                pg = la >> PB
-                i = pg & (TLBN - 1)
-                e = s[TLBE + i]
-                if s[TLBT + i] != pg or (e & (TLB_P | user)) != (TLB_P | user):
+                e = tlb_hit(s, la, TLB_P | user)
+                if e < 0:
                     break
                 pa = (e & ~PM) | (la & PM)
             pa &= s[AMASK]

@@ -99,6 +99,27 @@ def uacc(s):
     return ACC_U if s[CPL] == 3 else 0
 
 
+# ---- host bytes (little-endian, w = 1, 2 or 4) ------------------------------------
+@njit(**JI)
+def rd_h(d, i, w):
+    v = np.int64(d[i])
+    if w > 1:
+        v |= np.int64(d[i + 1]) << 8
+        if w > 2:
+            v |= (np.int64(d[i + 2]) << 16) | (np.int64(d[i + 3]) << 24)
+    return v
+
+
+@njit(**JI)
+def wr_h(d, i, w, v):
+    d[i] = v & 0xFF
+    if w > 1:
+        d[i + 1] = (v >> 8) & 0xFF
+        if w > 2:
+            d[i + 2] = (v >> 16) & 0xFF
+            d[i + 3] = (v >> 24) & 0xFF
+
+
 # ---- linear addresses -------------------------------------------------------------
 @njit(**J)
 def rd_byte(s, mem, la, acc):
@@ -144,14 +165,7 @@ def rdl(s, mem, la, w, acc):
     off = mem[1][pa >> PB]
     if off < 0:
         return mmio_rd(s, pa, w)
-    i = off + (pa & PM)
-    d = mem[0]
-    if w == 1:
-        return np.int64(d[i])
-    if w == 2:
-        return np.int64(d[i]) | (np.int64(d[i + 1]) << 8)
-    return (np.int64(d[i]) | (np.int64(d[i + 1]) << 8) | (np.int64(d[i + 2]) << 16)
-            | (np.int64(d[i + 3]) << 24))
+    return rd_h(mem[0], off + (pa & PM), w)
 
 
 @njit(**J)
@@ -176,14 +190,7 @@ def wrl(s, mem, la, w, v, acc):
         if off == abi.PAGE_MMIO:
             mmio_wr(s, pa, w, v & ((1 << (8 * w)) - 1))
         return
-    i = off + (pa & PM)
-    d = mem[0]
-    d[i] = v & 0xFF
-    if w > 1:
-        d[i + 1] = (v >> 8) & 0xFF
-        if w > 2:
-            d[i + 2] = (v >> 16) & 0xFF
-            d[i + 3] = (v >> 24) & 0xFF
+    wr_h(mem[0], off + (pa & PM), w, v)
 
 
 @njit(**JI)

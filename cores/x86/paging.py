@@ -166,23 +166,33 @@ def walk(s, mem, la, acc):
 
 
 @njit(**JI)
+def tlb_hit(s, la, need):
+    """The TLB entry of linear ``la`` if it is cached with every TLB_* bit of ``need``,
+    else -1 (no walk)."""
+    pg = la >> PB
+    i = pg & (TLBN - 1)
+    if s[TLBT + i] == pg:
+        e = s[TLBE + i]
+        if (e & need) == need:
+            return e
+    return -1
+
+
+@njit(**JI)
 def translate(s, mem, la, acc):
     """Physical address of linear ``la`` for an access of kind ``acc`` (-1: #PF raised)."""
     la &= 0xFFFFFFFF
     if (s[CR0] & PG) == 0:
         return la
-    pg = la >> PB
-    i = pg & (TLBN - 1)
-    e = s[TLBE + i]
-    if s[TLBT + i] == pg:
-        need = TLB_P
-        if acc & ACC_U:
-            need |= TLB_U
-        if acc & ACC_W:
-            need |= TLB_D
-            if (acc & ACC_U) or (s[CR0] & WP):
-                need |= TLB_W
-        if (e & need) == need:
-            return (e & ~PM) | (la & PM)
+    need = TLB_P
+    if acc & ACC_U:
+        need |= TLB_U
+    if acc & ACC_W:
+        need |= TLB_D
+        if (acc & ACC_U) or (s[CR0] & WP):
+            need |= TLB_W
+    e = tlb_hit(s, la, need)
+    if e >= 0:
+        return (e & ~PM) | (la & PM)
     return walk(s, mem, la, acc)
 
