@@ -16,16 +16,37 @@ import numpy as np
 
 from . import abi
 
+FRAME = 4096     # host frame: the unit in which host memory is handed to a VM (emu.vmm.hostmem)
+
 
 class Memory:
-    def __init__(self, ram_sizes: dict, roms: dict, page: int):
-        """``roms``: name -> bytes (already verified).  Regions are page aligned."""
-        self.regions = {}        # name -> (offset, size, kind)
+    """The regions a machine's page tables point into.
+
+    Alone, a machine owns its backing store: the regions laid end to end in one
+    array (each starting on a CPU page).  In a VM (``host`` = an
+    emu.vmm.hostmem.HostMemory) ``data`` is the host's physical memory, shared by
+    every VM, and each region is a list of host frames from the host's allocator:
+    main RAM frame by frame (wherever the allocator finds them: the page tables are
+    the guest-physical -> host-physical map), ROMs and device RAM that a device
+    model reads as one array (``region()``) in one run.  Either way the *logical*
+    layout (the stand-alone one) names every byte for save states, so a state
+    moves between a stand-alone machine and a VM and between VMs with other frames.
+    """
+
+    def __init__(self, ram_sizes: dict, roms: dict, page: int, host=None,
+                 scatter=(), owner: str = ""):
+        """``roms``: name -> bytes (already verified).  ``scatter``: RAM regions a
+        VM may get in scattered frames (the others are allocated contiguously)."""
+        self.host = host
+        self.regions = {}        # name -> (host offset of the first byte, size, kind)
+        self.layout = {}         # name -> (logical offset, size, kind)
+        self.frames = {}         # name -> int64[]: host offset of each FRAME of the region
+        self.scattered = set()
         off = 0
 
         def add(name, size, kind):
             nonlocal off
-            self.regions[name] = (off, size, kind)
+            self.layout[name] = (off, size, kind)
             off += -(-size // page) * page
 
         for name, size in ram_sizes.items():
@@ -33,27 +54,128 @@ class Memory:
         for name, data in roms.items():
             add(name, len(data), "rom")
         add("_openbus", page, "rom")
-        self.data = np.zeros(off, dtype=np.uint8)
+        self.logical_size = off
+        if host is None:
+            self.data = np.zeros(off, dtype=np.uint8)
+            for name, (o, n, kind) in self.layout.items():
+                self.regions[name] = (o, n, kind)
+                self.frames[name] = o + FRAME * np.arange(-(-n // FRAME), dtype=np.int64)
+        else:
+            self.data = host.data
+            # runs first (while the host has long free runs), scattered frames after
+            order = sorted(self.layout, key=lambda r: r in scatter and self.layout[r][2] == "ram")
+            try:
+                for name in order:
+                    _, n, kind = self.layout[name]
+                    loose = name in scatter and kind == "ram"
+                    fr = host.alloc(-(-n // FRAME), owner, contiguous=not loose)
+                    self.frames[name] = fr * FRAME
+                    if loose and len(fr) > 1 and np.any(np.diff(fr) != 1):
+                        self.scattered.add(name)
+                    self.regions[name] = (int(fr[0]) * FRAME, n, kind)
+            except Exception:
+                self.release()
+                raise
         for name, data in roms.items():
-            o, n, _ = self.regions[name]
-            self.data[o:o + n] = np.frombuffer(data, dtype=np.uint8)
-        o, n, _ = self.regions["_openbus"]
-        self.data[o:o + n] = 0xFF
+            self.region(name)[:] = np.frombuffer(data, dtype=np.uint8)
+        self.region("_openbus")[:] = 0xFF
         self.rom_images = dict(roms)
+
+    def release(self) -> None:
+        """A VM's memory goes back to the host (scrubbed there); alone: nothing to do."""
+        if self.host is not None:
+            for fr in self.frames.values():
+                self.host.free(fr // FRAME)
+            self.frames = {}
+
+    def offsets(self, name: str, byte_offsets) -> np.ndarray:
+        """Backing-store offsets of these byte offsets inside region ``name``."""
+        b = np.asarray(byte_offsets, dtype=np.int64)
+        return self.frames[name][b // FRAME] + b % FRAME
+
+    def offset(self, name: str, byte_offset: int) -> int:
+        return int(self.frames[name][byte_offset // FRAME]) + byte_offset % FRAME
 
     def region(self, name: str) -> np.ndarray:
         """A writable view of one region (RAM contents, or a ROM for loaders)."""
+        if name in self.scattered:
+            raise ValueError(f"region {name!r} is scattered over host frames: reach it "
+                             f"through an address space or region_bytes()")
         o, n, _ = self.regions[name]
         return self.data[o:o + n]
 
+    def region_bytes(self, name: str) -> np.ndarray:
+        """A copy of one region's bytes, wherever its frames are."""
+        n = self.layout[name][1]
+        return self.data[self.offsets(name, np.arange(n))] if name in self.scattered \
+            else self.region(name).copy()
+
+    def _fill(self, name, src) -> None:
+        n = self.layout[name][1]
+        if name in self.scattered:
+            self.data[self.offsets(name, np.arange(n))] = src
+        else:
+            self.region(name)[:] = src
+
     def reset(self):
         """Power-on: RAM cleared, ROMs restored."""
-        for name, (o, n, kind) in self.regions.items():
+        for name, (_, n, kind) in self.layout.items():
             if kind == "ram":
-                self.data[o:o + n] = 0
+                self._fill(name, 0)
         for name, data in self.rom_images.items():
-            o, n, _ = self.regions[name]
-            self.data[o:o + n] = np.frombuffer(data, dtype=np.uint8)
+            self._fill(name, np.frombuffer(data, dtype=np.uint8))
+
+    # ---- the logical layout (save states, migration) ----------------------------
+    def snapshot(self) -> np.ndarray:
+        """Every region's bytes in the logical layout (a stand-alone machine's data)."""
+        if self.host is None:
+            return self.data.copy()
+        out = np.zeros(self.logical_size, dtype=np.uint8)
+        for name, (lo, n, _) in self.layout.items():
+            out[lo:lo + n] = self.region_bytes(name)
+        return out
+
+    def restore(self, arr: np.ndarray) -> None:
+        if self.host is None:
+            self.data[:] = arr
+            return
+        for name, (lo, n, _) in self.layout.items():
+            self._fill(name, arr[lo:lo + n])
+
+    def _h2l(self):
+        """host frame -> logical offset of its first byte (-1: not ours)."""
+        t = np.full(len(self.data) // FRAME, -1, dtype=np.int64)
+        for name, (lo, n, _) in self.layout.items():
+            fr = self.frames[name]
+            t[fr // FRAME] = lo + FRAME * np.arange(len(fr), dtype=np.int64)
+        return t
+
+    def to_logical(self, table: np.ndarray) -> np.ndarray:
+        """A page table (host offsets, or PAGE_* codes) in logical offsets."""
+        if self.host is None:
+            return table
+        out = table.copy()
+        ok = table >= 0
+        out[ok] = self._h2l()[table[ok] // FRAME] + table[ok] % FRAME
+        return out
+
+    def from_logical(self, table: np.ndarray) -> np.ndarray:
+        if self.host is None:
+            return table
+        out = np.asarray(table, dtype=np.int64).copy()
+        ok = out >= 0
+        if ok.any():
+            lo = np.array([v[0] for v in self.layout.values()], dtype=np.int64)
+            names = list(self.layout)
+            order = np.argsort(lo)
+            idx = order[np.searchsorted(lo[order], out[ok], side="right") - 1]
+            res = np.empty(int(ok.sum()), dtype=np.int64)
+            for i, name in enumerate(names):
+                sel = idx == i
+                if sel.any():
+                    res[sel] = self.offsets(name, out[ok][sel] - lo[i])
+            out[ok] = res
+        return out
 
 
 class Bank:
@@ -82,7 +204,7 @@ class Bank:
         e = self.entries[0]
         if self.sliding(e):
             _, region, off = e.choices[0]
-            size = self.space.memory.regions[region][1]
+            size = self.space.memory.layout[region][1]
             return max(1, (size - off) // (e.end - e.start + 1))
         return len(e.choices)
 
@@ -133,7 +255,7 @@ class AddressSpace:
     # ---- page tables ------------------------------------------------------
     def rebuild(self):
         """Recompute the page tables from the map and the current bank choices."""
-        ob = self.memory.regions["_openbus"][0]
+        ob = self.memory.offset("_openbus", 0)
         rp, wp = self.rpage, self.wpage
         self.trapped, self.trapped_w = {}, {}
         rp[:] = ob
@@ -166,14 +288,14 @@ class AddressSpace:
                             table[p] = table[s0 + p - p0]
                 continue
             if e.kind == "bank":
-                kind, region, off = self.banks[e.target].choice(e)
+                _, region, off = self.banks[e.target].choice(e)
             else:
-                kind, region, off = e.kind, e.target, e.offset
-            o, size, rkind = self.memory.regions[region]
+                region, off = e.target, e.offset
+            _, size, rkind = self.memory.layout[region]
             if size >= self.page:
-                offs = o + (off + pages) % size
+                offs = self.memory.offsets(region, (off + pages) % size)
             else:
-                offs = np.full(p1 - p0, o, dtype=np.int64)
+                offs = np.full(p1 - p0, self.memory.offset(region, 0), dtype=np.int64)
             if "r" in e.access:
                 rp[p0:p1] = offs
                 for p in range(p0, p1):
@@ -245,7 +367,7 @@ class AddressSpace:
             raise ValueError(f"set_direct: {start:#x}-{end:#x} is not page aligned")
         self.traps_off()
         if region is not None:
-            o, size, kind = self.memory.regions[region]
+            _, size, kind = self.memory.layout[region]
             if kind != "ram" or offset + end - start >= size:
                 raise ValueError(f"set_direct: {region!r} is not RAM holding {end - start + 1} bytes")
         for i, p in enumerate(range(start >> pb, (end >> pb) + 1)):
@@ -255,7 +377,7 @@ class AddressSpace:
                 continue
             if p not in self.direct:
                 self.direct[p] = (0, int(self.rpage[p]), int(self.wpage[p]))
-            d = o + offset + (i << pb)
+            d = self.memory.offset(region, offset + (i << pb))
             self.direct[p] = (d, self.direct[p][1], self.direct[p][2])
             self.rpage[p] = self.wpage[p] = d
         self.traps_on()
@@ -346,7 +468,7 @@ class AddressSpace:
         if e.kind == "mirror":
             return self.write8(e.mirror + addr - e.start, byte)
         o = self._entry_offset(e, addr)
-        if o is not None and self.memory.regions[self._entry_region(e)][2] == "ram":
+        if o is not None and self.memory.layout[self._entry_region(e)][2] == "ram":
             self.memory.data[o] = byte
 
     def _entry_region(self, e):
@@ -355,8 +477,8 @@ class AddressSpace:
     def _entry_offset(self, e, addr):
         _, region, off = self.banks[e.target].choice(e) if e.kind == "bank" else \
             (e.kind, e.target, e.offset)
-        o, size, _ = self.memory.regions[region]
-        return o + (off + addr - e.start) % size
+        size = self.memory.layout[region][1]
+        return self.memory.offset(region, (off + addr - e.start) % size)
 
     # ---- port dispatch -----------------------------------------------------
     def _wide_port(self, port: int, size: int):

@@ -15,6 +15,8 @@ USAGE_EXAMPLES = """examples:
   emu run pc --serial tcp:127.0.0.1:4555    COM1 on a TCP port (telnet/nc 127.0.0.1 4555)
   emu check machines/mymachine.yaml         validate a machine file
   emu bench                                 guest MIPS, frames per second, start-up times
+  emu vmm run machines/vm/trio.yaml --stats CP/M and two protected-mode OS VMs on one host CPU
+  emu vmm ps                                the VMs of running VMMs
 """
 
 
@@ -50,6 +52,8 @@ def main(argv=None) -> int:
                    "the terminal; `help` lists the commands, `g` runs, Ctrl-C stops)")
     s.add_argument("--gdb", type=int, metavar="PORT", help="GDB remote stub on 127.0.0.1:PORT "
                    "(x86): the machine waits for `target remote :PORT`")
+    from .vmm.cli import add_parser as add_vmm
+    add_vmm(sub)
     s = sub.add_parser("bench", help="speed of every core and machine")
     s.add_argument("--seconds", type=float, default=2.0, help="measuring time per figure")
     s.add_argument("--only", help="comma-separated subset (e.g. z80,x86,sms)")
@@ -131,7 +135,13 @@ def cmd_bench(args) -> int:
     return bench_main(args)
 
 
-COMMANDS = {"list": cmd_list, "info": cmd_info, "check": cmd_check, "run": cmd_run, "bench": cmd_bench}
+def cmd_vmm(args) -> int:
+    from .vmm.cli import main
+    return main(args)
+
+
+COMMANDS = {"list": cmd_list, "info": cmd_info, "check": cmd_check, "run": cmd_run, "bench": cmd_bench,
+            "vmm": cmd_vmm}
 
 if __name__ == "__main__":
     sys.exit(main())

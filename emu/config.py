@@ -216,10 +216,14 @@ def resolve_path(file: Path, rel: str) -> Path:
 
 
 def find_machine_file(name_or_path: str) -> Path:
+    """A machine name (``pc``) is machines/<name>.yaml, even where the current folder
+    holds a subfolder of that name (a natural place for one's ROMs); a path names a
+    file.  A folder is refused (load_spec says so in one line)."""
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
+    named = MACHINES_DIR / f"{name_or_path}.yaml"
+    if p.suffix in (".yaml", ".yml") or p.is_file() or len(p.parts) > 1 or name_or_path.endswith("/"):
         return p
-    return MACHINES_DIR / f"{name_or_path}.yaml"
+    return p if p.is_dir() and not named.exists() else named
 
 
 def list_machines() -> list[Path]:
@@ -231,12 +235,19 @@ def load_spec(path, ram_size=None) -> MachineSpec:
     """``ram_size`` (bytes or a string such as ``256M``) overrides the file's
     ``ram_size:`` (``emu run --ram``)."""
     file = find_machine_file(str(path))
-    ctx = _Ctx(file)
+    if file.is_dir():
+        raise ConfigError(file, "", "is a folder, not a machine file (a machine is a .yaml "
+                          f"file or a name such as {', '.join(p.stem for p in list_machines())})")
     if not file.exists():
         known = ", ".join(p.stem for p in list_machines())
         raise ConfigError(file, "", f"no such machine file (known machines: {known})")
+    return spec_from_raw(file, read_yaml(file), ram_size)
+
+
+def read_yaml(file: Path):
+    """A YAML file's contents; syntax errors as one-line ConfigErrors with the position."""
     try:
-        raw = yaml.safe_load(file.read_text())
+        return yaml.safe_load(file.read_text())
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark else "syntax"
@@ -244,6 +255,15 @@ def load_spec(path, ram_size=None) -> MachineSpec:
         raise ConfigError(file, where, f"YAML syntax error: {what}") from None
     except UnicodeDecodeError:
         raise ConfigError(file, "", "not a text file") from None
+    except OSError as e:
+        raise ConfigError(file, "", f"cannot read ({e.strerror or e})") from None
+
+
+def spec_from_raw(file: Path, raw, ram_size=None) -> MachineSpec:
+    """Validate a machine description already read from YAML (``file`` names it in
+    errors and anchors its relative paths): machine files, and the machines that VM
+    descriptions (emu.vmm.spec) derive from one."""
+    ctx = _Ctx(file)
     raw = ctx.mapping(raw, "(top level)", required=True)
     ctx.keys(raw, TOP_KEYS, "")
     for req in ("name", "cpus", "memory"):

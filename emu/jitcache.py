@@ -3,14 +3,18 @@
 Numba's on-disk cache checks only the source file of each function, but our
 compiled code crosses files (a machine driver inlines a core's ``run``), so an
 edited core could leave a driver running stale machine code.  The cache
-directory is therefore keyed by a fingerprint (name, size, mtime) of every
-source file of the framework and the in-tree cores: any edit starts a fresh
-cache, and unchanged trees start warm.
+directory is therefore keyed by a fingerprint of the *contents* of the files
+compiled code can depend on: every file of the in-tree cores, emu/abi.py, each
+framework file that mentions numba and the modules of its own package that it
+imports (a machine driver's state layout).  An edit there starts a fresh cache;
+edits elsewhere (the CLI, the VMM, device models in Python), reinstalls and
+checkouts that leave the bytes alone keep it warm.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 import threading
 import time
@@ -20,12 +24,46 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+_IMPORT = re.compile(r"^\s*(?:from\s+(\.*[\w.]*)\s+import\s+([\w, ()]+)|import\s+([\w.]+))", re.MULTILINE)
+
+
+def _module_files(path: Path, text: str) -> list[Path]:
+    """The in-tree files that ``path``'s import lines name (relative imports included)."""
+    out = []
+    pkg = path.parent
+    for m in _IMPORT.finditer(text):
+        mod, names, plain = m.group(1), m.group(2), m.group(3)
+        if plain:
+            bases = [ROOT / plain.replace(".", "/")]
+        else:
+            dots = len(mod) - len(mod.lstrip("."))
+            if dots:
+                base = pkg
+                for _ in range(dots - 1):
+                    base = base.parent
+                base = base / mod.lstrip(".").replace(".", "/") if mod.lstrip(".") else base
+            else:
+                base = ROOT / mod.replace(".", "/")
+            bases = [base] + [base / n.strip() for n in names.replace("(", "").replace(")", "").split(",")
+                              if n.strip()]
+        for b in bases:
+            for f in (b.with_suffix(".py"), b / "__init__.py"):
+                if f.is_file():
+                    out.append(f)
+    return out
+
+
 def fingerprint() -> str:
+    texts = {p: p.read_bytes() for top in ("emu", "cores") for p in (ROOT / top).rglob("*.py")}
+    need = {p for p in texts if p.is_relative_to(ROOT / "cores")} | {ROOT / "emu" / "abi.py"}
+    for p, t in texts.items():
+        if b"numba" in t and p.name != "jitcache.py" and p.is_relative_to(ROOT / "emu"):
+            need.add(p)
+            need.update(f.resolve() for f in _module_files(p, t.decode("utf-8", "replace"))
+                        if f.resolve().parent == p.parent)
     h = hashlib.sha1()
-    for top in ("emu", "cores"):
-        for p in sorted((ROOT / top).rglob("*.py")):
-            st = p.stat()
-            h.update(f"{p.relative_to(ROOT)}:{st.st_size}:{st.st_mtime_ns}".encode())
+    for p in sorted(need):
+        h.update(str(p.relative_to(ROOT)).encode() + b"\0" + hashlib.sha1(texts[p]).digest())
     return h.hexdigest()[:16]
 
 

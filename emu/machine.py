@@ -70,9 +70,15 @@ class IrqLine:
 
 class Machine:
     def __init__(self, spec: MachineSpec, media=None, *, headless: bool = True,
-                 echo_console: bool = False):
+                 echo_console: bool = False, host_memory=None, name: str | None = None,
+                 persist: bool = True):
+        """``host_memory`` (an emu.vmm.hostmem.HostMemory): build the machine as a VM
+        whose RAM and ROMs are frames of that host memory (emu.vmm); ``name`` then
+        tells it apart from other VMs of the same machine file in logs.  ``persist=False``
+        keeps the guest's writes to the named media in memory (QEMU's -snapshot)."""
         self.spec = spec
         self.name = spec.name
+        self.label = name or spec.name
         self.headless = headless
         self.echo_console = echo_console
         self.stop_requested = None
@@ -84,17 +90,28 @@ class Machine:
         self.media_sizes = {}
         # ---- CPUs, ROMs and memory --------------------------------------
         self.cpus = {}
-        for name, c in spec.cpus.items():
+        for cname, c in spec.cpus.items():
             core = c.core_class(clock_hz=c.clock, **c.params)
-            core.name = name
-            self.cpus[name] = core
+            core.name = cname
+            self.cpus[cname] = core
         self.cpu_list = list(self.cpus.values())
         self.cpu = self.cpu_list[0]
         roms = {}
         for r in spec.roms.values():
             roms[r.name] = load_rom(spec, r) if r.file else bytes([r.fill]) * r.size
         page = max(1 << c.core_class.page_bits for c in spec.cpus.values())
-        self.mem = Memory(spec.ram_sizes, roms, page)
+        # main RAM (what the map shows directly) may lie in scattered host frames;
+        # RAM that only devices use (``ram:``) stays one array for their models
+        mapped = {e.target for es in spec.memory.values() for e in es if e.kind == "ram"}
+        self.mem = Memory(spec.ram_sizes, roms, page, host=host_memory,
+                          scatter=mapped - set(spec.raw.get("ram") or {}), owner=self.label)
+        try:
+            self._build(spec, media, persist)
+        except BaseException:
+            self.mem.release()               # a VM's frames go back to the host
+            raise
+
+    def _build(self, spec, media, persist):
         self.scheduler = Scheduler(self)
         self.audio = AudioStream()
         self.screen = Screen(spec.screen) if spec.screen else None
@@ -112,14 +129,14 @@ class Machine:
         self.memory = MemoryView(self.spaces[self.cpu.name])
         self.frame_driver = next((d for d in self.devices.values() if d.FRAME_DRIVER), None)
         # ---- media -----------------------------------------------------------
-        self._insert_media(media)
+        self._insert_media(media, persist)
         for d in self.devices.values():
             d.start()
         self.reset()
 
     # ---- construction helpers ---------------------------------------------
     @classmethod
-    def load(cls, machine: str, media=None, ram_size=None, **kw) -> "Machine":
+    def load(cls, machine: str, media=None, ram_size=None, **kw) -> Machine:
         """Load ``machines/<machine>.yaml`` (or a path) with optional media files;
         ``ram_size`` (e.g. ``"256M"``) overrides the file's ``ram_size:``."""
         return cls(load_spec(machine, ram_size), media, **kw)
@@ -127,7 +144,7 @@ class Machine:
     def irq_line(self, target: str, source=None) -> IrqLine:
         return IrqLine(self, target, source)
 
-    def _insert_media(self, media):
+    def _insert_media(self, media, persist=True):
         slots = self.spec.media
         chosen = {}
         if isinstance(media, dict):
@@ -138,7 +155,7 @@ class Machine:
                 chosen[self._slot_for(Path(path), chosen)] = path
         for sname, slot in slots.items():
             if sname in chosen:
-                self.insert(sname, chosen[sname])
+                self.insert(sname, chosen[sname], persist=persist)
             elif slot.default is not None and not chosen:
                 # Bundled defaults only when no medium is named at all (`emu run pc`),
                 # so `emu run pc disk.hdd` boots the disk rather than the default
@@ -327,7 +344,7 @@ class Machine:
             o = space.rpage[addr >> space.page_bits]
             return int(space.memory.data[o + (addr & (space.page - 1))]) if o >= 0 else None
         why = report(peek) if report else self.describe_fault(cpu, abi.EXIT_SHUTDOWN)
-        line = f"{self.name}: {cpu.name}: {why}; CPU reset"
+        line = f"{self.label}: {cpu.name}: {why}; CPU reset"
         self.log.append(line)
         sys.stderr.write(line + "\n")
         self.reset_cpu(cpu)

@@ -47,7 +47,9 @@ def _split(prefix, st, arrays, scalars):
 
 
 def save(machine, path) -> None:
-    arrays = {"memory": machine.mem.data}
+    # memory and page tables in the machine's logical layout (emu.bus.Memory): the same
+    # whether the machine runs alone or as a VM on host frames that another VM's differ from
+    arrays = {"memory": machine.mem.snapshot()}
     meta = {"magic": MAGIC, "format": FORMAT, "machine": machine.name,
             "fingerprint": fingerprint(machine), "time": machine.scheduler.time,
             "frame": machine.frame, "devices": {}, "banks": {},
@@ -57,8 +59,8 @@ def save(machine, path) -> None:
     for name, cpu in machine.cpus.items():
         arrays[f"cpu.{name}"] = cpu.state
     for name, sp in machine.spaces.items():
-        arrays[f"rpage.{name}"] = sp.rpage
-        arrays[f"wpage.{name}"] = sp.wpage
+        arrays[f"rpage.{name}"] = machine.mem.to_logical(sp.rpage)
+        arrays[f"wpage.{name}"] = machine.mem.to_logical(sp.wpage)
         meta["banks"][name] = {b: bank.index for b, bank in sp.banks.items()}
     for name, dev in machine.devices.items():
         scalars = {}
@@ -114,17 +116,17 @@ def load(machine, path) -> None:
                          f"set for {machine.name!r}")
     need = ["memory", "inputs"] + [f"cpu.{n}" for n in machine.cpus] + \
         [f"{t}page.{n}" for n in machine.spaces for t in "rw"]
-    if any(k not in arrays for k in need) or arrays["memory"].shape != machine.mem.data.shape:
+    if any(k not in arrays for k in need) or arrays["memory"].shape != (machine.mem.logical_size,):
         raise StateError(f"{path}: save state is damaged (arrays missing or of the wrong size)")
     # all checks passed: restore
-    machine.mem.data[:] = arrays["memory"]
+    machine.mem.restore(arrays["memory"])
     for name, cpu in machine.cpus.items():
         cpu.state[:] = arrays[f"cpu.{name}"]
     for name, sp in machine.spaces.items():
         for b, idx in meta["banks"].get(name, {}).items():
             sp.banks[b].index = idx
-        sp.rpage[:] = arrays[f"rpage.{name}"]
-        sp.wpage[:] = arrays[f"wpage.{name}"]
+        sp.rpage[:] = machine.mem.from_logical(arrays[f"rpage.{name}"])
+        sp.wpage[:] = machine.mem.from_logical(arrays[f"wpage.{name}"])
     for name, dev in machine.devices.items():
         st = {}
         for k, v in meta["devices"].get(name, {}).items():

@@ -1,0 +1,363 @@
+"""``emu vmm``: run VMs side by side, list them, control them.
+
+    emu vmm run machines/vm/trio.yaml --stats          CP/M + two PM OS instances
+    emu vmm run roms_test/os/os.img cpm.yaml --console tcp
+    emu vmm ps                                         every running VMM's VMs
+    emu vmm pause pmos-a | resume | reset NAME | save NAME FILE | restore NAME FILE
+
+While ``emu vmm run`` runs, lines typed on its standard input go to one VM's
+console (``@NAME`` picks which) and ``/CMD`` lines are monitor commands
+(``/ps``, ``/pause NAME``, ``/resume NAME``, ``/reset NAME``, ``/save NAME FILE``,
+``/restore NAME FILE``, ``/quit``).
+"""
+from __future__ import annotations
+
+import os
+import select
+import sys
+import time
+
+from ..errors import EmuError
+
+MODES_HELP = "emulate (every guest instruction through the VMM's model of the guest CPU)"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("vmm", help="the virtual machine monitor: several VMs on one host CPU",
+                       description=__doc__.split("\n\n")[0])
+    vs = p.add_subparsers(dest="vmm_cmd", required=True)
+    r = vs.add_parser("run", help="run VMs (VM descriptions, scenarios or disk images) at once")
+    r.add_argument("targets", nargs="+", metavar="VM.yaml|SCENARIO.yaml|IMAGE")
+    r.add_argument("--mode", help=f"run every VM in this mode: {MODES_HELP}")
+    r.add_argument("--seconds", type=float, help="stop after this many host seconds")
+    r.add_argument("--stats", action="store_true", help="print per-VM host time, guest MIPS, "
+                   "world switches and exits by reason at the end")
+    r.add_argument("--console", choices=("log", "tcp", "none"), default="log",
+                   help="VM consoles: lines on stdout prefixed with the VM name (log), a TCP "
+                        "port per VM on 127.0.0.1 (tcp), or not shown (none)")
+    r.add_argument("--console-port", type=int, default=0, metavar="PORT",
+                   help="first TCP port for --console tcp (default: free ports)")
+    r.add_argument("--type", action="append", default=[], metavar="VM:TEXT",
+                   help="type TEXT on VM's console at start (\\r for Return)")
+    r.add_argument("--weight", action="append", default=[], metavar="VM=N", help="fair-share weight")
+    r.add_argument("--cap", action="append", default=[], metavar="VM=PCT", help="host CPU cap, percent")
+    r.add_argument("--host-ram", metavar="SIZE", help="host physical memory (default 256M)")
+    r.add_argument("--unthrottled", action="store_true",
+                   help="do not pace guests to real time (as fast as the host goes)")
+    r.add_argument("--until", action="append", default=[], metavar="VM:TEXT",
+                   help="stop once VM's console has printed TEXT (all of them, if repeated)")
+    vs.add_parser("ps", help="list the VMs of every running VMM")
+    for cmd in ("pause", "resume", "reset"):
+        c = vs.add_parser(cmd, help=f"{cmd} one VM of a running VMM")
+        c.add_argument("vm")
+        c.add_argument("--pid", type=int, help="the VMM's process id (when several run)")
+    for cmd in ("save", "restore"):
+        c = vs.add_parser(cmd, help=f"{cmd} one VM's state (a file; atomic)")
+        c.add_argument("vm")
+        c.add_argument("path")
+        c.add_argument("--pid", type=int, help="the VMM's process id (when several run)")
+
+
+def main(args) -> int:
+    if args.vmm_cmd == "run":
+        return cmd_run(args)
+    if args.vmm_cmd == "ps":
+        return cmd_ps(args)
+    return cmd_control(args)
+
+
+# ---- helpers ------------------------------------------------------------------------
+def _pairs(items, sep, what):
+    out = {}
+    for it in items:
+        name, s, val = it.partition(sep)
+        if not s or not name:
+            raise EmuError(f"{what} {it!r}: expected VM{sep}VALUE")
+        out[name] = val
+    return out
+
+
+def _size(text):
+    from ..config import _Ctx
+    return _Ctx("--host-ram").int_(text, "--host-ram", 1 << 20, 1 << 34)
+
+
+def fmt_stats(st) -> str:
+    """The --stats / ps table."""
+    rows = [(f"{'VM':12s} {'machine':8s} {'mode':8s} {'status':8s} {'w':>3s} {'host s':>7s} "
+             f"{'guest s':>8s} {'Minsns':>8s} {'MIPS':>6s} {'switch':>6s} {'MiB':>5s}  exits by reason")]
+    for v in st["vms"]:
+        exits = ", ".join(f"{k} {n}" for k, n in sorted(v["exits"].items(), key=lambda kv: -kv[1]))
+        rows.append(f"{v['name']:12s} {v['machine']:8s} {v['mode']:8s} {v['status']:8s} "
+                    f"{v['weight']:3d} {v['host_time']:7.2f} {v['guest_time']:8.2f} "
+                    f"{v['insns'] / 1e6:8.2f} {v['mips']:6.2f} {v['switches']:6d} "
+                    f"{v['frames'] * 4096 / (1 << 20):5.1f}  {exits or '-'}")
+    n = st["switches"]
+    k = st["slices"]
+    rows.append(f"host: {st['wall']:.1f} s wall, {k} slices ({st['overhead'] / k * 1e6 if k else 0:.1f} us "
+                f"of VMM each), {n} world switches ({st['switch_time'] / n * 1e6 if n else 0:.1f} us each), "
+                f"idle {st['idle_time']:.2f} s, "
+                f"{st['free_frames'] * 4096 >> 20} of {st['host_ram'] >> 20} MiB host memory free")
+    return "\n".join(rows)
+
+
+class ConsoleLog:
+    """--console log: each VM's console output on stdout, a line at a time, prefixed."""
+
+    def __init__(self, out=None):
+        self.out = out or sys.stdout
+        self.partial = {}
+
+    def __call__(self, vmm, vm):
+        if vm is None:
+            return
+        data = vm.console.new_output()
+        if not data:
+            return
+        text = self.partial.get(vm.name, "") + data.decode("latin-1").replace("\r", "")
+        *lines, rest = text.split("\n")
+        self.partial[vm.name] = rest
+        for line in lines:
+            self.out.write(f"{vm.name:>8s} | {line}\n")
+        self.out.flush()
+
+    def finish(self, vmm):
+        """At the end: what is left, and the lines still open (a prompt)."""
+        for vm in vmm.vms:
+            self(vmm, vm)
+            rest = self.partial.pop(vm.name, "")
+            if rest:
+                self.out.write(f"{vm.name:>8s} | {rest}\n")
+        self.out.flush()
+
+
+class ConsoleTcp:
+    """--console tcp: a TCP port per VM console (telnet/nc 127.0.0.1 PORT)."""
+
+    def __init__(self, vms, first_port=0):
+        from ..chardev import TcpBackend
+        self.ends = {}
+        for i, vm in enumerate(vms):
+            port = first_port + i if first_port else 0
+            self.ends[vm.name] = TcpBackend("127.0.0.1", port, f"tcp:127.0.0.1:{port}")
+            sys.stderr.write(f"emu: {vm.name}: console on 127.0.0.1:{self.ends[vm.name].port}\n")
+
+    def __call__(self, vmm, vm):
+        for v in vmm.vms:
+            end = self.ends.get(v.name)
+            if end is None:
+                continue
+            end.poll()
+            data = bytes(end.input)
+            end.input.clear()
+            if data:
+                try:
+                    v.console.feed(data)
+                except EmuError:
+                    pass
+            out = v.console.new_output()
+            if out:
+                end.write(out)
+            end.flush()
+
+    def close(self):
+        for e in self.ends.values():
+            e.close()
+
+
+class Monitor:
+    """Standard input: console lines for the focused VM, ``/`` monitor commands."""
+
+    def __init__(self, vmm):
+        self.vmm = vmm
+        self.focus = next((v.name for v in vmm.vms if v.console.dev is not None), None)
+        self.buf = b""
+        self.quit = False
+        self.fd = sys.stdin.fileno() if sys.stdin and not sys.stdin.closed else None
+
+    def __call__(self, vmm, vm):
+        if self.fd is None:
+            return
+        try:
+            r, _, _ = select.select([self.fd], [], [], 0)
+        except (OSError, ValueError):
+            self.fd = None
+            return
+        if not r:
+            return
+        data = os.read(self.fd, 4096)
+        if not data:
+            self.fd = None
+            return
+        self.buf += data
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            self.line(line.decode("latin-1").rstrip("\r"))
+
+    def line(self, text):
+        try:
+            if text.startswith("@"):
+                self.focus = self.vmm.get(text[1:].strip()).name
+                sys.stderr.write(f"emu: typing goes to {self.focus}\n")
+            elif text.startswith("/"):
+                cmd, *rest = text[1:].split()
+                if cmd == "quit":
+                    self.quit = True
+                elif cmd == "ps":
+                    sys.stdout.write(fmt_stats(self.vmm.stats()) + "\n")
+                elif cmd in ("pause", "resume", "reset") and len(rest) == 1:
+                    getattr(self.vmm.get(rest[0]), cmd)()
+                elif cmd in ("save", "restore") and len(rest) == 2:
+                    getattr(self.vmm.get(rest[0]), cmd)(rest[1])
+                else:
+                    raise EmuError(f"/{cmd}: monitor commands are /ps, /pause VM, /resume VM, "
+                                   "/reset VM, /save VM FILE, /restore VM FILE, /quit")
+            elif self.focus:
+                self.vmm.get(self.focus).console.feed((text + "\r").encode("latin-1"))
+        except EmuError as e:
+            sys.stderr.write(f"emu: {e}\n")
+
+
+# ---- commands ----------------------------------------------------------------------
+def cmd_run(args) -> int:
+    from .control import ControlServer
+    from .spec import load_any, unique_names
+    from .vmm import DEFAULT_HOST_RAM, VMM
+    specs, host_ram = [], None
+    for t in args.targets:
+        if t.endswith((".yaml", ".yml")):
+            from pathlib import Path
+
+            from .spec import _is_scenario, load_scenario
+            if _is_scenario(Path(t)):
+                sc = load_scenario(t)
+                host_ram = host_ram or sc.host_ram
+                specs += sc.vms
+                continue
+        specs += load_any(t)
+    unique_names(specs)
+    weights = _pairs(args.weight, "=", "--weight")
+    caps = _pairs(args.cap, "=", "--cap")
+    names = {s.name for s in specs}
+    for opt, table in (("--weight", weights), ("--cap", caps)):
+        for n in table:
+            if n not in names:
+                raise EmuError(f"{opt} {n}: no VM of that name (VMs: {', '.join(sorted(names))})")
+    for s in specs:
+        if s.name in weights:
+            if not weights[s.name].isdigit() or int(weights[s.name]) < 1:
+                raise EmuError(f"--weight {s.name}={weights[s.name]}: a weight is a whole number >= 1")
+            s.weight = int(weights[s.name])
+        if s.name in caps:
+            c = caps[s.name].rstrip("%")
+            if not c.isdigit() or int(c) > 100:
+                raise EmuError(f"--cap {s.name}={caps[s.name]}: a cap is a percentage 0-100")
+            s.cap = float(c)
+    if args.host_ram:
+        host_ram = _size(args.host_ram)
+    vmm = VMM(host_ram or DEFAULT_HOST_RAM, paced=not args.unthrottled, mode=args.mode)
+    ctl = tcp = None
+    try:
+        for s in specs:
+            vmm.add(s)
+        for item in args.type:
+            name, _, text = item.partition(":")
+            vmm.get(name).console.feed(text.encode().decode("unicode_escape").encode("latin-1"))
+        until = []
+        for item in args.until:
+            name, _, text = item.partition(":")
+            until.append((vmm.get(name), text.encode()))
+        if args.console == "log":
+            vmm.on_slice.append(ConsoleLog())
+        elif args.console == "tcp":
+            tcp = ConsoleTcp(vmm.vms, args.console_port)
+            vmm.on_slice.append(tcp)
+        monitor = Monitor(vmm) if args.console != "tcp" and sys.stdin.isatty() else None
+        if monitor:
+            vmm.on_slice.append(monitor)
+        ctl = ControlServer(vmm)
+        last = [0.0]
+
+        def serve(v, vm):
+            now = time.monotonic()
+            if now - last[0] > 0.02:
+                last[0] = now
+                ctl.poll()
+        vmm.on_slice.append(serve)
+
+        def done(v):
+            if monitor and monitor.quit:
+                return True
+            return bool(until) and all(text in vm.console.output for vm, text in until)
+        sys.stderr.write(f"emu: vmm: {len(vmm.vms)} VMs ({', '.join(v.name for v in vmm.vms)}); "
+                         f"control socket {ctl.path}\n")
+        try:
+            ok = vmm.run_until(done, args.seconds if args.seconds else float("inf"))
+        except KeyboardInterrupt:
+            ok = True
+        for f in vmm.on_slice:
+            if isinstance(f, ConsoleLog):
+                f.finish(vmm)
+        if args.stats:
+            sys.stdout.write(fmt_stats(vmm.stats()) + "\n")
+        if until and not ok:
+            missing = [f"{vm.name}:{text.decode()}" for vm, text in until if text not in vm.console.output]
+            sys.stderr.write(f"emu: vmm: not seen within {args.seconds} s: {', '.join(missing)}\n")
+            return 1
+        return 0
+    finally:
+        if ctl:
+            ctl.close()
+        if tcp:
+            tcp.close()
+        vmm.shutdown()
+
+
+def _target(pid):
+    from .control import running, runtime_dir
+    socks = running()
+    if pid is not None:
+        p = runtime_dir() / f"vmm-{pid}.sock"
+        if p not in socks:
+            raise EmuError(f"no VMM with process id {pid} is running")
+        return [p]
+    if not socks:
+        raise EmuError("no VMM is running (start one with `emu vmm run`)")
+    return socks
+
+
+def cmd_ps(args) -> int:
+    from .control import request, running
+    socks = running()
+    if not socks:
+        print("no VMM is running")
+        return 0
+    for p in socks:
+        try:
+            r = request(p, {"cmd": "ps"})
+        except OSError as e:
+            print(f"{p.name}: not answering ({e.strerror or e})")
+            continue
+        print(f"VMM pid {r['pid']}:")
+        print(fmt_stats(r["stats"]))
+    return 0
+
+
+def cmd_control(args) -> int:
+    from .control import request
+    req = {"cmd": args.vmm_cmd, "vm": args.vm}
+    if args.vmm_cmd in ("save", "restore"):
+        req["path"] = os.path.abspath(args.path)
+    errors = []
+    for p in _target(args.pid):
+        try:
+            r = request(p, {"cmd": "ps"})
+        except OSError:
+            continue
+        if args.vm not in {v["name"] for v in r["stats"]["vms"]}:
+            continue
+        r = request(p, req)
+        if r.get("ok"):
+            return 0
+        errors.append(r.get("error", "failed"))
+    raise EmuError(errors[0] if errors else f"no running VM named {args.vm!r}")
