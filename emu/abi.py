@@ -57,6 +57,21 @@ VMM hooks: ``state[S_INTERCEPT]`` is a bitmask of INTERCEPT_* events that leave
 the core instead of being handled inside it (trap-and-emulate); the trapped
 instruction is left uncommitted and described by S_EXIT_ADDR/SIZE/DATA and
 S_FAULT.
+
+What a VMM learns of an exit (the fields VT-x puts in the VMCS exit area):
+
+* ``state[S_EXIT_QUAL]`` the exit qualification.  I/O exits use VT-x's layout
+  (SDM vol. 3C, "Exit Qualification for I/O Instructions"): bits 2:0 access
+  size - 1, bit 3 direction (1 = IN), bit 4 string instruction, bit 5 REP
+  prefix, bit 6 port given as an immediate, bits 31:16 the port.  MMIO exits use
+  the EPT-violation bits: bit 0 data read, bit 1 data write, bit 7 the
+  guest-linear address is valid.  0: the exit has none.
+* A core that fills the rest declares ``exit_info`` (emu.core.Core), the first
+  of three state slots: ``+EI_ILEN`` the length in bytes of the instruction
+  that exited (I/O exits; 0 where the core does not know it, as VT-x leaves it
+  undefined for EPT violations), ``+EI_GLA`` the guest-linear address of the
+  access (-1: none, or real addresses), ``+EI_GPA`` its guest-physical address
+  (-1: none).  For MMIO exits ``S_EXIT_ADDR`` is the guest-physical address too.
 """
 
 # ---- state slots shared by every core --------------------------------------
@@ -75,7 +90,7 @@ S_INSNS = 11        # instructions retired since reset (for MIPS figures)
 S_FAULT = 12        # fault / exception number for EXIT_FAULT, EXIT_EXCEPTION
 S_BREAK = 13        # breakpoint address, -1 for none
 S_STOP = 14         # set to 1 by a core-side device to end the run early
-S_RESERVED = 15
+S_EXIT_QUAL = 15    # exit qualification (below), 0 for none
 S_CORE = 16         # first core-specific slot
 
 # ---- exit reasons ------------------------------------------------------------
@@ -101,6 +116,11 @@ EXIT_NAMES = {
     EXIT_IOLOG_FULL: "iolog-full", EXIT_PRIVILEGED: "privileged",
     EXIT_EXCEPTION: "exception", EXIT_STOP: "stop", EXIT_SHUTDOWN: "shutdown",
 }
+
+# ---- exit qualification bits and the exit-info block (VMM) ---------------------------
+Q_IO_IN, Q_IO_STRING, Q_IO_REP, Q_IO_IMM = 0x8, 0x10, 0x20, 0x40
+Q_MEM_READ, Q_MEM_WRITE, Q_MEM_GLA = 0x1, 0x2, 0x80
+EI_ILEN, EI_GLA, EI_GPA = 0, 1, 2   # offsets from a core's ``exit_info`` slot
 
 # ---- intercept mask bits (VMM) ------------------------------------------------
 INTERCEPT_PRIVILEGED = 1   # privileged / sensitive instructions exit

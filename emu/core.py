@@ -24,6 +24,7 @@ class Core:
     page_bits = 8             # granularity of the bus page tables
     io_bits = 16              # width of the I/O port space (0: no port space)
     state_size = 64           # length of the int64 state array
+    exit_info = None          # first slot of the VMM exit-info block (emu.abi EI_*), or None
     registers: tuple = ()     # register names shown by trace / info / debugger
 
     # njit(cache=True) function run(state, mem, budget) -> exit reason.

@@ -12,6 +12,7 @@ from emu.core import Core, CoreError
 
 from . import cpu
 from .cpu import STATE_SIZE
+from .state import EXIT_INFO
 
 R16 = ("ax", "cx", "dx", "bx", "sp", "bp", "si", "di")
 R32 = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi")
@@ -36,6 +37,7 @@ class X86(Core):
     description = "Intel x86: 8086/8088 (exact, incl. undocumented) to P6-class protected mode"
     address_bits, page_bits, io_bits = 32, cpu.PB, 16
     state_size = STATE_SIZE
+    exit_info = EXIT_INFO          # VMM exit info: ILEN, GLA, GPA (emu.abi)
     registers = R16 + ("ip", "flags") + SEGS
     run = cpu.run
 

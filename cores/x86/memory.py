@@ -26,13 +26,22 @@ from numba import njit
 
 from emu import abi
 
-from .state import (MMLOG, MMLOG_C, MMLOG_CAP, MMLOG_N, MMLOG_W, DBACT, DBHIT, DELIV, AMASK, ATTR, BASE, CPL, CR0, CS, CSD, EIP, FLAGS, J, JI, LIMIT, PB, PE, PM, SS, VM, XREAD,
+from .state import (MMLOG, MMLOG_C, MMLOG_CAP, MMLOG_N, MMLOG_W, DBACT, DBHIT, DELIV, AMASK, ATTR, BASE, CPL, CR0, CS, CSD, EIP, EXIT_INFO, FLAGS, J, JI, LIMIT, PB, PE, PM, SS, VM, XREAD,
                     X_MMIO_RD)
 from .paging import ACC_U, ACC_W, db_match, raise_exc, translate
 
 
 @njit(**J)
-def mmio_rd(s, pa, size):
+def exit_info(s, qual, ilen, gla, gpa):
+    """The VMM's view of the exit being arranged (emu.abi S_EXIT_QUAL, EI_*)."""
+    s[abi.S_EXIT_QUAL] = qual
+    s[EXIT_INFO + abi.EI_ILEN] = ilen
+    s[EXIT_INFO + abi.EI_GLA] = gla
+    s[EXIT_INFO + abi.EI_GPA] = gpa
+
+
+@njit(**J)
+def mmio_rd(s, pa, size, la):
     if s[DELIV] >= 0:              # delivering an event: not restartable, reads 0 (and must
         return 0                   # not overwrite the exit the last instruction reported)
     c = s[MMLOG_C]
@@ -54,6 +63,8 @@ def mmio_rd(s, pa, size):
         s[XREAD] = X_MMIO_RD
         s[abi.S_EXIT_ADDR] = pa
         s[abi.S_EXIT_SIZE] = size
+        exit_info(s, abi.Q_MEM_READ | (abi.Q_MEM_GLA if s[CR0] & PE else 0), 0,
+                  la & 0xFFFFFFFF if s[CR0] & PE else -1, pa)
         s[MMLOG_N] = min(c, s[MMLOG_N])        # the answer will be entry c
         if c < MMLOG_CAP:
             s[MMLOG + 2 * c] = key
@@ -77,7 +88,7 @@ def mmio_absorb(s):
 
 
 @njit(**J)
-def write_exit(s, reason, addr, size, v):
+def write_exit(s, reason, addr, size, v, qual, ilen, gla, gpa):
     """Report a write that leaves the core (MMIO write, port OUT) after the
     instruction, unless an earlier exit of this instruction is already pending."""
     if s[abi.S_EXIT_REASON] == 0:
@@ -86,11 +97,14 @@ def write_exit(s, reason, addr, size, v):
         s[abi.S_EXIT_ADDR] = addr
         s[abi.S_EXIT_SIZE] = size
         s[abi.S_EXIT_DATA] = v
+        exit_info(s, qual, ilen, gla, gpa)
 
 
 @njit(**J)
-def mmio_wr(s, pa, size, v):
-    write_exit(s, abi.EXIT_MMIO_WRITE, pa, size, v)
+def mmio_wr(s, pa, size, v, la):
+    pm = s[CR0] & PE
+    write_exit(s, abi.EXIT_MMIO_WRITE, pa, size, v, abi.Q_MEM_WRITE | (abi.Q_MEM_GLA if pm else 0),
+               0, la & 0xFFFFFFFF if pm else -1, pa)
 
 
 @njit(**JI)
@@ -129,7 +143,7 @@ def rd_byte(s, mem, la, acc):
     pa &= s[AMASK]
     off = mem[1][pa >> PB]
     if off < 0:
-        return mmio_rd(s, pa, 1)
+        return mmio_rd(s, pa, 1, la)
     return np.int64(mem[0][off + (pa & PM)])
 
 
@@ -143,7 +157,7 @@ def wr_byte(s, mem, la, v, acc):
     if off >= 0:
         mem[0][off + (pa & PM)] = v & 0xFF
     elif off == abi.PAGE_MMIO:
-        mmio_wr(s, pa, 1, v & 0xFF)
+        mmio_wr(s, pa, 1, v & 0xFF, la)
 
 
 @njit(**J)
@@ -164,7 +178,7 @@ def rdl(s, mem, la, w, acc):
     pa &= s[AMASK]
     off = mem[1][pa >> PB]
     if off < 0:
-        return mmio_rd(s, pa, w)
+        return mmio_rd(s, pa, w, la)
     return rd_h(mem[0], off + (pa & PM), w)
 
 
@@ -188,7 +202,7 @@ def wrl(s, mem, la, w, v, acc):
     off = mem[2][pa >> PB]
     if off < 0:
         if off == abi.PAGE_MMIO:
-            mmio_wr(s, pa, w, v & ((1 << (8 * w)) - 1))
+            mmio_wr(s, pa, w, v & ((1 << (8 * w)) - 1), la)
         return
     wr_h(mem[0], off + (pa & PM), w, v)
 

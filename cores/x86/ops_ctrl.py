@@ -2,6 +2,8 @@
 
 from numba import njit
 
+from emu import abi
+
 from .state import (CR0, EM, TS, AF, ARITH, CF, DS, EAX, EBP, EBX, ECX, EDX, EIP, ES, ESP, FLAGS, IOPL, J, JI, MODEL,
                     OF, SS, SSB, VM, X_IN, ZF)
 from .regs import getr, setr, sext
@@ -218,10 +220,10 @@ def g_ex(s, mem, op, w, a32):
     if not io_allowed(s, mem, port, sz):
         return 0
     if (op & 2) == 0:                                  # IN
-        v = port_in(s, port, sz)
+        v = port_in(s, port, sz, abi.Q_IO_IMM if op < 0xE8 else 0)
         if v < 0:
             return X_IN
         setr(s, 0, sz, v)
     else:
-        port_out(s, mem, port, getr(s, 0, sz), sz)
+        port_out(s, mem, port, getr(s, 0, sz), sz, abi.Q_IO_IMM if op < 0xE8 else 0)
     return 0

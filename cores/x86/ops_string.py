@@ -180,7 +180,7 @@ def g_str(s, mem, op, seg, rep, w, a32, start):
             alu(s, 7, getr(s, 0, sz), b, sz)
             s[EDI] = (s[EDI] & ~om) | ((di + d) & om)
         elif kind == 0x6C:                             # INS
-            v = port_in(s, s[EDX] & 0xFFFF, sz)
+            v = port_in(s, s[EDX] & 0xFFFF, sz, abi.Q_IO_STRING | (abi.Q_IO_REP if rep else 0))
             if v < 0:
                 s[EIP] = start
                 return X_SIN
@@ -192,7 +192,7 @@ def g_str(s, mem, op, seg, rep, w, a32, start):
             v = rdm(s, mem, sseg, si, sz, om)
             if s[XREAD]:
                 return str_abort(s, start)
-            port_out(s, mem, s[EDX] & 0xFFFF, v, sz)
+            port_out(s, mem, s[EDX] & 0xFFFF, v, sz, abi.Q_IO_STRING | (abi.Q_IO_REP if rep else 0))
             s[ESI] = (s[ESI] & ~om) | ((si + d) & om)
         cyc += per
         if rep == 0:

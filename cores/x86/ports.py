@@ -8,15 +8,28 @@ from numba import njit
 
 from emu import abi
 
-from .state import MMLOG_W, J, XREAD
+from .state import EIP, MMLOG_W, REG, SNAP, J, XREAD
 from .regs import wmask
-from .memory import write_exit
+from .memory import exit_info, write_exit
 
 
 # ---- I/O ------------------------------------------------------------------------------
 @njit(**J)
-def port_in(s, port, size):
-    """Value of a pending IN for ``port``, or -1 after arranging the exit."""
+def io_qual(s, port, size, q):
+    """VT-x's I/O exit qualification (emu.abi): ``q`` has the string/REP/immediate bits."""
+    return (port << 16) | q | (size - 1)
+
+
+@njit(**J)
+def ilen(s):
+    """Bytes of the current instruction decoded so far (all of an IN's or OUT's)."""
+    return (s[EIP] - s[SNAP + EIP - REG]) & 0xFFFF
+
+
+@njit(**J)
+def port_in(s, port, size, q):
+    """Value of a pending IN for ``port``, or -1 after arranging the exit.  ``q``:
+    the exit qualification's string, REP and immediate bits (emu.abi Q_IO_*)."""
     if s[XREAD]:
         return 0
     if s[abi.S_PENDING] == 1 and s[abi.S_EXIT_ADDR] == port and s[abi.S_EXIT_SIZE] == size:
@@ -25,11 +38,12 @@ def port_in(s, port, size):
     s[abi.S_EXIT_ADDR] = port
     s[abi.S_EXIT_SIZE] = size
     s[MMLOG_W] = -1                            # (the answer will be a port's, not MMIO's)
+    exit_info(s, io_qual(s, port, size, q | abi.Q_IO_IN), ilen(s), -1, -1)
     return -1
 
 
 @njit(**J)
-def port_out(s, mem, port, v, size):
+def port_out(s, mem, port, v, size, q):
     if s[XREAD]:
         return
     v &= wmask(size)
@@ -43,4 +57,4 @@ def port_out(s, mem, port, v, size):
         if 3 * (n + 2) > len(log) and s[abi.S_EXIT_REASON] == 0:
             s[abi.S_EXIT_REASON] = abi.EXIT_IOLOG_FULL
     else:
-        write_exit(s, abi.EXIT_IO_OUT, port, size, v)
+        write_exit(s, abi.EXIT_IO_OUT, port, size, v, io_qual(s, port, size, q), ilen(s), -1, -1)
