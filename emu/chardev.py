@@ -22,6 +22,7 @@ import sys
 from collections import deque
 
 from .errors import EmuError
+from .jitcache import guest_output
 
 KEEP = 1 << 20          # bytes of output a memory backend keeps (the most recent)
 
@@ -109,6 +110,7 @@ class StdioBackend(Backend):
                 signal.signal(signal.SIGTERM, _terminate)
 
     def write(self, data):
+        guest_output()
         self.out.write(data)
 
     def flush(self):

@@ -87,35 +87,68 @@ def configure() -> None:
         config.CACHE_DIR = str(path)
 
 
+_notice_lock = threading.Lock()
+_notice = None          # the notice shown now: {"out", "t0", "done"} (see guest_output)
+
+
+def guest_output() -> None:
+    """Called by everything that echoes guest output to the terminal, before it
+    writes: a compile notice on screen gets its closing line first, so the line
+    stands on its own instead of after the guest's prompt (``A>emu: compiled``)."""
+    if _notice is not None:
+        _finish_notice()
+
+
+def _finish_notice():
+    global _notice
+    with _notice_lock:
+        n, _notice = _notice, None
+        if n is not None and not n["done"]:
+            n["done"] = True
+            n["out"].write(f"emu: compiled in {time.monotonic() - n['t0']:.0f} s\r\n")
+            n["out"].flush()
+
+
 @contextmanager
 def compile_notice(ready, delay: float = 2.0, every: float = 10.0, out=None):
     """Long work shows progress: a first start after an install or update compiles
     the cores and drivers (tens of seconds).  If ``ready()`` (the machine has run)
     is still false after ``delay`` seconds, say so, then how long it is taking.
-    Lines end in CR LF: the terminal may be in raw mode for the guest's console."""
+    Lines end in CR LF: the terminal may be in raw mode for the guest's console.
+    The closing line comes before the guest's first output (``guest_output``) or,
+    when the guest printed nothing, once ``ready()``."""
+    global _notice
     out = out or sys.stderr
     stop = threading.Event()
+    state = {"out": out, "t0": time.monotonic(), "done": False}
 
     def watch():
-        t0 = time.monotonic()
+        global _notice
+        t0 = state["t0"]
         if stop.wait(delay) or ready():
             return
-        out.write("emu: compiling the emulator's code (first start after an install or update;"
-                  " later starts use the cache)...\r\n")
-        out.flush()
+        with _notice_lock:
+            out.write("emu: compiling the emulator's code (first start after an install or update;"
+                      " later starts use the cache)...\r\n")
+            out.flush()
+            _notice = state
         report = t0 + every
-        while not ready():
+        while not ready() and not state["done"]:
             if stop.wait(0.2):
                 if not ready():
+                    with _notice_lock:
+                        _notice = None
                     return                       # the run ended before the machine ran
                 break
             now = time.monotonic()
             if now >= report:
                 report += every
-                out.write(f"emu: still compiling ({now - t0:.0f} s)\r\n")
-                out.flush()
-        out.write(f"emu: compiled in {time.monotonic() - t0:.0f} s\r\n")
-        out.flush()
+                with _notice_lock:
+                    if not state["done"]:
+                        out.write(f"emu: still compiling ({now - t0:.0f} s)\r\n")
+                        out.flush()
+        if _notice is state:
+            _finish_notice()
 
     th = threading.Thread(target=watch, name="compile-notice", daemon=True)
     th.start()
@@ -124,3 +157,6 @@ def compile_notice(ready, delay: float = 2.0, every: float = 10.0, out=None):
     finally:
         stop.set()
         th.join()
+        with _notice_lock:
+            if _notice is state:
+                _notice = None

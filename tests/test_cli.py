@@ -293,3 +293,15 @@ def test_serial_on_a_machine_without_uart():
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [
         "emu: error: machine 'cpm' has no serial ports; 1 --serial given"]
+
+
+def test_a_machine_name_never_resolves_to_a_folder(tmp_path):
+    (tmp_path / "sms").mkdir()                     # where one keeps one's ROMs
+    r = subprocess.run(EMU + ["info", "sms"], capture_output=True, text=True, cwd=tmp_path,
+                       env=ENV, timeout=120)
+    assert r.returncode == 0 and r.stdout.startswith("sms: "), r.stderr
+    for path in ("./sms", "sms/"):
+        r = subprocess.run(EMU + ["info", path], capture_output=True, text=True, cwd=tmp_path,
+                           env=ENV, timeout=120)
+        err = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(err) == 1 and "is a folder, not a machine file" in err[0], r.stderr

@@ -129,3 +129,20 @@ def test_compile_notice_reports_the_end_when_the_run_stops_right_after():
         threading.Event().wait(0.4)
         done.set()                               # the first frame ends the run
     assert "emu: compiled in" in out.getvalue()
+
+
+def test_compile_notice_closes_on_its_own_line_before_the_guest_prints():
+    import io
+    import threading
+
+    from emu import jitcache
+    out, done = io.StringIO(), threading.Event()
+    with jitcache.compile_notice(done.is_set, delay=0.1, out=out):
+        threading.Event().wait(0.4)              # compiling: the notice is up
+        jitcache.guest_output()                  # the guest's first byte is about to be echoed
+        out.write("A>")
+        done.set()
+        threading.Event().wait(0.4)
+    text = out.getvalue()
+    assert text.count("emu: compiled in") == 1
+    assert text.endswith(" s\r\nA>"), repr(text)  # "A>" after the notice, never "A>emu: ..."

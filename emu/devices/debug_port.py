@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 from ..device import Device
+from ..jitcache import guest_output
 
 
 class DebugPort(Device):
@@ -17,6 +18,7 @@ class DebugPort(Device):
     def io_write(self, port, value, size):
         self.text += chr(value & 0xFF)
         if self.echo or self.machine.echo_console:
+            guest_output()
             sys.stderr.write(chr(value & 0xFF))
 
     def io_read(self, port, size):

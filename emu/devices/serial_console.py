@@ -9,6 +9,7 @@ import sys
 from collections import deque
 
 from ..device import Device
+from ..jitcache import guest_output
 
 
 class SerialConsole(Device):
@@ -50,6 +51,7 @@ class SerialConsole(Device):
             self.text += ch
             sink = self.out or (sys.stdout if self.machine.echo_console else None)
             if sink is not None:
+                guest_output()
                 sink.write(ch)
                 sink.flush()
 
