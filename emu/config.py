@@ -8,6 +8,7 @@ the machine; ``emu check`` is ``load_spec`` plus ROM verification.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,7 +222,7 @@ def find_machine_file(name_or_path: str) -> Path:
     file.  A folder is refused (load_spec says so in one line)."""
     p = Path(name_or_path)
     named = MACHINES_DIR / f"{name_or_path}.yaml"
-    if p.suffix in (".yaml", ".yml") or p.is_file() or len(p.parts) > 1 or name_or_path.endswith("/"):
+    if p.suffix in (".yaml", ".yml") or p.is_file() or "/" in name_or_path or os.sep in name_or_path:
         return p
     return p if p.is_dir() and not named.exists() else named
 
