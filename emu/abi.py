@@ -25,9 +25,12 @@ own registers start at ``S_CORE`` (each core documents its slots).
   EXIT_MMIO_READ.
 * ``wpage``  int64[]: same for writes; ``PAGE_MMIO`` exits with
   EXIT_MMIO_WRITE, ``PAGE_ROM`` (-2) silently ignores the write.
-* ``ioflags`` uint8[65536]: per I/O port; bit ``IOF_POSTED`` means an OUT to that
+* ``ioflags`` uint16[65536]: per I/O port; bit ``IOF_POSTED`` means an OUT to that
   port is *posted*: appended to ``iolog`` without leaving the core (like a PCI
-  posted write).  Reads always exit.
+  posted write).  Bit ``IOF_READ`` means a one-byte IN of that port returns bits
+  15:8 without leaving the core: a status register that a device keeps current
+  (``AddressSpace.set_read_value``), so a guest polling it costs no exit.  Other
+  reads exit.
 * ``iolog``  int64[3*N]: posted writes, entry i = (port | size << 32, data, cycle).
   ``state[S_IOLOG_COUNT]`` counts entries; when full the core finishes the
   instruction and exits with EXIT_IOLOG_FULL.  The framework drains the log to
@@ -133,6 +136,7 @@ PAGE_ROM = -2
 
 # ---- I/O port flags ------------------------------------------------------------
 IOF_POSTED = 1
+IOF_READ = 2        # byte reads answered from bits 15:8 (a published status register)
 
 # mem tuple indices
 M_DATA, M_RPAGE, M_WPAGE, M_IOFLAGS, M_IOLOG = 0, 1, 2, 3, 4

@@ -226,7 +226,10 @@ class AddressSpace:
         self.entries = entries
         self.rpage = np.empty(self.npages, dtype=np.int64)
         self.wpage = np.empty(self.npages, dtype=np.int64)
-        self.ioflags = np.zeros(1 << 16, dtype=np.uint8)
+        self.ioflags = np.zeros(1 << 16, dtype=np.uint16)
+        self.read_values = {}     # masked port -> value published for exit-free reads
+        self.io_hold = set()      # ports whose accesses must exit (debugger breakpoints)
+        self._aliases = {}
         self.iolog = np.zeros(3 * abi.IOLOG_ENTRIES, dtype=np.int64)
         self.port_mask = cpu_spec.port_mask
         self.banks = {}
@@ -387,7 +390,34 @@ class AddressSpace:
         register writes are safe to deliver late in some states (every access they
         affect exits anyway, and exits drain the log first) turns posting on there."""
         sel = np.isin(np.arange(1 << 16) & self.port_mask, list(ports))
-        self.ioflags[sel] = abi.IOF_POSTED if posted else 0
+        if posted:
+            self.ioflags[sel] |= abi.IOF_POSTED
+        else:
+            self.ioflags[sel] &= ~np.uint16(abi.IOF_POSTED)
+
+    def set_read_value(self, port: int, value: int | None) -> None:
+        """Answer byte reads of ``port`` (and its aliases under the port mask) with
+        ``value`` inside the core, without an exit (emu.abi IOF_READ), or stop
+        (``None``): a device publishes a status register that guests poll and
+        publishes it again whenever it changes."""
+        port &= self.port_mask
+        if value is None:
+            self.read_values.pop(port, None)
+        else:
+            self.read_values[port] = int(value) & 0xFF
+        sel = self._aliases.get(port)
+        if sel is None:
+            sel = self._aliases[port] = np.flatnonzero((np.arange(1 << 16) & self.port_mask) == port)
+        if self.io_hold:
+            sel = sel[~np.isin(sel, list(self.io_hold))]
+        f = self.ioflags[sel] & np.uint16(0xFF & ~abi.IOF_READ)
+        if value is not None:
+            f |= np.uint16(abi.IOF_READ | ((int(value) & 0xFF) << 8))
+        self.ioflags[sel] = f
+
+    def republish(self) -> None:
+        for port, value in list(self.read_values.items()):
+            self.set_read_value(port, value)
 
     # ---- MMIO dispatch (called by the scheduler on exits) -------------------
     def _lookup(self, table, addr):

@@ -102,7 +102,7 @@ def flat_memory(size_bits: int, page_bits: int, space_bits: int | None = None):
     mapped = 1 << (size_bits - page_bits)
     rpage[:mapped] = np.arange(mapped, dtype=np.int64) << page_bits
     wpage = rpage.copy()
-    ioflags = np.zeros(1 << 16, dtype=np.uint8)
+    ioflags = np.zeros(1 << 16, dtype=np.uint16)
     iolog = np.zeros(3 * abi.IOLOG_ENTRIES, dtype=np.int64)
     return (data, rpage, wpage, ioflags, iolog)
 

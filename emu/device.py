@@ -111,6 +111,13 @@ class Device:
     def stop(self) -> None:
         """Called when the machine shuts down (flush files, close streams)."""
 
+    def publish_read(self, port: int, value: int | None) -> None:
+        """Let CPUs read ``port`` of this device as ``value`` without an exit (a status
+        register: publish it again whenever it changes; ``None`` stops)."""
+        for sp in getattr(self.machine, "spaces", {}).values():
+            if sp.ports.get(port & sp.port_mask) is self:
+                sp.set_read_value(port, value)
+
     # ---- bus handlers (absolute port / address) ---------------------------
     def io_read(self, port: int, size: int) -> int:
         return 0xFF

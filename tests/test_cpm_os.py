@@ -258,3 +258,22 @@ def test_rebuild_matches_shipped_binaries(tmp_path):
     assert r.returncode == 0, r.stderr
     for f in built:
         assert f.read_bytes() == (CPM / f.relative_to(work)).read_bytes(), f.name
+
+
+def test_console_polling_at_the_prompt_costs_no_exits():
+    """The console's status register is published (emu.abi IOF_READ): the CCP
+    polling it at A> runs inside the core; only real input and output exit."""
+    m = boot()
+    from collections import Counter
+    exits, inner = Counter(), m.scheduler.dispatch
+
+    def counting(cpu, space, reason):
+        exits[reason] += 1
+        inner(cpu, space, reason)
+    m.scheduler.dispatch = counting
+    insns = int(m.cpu.state[11])
+    m.run_for(1.0)                                   # one emulated second idle at A>
+    assert int(m.cpu.state[11]) - insns > 200_000    # the CCP kept polling ...
+    assert sum(exits.values()) < 10, exits           # ... without leaving the core
+    out = cmd(m, "DIR")                              # and input still arrives
+    assert "HELLO" in out

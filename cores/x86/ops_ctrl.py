@@ -220,7 +220,7 @@ def g_ex(s, mem, op, w, a32):
     if not io_allowed(s, mem, port, sz):
         return 0
     if (op & 2) == 0:                                  # IN
-        v = port_in(s, port, sz, abi.Q_IO_IMM if op < 0xE8 else 0)
+        v = port_in(s, mem, port, sz, abi.Q_IO_IMM if op < 0xE8 else 0)
         if v < 0:
             return X_IN
         setr(s, 0, sz, v)

@@ -180,7 +180,7 @@ def g_str(s, mem, op, seg, rep, w, a32, start):
             alu(s, 7, getr(s, 0, sz), b, sz)
             s[EDI] = (s[EDI] & ~om) | ((di + d) & om)
         elif kind == 0x6C:                             # INS
-            v = port_in(s, s[EDX] & 0xFFFF, sz, abi.Q_IO_STRING | (abi.Q_IO_REP if rep else 0))
+            v = port_in(s, mem, s[EDX] & 0xFFFF, sz, abi.Q_IO_STRING | (abi.Q_IO_REP if rep else 0))
             if v < 0:
                 s[EIP] = start
                 return X_SIN

@@ -4,6 +4,7 @@ Once the instruction is abandoned (``state[XREAD]``: an exception, or an MMIO re
 of its own bytes or operands needing an exit), IN reads 0 and OUT does nothing,
 as memory accesses do: the port is touched only by the run that completes it."""
 
+import numpy as np
 from numba import njit
 
 from emu import abi
@@ -27,11 +28,15 @@ def ilen(s):
 
 
 @njit(**J)
-def port_in(s, port, size, q):
+def port_in(s, mem, port, size, q):
     """Value of a pending IN for ``port``, or -1 after arranging the exit.  ``q``:
     the exit qualification's string, REP and immediate bits (emu.abi Q_IO_*)."""
     if s[XREAD]:
         return 0
+    if size == 1:
+        f = np.int64(mem[3][port])
+        if f & abi.IOF_READ:                   # a published status register: no exit
+            return (f >> 8) & 0xFF
     if s[abi.S_PENDING] == 1 and s[abi.S_EXIT_ADDR] == port and s[abi.S_EXIT_SIZE] == size:
         s[abi.S_PENDING] = 0
         return s[abi.S_EXIT_DATA] & wmask(size)

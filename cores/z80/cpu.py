@@ -127,8 +127,12 @@ def setf(s, v):
 
 # ---- I/O ----------------------------------------------------------------------
 @njit(**J)
-def port_in(s, port):
-    """Value of a pending IN for ``port``, or -1 after arranging the exit."""
+def port_in(s, mem, port):
+    """Value of a pending IN for ``port``, or a published status register (emu.abi
+    IOF_READ: no exit), or -1 after arranging the exit."""
+    f = np.int64(mem[3][port])
+    if f & abi.IOF_READ:
+        return (f >> 8) & 0xFF
     if s[abi.S_PENDING] == 1 and s[abi.S_EXIT_ADDR] == port:
         s[abi.S_PENDING] = 0
         return s[abi.S_EXIT_DATA] & 0xFF
@@ -635,7 +639,7 @@ def exec_x3(s, mem, op, xi):
         elif y == 3:                                 # IN A,(n)
             n = fetch(s, mem)
             port = n | (s[A] << 8)
-            v = port_in(s, port)
+            v = port_in(s, mem, port)
             if v < 0:
                 return -1
             s[WZ] = (port + 1) & 0xFFFF
@@ -796,7 +800,7 @@ def exec_ed_block(s, mem, op):
             extra = 5
         setf(s, f)
     elif z == 2:                                     # INI/IND/INIR/INDR
-        v = port_in(s, bc)
+        v = port_in(s, mem, bc)
         if v < 0:
             return -1
         s[WZ] = (bc + step) & 0xFFFF
@@ -851,7 +855,7 @@ def exec_ed(s, mem, op):
     p = y >> 1
     if z == 0:                                       # IN r,(C) / IN F,(C)
         bc = (s[B] << 8) | s[C]
-        v = port_in(s, bc)
+        v = port_in(s, mem, bc)
         if v < 0:
             return -1
         s[WZ] = (bc + 1) & 0xFFFF

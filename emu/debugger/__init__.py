@@ -590,6 +590,7 @@ class Debugger:
         # port breakpoints: posted OUTs to those ports must exit
         ports = {b.addr for b in self.bps.values() if b.kind == "port" and b.enabled}
         flags = self.space.ioflags
+        self.space.io_hold = set(ports)        # published read values stay off these too
         for p in list(self._posted):
             if p not in ports:
                 flags[p] = self._posted.pop(p)
@@ -597,6 +598,7 @@ class Debugger:
             if p not in self._posted and flags[p]:
                 self._posted[p] = int(flags[p])
                 flags[p] = 0
+        self.space.republish()
 
     def _snapshot(self, w) -> bytes:
         return bytes((b or 0) for b in self.read_bytes(w.start, w.length))

@@ -23,6 +23,14 @@ class SerialConsole(Device):
     def load_state(self, st):
         self.text = st["text"]
         self.input = deque(st["pending_input"])
+        self._status()
+
+    def start(self):
+        self._status()
+
+    def _status(self):
+        # the status register is published: a guest polling it runs without exits
+        self.publish_read(self.base, (1 if self.input else 0) | 2)
 
     def __init__(self, machine, name, **params):
         super().__init__(machine, name, **params)
@@ -32,17 +40,24 @@ class SerialConsole(Device):
 
     def reset(self):
         self.input.clear()
+        self._status()
 
     def feed(self, s: str | bytes) -> None:
         data = s.encode("latin-1") if isinstance(s, str) else bytes(s)
         self.input.extend(data)
+        self._status()
 
     def io_read(self, port, size):
         reg = (port - self.base) & 0xFF
         if reg == 0:
             return (1 if self.input else 0) | 2
         if reg == 1:
-            return self.input.popleft() if self.input else 0
+            if not self.input:
+                return 0
+            v = self.input.popleft()
+            if not self.input:
+                self._status()
+            return v
         return 0xFF
 
     def io_write(self, port, value, size):

@@ -13,7 +13,10 @@ work-conserving), or, when the VMM paces guests to real time, while its
 emulated clock is ahead of the wall clock.  A VM that idled through its last
 slice (its CPU halted) does not bank credit: like a task waking under Linux's
 CFS its progress is raised to the least among the busy VMs, so it runs soon
-but cannot starve them.
+but cannot starve them.  Unpaced, an idle VM's clock also waits for the busy
+ones (it may not run while its guest time is ahead of every busy VM's):
+otherwise an OS idling in HLT would race through emulated hours of timer
+ticks and take host time from the VMs with work to do.
 """
 from __future__ import annotations
 
@@ -61,6 +64,9 @@ class FairShare:
         if not ready:
             return None, wait
         busy = [v for v in ready if not self.idle.get(v)]
+        if busy and not self.paced:
+            horizon = max(v.guest_time for v in busy) + self.MIN_SLICE
+            ready = [v for v in ready if not self.idle.get(v) or v.guest_time <= horizon]
         if busy:
             least = min(self.progress(v) for v in busy)
             for v in ready:
