@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 from . import abi
 from .config import list_machines
 from .core import available_cores
@@ -99,7 +101,123 @@ def bench_os() -> dict:
             "compute_guest_us": int(g[2]), "compute_host_s": host}
 
 
+EXIT_PROGRAMS = {             # a port read in a loop, a NOP loop, where, the registers
+    "z80": (bytes.fromhex("DB 40 18 FC"), bytes.fromhex("00 18 FD"), 0x100, {"pc": 0x100}),
+    "x86": (bytes.fromhex("E4 40 EB FC"), bytes.fromhex("90 EB FD"), 0x2000, {"cs": 0, "ip": 0x2000}),
+}
+
+
+def bench_exits(core: str, seconds: float) -> dict:
+    """Host cost of one exit round trip (an IN whose value a Python handler supplies,
+    the run ABI's restart included) and of one run() call that returns at once."""
+    from .core import find_core, flat_memory
+    cls = find_core(core)
+    io_code, nop_code, at, regs = EXIT_PROGRAMS[core]
+    out = {}
+    for kind, code in (("exit", io_code), ("call", nop_code)):
+        c = cls(clock_hz=4e6)
+        mem = flat_memory(16, cls.page_bits, space_bits=cls.address_bits)
+        mem[0][at:at + len(code)] = np.frombuffer(code, np.uint8)
+        c.set_registers(**regs)
+        run, st = type(c).run, c.state
+        device = {0x40: 0x5A}.get                  # the "device": a Python lookup
+        run(st, mem, 10)                           # compile
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds / 4:
+            for _ in range(1000):
+                r = run(st, mem, 1000 if kind == "exit" else 1)
+                if r == abi.EXIT_IO_IN:
+                    st[abi.S_EXIT_DATA] = device(int(st[abi.S_EXIT_ADDR]) & 0xFF, 0xFF)
+                    st[abi.S_PENDING] = 1
+            n += 1000
+        per = (time.perf_counter() - t0) / n
+        out[f"{kind}_ns"] = per * 1e9 / (2 if kind == "exit" else 1)   # an exit, then its restart
+    return out
+
+
+def bench_idle(machine: str, seconds: float, media=None) -> float:
+    """Percent of one host core a machine takes idling, paced to real time as
+    ``emu run`` paces it (headless: no window drawing)."""
+    from .machine import Machine
+    m = Machine.load(machine, media)
+    try:
+        m.run_for(3.0)                              # boot to the prompt / wait loop
+        period = m.frame_period
+        t0, c0 = time.perf_counter(), time.process_time()
+        nxt = t0
+        while time.perf_counter() - t0 < seconds:
+            m.step_frame()
+            nxt += period
+            d = nxt - time.perf_counter()
+            if d > 0:
+                time.sleep(d)
+        return 100.0 * (time.process_time() - c0) / (time.perf_counter() - t0)
+    finally:
+        m.shutdown()
+
+
+def bench_vmm() -> dict:
+    """The PM OS's nanobenchmarks (its `bench`) on bare `pc` and as a VM under `emulate`,
+    alone: host seconds for the whole run, and the VMM's world-switch cost with the
+    CP/M system and a second PM OS beside it."""
+    import shutil
+
+    from .config import PROJECT_ROOT
+    from .machine import Machine
+    from .vmm.spec import load_scenario, load_vm
+    from .vmm.vmm import VMM
+    vmdir = PROJECT_ROOT / "machines" / "vm"
+    res = {}
+    with tempfile.TemporaryDirectory() as d:
+        img = os.path.join(d, "os.img")
+        shutil.copyfile(PROJECT_ROOT / "roms_test" / "os" / "os.img", img)
+        for rnd in range(2):                       # alternate, the second round counts
+            m = Machine.load("pc", {"hdd": img}, persist=False)
+            com = m.devices["com1"].backend
+            m.run_until(lambda mm: com.output.endswith(b"$ "), 60)
+            n = len(com.output)
+            com.feed(b"bench\r")
+            t0 = time.perf_counter()
+            m.run_until(lambda mm: com.output[n:].endswith(b"\n$ "), 300)
+            res["bare_s"] = time.perf_counter() - t0
+            m.shutdown()
+            v = VMM(64 << 20)
+            a = v.add(load_vm(vmdir / "pmos.yaml"))
+            v.run_until(lambda _: a.console.output.endswith(b"$ "), 60)
+            n = len(a.console.output)
+            a.console.feed(b"bench\r")
+            t0 = time.perf_counter()
+            v.run_until(lambda _: a.console.output[n:].endswith(b"\n$ "), 300)
+            res["emulate_s"] = time.perf_counter() - t0
+            v.shutdown()
+    sc = load_scenario(vmdir / "trio.yaml")
+    v = VMM(sc.host_ram)
+    for spec in sc.vms:
+        v.add(spec)
+    v.run(3.0)
+    st = v.stats()
+    v.shutdown()
+    res["switch_us"] = st["switch_time"] / max(1, st["switches"]) * 1e6
+    res["slice_overhead_us"] = st["overhead"] / max(1, st["slices"]) * 1e6
+    res["slowdown"] = res["emulate_s"] / res["bare_s"]
+    return res
+
+
 def main(args) -> int:
+    results = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "cores": {},
+               "machines": {}, "exits": {}, "idle": {}}
+    try:
+        return _main(args, results)
+    finally:
+        if getattr(args, "json", None):
+            import json
+            tmp = f"{args.json}.tmp"
+            with open(tmp, "w") as f:
+                json.dump(results, f, indent=1)
+            os.replace(tmp, args.json)
+
+
+def _main(args, results) -> int:
     only = set(args.only.split(",")) if args.only else None
     print(f"emu bench — {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
     print("cores (mixed workload, no exits):")
@@ -111,6 +229,7 @@ def main(args) -> int:
         except ImportError:
             continue
         r = mod.bench(args.seconds)
+        results["cores"][core] = r
         extra = "".join(f"  {k}={v:.2f}" for k, v in r.items()
                         if k != "mips" and not k.endswith("_mips") and isinstance(v, float))
         print(f"  {core:8s} {r['mips']:8.1f} guest MIPS{extra}", flush=True)
@@ -131,6 +250,7 @@ def main(args) -> int:
         except Exception as e:          # a broken machine must not hide the others' figures
             print(f"  {f.stem:8s} failed: {e}")
             continue
+        results["machines"][f.stem] = r
         cold = f"{r['cold_start_s']:.2f}s" if r["cold_start_s"] is not None else "n/a"
         warm = f"{r['warm_start_s']:.2f}s" if r["warm_start_s"] is not None else "n/a"
         print(f"  {f.stem:8s} {r['fps']:9.1f} fps  {r['realtime']:7.1f}x real time  "
@@ -139,10 +259,39 @@ def main(args) -> int:
     if not only or "os" in only:
         try:
             r = bench_os()
+            results["os"] = r
             print(f"  os       machine load {r['load_s']:.2f}s, then boot to the shell prompt "
                   f"{r['boot_s']:.2f}s host ({r['boot_guest_s']:.2f}s emulated); compute {r['compute_n']} rounds in "
                   f"{r['compute_guest_us'] / 1e3:.1f} ms guest time, {r['compute_host_s']:.2f}s host",
                   flush=True)
         except (RuntimeError, OSError, EmuError) as e:
             print(f"  os       failed: {e}")
+    wanted = [c for c in EXIT_PROGRAMS if not only or c in only or "exits" in only]
+    if wanted:
+        print("exit cost (host time; halving these is issue #20's goal):")
+    for core in wanted:
+        r = bench_exits(core, args.seconds)
+        results["exits"][core] = r
+        print(f"  {core:8s} exit round trip (IN answered in Python) {r['exit_ns']:7.0f} ns   "
+              f"run() returning at once {r['call_ns']:6.0f} ns", flush=True)
+    idle = [(n, md) for n, md in (("cpm", None), ("pc", None), ("sms", None))
+            if not only or n in only or "idle" in only]
+    if idle:
+        print("idle cost (paced to real time at the prompt / wait loop, headless):")
+    for name, media in idle:
+        try:
+            pct = bench_idle(name, max(2.0, args.seconds))
+        except Exception as e:
+            print(f"  {name:8s} failed: {e}")
+            continue
+        results["idle"][name] = pct
+        print(f"  {name:8s} {pct:5.1f}% of one host core", flush=True)
+    if only and "vmm" in only:
+        r = bench_vmm()
+        results["vmm"] = r
+        print("vmm (mode emulate):")
+        print(f"  PM OS nanobenchmarks (its `bench`): bare pc {r['bare_s']:.2f} s host, as a VM "
+              f"{r['emulate_s']:.2f} s (slowdown {r['slowdown']:.2f}x)")
+        print(f"  world switch {r['switch_us']:.1f} us, VMM overhead per slice "
+              f"{r['slice_overhead_us']:.1f} us (CP/M and two PM OS VMs)", flush=True)
     return 0

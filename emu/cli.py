@@ -56,7 +56,9 @@ def main(argv=None) -> int:
     add_vmm(sub)
     s = sub.add_parser("bench", help="speed of every core and machine")
     s.add_argument("--seconds", type=float, default=2.0, help="measuring time per figure")
-    s.add_argument("--only", help="comma-separated subset (e.g. z80,x86,sms)")
+    s.add_argument("--only", help="comma-separated subset (e.g. z80,x86,sms,os,exits,idle,vmm; "
+                   "vmm only when named)")
+    s.add_argument("--json", metavar="FILE", help="also write every figure to FILE as JSON")
     args = p.parse_args(argv)
     warnings.showwarning = lambda msg, *a, **k: print(f"emu: warning: {msg}", file=sys.stderr)
     try:

@@ -56,6 +56,7 @@ class Scheduler:
         # the debugger's run loop for one CPU (emu.debugger): callable(cpu); None = run_cpu
         self.cpu_hooks = {}
         self.hold_time = False    # a debugger stop mid-slice: emulated time stays with the CPU
+        self.halted = {}          # cpu name -> its last slice ended in HLT
 
     # ---- timers --------------------------------------------------------------
     def timer(self, callback, name: str = "") -> Timer:
@@ -92,7 +93,12 @@ class Scheduler:
     def run_until(self, t_end: float) -> None:
         m = self.machine
         while self.time < t_end:
-            nxt = min(t_end, self.time + self.MAX_SLICE)
+            # every CPU halted (its last exit was HLT): nothing to poll, so the slice runs
+            # to the next timer deadline instead of MAX_SLICE (an idle guest wakes the host
+            # once per timer tick, not once per millisecond)
+            idle = all(self.halted.get(c.name) and not c.state[abi.S_IRQ] & 1 and not c.state[abi.S_NMI]
+                       for c in m.cpu_list)
+            nxt = t_end if idle else min(t_end, self.time + self.MAX_SLICE)
             for t in self.timers:
                 if t.deadline < nxt:
                     nxt = max(t.deadline, self.time)
@@ -130,12 +136,14 @@ class Scheduler:
         dispatch = self.dispatch
         clock = cpu.clock_hz
         self.running_cpu = cpu
+        self.halted[cpu.name] = False
         try:
             while True:
                 budget = int(self.slice_end * clock) - int(state[S_CYCLES])
                 if budget <= 0:
                     return
                 reason = run(state, mem, budget)
+                self.halted[cpu.name] = reason == abi.EXIT_HLT
                 if state[S_IOLOG_COUNT]:
                     space.drain_iolog(state)
                 if reason:                                             # not EXIT_BUDGET

@@ -632,7 +632,15 @@ class Vga(Device):
                             self.cursor, top, bottom, cur_on, blink_on,
                             1 if self.attr[0x10] & 0x08 else 0,
                             1 if self.attr[0x10] & 0x04 else 0], dtype=np.int64)
-            render_text(fb, self.vram, geo, self.attr_colours(dac), fa, fb_)
+            colours = self.attr_colours(dac)
+            # an idle text screen is drawn once: same registers, colours and memory ->
+            # the frame on screen is already right (an idle guest then costs ~nothing)
+            # (the screen keeps what its frame was drawn from: not device state)
+            key = (geo.tobytes(), colours.tobytes(), fa, fb_, fb.shape, id(fb))
+            drawn = getattr(scr, "text_source", None)
+            if drawn is None or drawn[0] != key or not np.array_equal(self.vram, drawn[1]):
+                render_text(fb, self.vram, geo, colours, fa, fb_)
+                scr.text_source = (key, self.vram.copy())
         elif self.attr[0x10] & 0x40:
             geo = np.array([width // 8, lines, maxscan * (dbl + 1), start, stride, size, wrap,
                             self.pel_mask], dtype=np.int64)
@@ -672,6 +680,8 @@ class Vga(Device):
         for sp in {id(sp): sp for sp, _, _ in self.windows}.values():
             sp.rebuild()
         super().load_state(st)
+        if self.machine.screen is not None:
+            self.machine.screen.text_source = None
         self._update()
 
 
