@@ -17,6 +17,7 @@ import math
 
 from . import abi
 from .abi import S_CYCLES, S_EXIT_ADDR, S_EXIT_DATA, S_EXIT_SIZE, S_IOLOG_COUNT, S_PENDING
+from .core import compiled_entry
 from .errors import GuestFault
 
 NO_DEADLINE = 1 << 62     # deadline_cycle when no timer is armed
@@ -57,6 +58,7 @@ class Scheduler:
         self.cpu_hooks = {}
         self.hold_time = False    # a debugger stop mid-slice: emulated time stays with the CPU
         self.halted = {}          # cpu name -> its last slice ended in HLT
+        self._entries = {}        # cpu name -> (mem, the compiled run entry point)
 
     # ---- timers --------------------------------------------------------------
     def timer(self, callback, name: str = "") -> Timer:
@@ -132,7 +134,7 @@ class Scheduler:
         m = self.machine
         space = m.spaces[cpu.name]
         mem, state = space.mem, cpu.state
-        run = type(cpu).run
+        run = self._run_entry(cpu, mem)
         dispatch = self.dispatch
         clock = cpu.clock_hz
         self.running_cpu = cpu
@@ -152,6 +154,18 @@ class Scheduler:
                         return
         finally:
             self.running_cpu = None
+
+    def _run_entry(self, cpu, mem):
+        """``run`` of the cpu's core, called through its compiled entry point once
+        there is one for this ``mem`` (emu.core.compiled_entry)."""
+        e = self._entries.get(cpu.name)
+        if e is not None and e[0] is mem:
+            return e[1]
+        fn = type(cpu).run
+        entry = compiled_entry(fn, cpu.state, mem, 1)
+        if entry is not fn:
+            self._entries[cpu.name] = (mem, entry)
+        return entry
 
     def dispatch(self, cpu, space, reason: int) -> None:
         """Handle one exit (KVM-style).  Read exits store the answer for the restart."""
