@@ -5,6 +5,8 @@ Machine YAML::
     cpus:
       maincpu: {core: x86, clock: 4.77MHz, params: {model: 8086}}   # 186 286 386 486 pentium p6
       # params apic: true (pentium, p6): CPUID reports the machine's local APIC
+      # params strict: true: a Popek-Goldberg-virtualizable x86 (sensitive instructions
+      #   trap with #GP(0) outside ring 0; the VMM's `--cpu strict` host)
 """
 from __future__ import annotations
 
@@ -41,12 +43,15 @@ class X86(Core):
     registers = R16 + ("ip", "flags") + SEGS
     run = cpu.run
 
-    def __init__(self, clock_hz: float = 4_772_727, model=8086, apic=False, **params):
+    def __init__(self, clock_hz: float = 4_772_727, model=8086, apic=False, strict=False, **params):
         self.model = parse_model(model)
         if apic and self.model < 5:
             raise CoreError("x86: apic: the local APIC needs model pentium or p6")
+        if strict and self.model < 3:
+            raise CoreError("x86: strict: a virtualizable CPU needs protected mode (model 386 or later)")
         self.apic = bool(apic)
-        super().__init__(clock_hz, model=model, apic=apic, **params)
+        self.strict = bool(strict)
+        super().__init__(clock_hz, model=model, apic=apic, strict=strict, **params)
 
     def reset(self):
         """The state after RESET (Intel SDM vol. 3, 9.1.1, table 9-1)."""
@@ -83,6 +88,8 @@ class X86(Core):
             s[cpu.APICBASE] = 0xFEE00900
         # params apic: the machine has a local APIC (CPUID.1 EDX bit 9; SDM vol. 3, 10.4.2)
         s[cpu.FEAT] = 0x200 if getattr(self, "apic", False) else 0
+        # params strict: every sensitive instruction traps outside ring 0 (system.sensitive)
+        s[cpu.STRICT] = 1 if getattr(self, "strict", False) else 0
 
     def set_a20(self, enabled: bool) -> None:
         """A20 gate (386): off wraps linear addresses at 1 MiB like the 8086."""

@@ -9,7 +9,7 @@ from .segments import load_seg
 from .stack import pop, push
 from .alu import alu, bitop, cond, imul_flags, szp
 from .far import jump_near
-from .system import sys_0f
+from .system import sensitive, sys_0f
 from .interrupts import ud
 from .modrm import modrm_ea, rm_rd, rm_wr
 
@@ -36,6 +36,9 @@ def g_0f(s, mem, seg, w, a32, start):
         sg, off = modrm_ea(s, mem, modrm, seg, a32)
         rm_wr(s, mem, modrm, sg, off, 1, om, 1 if cond(s, op & 15) else 0)
         return 0
+    if (op == 0xA0 or op == 0xA8 or op == 0xA1 or op == 0xA9 or op == 0xB2 or op == 0xB4 or op == 0xB5) \
+            and not sensitive(s):
+        return 0                                       # PUSH/POP FS/GS, LSS/LFS/LGS (strict)
     if op == 0xA0 or op == 0xA8:
         push(s, mem, s[SEL + (FS if op == 0xA0 else GS)], w)
         return 0

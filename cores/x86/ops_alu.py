@@ -10,6 +10,7 @@ from .stack import pop, push
 from .alu import alu, szp
 from .modrm import modrm_ea, rm_rd, rm_wr
 from .ops_0f import g_0f
+from .system import sensitive
 
 
 # ---- 00-3F: ALU rows, segment push/pop, BCD adjust ---------------------------------------
@@ -43,6 +44,8 @@ def g_alu(s, mem, op, seg, w, a32, start):
         return 0
     if op < 0x20:
         sr = op >> 3
+        if not (sr == CS and lo == 7 and s[MODEL] != 0) and not sensitive(s):
+            return 0                                   # PUSH/POP Sreg (strict model)
         if lo == 6:
             push(s, mem, s[SEL + sr], w)
         else:

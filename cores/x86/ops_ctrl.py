@@ -13,7 +13,7 @@ from .stack import pop, push, sp_add
 from .alu import shift, szp
 from .interrupts import do_int, fault, gp, ud
 from .far import far_jump, iret, jump_near, far_ret
-from .system import io_allowed, v86_redirect
+from .system import io_allowed, sensitive, v86_redirect
 from .ports import port_in, port_out
 from .modrm import modrm_ea, rm_rd, rm_wr
 
@@ -51,6 +51,9 @@ def g_cx(s, mem, op, seg, w, a32, start):
         sp_add(s, extra)
         jump_near(s, ip, w)
         return 0
+    if op >= 0xCA and op <= 0xCF or op == 0xC4 or op == 0xC5:
+        if not sensitive(s):                           # RETF INT3 INT n INTO IRET LES LDS
+            return 0
     if op == 0xCB or op == 0xCA:                       # RETF
         extra = fetch16(s, mem) if op == 0xCA else 0
         far_ret(s, mem, w, extra)
@@ -207,6 +210,8 @@ def g_ex(s, mem, op, w, a32):
         jump_near(s, s[EIP] + d, w)
         return 0
     if op == 0xEA:
+        if not sensitive(s):
+            return 0
         ip = fetchw(s, mem, w)
         cs = fetch16(s, mem)
         far_jump(s, mem, cs, ip, w, False)

@@ -10,7 +10,7 @@ from .stack import push
 from .alu import alu, flag_op, incdec, szp
 from .interrupts import do_int, fault, ud
 from .far import far_jump, jump_near
-from .system import cli_sti, cpl0
+from .system import cli_sti, cpl0, sensitive
 from .modrm import modrm_ea, rm_rd, rm_wr
 
 
@@ -158,6 +158,8 @@ def g_fx(s, mem, op, seg, rep, w, a32, start):
         jump_near(s, v, w)
         return 0
     if r == 3 or r == 5:                               # CALL / JMP far m
+        if not sensitive(s):
+            return 0
         if sg < 0:
             if model != 0:
                 return ud(s, mem, start)

@@ -10,7 +10,7 @@ from .stack import pop, push
 from .alu import alu
 from .interrupts import fault, ud
 from .far import far_jump, write_flags
-from .system import vme, vpopf
+from .system import sensitive, vme, vpopf
 from .interrupts import gp
 from .modrm import modrm_ea, rm_rd, rm_wr
 from .ops_regs import cbw_cwd, xchg_ax
@@ -62,6 +62,8 @@ def g_8x(s, mem, op, seg, w, a32, start):
         else:
             setr(s, r, sz, rm_rd(s, mem, modrm, sg, off, sz, om))
         return mem_
+    if (op == 0x8C or op == 0x8E) and not sensitive(s):
+        return 0
     if op == 0x8C:                                     # MOV r/m, Sreg
         if s[MODEL] == 0:
             r &= 3
@@ -102,6 +104,8 @@ def g_9x(s, mem, op, seg, rep, w, a32, start):
     if op < 0x9A:
         cbw_cwd(s, op, w)
         return 0
+    if (op == 0x9A or op == 0x9C or op == 0x9D) and not sensitive(s):
+        return 0                                       # CALL far, PUSHF, POPF (strict model)
     if op == 0x9A:                                     # CALL far
         ip = fetchw(s, mem, w)
         cs = fetch16(s, mem)

@@ -57,6 +57,7 @@ XFCS, XFEIP = 103, 104                         # CS:EIP where that delivery star
 DR = 105                                       # DR0..DR7: status that a fault does not undo
 XCHERR = 113                                   # error codes of the XCHAIN exceptions (5 slots; -1 none)
 EXIT_INFO = 118                                # VMM exit info (emu.abi EI_*): ILEN, GLA, GPA
+STRICT = 121                                   # strict (virtualizable) model: sensitive instructions trap
 SNAP = 128                                     # snapshot of slots 16 .. 16 + NREG
 SCRATCH = 192                                  # 32 slots of work space (call-gate parameters)
 TLBN = 256                                     # TLB entries (direct-mapped by linear page)

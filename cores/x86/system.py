@@ -17,7 +17,7 @@ from numba import njit
 
 from emu import abi
 
-from .state import (DBACT, FEAT, INHIBIT, SEL, SWINT, VIF, VIP, APICBASE, BASE, EBX, CPL, CR0, CR2, CR3, CR4, CS, DE, DR, EAX, ECX, EDX, EIP, ESP, FLAGS, GDTB,
+from .state import (DBACT, FEAT, INHIBIT, SEL, STRICT, SWINT, VIF, VIP, APICBASE, BASE, EBX, CPL, CR0, CR2, CR3, CR4, CS, DE, DR, EAX, ECX, EDX, EIP, ESP, FLAGS, GDTB,
                     GDTL, IDTB, IDTL, IF, IOPL, J, LDTB, LDTL, LDTR, MODEL, MSR_CS, MSR_EIP, MSR_ESP, PCE, PE,
                     PG, PGE, PSE, RF, SS, TR, TRA, TRB, TRL, TSC_OFF, TSD, VM, WP, XREAD, ZF)
 from .regs import getr, setr
@@ -51,6 +51,19 @@ def features(model):
 def cpl0(s):
     """A privileged instruction: #GP(0) unless CPL = 0 (always in real mode)."""
     if (s[CR0] & PE) and s[CPL] != 0:
+        raise_exc(s, 13, 0)
+        return False
+    return True
+
+
+@njit(**J)
+def sensitive(s):
+    """A sensitive but unprivileged instruction (it reads or changes privileged state
+    without CPL 0: Robin & Irvine, USENIX Security 2000).  On the strict model
+    (params ``strict: true``: a Popek-Goldberg-virtualizable x86, the VMM's host
+    CPU for trap-and-emulate) it traps with #GP(0) outside ring 0 in protected
+    mode; on a real x86 it just runs.  True: go on."""
+    if s[STRICT] and (s[CR0] & PE) and not (s[FLAGS] & VM) and s[CPL] != 0:
         raise_exc(s, 13, 0)
         return False
     return True
@@ -396,6 +409,8 @@ def sys_0f(s, mem, op, seg, w, a32, start):
         if not pm:
             return ud(s, mem, start)
         sg, off = modrm_ea(s, mem, modrm, seg, a32)
+        if (reg <= 1 or reg == 4 or reg == 5) and not sensitive(s):
+            return 0
         if reg == 0 or reg == 1:                       # SLDT / STR
             v = s[LDTR] if reg == 0 else s[TR]
             rm_wr(s, mem, modrm, sg, off, w if sg < 0 else 2, om, v)
@@ -451,6 +466,8 @@ def sys_0f(s, mem, op, seg, w, a32, start):
     if op == 0x02 or op == 0x03:                       # LAR / LSL
         if not pm:
             return ud(s, mem, start)
+        if not sensitive(s):
+            return 0
         sg, off = modrm_ea(s, mem, modrm, seg, a32)
         sel = rm_rd(s, mem, modrm, sg, off, 2, om)
         if s[XREAD]:
@@ -466,6 +483,8 @@ def sys_0f(s, mem, op, seg, w, a32, start):
         sg, off = modrm_ea(s, mem, modrm, seg, a32)
         if reg < 4 and sg < 0:
             return ud(s, mem, start)
+        if (reg <= 1 or reg == 4) and not sensitive(s):   # SGDT SIDT SMSW
+            return 0
         if reg == 0 or reg == 1:                       # SGDT / SIDT (not privileged)
             lim = s[GDTL] if reg == 0 else s[IDTL]
             base = s[GDTB] if reg == 0 else s[IDTB]

@@ -3,6 +3,7 @@
     emu vmm run machines/vm/trio.yaml --stats          CP/M + two PM OS instances
     emu vmm run roms_test/os/os.img cpm.yaml --console tcp
     emu vmm ps                                         every running VMM's VMs
+    emu vmm sensitive [--cpu strict]                   the sensitive-instruction checker
     emu vmm pause pmos-a | resume | reset NAME | save NAME FILE | restore NAME FILE
 
 While ``emu vmm run`` runs, lines typed on its standard input go to one VM's
@@ -47,6 +48,10 @@ def add_parser(sub) -> None:
     r.add_argument("--until", action="append", default=[], metavar="VM:TEXT",
                    help="stop once VM's console has printed TEXT (all of them, if repeated)")
     vs.add_parser("ps", help="list the VMs of every running VMM")
+    c = vs.add_parser("sensitive", help="which x86 instructions trap, misbehave or are innocuous "
+                      "when a guest kernel runs deprivileged (trap-and-emulate)")
+    c.add_argument("--cpu", choices=("default", "strict"), default="default",
+                   help="the host CPU: the real x86 (default) or the strict, virtualizable model")
     for cmd in ("pause", "resume", "reset"):
         c = vs.add_parser(cmd, help=f"{cmd} one VM of a running VMM")
         c.add_argument("vm")
@@ -63,6 +68,10 @@ def main(args) -> int:
         return cmd_run(args)
     if args.vmm_cmd == "ps":
         return cmd_ps(args)
+    if args.vmm_cmd == "sensitive":
+        from .sensitive import classify, table
+        print(table(classify(strict=args.cpu == "strict")))
+        return 0
     return cmd_control(args)
 
 
