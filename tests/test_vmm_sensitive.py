@@ -8,8 +8,8 @@ import sys
 import pytest
 
 pytest.importorskip("cores.x86")
-from emu.vmm.sensitive import classify, families  # noqa: E402
-from tests.conftest import ROOT  # noqa: E402
+from emu.vmm.sensitive import classify, families
+from tests.conftest import ROOT
 
 ROBIN_IRVINE = ["SGDT", "SIDT", "SLDT", "SMSW", "PUSHF", "POPF", "LAR", "LSL", "VERR", "VERW",
                 "PUSH Sreg", "POP Sreg", "MOV Sreg", "far CALL", "far JMP", "far RET", "INT n", "STR"]
