@@ -127,7 +127,8 @@ EI_ILEN, EI_GLA, EI_GPA = 0, 1, 2   # offsets from a core's ``exit_info`` slot
 
 # ---- intercept mask bits (VMM) ------------------------------------------------
 INTERCEPT_PRIVILEGED = 1   # privileged / sensitive instructions exit
-INTERCEPT_EXCEPTIONS = 2   # guest exceptions exit instead of being delivered
+INTERCEPT_EXCEPTIONS = 2   # guest exceptions exit instead of being delivered (x86: the vectors
+                           # set in its EXC_BITMAP slot; S_FAULT vector, S_EXIT_DATA error code)
 INTERCEPT_HLT = 4          # reserved for cores that otherwise idle internally
 
 # ---- page table entries -------------------------------------------------------

@@ -20,7 +20,7 @@ from numba import njit
 from emu import abi
 
 from .tables import CYC
-from .state import (DBACT, DBHIT, RF, A20, AMASK, BASE, CR0, CS, CSD, DF, DR, DS, ECX, EDI, EIP, END, ES, ESI, ESP, FLAGS, HALTED,
+from .state import (DBACT, DBHIT, EXC_BITMAP, INJ_ERR, INJ_INFO, XLIN, RF, A20, AMASK, BASE, CR0, CS, CSD, DF, DR, DS, ECX, EDI, EIP, END, ES, ESI, ESP, FLAGS, HALTED,
                     IF, INHIBIT, JTOP, MODEL, PARTIAL, PB, PE, PG, PM, REG, SEL, SHUTDOWN, SS, SSB, SWINT, TF, VM, XERR,
                     XREAD, XVEC, X_IN, X_MMIO_RD, X_SIN, X_SREAD)
 
@@ -29,6 +29,7 @@ from .regs import getr, setr
 from .segments import load_seg
 from .alu import alu_i, incdec_i, shift
 from .interrupts import deliver
+from .memory import exit_info
 from .regs import restore, snapshot
 from .paging import db_match
 from .execute import execute
@@ -51,6 +52,13 @@ def run(s, mem, budget):
     model = s[MODEL]
     if s[SHUTDOWN]:                                    # stopped by a triple fault until reset
         return abi.EXIT_SHUTDOWN
+    if s[INJ_INFO] & 0x80000000:                       # VMM event injection (VT-x's entry
+        info = s[INJ_INFO]                             # interruption information)
+        s[INJ_INFO] = 0
+        s[HALTED] = 0
+        deliver(s, mem, info & 0xFF, s[INJ_ERR] if info & 0x800 else -1, s[EIP], 1)
+        if s[SHUTDOWN]:
+            return abi.EXIT_SHUTDOWN
     # the general path keeps a register snapshot to undo an instruction: for faults
     # (186 and later) and restartable MMIO reads (the 8086 reaches only 1 MiB + 64 KiB)
     snap = model != 0
@@ -437,6 +445,15 @@ def run(s, mem, budget):
                 restore(s)
                 s[PARTIAL] = 0
                 s[abi.S_EXIT_REASON] = 0               # (no write of the undone instruction)
+                if (s[abi.S_INTERCEPT] & abi.INTERCEPT_EXCEPTIONS) and (s[EXC_BITMAP] >> vec) & 1:
+                    # the VMM takes it (VT-x exception bitmap): the instruction undone,
+                    # the vector in S_FAULT, the error code in S_EXIT_DATA (-1 none), a
+                    # page fault's linear address as the exit's GLA; CR2 unchanged
+                    s[abi.S_FAULT] = vec
+                    s[abi.S_EXIT_DATA] = err
+                    exit_info(s, 0, 0, s[XLIN] & 0xFFFFFFFF if vec == 14 else -1, -1)
+                    reason = abi.EXIT_EXCEPTION
+                    break
                 deliver(s, mem, vec, err, s[EIP], 1)
                 cyc += t + 51
                 ip = s[EIP]

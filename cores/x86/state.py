@@ -58,6 +58,10 @@ DR = 105                                       # DR0..DR7: status that a fault d
 XCHERR = 113                                   # error codes of the XCHAIN exceptions (5 slots; -1 none)
 EXIT_INFO = 118                                # VMM exit info (emu.abi EI_*): ILEN, GLA, GPA
 STRICT = 121                                   # strict (virtualizable) model: sensitive instructions trap
+EXC_BITMAP = 122                               # VMM: exception vectors that exit (INTERCEPT_EXCEPTIONS)
+INJ_INFO, INJ_ERR = 123, 124                   # VMM: event to deliver when run() starts, as VT-x's
+                                               # entry interruption information: bit 31 valid,
+                                               # bit 11 error code (INJ_ERR) valid, bits 7:0 vector
 SNAP = 128                                     # snapshot of slots 16 .. 16 + NREG
 SCRATCH = 192                                  # 32 slots of work space (call-gate parameters)
 TLBN = 256                                     # TLB entries (direct-mapped by linear page)
