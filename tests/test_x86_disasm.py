@@ -41,3 +41,15 @@ def test_lengths_match_vectors():
             if n != len(code):
                 bad.append(f"{code.hex()} ({t['name']}): {text} len {n}")
     assert not bad, f"{len(bad)} wrong: " + "; ".join(bad[:5])
+
+
+def test_the_core_disassembles_as_its_code_segment_decodes():
+    """The debugger's and trace's disassembly follows CS.D: 16-bit, then 32-bit code."""
+    from cores.x86 import X86, cpu
+    c = X86(model="p6")
+    b = bytes.fromhex("B8 78 56 34 12 0F 0B 0F A2")
+    r = lambda a: b[a] if a < len(b) else 0           # noqa: E731
+    assert c.disassemble(r, 0) == ("mov ax,5678h", 3)
+    c.state[cpu.CSD] = 1
+    assert c.disassemble(r, 0) == ("mov eax,12345678h", 5)
+    assert c.disassemble(r, 5) == ("ud2", 2) and c.disassemble(r, 7) == ("cpuid", 2)

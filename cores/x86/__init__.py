@@ -242,8 +242,10 @@ class X86(Core):
         return f"triple fault at {where}{insn}: {self.exception_chain()}"
 
     def disassemble(self, read, addr):
+        """At ``addr`` as the CPU would decode it now: 32-bit code when CS is a
+        32-bit segment (its D bit), else 16-bit."""
         from .disasm import disassemble
-        return disassemble(read, addr, self.model)
+        return disassemble(read, addr, self.model, code32=bool(self.state[cpu.CSD]))
 
 
 CORE = X86

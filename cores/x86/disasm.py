@@ -268,6 +268,10 @@ def _decode_0f(byte, word, dword, imw, modrm, rel, RW, osz):
         return f"mov {r},{cr}" if op == 0x20 else f"mov {cr},{r}"
     if op == 0x06:
         return "clts"
+    simple = {0x0B: "ud2", 0x08: "invd", 0x09: "wbinvd", 0x30: "wrmsr", 0x31: "rdtsc", 0x32: "rdmsr",
+              0x33: "rdpmc", 0x34: "sysenter", 0x35: "sysexit", 0xA2: "cpuid", 0xAA: "rsm"}
+    if op in simple:
+        return simple[op]
     if op == 0x01:
         reg, rm = modrm(0)
         return f"{['sgdt', 'sidt', 'lgdt', 'lidt', 'smsw', '?', 'lmsw', 'invlpg'][reg]} {rm}"
