@@ -24,13 +24,7 @@ COUNT           equ 0x0500          ; interrupt counter (word)
 
 start:
         BOOT_SETUP
-        mov     ax, 0x0200 + REST_SECTORS
-        mov     cx, 0x0002
-        mov     dh, 0
-        mov     bx, 0x7E00
-        int     0x13
-        jnc     main
-        hlt
+        BOOT_LOAD_REST main                     ; the rest of the program after the boot sector
         times 510 - ($ - $$) db 0
         dw      0xAA55
 

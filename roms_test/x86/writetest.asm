@@ -31,13 +31,7 @@ BUF_B   equ 0x9200
 start:
         BOOT_SETUP
         mov     [drive], dl
-        mov     ax, 0x0200 + REST_SECTORS   ; the rest of the program: sectors 2..
-        mov     cx, 0x0002
-        mov     dh, 0
-        mov     bx, 0x7E00
-        int     0x13
-        jnc     main
-        hlt
+        BOOT_LOAD_REST main                     ; the rest of the program after the boot sector
 
 drive:          db 0
 
