@@ -162,19 +162,11 @@ class Memory:
     def from_logical(self, table: np.ndarray) -> np.ndarray:
         if self.host is None:
             return table
-        out = np.asarray(table, dtype=np.int64).copy()
-        ok = out >= 0
-        if ok.any():
-            lo = np.array([v[0] for v in self.layout.values()], dtype=np.int64)
-            names = list(self.layout)
-            order = np.argsort(lo)
-            idx = order[np.searchsorted(lo[order], out[ok], side="right") - 1]
-            res = np.empty(int(ok.sum()), dtype=np.int64)
-            for i, name in enumerate(names):
-                sel = idx == i
-                if sel.any():
-                    res[sel] = self.offsets(name, out[ok][sel] - lo[i])
-            out[ok] = res
+        table = np.asarray(table, dtype=np.int64)
+        out = table.copy()
+        for name, (lo, n, _) in self.layout.items():
+            sel = (table >= lo) & (table < lo + n)
+            out[sel] = self.offsets(name, table[sel] - lo)
         return out
 
 

@@ -28,9 +28,12 @@ class SerialConsole(Device):
     def start(self):
         self._status()
 
+    def status(self) -> int:
+        return (1 if self.input else 0) | 2        # bit 0 a key waits, bit 1 can send
+
     def _status(self):
         # the status register is published: a guest polling it runs without exits
-        self.publish_read(self.base, (1 if self.input else 0) | 2)
+        self.publish_read(self.base, self.status())
 
     def __init__(self, machine, name, **params):
         super().__init__(machine, name, **params)
@@ -50,7 +53,7 @@ class SerialConsole(Device):
     def io_read(self, port, size):
         reg = (port - self.base) & 0xFF
         if reg == 0:
-            return (1 if self.input else 0) | 2
+            return self.status()
         if reg == 1:
             if not self.input:
                 return 0

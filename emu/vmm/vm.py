@@ -27,28 +27,31 @@ class VMConsole:
             name = next((n for n, d in devs.items() if d.SERIAL_PORT or d.IS_CONSOLE), None)
         self.name = name
         self.dev = devs.get(name) if name else None
+        self._seen = 0
+
+    def _buffer(self):
+        """The device's output so far: a UART backend's bytes or a terminal's text."""
+        d = self.dev
+        if d is None:
+            return b""
+        return d.backend.output if d.SERIAL_PORT else getattr(d, "text", "")
+
+    @staticmethod
+    def _bytes(buf) -> bytes:
+        return buf.encode("latin-1") if isinstance(buf, str) else bytes(buf)
 
     @property
     def output(self) -> bytes:
-        d = self.dev
-        if d is None:
-            return b""
-        if d.SERIAL_PORT:
-            return bytes(d.backend.output)
-        return getattr(d, "text", "").encode("latin-1")
+        return self._bytes(self._buffer())
 
     def new_output(self) -> bytes:
         """What the console printed since the last call."""
-        d = self.dev
-        if d is None:
-            return b""
-        buf = d.backend.output if d.SERIAL_PORT else getattr(d, "text", "")
-        seen = getattr(self, "_seen", 0)
+        buf = self._buffer()
+        seen = self._seen
         if len(buf) < seen:                   # the buffer was trimmed or the VM restored
             seen = 0
         self._seen = len(buf)
-        out = buf[seen:]
-        return bytes(out) if d.SERIAL_PORT else out.encode("latin-1")
+        return self._bytes(buf[seen:])
 
     def feed(self, data: bytes | str) -> None:
         if self.dev is None or not (self.dev.SERIAL_PORT or hasattr(self.dev, "feed")):

@@ -44,6 +44,7 @@ class VMM:
         self.idle_time = 0.0          # host seconds with no VM runnable (paced, capped)
         self.started = time.monotonic()
         self.on_slice = []            # callables(vmm, vm) after each slice (consoles, control)
+        self.wait = math.inf          # when step() ran nothing: seconds until a VM may run
 
     # ---- VMs -------------------------------------------------------------------
     def add(self, spec) -> VM:
