@@ -234,16 +234,9 @@ def cmd_run(args) -> int:
     from .vmm import DEFAULT_HOST_RAM, VMM
     specs, host_ram = [], None
     for t in args.targets:
-        if t.endswith((".yaml", ".yml")):
-            from pathlib import Path
-
-            from .spec import _is_scenario, load_scenario
-            if _is_scenario(Path(t)):
-                sc = load_scenario(t)
-                host_ram = host_ram or sc.host_ram
-                specs += sc.vms
-                continue
-        specs += load_any(t)
+        sc = load_any(t)
+        host_ram = host_ram or sc.host_ram
+        specs += sc.vms
     unique_names(specs)
     weights = _pairs(args.weight, "=", "--weight")
     caps = _pairs(args.cap, "=", "--cap")

@@ -116,25 +116,40 @@ def load_vm(file, overrides: dict | None = None) -> VMSpec:
         if not p.is_file():
             ctx.fail(f"media.{slot}", f"{path}: no such image file")
         media[slot] = p
-    weight = ctx.int_(raw.get("weight", 1), "weight", 1, 10000)
-    cap = raw.get("cap", 0)
-    if isinstance(cap, str) and cap.strip().endswith("%"):
-        cap = cap.strip()[:-1]
-    cap = ctx.int_(cap, "cap", 0, 100)
+    knobs = _knobs(ctx, raw)
     persist = raw.get("persist", False)
     if not isinstance(persist, bool):
         ctx.fail("persist", f"must be true or false, got {persist!r}")
     console = raw.get("console")
     if console is not None and console not in machine.devices:
         ctx.fail("console", f"machine {machine.name!r} has no device {console!r}")
-    mode = ctx.str_(raw.get("mode", "emulate"), "mode")
-    return VMSpec(name=name, file=file, machine=machine, mode=mode, media=media, persist=persist,
-                  weight=weight, cap=float(cap), console=console)
+    return VMSpec(name=name, file=file, machine=machine, mode=knobs.get("mode", "emulate"),
+                  media=media, persist=persist, weight=knobs.get("weight", 1),
+                  cap=knobs.get("cap", 0.0), console=console)
 
 
-def image_vm(path) -> VMSpec:
+def _knobs(ctx, raw, prefix="") -> dict:
+    """The scheduling knobs of a VM file or a scenario entry that sets them (name,
+    mode, weight, cap), validated."""
+    out = {}
+    if "name" in raw and prefix:
+        out["name"] = ctx.str_(raw["name"], f"{prefix}name")
+    if "mode" in raw:
+        out["mode"] = ctx.str_(raw["mode"], f"{prefix}mode")
+    if "weight" in raw:
+        out["weight"] = ctx.int_(raw["weight"], f"{prefix}weight", 1, 10000)
+    if "cap" in raw:
+        cap = raw["cap"]
+        if isinstance(cap, str) and cap.strip().endswith("%"):
+            cap = cap.strip()[:-1]
+        out["cap"] = float(ctx.int_(cap, f"{prefix}cap", 0, 100))
+    return out
+
+
+def image_vm(path, ram=None) -> VMSpec:
     """A bare disk image: the machine whose media slot takes its size (a CP/M floppy
-    for ``cpm``, else the ``pc``: floppy sizes in slot a, anything else as its disk)."""
+    for ``cpm``, else the ``pc``: floppy sizes in slot a, anything else as its disk);
+    ``ram``: the guest RAM of a ``pc``."""
     from ..config import load_spec
     p = Path(path)
     if p.is_dir():
@@ -143,35 +158,32 @@ def image_vm(path) -> VMSpec:
         raise ConfigError(p, "", "no such VM description or disk image")
     size = p.stat().st_size
     for mname in ("cpm", "pc"):
-        spec = load_spec(mname)
+        spec = load_spec(mname, ram if mname == "pc" else None)
         for slot, s in spec.media.items():
             if s.kind != "cartridge" and s.sizes and size in s.sizes.values():
                 return VMSpec(name=p.stem, file=None, machine=spec, media={slot: p.resolve()})
-    spec = load_spec("pc")
+    spec = load_spec("pc", ram)
     if size == 0 or size % 512:
         raise ConfigError(p, "", f"{size} bytes is not a disk image (not a whole number of 512-byte sectors)")
     return VMSpec(name=p.stem, file=None, machine=spec, media={"hdd": p.resolve()})
 
 
-def load_any(path) -> list[VMSpec]:
-    """A VM description, a scenario or an image -> the VMs it names."""
+def load_any(path) -> Scenario:
+    """A VM description, a scenario or an image -> a scenario of the VMs it names."""
     p = Path(path)
     if p.suffix.lower() not in (".yaml", ".yml"):
-        return [image_vm(p)]
-    return load_scenario(p).vms if _is_scenario(p) else [load_vm(p)]
+        return Scenario(vms=[image_vm(p)])
+    raw = read_yaml(p) if p.is_file() else None
+    if isinstance(raw, dict) and "vms" in raw:
+        return load_scenario(p, raw)
+    return Scenario(vms=[load_vm(p)], file=p)
 
 
-def _is_scenario(p: Path) -> bool:
-    if not p.is_file():
-        return False
-    raw = read_yaml(p)
-    return isinstance(raw, dict) and "vms" in raw
-
-
-def load_scenario(file) -> Scenario:
+def load_scenario(file, raw=None) -> Scenario:
+    """A scenario file (``raw``: its contents, already read)."""
     file = Path(file)
     ctx = _Ctx(file)
-    raw = ctx.mapping(read_yaml(file), "(top level)", required=True)
+    raw = ctx.mapping(read_yaml(file) if raw is None else raw, "(top level)", required=True)
     ctx.keys(raw, SCENARIO_KEYS, "")
     host = ctx.mapping(raw.get("host"), "host")
     ctx.keys(host, {"ram"}, "host")
@@ -193,16 +205,9 @@ def load_scenario(file) -> Scenario:
         if target.suffix.lower() in (".yaml", ".yml"):
             vms.append(load_vm(target, over))
         else:
-            vm = image_vm(target)
-            for k, v in over.items():
-                if k == "name":
-                    vm.name = ctx.str_(v, f"{key}.name")
-                elif k == "weight":
-                    vm.weight = ctx.int_(v, f"{key}.weight", 1, 10000)
-                elif k == "cap":
-                    vm.cap = float(ctx.int_(v, f"{key}.cap", 0, 100))
-                elif k == "mode":
-                    vm.mode = ctx.str_(v, f"{key}.mode")
+            vm = image_vm(target, over.get("ram"))
+            for k, v in _knobs(ctx, over, f"{key}.").items():
+                setattr(vm, k, v)
             vms.append(vm)
     return Scenario(vms=vms, host_ram=host_ram, file=file)
 
