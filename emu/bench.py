@@ -65,6 +65,17 @@ def bench_machine(name: str, seconds: float) -> dict:
             "warm_start_s": warm, "guest_mips": insns / dt / 1e6}
 
 
+def _shell_command(out, feed, run_until, line: bytes, seconds: float):
+    """Type ``line`` on the project OS's shell and run to its next prompt (machine or
+    VMM: ``run_until(predicate, seconds)``): (host seconds, what it printed)."""
+    n = len(out())
+    feed(line + b"\r")
+    t0 = time.perf_counter()
+    if not run_until(lambda *_: out()[n:].endswith(b"\n$ "), seconds):
+        raise RuntimeError(f"{line.decode()!r} did not finish")
+    return time.perf_counter() - t0, out()[n:]
+
+
 def bench_os() -> dict:
     """Boot roms_test/os/os.img (a copy) on pc to the shell prompt, then run its
     compute benchmark; host seconds to the prompt and the guest's own figures."""
@@ -86,15 +97,11 @@ def bench_os() -> dict:
             if not m.run_until(lambda mm: b"\n$ " in out(), 30):
                 raise RuntimeError("no shell prompt within 30 emulated seconds")
             boot, boot_guest = time.perf_counter() - t0 - load, m.time
-            n = len(out())
-            m.devices["com1"].backend.feed(b"bench compute 200000\r")
-            t1 = time.perf_counter()
-            if not m.run_until(lambda mm: out()[n:].endswith(b"\n$ "), 60):
-                raise RuntimeError("the compute benchmark did not finish")
-            host = time.perf_counter() - t1
+            host, text = _shell_command(out, m.devices["com1"].backend.feed, m.run_until,
+                                        b"bench compute 200000", 60)
         finally:
             m.shutdown()
-    g = re.search(rb"bench compute: (\d+) in (\d+) us", out()[n:])
+    g = re.search(rb"bench compute: (\d+) in (\d+) us", text)
     if not g:
         raise RuntimeError("no compute benchmark result")
     return {"load_s": load, "boot_s": boot, "boot_guest_s": boot_guest, "compute_n": int(g[1]),
@@ -161,35 +168,28 @@ def bench_vmm() -> dict:
     """The PM OS's nanobenchmarks (its `bench`) on bare `pc` and as a VM under `emulate`,
     alone: host seconds for the whole run, and the VMM's world-switch cost with the
     CP/M system and a second PM OS beside it."""
-    import shutil
-
     from .config import PROJECT_ROOT
     from .machine import Machine
     from .vmm.spec import load_scenario, load_vm
     from .vmm.vmm import VMM
     vmdir = PROJECT_ROOT / "machines" / "vm"
+    img = PROJECT_ROOT / "roms_test" / "os" / "os.img"    # guest writes stay in memory
     res = {}
-    with tempfile.TemporaryDirectory() as d:
-        img = os.path.join(d, "os.img")
-        shutil.copyfile(PROJECT_ROOT / "roms_test" / "os" / "os.img", img)
-        for rnd in range(2):                       # alternate, the second round counts
-            m = Machine.load("pc", {"hdd": img}, persist=False)
-            com = m.devices["com1"].backend
+    for _ in range(2):                             # alternate, the second round counts
+        m = Machine.load("pc", {"hdd": img}, persist=False)
+        com = m.devices["com1"].backend
+        try:
             m.run_until(lambda mm: com.output.endswith(b"$ "), 60)
-            n = len(com.output)
-            com.feed(b"bench\r")
-            t0 = time.perf_counter()
-            m.run_until(lambda mm: com.output[n:].endswith(b"\n$ "), 300)
-            res["bare_s"] = time.perf_counter() - t0
+            res["bare_s"], _ = _shell_command(lambda: com.output, com.feed, m.run_until, b"bench", 300)
+        finally:
             m.shutdown()
-            v = VMM(64 << 20)
+        v = VMM(64 << 20)
+        try:
             a = v.add(load_vm(vmdir / "pmos.yaml"))
             v.run_until(lambda _: a.console.output.endswith(b"$ "), 60)
-            n = len(a.console.output)
-            a.console.feed(b"bench\r")
-            t0 = time.perf_counter()
-            v.run_until(lambda _: a.console.output[n:].endswith(b"\n$ "), 300)
-            res["emulate_s"] = time.perf_counter() - t0
+            res["emulate_s"], _ = _shell_command(lambda: a.console.output, a.console.feed,
+                                                 v.run_until, b"bench", 300)
+        finally:
             v.shutdown()
     sc = load_scenario(vmdir / "trio.yaml")
     v = VMM(sc.host_ram)
