@@ -39,3 +39,18 @@ def ega_rgb(i):
 @pytest.fixture
 def root():
     return ROOT
+
+
+def x86_flat_protected(c, cr3=None):
+    """Put an x86 core (cores.x86.X86) in flat 32-bit protected mode at CPL 0 as a
+    loader leaves it: segment caches of selectors 08h (code) and 10h (data), base 0,
+    4 GiB limits; paging on with page directory ``cr3`` if given."""
+    from cores.x86 import cpu
+    s = c.state
+    s[cpu.CR0] |= cpu.PE | (cpu.PG if cr3 is not None else 0)
+    if cr3 is not None:
+        s[cpu.CR3] = cr3
+    for i in range(6):
+        sel, attr = (0x08, 0xC9B) if i == cpu.CS else (0x10, 0xC93)
+        s[cpu.SEL + i], s[cpu.BASE + i], s[cpu.LIMIT + i], s[cpu.ATTR + i] = sel, 0, 0xFFFFFFFF, attr
+    s[cpu.CSD] = s[cpu.SSB] = 1

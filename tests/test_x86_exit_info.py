@@ -7,9 +7,10 @@ import struct
 
 import numpy as np
 
-from cores.x86 import X86, cpu
+from cores.x86 import X86
 from emu import abi
 from emu.core import flat_memory
+from tests.conftest import x86_flat_protected
 
 
 def info(c):
@@ -60,12 +61,7 @@ def test_mmio_under_paging_reports_linear_and_physical():
     mem[1][0xB] = mem[2][0xB] = abi.PAGE_MMIO
     s = c.state
     c.set_registers(eip=code, esp=0x8000, eflags=2)
-    s[cpu.CR0] |= cpu.PE | cpu.PG
-    s[cpu.CR3] = pd
-    for i in range(6):
-        sel, attr = (0x08, 0xC9B) if i == cpu.CS else (0x10, 0xC93)
-        s[cpu.SEL + i], s[cpu.BASE + i], s[cpu.LIMIT + i], s[cpu.ATTR + i] = sel, 0, 0xFFFFFFFF, attr
-    s[cpu.CSD] = s[cpu.SSB] = 1
+    x86_flat_protected(c, pd)
     assert c.execute(mem, 100) == abi.EXIT_MMIO_READ
     assert int(s[abi.S_EXIT_ADDR]) == 0xB008
     assert info(c) == (abi.Q_MEM_READ | abi.Q_MEM_GLA, 0, 0x400008, 0xB008)

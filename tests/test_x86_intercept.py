@@ -9,6 +9,7 @@ import numpy as np
 from cores.x86 import X86, cpu
 from emu import abi
 from emu.core import flat_memory
+from tests.conftest import x86_flat_protected
 
 
 def real(code, handlers=()):
@@ -49,12 +50,7 @@ def test_a_page_fault_exit_reports_its_address_and_leaves_cr2():
     prog = bytes.fromhex("8B 05 10 00 04 00")               # mov eax, [40010h]
     d[0x5000:0x5000 + len(prog)] = np.frombuffer(prog, np.uint8)
     c.set_registers(eip=0x5000, esp=0x8000, eflags=2)
-    s[cpu.CR0] |= cpu.PE | cpu.PG
-    s[cpu.CR3] = pd
-    for i in range(6):
-        sel, attr = (0x08, 0xC9B) if i == cpu.CS else (0x10, 0xC93)
-        s[cpu.SEL + i], s[cpu.BASE + i], s[cpu.LIMIT + i], s[cpu.ATTR + i] = sel, 0, 0xFFFFFFFF, attr
-    s[cpu.CSD] = s[cpu.SSB] = 1
+    x86_flat_protected(c, pd)
     s[cpu.CR2] = 0x1234
     s[abi.S_INTERCEPT] = abi.INTERCEPT_EXCEPTIONS
     s[cpu.EXC_BITMAP] = 1 << 14
