@@ -230,6 +230,7 @@ class AddressSpace:
         self.write_traps = set()  # pages whose writes exit for the debugger
         self.trapped = {}         # read-trapped page -> its rpage entry beneath
         self.trapped_w = {}       # write-trapped page -> its wpage entry beneath
+        self.generation = 0       # bumped whenever rpage/wpage change (shadows of them rebuild)
         for e in entries:
             if e.kind == "bank":
                 self.banks.setdefault(e.target, Bank(self, e.target, []))
@@ -316,6 +317,7 @@ class AddressSpace:
         self.traps_on()
 
     def traps_off(self, reads: bool = True, writes: bool = True) -> None:
+        self.generation += 1
         if reads:
             for p, o in self.trapped.items():
                 self.rpage[p] = o
@@ -326,6 +328,7 @@ class AddressSpace:
             self.trapped_w = {}
 
     def traps_on(self) -> None:
+        self.generation += 1
         for p in self.read_traps:
             if p not in self.trapped and 0 <= p < self.npages and self.rpage[p] >= 0:
                 self.trapped[p] = int(self.rpage[p])

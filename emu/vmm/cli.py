@@ -20,7 +20,8 @@ import time
 
 from ..errors import EmuError
 
-MODES_HELP = "emulate (every guest instruction through the VMM's model of the guest CPU)"
+MODES_HELP = ("emulate (every guest instruction through the VMM's model of the guest CPU), "
+              "trap (the guest kernel deprivileged on the host CPU: trap-and-emulate)")
 
 
 def add_parser(sub) -> None:
@@ -30,6 +31,10 @@ def add_parser(sub) -> None:
     r = vs.add_parser("run", help="run VMs (VM descriptions, scenarios or disk images) at once")
     r.add_argument("targets", nargs="+", metavar="VM.yaml|SCENARIO.yaml|IMAGE")
     r.add_argument("--mode", help=f"run every VM in this mode: {MODES_HELP}")
+    r.add_argument("--cpu", choices=("default", "strict"), default="default",
+                   help="the host CPU of mode trap: the real x86, on which the VMM reports the "
+                        "first sensitive instruction that misbehaves (default), or the strict, "
+                        "virtualizable model")
     r.add_argument("--seconds", type=float, help="stop after this many host seconds")
     r.add_argument("--stats", action="store_true", help="print per-VM host time, guest MIPS, "
                    "world switches and exits by reason at the end")
@@ -257,7 +262,8 @@ def cmd_run(args) -> int:
             s.cap = float(c)
     if args.host_ram:
         host_ram = _size(args.host_ram)
-    vmm = VMM(host_ram or DEFAULT_HOST_RAM, paced=not args.unthrottled, mode=args.mode)
+    vmm = VMM(host_ram or DEFAULT_HOST_RAM, paced=not args.unthrottled, mode=args.mode,
+              host_cpu=args.cpu)
     ctl = tcp = None
     try:
         for s in specs:

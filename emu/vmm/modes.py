@@ -48,6 +48,15 @@ class Mode:
     def run(self, seconds: float) -> None:
         raise NotImplementedError
 
+    def invalidate(self) -> None:
+        """The VM's state was replaced (reset, restore): drop what the mode derived."""
+
+    def destroy(self) -> None:
+        """The VM goes away: give back what the mode holds."""
+
+    def stats(self) -> dict:
+        return {}
+
 
 class Emulate(Mode):
     name = "emulate"
@@ -67,7 +76,9 @@ class Emulate(Mode):
                 m.scheduler.run_until(end)
 
 
-MODES = {m.name: m for m in (Emulate,)}
+from .trap import Trap  # noqa: E402  (it builds on Emulate)
+
+MODES = {m.name: m for m in (Emulate, Trap)}
 
 
 def mode_class(name: str):

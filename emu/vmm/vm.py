@@ -128,6 +128,7 @@ class VM:
                 "host_time": ht, "guest_time": self.guest_time, "insns": self.insns,
                 "mips": self.insns / ht / 1e6 if ht else 0.0, "slices": self.slices,
                 "switches": self.switches, "exits": dict(self.exits), "resets": self.resets,
+                "mode_stats": self.mode.stats(),
                 "log": list(self.machine.log[-3:])}
 
     # ---- controls ------------------------------------------------------------------
@@ -145,6 +146,7 @@ class VM:
     def reset(self) -> None:
         """Power-cycle this VM only (memory cleared, CPUs and devices reset)."""
         self.machine.reset()
+        self.mode.invalidate()
         self.resets += 1
 
     def save(self, path) -> None:
@@ -154,7 +156,10 @@ class VM:
 
     def restore(self, path) -> None:
         self.machine.load_state(path)
+        self.mode.invalidate()
 
     def destroy(self) -> None:
+        if getattr(self, "mode", None) is not None:
+            self.mode.destroy()
         self.machine.shutdown()
         self.machine.mem.release()

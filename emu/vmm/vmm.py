@@ -31,8 +31,13 @@ DEFAULT_HOST_RAM = 256 << 20
 
 class VMM:
     def __init__(self, host_ram: int = DEFAULT_HOST_RAM, *, paced: bool = False,
-                 slice_host: float = 0.005, host_order: str = "first-fit", mode: str | None = None):
+                 slice_host: float = 0.005, host_order: str = "first-fit", mode: str | None = None,
+                 host_cpu: str = "default"):
         self.memory = HostMemory(host_ram, order=host_order)
+        if host_cpu not in ("default", "strict"):
+            raise EmuError(f"unknown host CPU {host_cpu!r} (default, strict)")
+        self.host_cpu_strict = host_cpu == "strict"
+        self._host_cpu = None         # the host x86 the trap-and-emulate VMs run on
         self.sched = FairShare(slice_host=slice_host, paced=paced)
         self.vms: list[VM] = []
         self.mode_override = mode
@@ -45,6 +50,13 @@ class VMM:
         self.started = time.monotonic()
         self.on_slice = []            # callables(vmm, vm) after each slice (consoles, control)
         self.wait = math.inf          # when step() ran nothing: seconds until a VM may run
+
+    def host_cpu(self):
+        """The host's x86 (one for every VM that runs on it directly: mode trap)."""
+        if self._host_cpu is None:
+            from .trap import HostCPU
+            self._host_cpu = HostCPU(self.memory, self.host_cpu_strict, 25e6)
+        return self._host_cpu
 
     # ---- VMs -------------------------------------------------------------------
     def add(self, spec) -> VM:
