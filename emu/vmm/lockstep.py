@@ -199,7 +199,9 @@ def step(mode, cpu, budget: int) -> bool:
         _put_back(mode, wins, before)
     mode.on_host = True                             # (the host still holds the state before)
     h[abi.S_BREAK] = brk
+    n0 = int(h[abi.S_INSNS])
     r = mode.host.run(run_budget)
+    mode.native += int(h[abi.S_INSNS]) - n0
     h[abi.S_BREAK] = -1
     if r == abi.EXIT_BREAKPOINT:
         r = abi.EXIT_BUDGET

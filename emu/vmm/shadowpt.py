@@ -46,6 +46,7 @@ VMM_BASE = VMM_PDE << 22
 TOP = VMM_BASE - 1                # the last linear address a guest segment may reach
 MAX_SPACES = 64                   # shadow directories kept (guest CR3 values)
 MAX_FRAMES = 4096                 # shadow frames before everything is dropped and rebuilt
+FLOOD = 16                        # writes to a page table, not walked between, that unshadow it
 A, D = 0x20, 0x40
 
 
@@ -61,6 +62,7 @@ class ShadowMMU:
         for i, f in enumerate(vmm_frames):
             pt[i] = (int(f) * FRAME) | 0x63               # present, writable, supervisor, A, D
         self.frames = []                                   # shadow frames (PDs and PTs)
+        self.tlb_dirty = True                              # an entry the host TLB may hold changed
         self.stats = {"hidden": 0, "guest": 0, "pt-update": 0, "flush": 0}
         self._clear()
 
@@ -71,6 +73,7 @@ class ShadowMMU:
         self.pt_users = {}             # guest PT gfn -> keys of the shadow PTs built from it
         self.tracked = {}              # gfn -> its last copy (uint32[1024]) as the shadows know it
         self.tracked_host = np.zeros(0, dtype=np.int64)    # host offsets of tracked pages
+        self.flood = {}                # tracked gfn -> guest writes since it was last walked
         self.ptframes = []             # PT frames (the write-protect scan)
 
     def flush(self) -> None:
@@ -79,6 +82,7 @@ class ShadowMMU:
             self.host.free(np.array(self.frames, dtype=np.int64))
         self.frames = []
         self._clear()
+        self.tlb_dirty = True
         self.stats["flush"] += 1
 
     def release(self) -> None:
@@ -88,9 +92,10 @@ class ShadowMMU:
     def _table(self, frame: int) -> np.ndarray:
         return self.u32[frame * 1024:(frame + 1) * 1024]
 
+    def full(self) -> bool:
+        return len(self.frames) >= MAX_FRAMES
+
     def _alloc(self) -> int:
-        if len(self.frames) >= MAX_FRAMES:
-            self.flush()
         f = int(self.host.alloc(1, self.owner)[0])
         self._table(f)[:] = 0
         self.frames.append(f)
@@ -111,12 +116,9 @@ class ShadowMMU:
         key = (cr3 >> 12) & 0xFFFFF if cr0 & 0x80000000 else "phys"
         f = self.spaces.get(key)
         if f is None:
-            if len(self.spaces) >= MAX_SPACES:
-                _, of = self.spaces.popitem(last=False)
-                self._table(of)[:] = 0
-                f = of
-            else:
-                f = self._alloc()
+            if len(self.spaces) >= MAX_SPACES:           # the least recently used goes
+                self.unshadow(next(iter(self.spaces)))
+            f = self._alloc()
             self._table(f)[VMM_PDE] = (self.vmm_pt * FRAME) | 0x23
             self.spaces[key] = f
             if key != "phys":
@@ -140,6 +142,7 @@ class ShadowMMU:
             hit = ((t & 0xFFFFF000) == ho) & ((t & 3) == 3)
             if hit.any():
                 t[hit] &= ~np.uint32(2)
+                self.tlb_dirty = True
 
     def written(self, gfn: int) -> None:
         """The guest wrote tracked page ``gfn`` (the VMM emulated the write): drop the
@@ -150,15 +153,55 @@ class ShadowMMU:
             return
         changed = np.flatnonzero((page ^ old) & ~np.uint32(A | D))
         old[:] = page
-        if not len(changed):
+        if not len(changed) or not self.is_pt(gfn):
             return
         self.stats["pt-update"] += 1
+        self.tlb_dirty = True
         if gfn in self.spaces:
             pd = self._table(self.spaces[gfn])
             idx = changed[changed != VMM_PDE]
             pd[idx] = 0
         for key in self.pt_users.get(gfn, ()):
             self._table(self.pts[key])[changed] = 0
+
+    def flooded(self, gfn: int, current) -> bool:
+        """Count a guest write to tracked page ``gfn``; after FLOOD writes with no use of
+        it as a page table in between (a freed page table the guest now uses as data,
+        say) stop shadowing it, as KVM does on write flooding: its shadows go, its
+        mappings become writable again, and it is shadowed afresh if the guest walks
+        it again.  ``current``: the active directory's key (kept)."""
+        n = self.flood.get(gfn, 0) + 1
+        self.flood[gfn] = n
+        if n < FLOOD or gfn == current:
+            return False
+        self.unshadow(gfn)
+        return True
+
+    def unshadow(self, gfn: int) -> None:
+        drop = []
+        for key in self.pt_users.pop(gfn, ()):
+            drop.append(self.pts.pop(key))
+        if gfn in self.spaces:
+            drop.append(self.spaces.pop(gfn))
+        if drop:
+            dead = np.array(drop, dtype=np.int64) * FRAME
+            for f in self.spaces.values():                 # unlink directory entries to them
+                pd = self._table(f)
+                pd[np.isin(pd.astype(np.int64) & ~0xFFF, dead)] = 0
+            gone = set(drop)
+            self.ptframes = [f for f in self.ptframes if f not in gone]
+            self.frames = [f for f in self.frames if f not in gone]
+            self.host.free(np.array(drop, dtype=np.int64))
+        self.tracked.pop(gfn, None)
+        self.flood.pop(gfn, None)
+        ho = int(self.space.rpage[gfn])
+        self.tracked_host = self.tracked_host[self.tracked_host != ho]
+        self.tlb_dirty = True
+        self.stats["unshadowed"] = self.stats.get("unshadowed", 0) + 1
+
+    def is_pt(self, gfn: int) -> bool:
+        """``gfn`` is a guest page directory or page table the shadows were built from."""
+        return gfn in self.spaces or gfn in self.pt_users
 
     # ---- filling -----------------------------------------------------------------------
     def _leaves(self, gpte: np.ndarray, perm: int, d_ok) -> np.ndarray:
@@ -202,6 +245,7 @@ class ShadowMMU:
                 self._table(f)[:] = self._leaves(g.astype(np.uint32), perm, (pde & D) != 0)
             return f, 0x21 | perm
         gfn = pde >> 12
+        self.flood.pop(gfn, None)                    # (walked as a page table: in use)
         key = ("pt", gfn, perm)
         f = self.pts.get(key)
         if f is None:

@@ -138,10 +138,13 @@ class Trap(Emulate):
         self.on_host = False                     # the host state is newer than the vcpu's
         self.trapping = False                    # in protected mode under trap-and-emulate
         self.loaded_sel = [0] * 6
-        self.gdt_key = self.idt_key = self.ldt_key = None
+        self.desc_regs, self.desc_dirty, self.desc_raw = None, False, {}
+        self.desc_gfns, self.tss_raw = set(), None
+        self.sys_snap = None                     # _system() as the host CPU holds it
         self.tss_sel = 0
         self.p2m_gen = None
         self.exits = Counter()                   # reason -> count (--stats)
+        self.native = 0                          # guest instructions the host CPU ran itself
         self.exit_time = 0.0
         self.report = None                       # lockstep: the first misbehaving instruction
         self._last_pf = None
@@ -160,14 +163,15 @@ class Trap(Emulate):
         """The guest's state was replaced (reset, restore): shadows are rebuilt."""
         self.mmu.flush()
         self.on_host = False
-        self.gdt_key = self.idt_key = self.ldt_key = None
+        self.desc_regs, self.desc_raw, self.tss_raw = None, {}, None
+        self.sys_snap = None
 
     def destroy(self) -> None:
         self.mmu.release()
         self.hostmem.free(self.vmm_frames)
 
     def stats(self) -> dict:
-        return {"exits": dict(self.exits), "shadow": dict(self.mmu.stats),
+        return {"exits": dict(self.exits), "native_insns": self.native, "shadow": dict(self.mmu.stats),
                 "shadow_frames": len(self.mmu.frames), "tracked": len(self.mmu.tracked),
                 "spaces": len(self.mmu.spaces), "report": self.report}
 
@@ -275,41 +279,60 @@ class Trap(Emulate):
         return attr, limit
 
     def _descriptors(self) -> None:
-        """The shadow GDT, IDT and LDT from the guest's tables, when those changed."""
+        """The shadow GDT, LDT and IDT from the guest's tables: rebuilt when the
+        guest loads another table or writes one (their pages are write-traced, as
+        VMware's monitor traced them: a guest write traps, the VMM emulates it and
+        marks the tables dirty); entry by entry, from the bytes that changed."""
         X, v = self.X, self.vcpu.state
-        u8 = self.hostmem.data
-        base = int(self.vmm_frames[0]) * FRAME
-        gb, gl = int(v[X.GDTB]), int(v[X.GDTL])
-        raw = self.glin(gb, gl + 1) if gl < 0x10000 else None
-        key = (gb, gl, raw, int(v[X.LDTR]), int(v[X.TR]))
-        if key != self.gdt_key:
-            self.gdt_key = key
+        regs = tuple(int(v[i]) for i in (X.GDTB, X.GDTL, X.IDTB, X.IDTL, X.LDTR, X.LDTB, X.LDTL,
+                                          X.TR)) + (int(v[X.CR0]) & X.PG,)
+        if regs != self.desc_regs or self.desc_dirty:
+            self.desc_regs, self.desc_dirty = regs, False
+            gb, gl = int(v[X.GDTB]), int(v[X.GDTL])
+            ib, il = int(v[X.IDTB]), min(int(v[X.IDTL]), 0x7FF)
+            lb, ll = int(v[X.LDTB]), int(v[X.LDTL])
+            has_ldt = bool(v[X.LDTR] & ~3)
             n = (gl + 1) // 8
-            sh = bytearray(shadow_table(raw or b"", TOP))
-            ldt = int(v[X.LDTR]) & ~7
-            if ldt and ldt + 8 <= len(sh):                       # the guest's LDT slot -> shadow LDT
-                sh[ldt:ldt + 8] = desc(SLDT_LIN, int(v[X.LDTL]), 0x82, 0)
-            self.tss_sel = 8 * n + 8 if n else 8
-            sh += bytes(8 * (self.tss_sel // 8 - n))
-            sh += desc(HTSS_LIN, 0x67, 0x8B, 0)                 # the host TSS (busy)
-            self._put(base, sh)
-        lb, ll = int(v[X.LDTB]), int(v[X.LDTL])
-        lkey = (lb, ll, self.glin(lb, min(ll + 1, 0x10000)) if v[X.LDTR] & ~3 else None)
-        if lkey != self.ldt_key:
-            self.ldt_key = lkey
-            if lkey[2]:
-                self._put(base + (GDT_PAGES + 2) * FRAME, shadow_table(lkey[2], TOP))
-        ib, il = int(v[X.IDTB]), int(v[X.IDTL])
-        iraw = self.glin(ib, min(il + 1, 0x800))
-        ikey = (ib, il, iraw)
-        if ikey != self.idt_key:
-            self.idt_key = ikey
-            self._put(base + GDT_PAGES * FRAME, shadow_table(iraw or b"", TOP))
-        # the host TSS: the guest kernel's stack (TSS.SS0:ESP0) as ring 1's
+            self.tss_sel = 8 * n + 8
+            base = int(self.vmm_frames[0]) * FRAME
+            gdt = bytearray(self.glin(gb, gl + 1) or b"")
+            ldt_slot = int(v[X.LDTR]) & ~7
+            if has_ldt and ldt_slot + 8 <= len(gdt):    # the guest's LDT slot -> the shadow LDT
+                gdt[ldt_slot:ldt_slot + 8] = desc(SLDT_LIN, ll, 0x82, 0)
+            gdt += bytes(8 * (self.tss_sel // 8 - n)) + desc(HTSS_LIN, 0x67, 0x8B, 0)
+            self._shadow("gdt", base, bytes(gdt))
+            self._shadow("idt", base + GDT_PAGES * FRAME, self.glin(ib, il + 1) or b"")
+            if has_ldt:
+                self._shadow("ldt", base + (GDT_PAGES + 2) * FRAME, self.glin(lb, ll + 1) or b"")
+            traced = set()
+            for b, size in ((gb, gl + 1), (ib, il + 1), (lb, ll + 1) if has_ldt else (0, 0)):
+                for la in range(b & ~0xFFF, b + size, FRAME):
+                    pa = self.vcpu.linear_to_physical(self.gphys32, la)
+                    if pa is not None:
+                        traced.add(pa >> 12)
+            for g in self.desc_gfns - traced:           # tables moved: stop tracing the old
+                if not self.mmu.is_pt(g):
+                    self.mmu.unshadow(g)
+            self.desc_gfns = traced
+            for g in traced:
+                self.mmu.track(g)
+        # the host TSS: the guest kernel's stack (its TSS.SS0:ESP0) as ring 1's
         t = self.glin(int(v[X.TRB]) + 4, 8) if v[X.TR] & ~3 else None
-        esp0, ss0 = struct.unpack("<II", t) if t else (0, 0)
-        tss = struct.pack("<III", 0, 0, 0) + struct.pack("<II", esp0, (ss0 & 0xFFFC) | 1)
-        self._put(base + (GDT_PAGES + 1) * FRAME, tss + bytes(0x66 - len(tss)) + b"\x68\x00")
+        if t != self.tss_raw:
+            self.tss_raw = t
+            esp0, ss0 = struct.unpack("<II", t) if t else (0, 0)
+            tss = struct.pack("<IIIII", 0, 0, 0, esp0, (ss0 & 0xFFFC) | 1)
+            self._put(int(self.vmm_frames[0]) * FRAME + (GDT_PAGES + 1) * FRAME,
+                      tss + bytes(0x66 - len(tss)) + b"\x68\x00")
+
+    def _shadow(self, name: str, host_off: int, raw: bytes) -> None:
+        """Ring-compress the descriptors of ``raw`` that differ from the last copy."""
+        old = self.desc_raw.get(name, b"")
+        self.desc_raw[name] = raw
+        for i in range(0, len(raw) - 7, 8):
+            d = raw[i:i + 8]
+            if old[i:i + 8] != d:
+                self._put(host_off + i, shadow_table(d, TOP))
 
     def _put(self, host_off: int, data: bytes) -> None:
         """Bytes into the VMM's area (its frames are not contiguous)."""
@@ -325,8 +348,32 @@ class Trap(Emulate):
             self.hostmem.data[h:h + k] = buf[i:i + k]
             i += k
 
+    def _system(self) -> np.ndarray:
+        """The virtual CPU's system state that the host CPU's is derived from:
+        selectors and descriptor caches, CPL, LDTR/TR, GDTR/IDTR, CR0/CR3/CR4, the
+        debug registers and the TSC offset."""
+        X, v = self.X, self.vcpu.state
+        return np.concatenate((v[X.SEL:X.INHIBIT], v[X.DR:X.DR + 8], v[X.TSC_OFF:X.TSC_OFF + 1]))
+
     def to_host(self) -> None:
-        """Load the virtual CPU into the host CPU (what a world switch in does)."""
+        """Load the virtual CPU into the host CPU (what a world switch in does).  After
+        an emulated instruction that left the system state alone (the common case:
+        an I/O port, CLI/STI, a control register read) only the registers move."""
+        X, v, h = self.X, self.vcpu.state, self.host.state
+        if self.sys_snap is not None and not self.desc_dirty and not self.mmu.tlb_dirty \
+                and self.space.generation == self.p2m_gen and np.array_equal(self._system(), self.sys_snap):
+            h[X.REG:X.EIP + 1] = v[X.REG:X.EIP + 1]
+            h[X.FLAGS] = (int(v[X.FLAGS]) & ~(X.IF | X.IOPL | X.VIF | X.VIP)) | X.IF
+            h[X.INHIBIT], h[X.CR2] = v[X.INHIBIT], v[X.CR2]
+            h[abi.S_CYCLES], h[abi.S_INSNS] = v[abi.S_CYCLES], v[abi.S_INSNS]
+            if not self.host.strict:
+                self._descriptors()                     # (the host TSS follows TSS.ESP0)
+            self.on_host = True
+            return
+        self._to_host_full()
+        self.sys_snap = self._system()
+
+    def _to_host_full(self) -> None:
         X, v, h = self.X, self.vcpu.state, self.host.state
         gen = self.space.generation
         if gen != self.p2m_gen:
@@ -355,9 +402,10 @@ class Trap(Emulate):
         h[X.TR], h[X.TRB], h[X.TRL], h[X.TRA] = self.tss_sel, HTSS_LIN, 0x67, 0x8B
         h[X.CR0] = HOST_CR0 | (int(v[X.CR0]) & (X.TS | X.EM | X.MP))
         root = self.mmu.root(int(v[X.CR0]), int(v[X.CR3]))
-        if int(h[X.CR3]) != root:
-            h[X.CR3] = root
-        h[X.TLBT:X.TLBT + X.TLBN] = -1
+        if int(h[X.CR3]) != root or self.mmu.tlb_dirty:
+            h[X.CR3] = root                                  # (a CR3 load flushes the TLB)
+            h[X.TLBT:X.TLBT + X.TLBN] = -1
+            self.mmu.tlb_dirty = False
         h[X.CR4] = 0
         h[X.INHIBIT], h[X.HALTED], h[X.CR2] = v[X.INHIBIT], 0, v[X.CR2]
         h[X.DR:X.DR + 8] = v[X.DR:X.DR + 8]
@@ -409,6 +457,7 @@ class Trap(Emulate):
         v[X.INHIBIT] = h[X.INHIBIT]
         v[X.DR + 6] = h[X.DR + 6]
         v[abi.S_CYCLES], v[abi.S_INSNS] = h[abi.S_CYCLES], h[abi.S_INSNS]
+        self.sys_snap = self._system()            # what the host's system state derives from
 
     # ---- the run loop (the scheduler's slice of this VM's CPU) ----------------------------
     def _cycles(self) -> int:
@@ -449,7 +498,9 @@ class Trap(Emulate):
                     if not lockstep.step(self, cpu, budget):
                         return
                     continue
+                n0 = int(self.host.state[abi.S_INSNS])
                 r = self.host.run(budget)
+                self.native += int(self.host.state[abi.S_INSNS]) - n0
                 if r != abi.EXIT_BUDGET:
                     self.host_exit(cpu, r)
         finally:
@@ -546,9 +597,15 @@ class Trap(Emulate):
             self.emulate(cpu, "mmio")
             return
         if write and gfn in self.mmu.tracked:
-            self.emulate(cpu, "pt-update")
+            # a write to a page the VMM traces: a guest page table (the shadows follow it)
+            # or a descriptor table (the shadow GDT/IDT/LDT follow it)
+            pt = self.mmu.is_pt(gfn)
+            self.emulate(cpu, "pt-update" if pt else "desc-update")
             self.mmu.written(gfn)
-            h[X.TLBT:X.TLBT + X.TLBN] = -1
+            if pt:
+                self.mmu.flooded(gfn, (int(v[X.CR3]) >> 12) & 0xFFFFF if v[X.CR0] & X.PG else None)
+            if gfn in self.desc_gfns:
+                self.desc_dirty = True
             return
         if write and not w.write_ok or write and int(self.space.wpage[gfn]) != int(self.space.rpage[gfn]) \
                 or key == self._last_pf:
@@ -558,11 +615,18 @@ class Trap(Emulate):
             self.emulate(cpu, "pf-emulate")
             return
         self._last_pf = key
+        if self.mmu.full():                          # too many shadow frames: start afresh
+            self.mmu.flush()
+            h[X.CR3] = self.mmu.root(int(v[X.CR0]), int(v[X.CR3]))
         root = int(h[X.CR3])
         pd_key = (int(v[X.CR3]) >> 12) & 0xFFFFF if v[X.CR0] & X.PG else "phys"
         if not self.mmu.fill(root, pd_key, la, w):
             self.emulate(cpu, "pf-emulate")
             return
         self.exits["pf-hidden"] += 1
-        h[X.TLBT:X.TLBT + X.TLBN] = -1
+        if self.mmu.tlb_dirty:                       # the fill write-protected a new page table
+            h[X.TLBT:X.TLBT + X.TLBN] = -1
+            self.mmu.tlb_dirty = False
+        # (no TLB flush: the host TLB holds no entry the fill could have made stale, since
+        # it caches no not-present entry and re-walks an entry lacking the access's rights)
 
