@@ -112,7 +112,32 @@ def fmt_stats(st) -> str:
                 f"of VMM each), {n} world switches ({st['switch_time'] / n * 1e6 if n else 0:.1f} us each), "
                 f"idle {st['idle_time']:.2f} s, "
                 f"{st['free_frames'] * 4096 >> 20} of {st['host_ram'] >> 20} MiB host memory free")
+    for v in st["vms"]:
+        rows.extend(fmt_mode_stats(v))
     return "\n".join(rows)
+
+
+def fmt_mode_stats(v) -> list:
+    """Mode trap: the VMM's own exits per host second by reason, the share of guest
+    instructions the host CPU ran itself, the shadows; the lockstep report."""
+    ms = v.get("mode_stats") or {}
+    if "exits" not in ms:
+        return []
+    ht = v["host_time"] or 1e-9
+    rates = ", ".join(f"{k} {n / ht:.0f}/s" for k, n in sorted(ms["exits"].items(), key=lambda kv: -kv[1]))
+    native = 100.0 * ms["native_insns"] / v["insns"] if v["insns"] else 0.0
+    sh = ms["shadow"]
+    out = [f"{v['name']}: trap exits {rates or '-'}",
+           f"{v['name']}: {native:.1f}% of guest instructions ran on the host CPU; shadows: "
+           f"{ms['spaces']} directories, {ms['shadow_frames']} frames, {ms['tracked']} pages "
+           f"write-protected, {sh.get('hidden', 0)} hidden faults, {sh.get('guest', 0)} guest faults, "
+           f"{sh.get('pt-update', 0)} page-table updates"]
+    r = ms.get("report")
+    if r:
+        out.append(f"{v['name']}: first misbehaving sensitive instruction: {r['instruction']} at "
+                   f"{r['cs']:04X}:{r['eip']:08X} ({r['bytes']}), after {r['insns']} guest instructions: "
+                   f"{r['difference']} (guest's own CPU vs deprivileged)")
+    return out
 
 
 class ConsoleLog:
@@ -143,6 +168,26 @@ class ConsoleLog:
             if rest:
                 self.out.write(f"{vm.name:>8s} | {rest}\n")
         self.out.flush()
+
+
+class Events:
+    """What the VMM logs of a VM (stopped, triple fault, the first misbehaving
+    sensitive instruction), on stderr as it happens, whatever the console."""
+
+    def __init__(self, out=None):
+        self.out = out or sys.stderr
+        self.seen = {}
+
+    def __call__(self, vmm, vm):
+        if vm is None:
+            return
+        log = vm.machine.log
+        n = self.seen.get(vm.name, 0)
+        if len(log) < n:                       # (the log was trimmed)
+            n = 0
+        for line in log[n:]:
+            self.out.write(f"emu: vmm: {line}\n")
+        self.seen[vm.name] = len(log)
 
 
 class ConsoleTcp:
@@ -275,6 +320,7 @@ def cmd_run(args) -> int:
         for item in args.until:
             name, _, text = item.partition(":")
             until.append((vmm.get(name), text.encode()))
+        vmm.on_slice.append(Events())
         if args.console == "log":
             vmm.on_slice.append(ConsoleLog())
         elif args.console == "tcp":
@@ -295,6 +341,8 @@ def cmd_run(args) -> int:
 
         def done(v):
             if monitor and monitor.quit:
+                return True
+            if all(vm.status == "stopped" for vm in v.vms):    # (as QEMU ends when its guest does)
                 return True
             return bool(until) and all(text in vm.console.output for vm, text in until)
         sys.stderr.write(f"emu: vmm: {len(vmm.vms)} VMs ({', '.join(v.name for v in vmm.vms)}); "

@@ -24,7 +24,7 @@ import numpy as np
 from .. import abi
 
 STACK_BELOW, STACK_ABOVE = 48, 16           # stack bytes compared around ESP
-_MODRM1 = set(range(0x00, 0x40)) & {o for o in range(0x40) if o & 7 < 4} | \
+_MODRM1 = {o for o in range(0x40) if o & 7 < 4} | \
     {0x62, 0x63, 0x69, 0x6B, 0xC0, 0xC1, 0xC4, 0xC5, 0xC6, 0xC7, 0xD0, 0xD1, 0xD2, 0xD3,
      0xF6, 0xF7, 0xFE, 0xFF} | set(range(0x80, 0x90)) | set(range(0xD8, 0xE0))
 _NO_MODRM2 = {0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0E, 0x77, 0xA0, 0xA1, 0xA2, 0xA8, 0xA9,
@@ -119,8 +119,9 @@ def difference(a: Observation, b: Observation, windows) -> str:
         out.append(f"cpl {a.cpl} vs {b.cpl}")
     for (la, _), x, y in zip(windows, a.mem, b.mem):
         if x != y and x is not None and y is not None:
-            k = next(i for i in range(len(x)) if x[i] != y[i]) & ~3
-            out.append(f"memory at {la + k:X}: {x[k:k + 4].hex()} vs {y[k:k + 4].hex()}")
+            k = min(next(i for i in range(len(x)) if x[i] != y[i]) & ~3, len(x) - 4)
+            dx, dy = (int.from_bytes(z[k:k + 4], "little") for z in (x, y))
+            out.append(f"dword at {la + k:X} {dx:08X} vs {dy:08X}")
             break
     return "; ".join(out)
 
@@ -222,5 +223,6 @@ def step(mode, cpu, budget: int) -> bool:
     text = mode.vcpu.disassemble(lambda a: code[a - eip] if 0 <= a - eip < len(code) else 0, eip)[0]
     mode.report = {"instruction": text, "cs": cs, "eip": eip, "bytes": code[:8].hex(),
                    "difference": d, "insns": int(v[abi.S_INSNS])}
-    mode.m.stop_requested = f"sensitive instruction {text} at {cs:04X}:{eip:08X} misbehaved at ring 1 ({d})"
+    mode.m.stop_requested = (f"sensitive instruction {text} at {cs:04X}:{eip:08X} did not trap at ring 1 "
+                             f"and behaved differently (the guest's own CPU vs deprivileged: {d})")
     return False

@@ -76,7 +76,7 @@ class Emulate(Mode):
                 m.scheduler.run_until(end)
 
 
-from .trap import Trap  # noqa: E402  (it builds on Emulate)
+from .trap import Trap  # (it builds on Emulate)
 
 MODES = {m.name: m for m in (Emulate, Trap)}
 

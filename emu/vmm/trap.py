@@ -96,7 +96,7 @@ class HostCPU:
 class GuestWalk:
     """The guest's own translation of one linear address (its page tables, CR0.WP,
     the CPL it believes it has), with the accessed and dirty bits the access sets."""
-    __slots__ = ("ok", "gpa", "pde", "pte", "pse", "user_ok", "write_ok", "err")
+    __slots__ = ("err", "gpa", "ok", "pde", "pse", "pte", "user_ok", "write_ok")
 
     def __init__(self):
         self.ok, self.gpa, self.pde, self.pte, self.pse = False, 0, 0, 0, False
@@ -108,10 +108,6 @@ class Trap(Emulate):
     name = "trap"
     isas = frozenset({"x86"})
     summary = "the guest kernel at ring 1 on the host CPU; privileged instructions trap to the VMM"
-
-    @classmethod
-    def check(cls, spec) -> None:
-        super().check(spec)
 
     def __init__(self, vm):
         super().__init__(vm)
