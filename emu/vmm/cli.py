@@ -125,10 +125,12 @@ def fmt_mode_stats(v) -> list:
         return []
     ht = v["host_time"] or 1e-9
     rates = ", ".join(f"{k} {n / ht:.0f}/s" for k, n in sorted(ms["exits"].items(), key=lambda kv: -kv[1]))
-    native = 100.0 * ms["native_insns"] / v["insns"] if v["insns"] else 0.0
+    n = ms["native_insns"] + ms["emulated_insns"]
+    native = 100.0 * ms["native_insns"] / n if n else 0.0
     sh = ms["shadow"]
     out = [f"{v['name']}: trap exits {rates or '-'}",
-           f"{v['name']}: {native:.1f}% of guest instructions ran on the host CPU; shadows: "
+           f"{v['name']}: {native:.1f}% of the guest instructions since protected mode ran on the "
+           f"host CPU, the rest emulated; shadows: "
            f"{ms['spaces']} directories, {ms['shadow_frames']} frames, {ms['tracked']} pages "
            f"write-protected, {sh.get('hidden', 0)} hidden faults, {sh.get('guest', 0)} guest faults, "
            f"{sh.get('pt-update', 0)} page-table updates"]

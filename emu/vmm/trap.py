@@ -141,6 +141,7 @@ class Trap(Emulate):
         self.p2m_gen = None
         self.exits = Counter()                   # reason -> count (--stats)
         self.native = 0                          # guest instructions the host CPU ran itself
+        self.emulated = 0                        # ... and the VMM emulated (while trapping)
         self.exit_time = 0.0
         self.report = None                       # lockstep: the first misbehaving instruction
         self._last_pf = None
@@ -167,7 +168,8 @@ class Trap(Emulate):
         self.hostmem.free(self.vmm_frames)
 
     def stats(self) -> dict:
-        return {"exits": dict(self.exits), "native_insns": self.native, "shadow": dict(self.mmu.stats),
+        return {"exits": dict(self.exits), "native_insns": self.native,
+                "emulated_insns": self.emulated, "shadow": dict(self.mmu.stats),
                 "shadow_frames": len(self.mmu.frames), "tracked": len(self.mmu.tracked),
                 "spaces": len(self.mmu.spaces), "report": self.report}
 
@@ -517,9 +519,12 @@ class Trap(Emulate):
 
     def _vcpu_run(self, cpu, budget: int) -> int:
         """Run the virtual CPU itself (emulation) and hand its exit to the machine."""
-        r = self.vrun(budget)
-        sched, space = self.m.scheduler, self.space
         v = self.vcpu.state
+        n0 = int(v[abi.S_INSNS])
+        r = self.vrun(budget)
+        if self.trapping:
+            self.emulated += int(v[abi.S_INSNS]) - n0
+        sched, space = self.m.scheduler, self.space
         if v[abi.S_IOLOG_COUNT]:
             space.drain_iolog(v)
         sched.halted[cpu.name] = r == abi.EXIT_HLT
