@@ -204,6 +204,40 @@ def bench_vmm() -> dict:
     return res
 
 
+NANOBENCHES = ("syscall", "inout", "cr3", "pte", "pagefault", "divzero", "callret", "spawn",
+               "forkexec", "compute")
+
+
+def bench_trap() -> dict:
+    """Each of the PM OS's nanobenchmarks (`bench NAME`, its default count) on bare `pc`
+    and as a VM under mode `trap` on the strict host CPU: host seconds per command and
+    the slowdown, with the trap exits the command took."""
+    from .config import PROJECT_ROOT
+    from .machine import Machine
+    from .vmm.spec import load_vm
+    from .vmm.vmm import VMM
+    img = PROJECT_ROOT / "roms_test" / "os" / "os.img"
+    m = Machine.load("pc", {"hdd": img}, persist=False)
+    com = m.devices["com1"].backend
+    v = VMM(64 << 20, host_cpu="strict")
+    res = {}
+    try:
+        t = v.add(load_vm(PROJECT_ROOT / "machines" / "vm" / "pmos.yaml", {"mode": "trap"}))
+        m.run_until(lambda mm: com.output.endswith(b"$ "), 60)
+        v.run_until(lambda _: t.console.output.endswith(b"$ "), 60)
+        for name in NANOBENCHES:
+            line = f"bench {name}".encode()
+            bare, _ = _shell_command(lambda: com.output, com.feed, m.run_until, line, 300)
+            e0 = sum(t.mode.exits.values())
+            trap, _ = _shell_command(lambda: t.console.output, t.console.feed, v.run_until, line, 600)
+            res[name] = {"bare_s": bare, "trap_s": trap, "slowdown": trap / bare,
+                         "exits": sum(t.mode.exits.values()) - e0}
+    finally:
+        m.shutdown()
+        v.shutdown()
+    return res
+
+
 def main(args) -> int:
     results = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "cores": {},
                "machines": {}, "exits": {}, "idle": {}}
@@ -295,4 +329,10 @@ def _main(args, results) -> int:
               f"{r['emulate_s']:.2f} s (slowdown {r['slowdown']:.2f}x)")
         print(f"  world switch {r['switch_us']:.1f} us, VMM overhead per slice "
               f"{r['slice_overhead_us']:.1f} us (CP/M and two PM OS VMs)", flush=True)
+        r = bench_trap()
+        results["vmm_trap"] = r
+        print("vmm (mode trap, strict host CPU): host seconds per `bench NAME` command")
+        for name, x in r.items():
+            print(f"  {name:10s} bare pc {x['bare_s']:6.3f} s   trap {x['trap_s']:6.3f} s   "
+                  f"slowdown {x['slowdown']:6.1f}x   {x['exits']:6d} trap exits", flush=True)
     return 0

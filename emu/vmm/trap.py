@@ -134,6 +134,7 @@ class Trap(Emulate):
         self.on_host = False                     # the host state is newer than the vcpu's
         self.trapping = False                    # in protected mode under trap-and-emulate
         self.loaded_sel = [0] * 6
+        self.loaded_segs = b""
         self.desc_regs, self.desc_dirty, self.desc_raw = None, False, {}
         self.desc_gfns, self.tss_raw = set(), None
         self.sys_snap = None                     # _system() as the host CPU holds it
@@ -348,28 +349,59 @@ class Trap(Emulate):
 
     def _system(self) -> np.ndarray:
         """The virtual CPU's system state that the host CPU's is derived from:
-        selectors and descriptor caches, CPL, LDTR/TR, GDTR/IDTR, CR0/CR3/CR4, the
-        debug registers and the TSC offset."""
+        [0:24] selectors and descriptor caches, [24:27] CPL and the code and stack
+        sizes, [27:] LDTR/TR, GDTR/IDTR, CR0/CR3/CR4, the debug registers and the
+        TSC offset."""
         X, v = self.X, self.vcpu.state
-        return np.concatenate((v[X.SEL:X.INHIBIT], v[X.DR:X.DR + 8], v[X.TSC_OFF:X.TSC_OFF + 1]))
+        return v[X.SEL:X.INHIBIT].tobytes() + v[X.DR:X.DR + 8].tobytes() + v[X.TSC_OFF:X.TSC_OFF + 1].tobytes()
 
     def to_host(self) -> None:
         """Load the virtual CPU into the host CPU (what a world switch in does).  After
-        an emulated instruction that left the system state alone (the common case:
-        an I/O port, CLI/STI, a control register read) only the registers move."""
+        an emulated instruction only what it changed moves: the registers (an I/O
+        port, CLI/STI, a control register read), the segments and ring (a segment
+        load, INT, IRET), or everything (a table, CR0/CR3/CR4)."""
         X, v, h = self.X, self.vcpu.state, self.host.state
-        if self.sys_snap is not None and not self.desc_dirty and not self.mmu.tlb_dirty \
-                and self.space.generation == self.p2m_gen and np.array_equal(self._system(), self.sys_snap):
-            h[X.REG:X.EIP + 1] = v[X.REG:X.EIP + 1]
-            h[X.FLAGS] = (int(v[X.FLAGS]) & ~(X.IF | X.IOPL | X.VIF | X.VIP)) | X.IF
-            h[X.INHIBIT], h[X.CR2] = v[X.INHIBIT], v[X.CR2]
-            h[abi.S_CYCLES], h[abi.S_INSNS] = v[abi.S_CYCLES], v[abi.S_INSNS]
-            if not self.host.strict:
-                self._descriptors()                     # (the host TSS follows TSS.ESP0)
-            self.on_host = True
+        snap = self.sys_snap
+        if snap is None or self.desc_dirty or self.space.generation != self.p2m_gen:
+            self._to_host_full()
+            self.sys_snap = self._system()
             return
-        self._to_host_full()
-        self.sys_snap = self._system()
+        now = self._system()
+        if now != snap:
+            if now[27 * 8:] != snap[27 * 8:]:
+                self._to_host_full()
+                self.sys_snap = now
+                return
+            diff = np.frombuffer(now, np.int64) != np.frombuffer(snap, np.int64)
+            self._host_segments([i for i in range(6) if diff[i] or diff[6 + i] or diff[12 + i]
+                                 or diff[18 + i]] if not diff[24:27].any() else range(6))
+            self.sys_snap = now
+        h[X.REG:X.EIP + 1] = v[X.REG:X.EIP + 1]
+        h[X.FLAGS] = (int(v[X.FLAGS]) & ~(X.IF | X.IOPL | X.VIF | X.VIP)) | X.IF
+        h[X.INHIBIT], h[X.CR2] = v[X.INHIBIT], v[X.CR2]
+        h[abi.S_CYCLES], h[abi.S_INSNS] = v[abi.S_CYCLES], v[abi.S_INSNS]
+        if self.mmu.tlb_dirty:                          # (shadow entries changed: pt-update)
+            h[X.TLBT:X.TLBT + X.TLBN] = -1
+            self.mmu.tlb_dirty = False
+        if not self.host.strict:
+            self._descriptors()                         # (the host TSS follows TSS.ESP0)
+        self.on_host = True
+
+    def _host_segments(self, which) -> None:
+        """Segment registers ``which`` (and the ring) of the host from the virtual CPU's:
+        CS and SS of the guest kernel at RPL 1, DPL 0 compressed to 1, limits below
+        the VMM's area."""
+        X, v, h = self.X, self.vcpu.state, self.host.state
+        vc = int(v[X.CPL])
+        for i in which:
+            sel = int(v[X.SEL + i])
+            if i in (X.CS, X.SS) and vc == 0:
+                sel = (sel & ~3) | 1
+            attr, lim = self._host_seg(int(v[X.ATTR + i]), int(v[X.LIMIT + i]), int(v[X.BASE + i]))
+            h[X.SEL + i], h[X.BASE + i], h[X.LIMIT + i], h[X.ATTR + i] = sel, v[X.BASE + i], lim, attr
+            self.loaded_sel[i] = sel
+        h[X.CPL], h[X.CSD], h[X.SSB] = 1 if vc == 0 else vc, v[X.CSD], v[X.SSB]
+        self.loaded_segs = h[X.SEL:X.SSB + 1].tobytes()      # (what to_vcpu compares)
 
     def _to_host_full(self) -> None:
         X, v, h = self.X, self.vcpu.state, self.host.state
@@ -384,16 +416,7 @@ class Trap(Emulate):
         self._descriptors()
         h[X.REG:X.EIP + 1] = v[X.REG:X.EIP + 1]
         h[X.FLAGS] = (int(v[X.FLAGS]) & ~(X.IF | X.IOPL | X.VIF | X.VIP)) | X.IF
-        vc = int(v[X.CPL])
-        hc = 1 if vc == 0 else vc
-        for i in range(6):
-            sel = int(v[X.SEL + i])
-            if i in (X.CS, X.SS) and vc == 0:
-                sel = (sel & ~3) | 1
-            attr, lim = self._host_seg(int(v[X.ATTR + i]), int(v[X.LIMIT + i]), int(v[X.BASE + i]))
-            h[X.SEL + i], h[X.BASE + i], h[X.LIMIT + i], h[X.ATTR + i] = sel, v[X.BASE + i], lim, attr
-            self.loaded_sel[i] = sel
-        h[X.CPL], h[X.CSD], h[X.SSB] = hc, v[X.CSD], v[X.SSB]
+        self._host_segments(range(6))
         h[X.GDTB], h[X.GDTL] = SGDT_LIN, self.tss_sel + 7
         h[X.IDTB], h[X.IDTL] = SIDT_LIN, min(int(v[X.IDTL]), 0x7FF)
         h[X.LDTR], h[X.LDTB], h[X.LDTL] = v[X.LDTR], SLDT_LIN, v[X.LDTL]
@@ -440,8 +463,12 @@ class Trap(Emulate):
         v[X.REG:X.EIP + 1] = h[X.REG:X.EIP + 1]
         keep = X.IF | X.IOPL | X.VIF | X.VIP
         v[X.FLAGS] = (int(h[X.FLAGS]) & ~keep) | (int(v[X.FLAGS]) & keep)
+        v[X.INHIBIT] = h[X.INHIBIT]
+        v[X.DR + 6] = h[X.DR + 6]
+        v[abi.S_CYCLES], v[abi.S_INSNS] = h[abi.S_CYCLES], h[abi.S_INSNS]
         hc = int(h[X.CPL])
-        vc = 0 if hc == 1 else hc
+        if h[X.SEL:X.SSB + 1].tobytes() == self.loaded_segs:
+            return                                # (the strict CPU: segments never change natively)
         for i in range(6):
             hs = int(h[X.SEL + i])
             if hs == self.loaded_sel[i]:
@@ -451,10 +478,7 @@ class Trap(Emulate):
             v[X.SEL + i] = sel
             if seg is not None:
                 v[X.BASE + i], v[X.LIMIT + i], v[X.ATTR + i] = seg
-        v[X.CPL], v[X.CSD], v[X.SSB] = vc, h[X.CSD], h[X.SSB]
-        v[X.INHIBIT] = h[X.INHIBIT]
-        v[X.DR + 6] = h[X.DR + 6]
-        v[abi.S_CYCLES], v[abi.S_INSNS] = h[abi.S_CYCLES], h[abi.S_INSNS]
+        v[X.CPL], v[X.CSD], v[X.SSB] = 0 if hc == 1 else hc, h[X.CSD], h[X.SSB]
         self.sys_snap = self._system()            # what the host's system state derives from
 
     # ---- the run loop (the scheduler's slice of this VM's CPU) ----------------------------
