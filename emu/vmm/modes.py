@@ -12,8 +12,9 @@ CPU owned by the VMM (the machine's own core: x86, or a Z80 for the cross-ISA
 CP/M guest); the guest's privileged state (its CR0, CR3, IDT ...) lives only in
 that model's state array and never loads into the host CPU, so enter/leave
 move nothing and a world switch is the VMM choosing another model to run.
-The modes that run guest code on the host CPU itself (trap-and-emulate, binary
-translation, hardware assist, paravirtualization) register here as they land.
+``trap`` (emu.vmm.trap) runs the guest kernel deprivileged on the host CPU
+itself; the other modes of the spectrum (binary translation, hardware assist,
+paravirtualization) register here as they land.
 """
 from __future__ import annotations
 
