@@ -45,7 +45,7 @@ from .. import abi
 from ..bus import FRAME
 from ..core import compiled_entry
 from . import lockstep
-from .modes import Emulate, ModeError
+from .mode import Emulate, ModeError
 from .shadow import desc, shadow_table
 from .shadowpt import TOP, VMM_BASE, ShadowMMU, is_mmio
 
