@@ -111,6 +111,8 @@ EXIT_PRIVILEGED = 10  # intercepted privileged instruction (VMM)
 EXIT_EXCEPTION = 11   # intercepted guest exception (VMM)
 EXIT_STOP = 12        # state[S_STOP] was set
 EXIT_SHUTDOWN = 13    # the CPU shut down (x86 triple fault) until reset; a PC resets
+EXIT_VMEXIT = 14      # a VM exit of a core's guest mode (x86: VMX non-root operation); the
+                      # basic exit reason in the core's VMX_REASON slot, S_EXIT_QUAL, EI_ILEN
 
 EXIT_NAMES = {
     EXIT_BUDGET: "budget", EXIT_IO_IN: "io-in", EXIT_IO_OUT: "io-out",
@@ -118,6 +120,7 @@ EXIT_NAMES = {
     EXIT_BREAKPOINT: "breakpoint", EXIT_FAULT: "fault", EXIT_IRQ_ACK: "irq-ack",
     EXIT_IOLOG_FULL: "iolog-full", EXIT_PRIVILEGED: "privileged",
     EXIT_EXCEPTION: "exception", EXIT_STOP: "stop", EXIT_SHUTDOWN: "shutdown",
+    EXIT_VMEXIT: "vmexit",
 }
 
 # ---- exit qualification bits and the exit-info block (VMM) ---------------------------

@@ -12,6 +12,7 @@ from .interrupts import do_int, fault, ud
 from .far import far_jump, jump_near
 from .system import cli_sti, cpl0, sensitive
 from .modrm import modrm_ea, rm_rd, rm_wr
+from .vmx import P_HLT, R_HLT, exiting, vmexit
 
 
 # ---- F0-FF ------------------------------------------------------------------------------------------
@@ -109,7 +110,10 @@ def g_fx(s, mem, op, seg, rep, w, a32, start):
             return 0
     if op == 0xF4:
         if cpl0(s):
-            s[HALTED] = 1
+            if exiting(s, P_HLT):                      # VMX: HLT exiting
+                vmexit(s, R_HLT, 0, start)
+            else:
+                s[HALTED] = 1
         return 0
     if op == 0xF5:
         s[FLAGS] ^= CF

@@ -20,7 +20,7 @@ from numba import njit
 from emu import abi
 
 from .tables import CYC
-from .state import (DBACT, DBHIT, EXC_BITMAP, INJ_ERR, INJ_INFO, XLIN, RF, A20, AMASK, BASE, CR0, CS, CSD, DF, DR, DS, ECX, EDI, EIP, END, ES, ESI, ESP, FLAGS, HALTED,
+from .state import (VMX, VMX_QUAL, VMX_REASON, DBACT, DBHIT, EXC_BITMAP, INJ_ERR, INJ_INFO, XLIN, RF, A20, AMASK, BASE, CR0, CS, CSD, DF, DR, DS, ECX, EDI, EIP, END, ES, ESI, ESP, FLAGS, HALTED,
                     IF, INHIBIT, JTOP, MODEL, PARTIAL, PB, PE, PG, PM, REG, SEL, SHUTDOWN, SS, SSB, SWINT, TF, VM, XERR,
                     XREAD, XVEC, X_IN, X_MMIO_RD, X_SIN, X_SREAD)
 
@@ -34,6 +34,7 @@ from .regs import restore, snapshot
 from .paging import db_match
 from .execute import execute
 from .fast32 import run32
+from .vmx import VMEXIT_VEC, event_exit, watches_events
 from .fast import (C_ALU, C_CALL, C_GRP5, C_LEA, C_MOV, C_MOVRMI, C_MOVRS, C_POP, C_PUSH, C_RET, C_SHIFT,
     C_STR, C_XCHG, FT, F_MODRM, F_READ, F_WORD, XT, ea16, express, mrd, mwr, shift1)
 
@@ -75,6 +76,7 @@ def run(s, mem, budget):
     # them (NMI taken): with both low no instruction needs the check.  TF only
     # changes in instructions that take the slow path (POPF, IRET, interrupts).
     lines = s[abi.S_NMI] | (s[abi.S_IRQ] & 1)
+    vmxe = watches_events(s)                           # VMX: events that exit (vmx.py)
     # IP and the CS base live in locals (s[EIP] is still written after every
     # instruction); the page of the code is translated once per page change
     ip = s[EIP]
@@ -90,6 +92,9 @@ def run(s, mem, budget):
         if rare:
             if s[INHIBIT]:
                 s[INHIBIT] = 0
+            elif vmxe and event_exit(s):
+                reason = abi.EXIT_VMEXIT
+                break
             elif lines and (s[abi.S_NMI] or ((s[abi.S_IRQ] & 1) and (s[FLAGS] & IF))):
                 s[HALTED] = 0
                 if s[abi.S_NMI]:
@@ -135,7 +140,7 @@ def run(s, mem, budget):
             # the inline paths are real-mode code without paging (linear = physical) and
             # no debug breakpoints
             fast = (s[FLAGS] & TF) == 0 and (s[CR0] & (PE | PG)) == 0 and s[DBACT] == 0
-            rare = lines != 0 or brk >= 0 or not fast
+            rare = lines != 0 or brk >= 0 or not fast or vmxe
             # 32-bit protected-mode code with a 32-bit stack: the fast path of fast32
             pm32 = ((s[CR0] & PE) != 0 and (s[FLAGS] & (VM | TF)) == 0 and s[CSD] != 0 and s[SSB] != 0
                     and s[DBACT] == 0)
@@ -445,12 +450,18 @@ def run(s, mem, budget):
                 restore(s)
                 s[PARTIAL] = 0
                 s[abi.S_EXIT_REASON] = 0               # (no write of the undone instruction)
-                if (s[abi.S_INTERCEPT] & abi.INTERCEPT_EXCEPTIONS) and (s[EXC_BITMAP] >> vec) & 1:
+                if vec == VMEXIT_VEC:                  # a VM exit (vmx.py): the instruction undone
+                    s[VMX_REASON] = err
+                    s[abi.S_EXIT_QUAL] = s[VMX_QUAL]
+                    reason = abi.EXIT_VMEXIT
+                    break
+                if ((s[abi.S_INTERCEPT] & abi.INTERCEPT_EXCEPTIONS) or s[VMX]) and (s[EXC_BITMAP] >> vec) & 1:
                     # the VMM takes it (VT-x exception bitmap): the instruction undone,
                     # the vector in S_FAULT, the error code in S_EXIT_DATA (-1 none), a
                     # page fault's linear address as the exit's GLA; CR2 unchanged
                     s[abi.S_FAULT] = vec
                     s[abi.S_EXIT_DATA] = err
+                    s[VMX_REASON] = 0                  # (VT-x: exception or NMI)
                     exit_info(s, 0, 0, s[XLIN] & 0xFFFFFFFF if vec == 14 else -1, -1)
                     reason = abi.EXIT_EXCEPTION
                     break

@@ -31,6 +31,13 @@ INHIBIT = 67                                   # interrupt shadow (STI, MOV/POP 
 HALTED = 68
 NREG = 69 - 16                                 # slots 16..68 are snapshotted
 
+# ---- VMX non-root operation (cores/x86/vmx.py): the VMCS fields the core consults ----------
+VMX = 69                                       # 1: the CPU runs a guest (VMX non-root operation)
+VMX_PIN, VMX_PROC = 70, 71                     # pin-based / primary processor-based controls
+CR0_MASK, CR0_SHADOW, CR4_MASK, CR4_SHADOW = 72, 73, 74, 75   # guest/host masks, read shadows
+VMX_REASON = 76                                # basic exit reason of the last EXIT_VMEXIT
+VMX_QUAL = 77                                  # its exit qualification (while the exit is pending)
+
 # ---- not undone by a fault ----------------------------------------------------------
 CR2 = 80                                       # page-fault linear address
 MODEL = 81                                     # 0 8086, 1 186, 2 286, 3 386, 4 486, 5 Pentium, 6 P6

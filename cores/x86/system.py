@@ -17,7 +17,7 @@ from numba import njit
 
 from emu import abi
 
-from .state import (DBACT, FEAT, INHIBIT, SEL, STRICT, SWINT, VIF, VIP, APICBASE, BASE, EBX, CPL, CR0, CR2, CR3, CR4, CS, DE, DR, EAX, ECX, EDX, EIP, ESP, FLAGS, GDTB,
+from .state import (CR0_MASK, CR0_SHADOW, VMX, DBACT, FEAT, INHIBIT, SEL, STRICT, SWINT, VIF, VIP, APICBASE, BASE, EBX, CPL, CR0, CR2, CR3, CR4, CS, DE, DR, EAX, ECX, EDX, EIP, ESP, FLAGS, GDTB,
                     GDTL, IDTB, IDTL, IF, IOPL, J, LDTB, LDTL, LDTR, MODEL, MSR_CS, MSR_EIP, MSR_ESP, PCE, PE,
                     PG, PGE, PSE, RF, SS, TR, TRA, TRB, TRL, TSC_OFF, TSD, VM, WP, XREAD, ZF)
 from .regs import getr, setr
@@ -28,6 +28,9 @@ from .segments import desc_attr, desc_base, desc_limit, read_desc, set_cache
 from .tasks import set_busy
 from .modrm import modrm_ea, rm_rd, rm_wr
 from .interrupts import ud
+from .vmx import (CR_CLTS, CR_LMSW, CR_MOV_FROM, P_CR3_LOAD, P_CR3_STORE, P_INVLPG, P_MOV_DR, P_RDPMC,
+                  P_RDTSC, R_CPUID, R_CR, R_DR, R_INVD, R_INVLPG, R_RDMSR, R_RDPMC, R_RDTSC, R_WRMSR,
+                  cr_read, cr_write_exits, cr_written, exiting, vmexit)
 
 VME_, PVI_ = 1, 2                                # CR4 bits
 TF_ = 0x100
@@ -278,12 +281,17 @@ def sys_0f(s, mem, op, seg, w, a32, start):
     pm = protected(s)
     if op == 0x06:                                     # CLTS
         if cpl0(s):
-            s[CR0] &= ~8
+            if s[VMX] and s[CR0_MASK] & 8:             # the host owns TS (SDM 25.3)
+                if s[CR0_SHADOW] & 8:
+                    vmexit(s, R_CR, CR_CLTS << 4, start)
+            else:
+                s[CR0] &= ~8
         return 0
     if op == 0x08 or op == 0x09:                       # INVD / WBINVD (no cache model)
         if model < 4:
             return ud(s, mem, start)
-        cpl0(s)
+        if cpl0(s) and op == 0x08 and s[VMX]:          # INVD exits unconditionally
+            vmexit(s, R_INVD, 0, start)
         return 0
     if op == 0x0B:                                     # UD2
         return ud(s, mem, start)
@@ -293,6 +301,9 @@ def sys_0f(s, mem, op, seg, w, a32, start):
         if (s[CR4] & TSD) and s[CPL] != 0 and (s[CR0] & PE):
             raise_exc(s, 13, 0)
             return 0
+        if exiting(s, P_RDTSC):
+            vmexit(s, R_RDTSC, 0, start)
+            return 0
         t = s[abi.S_CYCLES] + s[TSC_OFF]
         s[EAX] = t & 0xFFFFFFFF
         s[EDX] = (t >> 32) & 0xFFFFFFFF
@@ -301,6 +312,9 @@ def sys_0f(s, mem, op, seg, w, a32, start):
         if model < 5:
             return ud(s, mem, start)
         if not cpl0(s):
+            return 0
+        if s[VMX]:                                     # (no MSR bitmaps: every MSR exits)
+            vmexit(s, R_RDMSR if op == 0x32 else R_WRMSR, 0, start)
             return 0
         if op == 0x32:
             v = rd_msr(s, s[ECX])
@@ -314,6 +328,9 @@ def sys_0f(s, mem, op, seg, w, a32, start):
             return ud(s, mem, start)
         if ((s[CR4] & PCE) == 0 and s[CPL] != 0 and (s[CR0] & PE)) or s[ECX] > 1:
             raise_exc(s, 13, 0)
+            return 0
+        if exiting(s, P_RDPMC):
+            vmexit(s, R_RDPMC, 0, start)
             return 0
         s[EAX] = 0
         s[EDX] = 0
@@ -342,6 +359,9 @@ def sys_0f(s, mem, op, seg, w, a32, start):
     if op == 0xA2:                                     # CPUID
         if model < 5:
             return ud(s, mem, start)
+        if s[VMX]:                                     # CPUID exits unconditionally
+            vmexit(s, R_CPUID, 0, start)
+            return 0
         leaf = s[EAX]
         if leaf == 0:
             s[EAX] = 1
@@ -358,25 +378,35 @@ def sys_0f(s, mem, op, seg, w, a32, start):
         modrm = fetch8(s, mem)
         n = (modrm >> 3) & 7
         r = modrm & 7
+        if (op == 0x21 or op == 0x23) and exiting(s, P_MOV_DR):
+            # (before the CPL and CR4.DE checks: SDM 25.1.3)
+            vmexit(s, R_DR, n | ((1 if op == 0x21 else 0) << 4) | (r << 8), start)
+            return 0
         if not cpl0(s):
             return 0
         if op == 0x20 or op == 0x22:
             if n == 1 or n > 4 or (n == 4 and model < 5):
                 return ud(s, mem, start)
             if op == 0x20:
-                v = s[CR0] if n == 0 else (s[CR2] if n == 2 else (s[CR3] if n == 3 else s[CR4]))
+                if n == 3 and exiting(s, P_CR3_STORE):
+                    vmexit(s, R_CR, 3 | (CR_MOV_FROM << 4) | (r << 8), start)
+                    return 0
+                v = cr_read(s, n) if n == 0 or n == 4 else (s[CR2] if n == 2 else s[CR3])
                 setr(s, r, 4, v)
             else:
                 v = getr(s, r, 4)
+                if ((n == 0 or n == 4) and cr_write_exits(s, n, v)) or (n == 3 and exiting(s, P_CR3_LOAD)):
+                    vmexit(s, R_CR, n | (r << 8), start)
+                    return 0
                 if n == 0:
-                    write_cr0(s, v)
+                    write_cr0(s, cr_written(s, 0, v))
                 elif n == 2:
                     s[CR2] = v
                 elif n == 3:
                     s[CR3] = v & 0xFFFFF018
                     tlb_flush(s, True)
                 else:
-                    write_cr4(s, v)
+                    write_cr4(s, cr_written(s, 4, v))
             return 0
         if (n == 4 or n == 5) and (s[CR4] & DE):
             return ud(s, mem, start)
@@ -510,19 +540,31 @@ def sys_0f(s, mem, op, seg, w, a32, start):
                 s[IDTB] = base
             return 0
         if reg == 4:                                   # SMSW (not privileged)
-            rm_wr(s, mem, modrm, sg, off, 2 if sg >= 0 else w, om, s[CR0] & (0xFFFF if w == 2 else 0xFFFFFFFF))
+            rm_wr(s, mem, modrm, sg, off, 2 if sg >= 0 else w, om, cr_read(s, 0) & (0xFFFF if w == 2 else 0xFFFFFFFF))
             return 0
         if reg == 6:                                   # LMSW (sets PE, cannot clear it)
             v = rm_rd(s, mem, modrm, sg, off, 2, om)
             if s[XREAD] or not cpl0(s):
                 return 0
-            write_cr0(s, (s[CR0] & ~0xE) | (v & 0xF) | (s[CR0] & 1))
+            src = v & 0xF
+            if s[VMX]:                                 # host-owned PE/MP/EM/TS (SDM 25.1.3)
+                m, sh = s[CR0_MASK] & 0xF, s[CR0_SHADOW]
+                if (src ^ sh) & m & 0xE or (m & 1 and not sh & 1 and src & 1):
+                    vmexit(s, R_CR, (CR_LMSW << 4) | (src << 16), start)
+                    return 0
+                new = (s[CR0] & ~0xE) | (src & 0xE) | (s[CR0] & 1) | (src & 1)
+                write_cr0(s, (new & ~m) | (s[CR0] & m))
+                return 0
+            write_cr0(s, (s[CR0] & ~0xE) | src | (s[CR0] & 1))
             return 0
         if reg == 7:                                   # INVLPG m
             if model < 4 or sg < 0:
                 return ud(s, mem, start)
             if cpl0(s):
-                tlb_invlpg(s, s[BASE + sg] + off)
+                if exiting(s, P_INVLPG):
+                    vmexit(s, R_INVLPG, (s[BASE + sg] + off) & 0xFFFFFFFF, start)
+                else:
+                    tlb_invlpg(s, s[BASE + sg] + off)
             return 0
         return ud(s, mem, start)
     return ud(s, mem, start)
