@@ -187,7 +187,7 @@ def test_cli_trap_default_and_strict():
                 "--unthrottled", "--stats", "--until", "pmos:$ ", "--seconds", "120")
     assert r.returncode == 0, r.stderr
     assert "emu-os shell" in r.stdout
-    rates = next(ln for ln in r.stdout.splitlines() if ln.startswith("pmos: trap exits"))
+    rates = next(ln for ln in r.stdout.splitlines() if ln.startswith("pmos: trap exits per second"))
     for k in ("gp", "pf-hidden", "injection"):
         assert re.search(rf"\b{k} \d+/s", rates), rates
 

@@ -21,7 +21,8 @@ import time
 from ..errors import EmuError
 
 MODES_HELP = ("emulate (every guest instruction through the VMM's model of the guest CPU), "
-              "trap (the guest kernel deprivileged on the host CPU: trap-and-emulate)")
+              "trap (the guest kernel deprivileged on the host CPU: trap-and-emulate), "
+              "hw (VT-x-style hardware assist)")
 
 
 def add_parser(sub) -> None:
@@ -35,6 +36,8 @@ def add_parser(sub) -> None:
                    help="the host CPU of mode trap: the real x86, on which the VMM reports the "
                         "first sensitive instruction that misbehaves (default), or the strict, "
                         "virtualizable model")
+    r.add_argument("--paging", choices=("nested", "shadow"), default="nested",
+                   help="mode hw: nested paging (EPT, the default) or the VMM's shadow page tables")
     r.add_argument("--seconds", type=float, help="stop after this many host seconds")
     r.add_argument("--stats", action="store_true", help="print per-VM host time, guest MIPS, "
                    "world switches and exits by reason at the end")
@@ -127,13 +130,15 @@ def fmt_mode_stats(v) -> list:
     rates = ", ".join(f"{k} {n / ht:.0f}/s" for k, n in sorted(ms["exits"].items(), key=lambda kv: -kv[1]))
     n = ms["native_insns"] + ms["emulated_insns"]
     native = 100.0 * ms["native_insns"] / n if n else 0.0
-    sh = ms["shadow"]
-    out = [f"{v['name']}: trap exits {rates or '-'}",
-           f"{v['name']}: {native:.1f}% of the guest instructions since protected mode ran on the "
-           f"host CPU, the rest emulated; shadows: "
-           f"{ms['spaces']} directories, {ms['shadow_frames']} frames, {ms['tracked']} pages "
-           f"write-protected, {sh.get('hidden', 0)} hidden faults, {sh.get('guest', 0)} guest faults, "
-           f"{sh.get('pt-update', 0)} page-table updates"]
+    mode = v["mode"] + (f" ({ms['paging']} paging)" if "paging" in ms else "")
+    line = (f"{v['name']}: {native:.1f}% of the guest instructions it ran on the host CPU "
+            f"(the rest the VMM emulated)")
+    sh = ms.get("shadow")
+    if sh is not None:
+        line += (f"; shadows: {ms['spaces']} directories, {ms['shadow_frames']} frames, {ms['tracked']} "
+                 f"pages write-protected, {sh.get('hidden', 0)} hidden faults, {sh.get('guest', 0)} "
+                 f"guest faults, {sh.get('pt-update', 0)} page-table updates")
+    out = [f"{v['name']}: {mode} exits per second: {rates or '-'}", line]
     r = ms.get("report")
     if r:
         out.append(f"{v['name']}: first misbehaving sensitive instruction: {r['instruction']} at "
@@ -310,7 +315,7 @@ def cmd_run(args) -> int:
     if args.host_ram:
         host_ram = _size(args.host_ram)
     vmm = VMM(host_ram or DEFAULT_HOST_RAM, paced=not args.unthrottled, mode=args.mode,
-              host_cpu=args.cpu)
+              host_cpu=args.cpu, paging=args.paging)
     ctl = tcp = None
     try:
         for s in specs:

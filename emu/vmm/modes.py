@@ -19,9 +19,10 @@ paravirtualization) register here as they land.
 from __future__ import annotations
 
 from .mode import Emulate, Mode, ModeError  # noqa: F401  (the modes' base, re-exported)
+from .hw import Hw
 from .trap import Trap
 
-MODES = {m.name: m for m in (Emulate, Trap)}
+MODES = {m.name: m for m in (Emulate, Trap, Hw)}
 
 
 def mode_class(name: str):

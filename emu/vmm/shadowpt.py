@@ -53,14 +53,17 @@ A, D = 0x20, 0x40
 class ShadowMMU:
     def __init__(self, host, owner: str, space, vmm_frames):
         """``host``: the HostMemory; ``space``: the VM's AddressSpace (its p2m);
-        ``vmm_frames``: host frames of the VMM's area, mapped from VMM_BASE up."""
+        ``vmm_frames``: host frames of the VMM's area, mapped from VMM_BASE up (None:
+        the VMM needs no room in the guest's linear space, as under VT-x)."""
         self.host, self.owner, self.space = host, owner, space
         self.u32 = host.data.view(np.uint32)
-        self.vmm_pt = int(host.alloc(1, owner)[0])
-        pt = self._table(self.vmm_pt)
-        pt[:] = 0
-        for i, f in enumerate(vmm_frames):
-            pt[i] = (int(f) * FRAME) | 0x63               # present, writable, supervisor, A, D
+        self.vmm_pt = None
+        if vmm_frames is not None:
+            self.vmm_pt = int(host.alloc(1, owner)[0])
+            pt = self._table(self.vmm_pt)
+            pt[:] = 0
+            for i, f in enumerate(vmm_frames):
+                pt[i] = (int(f) * FRAME) | 0x63           # present, writable, supervisor, A, D
         self.frames = []                                   # shadow frames (PDs and PTs)
         self.tlb_dirty = True                              # an entry the host TLB may hold changed
         self.stats = {"hidden": 0, "guest": 0, "pt-update": 0, "flush": 0}
@@ -87,7 +90,8 @@ class ShadowMMU:
 
     def release(self) -> None:
         self.flush()
-        self.host.free(np.array([self.vmm_pt], dtype=np.int64))
+        if self.vmm_pt is not None:
+            self.host.free(np.array([self.vmm_pt], dtype=np.int64))
 
     def _table(self, frame: int) -> np.ndarray:
         return self.u32[frame * 1024:(frame + 1) * 1024]
@@ -119,7 +123,8 @@ class ShadowMMU:
             if len(self.spaces) >= MAX_SPACES:           # the least recently used goes
                 self.unshadow(next(iter(self.spaces)))
             f = self._alloc()
-            self._table(f)[VMM_PDE] = (self.vmm_pt * FRAME) | 0x23
+            if self.vmm_pt is not None:
+                self._table(f)[VMM_PDE] = (self.vmm_pt * FRAME) | 0x23
             self.spaces[key] = f
             if key != "phys":
                 self.track(key)
@@ -159,7 +164,7 @@ class ShadowMMU:
         self.tlb_dirty = True
         if gfn in self.spaces:
             pd = self._table(self.spaces[gfn])
-            idx = changed[changed != VMM_PDE]
+            idx = changed[changed != VMM_PDE] if self.vmm_pt is not None else changed
             pd[idx] = 0
         for key in self.pt_users.get(gfn, ()):
             self._table(self.pts[key])[changed] = 0
@@ -265,7 +270,7 @@ class ShadowMMU:
         (emu.vmm.trap.GuestWalk: the guest's A/D bits already set).  False if the
         page cannot be mapped (a device page: the access must be emulated)."""
         pdi = la >> 22
-        if pdi == VMM_PDE:
+        if pdi == VMM_PDE and self.vmm_pt is not None:
             return False
         got = self._pt_for(pd_gfn, pdi, walk.pde, walk.pse)
         if got is None:

@@ -84,13 +84,15 @@ class HostCPU:
         s[abi.S_BREAK] = -1
         self._run = None
 
-    def run(self, budget: int) -> int:
+    def run(self, budget: int, mem=None) -> int:
+        """``mem``: another view of host memory (a VM's own I/O port flags and log)."""
+        mem = self.mem if mem is None else mem
         if self._run is None:
             from cores.x86 import X86
-            r = X86.run(self.state, self.mem, budget)
-            self._run = compiled_entry(X86.run, self.state, self.mem, 1)
+            r = X86.run(self.state, mem, budget)
+            self._run = compiled_entry(X86.run, self.state, mem, 1)
             return r
-        return self._run(self.state, self.mem, budget)
+        return self._run(self.state, mem, budget)
 
 
 class GuestWalk:
@@ -108,6 +110,7 @@ class Trap(Emulate):
     name = "trap"
     isas = frozenset({"x86"})
     summary = "the guest kernel at ring 1 on the host CPU; privileged instructions trap to the VMM"
+    vmm_area = True                  # the VMM's shadow GDT/IDT/TSS in the guest's linear space
 
     def __init__(self, vm):
         super().__init__(vm)
@@ -128,9 +131,14 @@ class Trap(Emulate):
             HostCPU(self.hostmem, strict, self.vcpu.clock_hz)
         self.lockstep = not self.host.strict
         owner = vm.name
-        self.vmm_frames = self.hostmem.alloc(VMM_PAGES, owner)
-        self.mmu = ShadowMMU(self.hostmem, owner, self.space, self.vmm_frames)
+        if self.vmm_area:
+            self.vmm_frames = self.hostmem.alloc(VMM_PAGES, owner)
+            self.mmu = ShadowMMU(self.hostmem, owner, self.space, self.vmm_frames)
+        else:
+            self.vmm_frames = np.zeros(0, dtype=np.int64)
+            self.mmu = ShadowMMU(self.hostmem, owner, self.space, None)
         self.ctx = self.host.state.copy()        # this VM's host register file
+        self.hmem = None                         # the host memory view the host CPU runs on
         self.on_host = False                     # the host state is newer than the vcpu's
         self.trapping = False                    # in protected mode under trap-and-emulate
         self.loaded_sel = [0] * 6
@@ -520,8 +528,9 @@ class Trap(Emulate):
                     if not lockstep.step(self, cpu, budget):
                         return
                     continue
+                self._before_host_run(cpu)
                 n0 = int(self.host.state[abi.S_INSNS])
-                r = self.host.run(budget)
+                r = self.host.run(budget, self.hmem)
                 self.native += int(self.host.state[abi.S_INSNS]) - n0
                 if r != abi.EXIT_BUDGET:
                     self.host_exit(cpu, r)
@@ -529,6 +538,9 @@ class Trap(Emulate):
             self.to_vcpu()
             sched.running_cpu = None
             self.exit_time += time.perf_counter() - t0
+
+    def _before_host_run(self, cpu) -> None:
+        """(The hardware-assisted modes inject interrupts here.)"""
 
     def _wants_vcpu(self) -> bool:
         """The virtual CPU must act before the host runs on: it is halted, or an
@@ -595,9 +607,16 @@ class Trap(Emulate):
                 return
             self.emulate(cpu, "gp" if vec == 13 else f"exception {vec}")
             return
+        if r == abi.EXIT_VMEXIT:
+            self.vm_exit(cpu)
+            return
         if r == abi.EXIT_SHUTDOWN:
             h[X.SHUTDOWN] = 0
         self.emulate(cpu, abi.EXIT_NAMES.get(r, str(r)))
+
+    def vm_exit(self, cpu) -> None:
+        """(A VM exit of the host CPU's guest mode: the hardware-assisted modes.)"""
+        self.emulate(cpu, "vmexit")
 
     def page_fault(self, cpu, la: int, err: int) -> None:
         """A host #PF: the guest's own fault (inject it), a hidden one (fill the shadow),
@@ -605,7 +624,7 @@ class Trap(Emulate):
         page (emulate the access)."""
         X, h, v = self.X, self.host.state, self.vcpu.state
         write, user = bool(err & 2), int(h[X.CPL]) == 3
-        if la >= VMM_BASE:                                 # (the guest cannot map the VMM's area)
+        if la >= VMM_BASE and self.mmu.vmm_pt is not None:   # (the guest cannot map the VMM's area)
             self.exits["pf-guest"] += 1
             self.mmu.stats["guest"] += 1
             self.inject_fault(cpu, 14, (err & 6), la)

@@ -32,11 +32,14 @@ DEFAULT_HOST_RAM = 256 << 20
 class VMM:
     def __init__(self, host_ram: int = DEFAULT_HOST_RAM, *, paced: bool = False,
                  slice_host: float = 0.005, host_order: str = "first-fit", mode: str | None = None,
-                 host_cpu: str = "default"):
+                 host_cpu: str = "default", paging: str = "nested"):
         self.memory = HostMemory(host_ram, order=host_order)
         if host_cpu not in ("default", "strict"):
             raise EmuError(f"unknown host CPU {host_cpu!r} (default, strict)")
         self.host_cpu_strict = host_cpu == "strict"
+        if paging not in ("nested", "shadow"):
+            raise EmuError(f"unknown paging {paging!r} (nested, shadow)")
+        self.paging = paging          # mode hw: nested paging (EPT) or shadow page tables
         self._host_cpu = None         # the host x86 the trap-and-emulate VMs run on
         self.sched = FairShare(slice_host=slice_host, paced=paced)
         self.vms: list[VM] = []
