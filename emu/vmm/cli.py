@@ -60,6 +60,9 @@ def add_parser(sub) -> None:
                       "when a guest kernel runs deprivileged (trap-and-emulate)")
     c.add_argument("--cpu", choices=("default", "strict"), default="default",
                    help="the host CPU: the real x86 (default) or the strict, virtualizable model")
+    c.add_argument("--mode", choices=("trap", "hw"), default="trap",
+                   help="the guest deprivileged for trap-and-emulate (trap) or in VT-x-style "
+                        "non-root operation at its own ring 0 (hw)")
     for cmd in ("pause", "resume", "reset"):
         c = vs.add_parser(cmd, help=f"{cmd} one VM of a running VMM")
         c.add_argument("vm")
@@ -78,7 +81,8 @@ def main(args) -> int:
         return cmd_ps(args)
     if args.vmm_cmd == "sensitive":
         from .sensitive import classify, table
-        print(table(classify(strict=args.cpu == "strict")))
+        rows = classify(strict=args.cpu == "strict", mode=args.mode)
+        print(table(rows, "VMX non-root ring 0 (mode hw)" if args.mode == "hw" else "deprivileged ring 1"))
         return 0
     return cmd_control(args)
 

@@ -61,7 +61,7 @@ class Hw(Mode):
     summary = "the guest at its own ring 0 in VT-x-style non-root operation (nested or shadow paging)"
 
     def __new__(cls, vm):
-        paging = getattr(vm.vmm, "paging", "nested") if vm.vmm is not None else "nested"
+        paging = vm.spec.paging or (getattr(vm.vmm, "paging", "nested") if vm.vmm is not None else "nested")
         if paging not in ("nested", "shadow"):
             raise ModeError(f"unknown paging {paging!r} (nested, shadow)")
         return (HwShadow if paging == "shadow" else HwNested)(vm)
@@ -256,6 +256,9 @@ class HwShadow(Trap):
 
     # the VMM owns paging and protection: PG, WP, PE (a guest leaving protected mode goes
     # back to emulate), the cache controls; CR4's paging bits
+    def stats(self) -> dict:
+        return dict(super().stats(), paging=self.paging)
+
     def _cr0_mask(self):
         X = self.X
         return X.PG | X.WP | X.PE | X.CD | X.NW
@@ -296,6 +299,7 @@ class HwShadow(Trap):
         h[abi.S_CYCLES], h[abi.S_INSNS] = v[abi.S_CYCLES], v[abi.S_INSNS]
         h[X.SHUTDOWN], h[X.XVEC], h[X.DELIV] = 0, -1, -1
         h[abi.S_INTERCEPT] = 0
+        h[X.STRICT] = 0                                 # (VT-x runs on the real x86)
         h[X.VMX] = 1
         h[X.VMX_PIN] = V.PIN_NMI
         h[X.VMX_PROC] = (int(h[X.VMX_PROC]) & V.P_IWIN) | V.P_HLT | V.P_INVLPG | V.P_CR3_LOAD | V.P_CR3_STORE

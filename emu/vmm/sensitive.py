@@ -218,6 +218,23 @@ class Runner:
         self.cpu.execute(self.mem, 1)
         return self.observe(deprivileged)
 
+    def run_hw(self, form: Form) -> dict:
+        """The guest as mode ``hw`` runs it: its own ring 0 and tables, in the core's
+        VMX non-root operation with the mode's controls (emu.vmm.hw)."""
+        from cores.x86 import cpu
+        from cores.x86 import vmx
+        from emu import abi
+        self.setup(form, False)
+        s = self.cpu.state
+        s[cpu.VMX], s[cpu.VMX_PIN], s[cpu.VMX_PROC] = 1, vmx.PIN_NMI, vmx.P_HLT
+        s[cpu.CR0_MASK], s[cpu.CR0_SHADOW] = cpu.CD | cpu.NW, 0
+        r = self.cpu.execute(self.mem, 1)
+        if r == abi.EXIT_VMEXIT:
+            return {"trap": ("vmexit", int(s[cpu.VMX_REASON])), "exception": None}
+        if r in (abi.EXIT_IO_IN, abi.EXIT_IO_OUT):         # (VT-x's I/O bitmaps: the port exits)
+            return {"trap": ("vmexit", vmx.R_IO), "exception": None}
+        return self.observe(False)
+
 
 def _diff(a: dict, b: dict) -> str:
     parts = []
@@ -237,14 +254,21 @@ def _diff(a: dict, b: dict) -> str:
 EXC = {6: "#UD", 13: "#GP", 14: "#PF", 12: "#SS", 11: "#NP", 10: "#TS"}
 
 
-def classify(strict: bool = False, bare_strict: bool = False) -> list[dict]:
+def classify(strict: bool = False, bare_strict: bool = False, mode: str = "trap") -> list[dict]:
     """One row per form: kind (privileged / sensitive / innocuous) and what differed.
     ``strict``: the deprivileged run's CPU is the strict model; ``bare_strict``: so is
-    the bare run's (at ring 0 it must make no difference)."""
+    the bare run's (at ring 0 it must make no difference); ``mode`` ``hw``: the other
+    run is the guest as mode hw runs it (VMX non-root operation), not deprivileged."""
     bare, dep = Runner(bare_strict), Runner(strict)
     rows = []
     for f in FORMS:
-        a, b = bare.run(f, False), dep.run(f, True)
+        a = bare.run(f, False)
+        b = dep.run_hw(f) if mode == "hw" else dep.run(f, True)
+        if isinstance(b["trap"], tuple):               # a VM exit (mode hw)
+            from .hw import vt_name
+            rows.append({"form": f.name, "family": f.family, "kind": "privileged",
+                         "difference": f"VM exit: {vt_name(b['trap'][1])}"})
+            continue
         if b["trap"] is not None:
             name = EXC.get(b["trap"], b["trap"])
             kind, what = "privileged", (f"traps to the VMM ({name})" if a.get("exception") != b["trap"]
@@ -266,9 +290,9 @@ def families(rows) -> dict:
     return out
 
 
-def table(rows) -> str:
+def table(rows, other: str = "deprivileged ring 1") -> str:
     w = max(len(r["form"]) for r in rows)
-    lines = [f"{'instruction':{w}s}  {'class':10s}  observed (bare ring 0 vs deprivileged ring 1)"]
+    lines = [f"{'instruction':{w}s}  {'class':10s}  observed (bare ring 0 vs {other})"]
     for r in rows:
         label = {"sensitive": "SENSITIVE", "privileged": "traps", "innocuous": "innocuous"}[r["kind"]]
         lines.append(f"{r['form']:{w}s}  {label:10s}  {r['difference']}")

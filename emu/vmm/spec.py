@@ -6,6 +6,7 @@ unchanged) and what makes this VM one of its kind::
     vm: pmos                      # the VM's name (required: marks a VM file)
     machine: pc                   # machines/pc.yaml, or a path
     mode: emulate                 # how the VMM runs it (emu vmm run --mode overrides)
+    paging: nested                # mode hw: nested (EPT) or shadow (default: emu vmm run --paging)
     ram: 16M                      # guest RAM, for machines with a ram_size key
     media: {hdd: ../../roms_test/os/os.img}
     persist: false                # guest disk writes stay in memory (default)
@@ -39,10 +40,10 @@ from ..config import (
 )
 from ..errors import ConfigError
 
-VM_KEYS = {"vm", "machine", "mode", "ram", "media", "persist", "weight", "cap", "console",
+VM_KEYS = {"vm", "machine", "mode", "paging", "ram", "media", "persist", "weight", "cap", "console",
            "memory", "description"}
 SCENARIO_KEYS = {"host", "vms", "description"}
-ENTRY_KEYS = {"file", "name", "mode", "weight", "cap", "ram"}
+ENTRY_KEYS = {"file", "name", "mode", "paging", "weight", "cap", "ram"}
 
 
 @dataclass
@@ -56,6 +57,7 @@ class VMSpec:
     weight: int = 1
     cap: float = 0.0
     console: str | None = None
+    paging: str | None = None     # mode hw: nested / shadow (None: the VMM's choice)
 
     @property
     def isa(self) -> str:
@@ -125,7 +127,7 @@ def load_vm(file, overrides: dict | None = None) -> VMSpec:
         ctx.fail("console", f"machine {machine.name!r} has no device {console!r}")
     return VMSpec(name=name, file=file, machine=machine, mode=knobs.get("mode", "emulate"),
                   media=media, persist=persist, weight=knobs.get("weight", 1),
-                  cap=knobs.get("cap", 0.0), console=console)
+                  cap=knobs.get("cap", 0.0), console=console, paging=knobs.get("paging"))
 
 
 def _knobs(ctx, raw, prefix="") -> dict:
@@ -136,6 +138,10 @@ def _knobs(ctx, raw, prefix="") -> dict:
         out["name"] = ctx.str_(raw["name"], f"{prefix}name")
     if "mode" in raw:
         out["mode"] = ctx.str_(raw["mode"], f"{prefix}mode")
+    if "paging" in raw:
+        out["paging"] = ctx.str_(raw["paging"], f"{prefix}paging")
+        if out["paging"] not in ("nested", "shadow"):
+            ctx.fail(f"{prefix}paging", f"must be nested or shadow, got {out['paging']!r}")
     if "weight" in raw:
         out["weight"] = ctx.int_(raw["weight"], f"{prefix}weight", 1, 10000)
     if "cap" in raw:

@@ -442,6 +442,9 @@ class Trap(Emulate):
         h[abi.S_CYCLES], h[abi.S_INSNS] = v[abi.S_CYCLES], v[abi.S_INSNS]
         h[X.SHUTDOWN] = 0
         h[X.XVEC], h[X.DELIV] = -1, -1
+        # ring 0 is the VMM's: every exception exits; the host CPU's own model
+        h[abi.S_INTERCEPT], h[X.EXC_BITMAP] = abi.INTERCEPT_EXCEPTIONS, 0xFFFFFFFF
+        h[X.VMX], h[X.STRICT] = 0, 1 if self.host.strict else 0
         self.on_host = True
 
     def guest_segment(self, sel: int):
