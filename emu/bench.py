@@ -208,10 +208,16 @@ NANOBENCHES = ("syscall", "inout", "cr3", "pte", "pagefault", "divzero", "callre
                "forkexec", "compute")
 
 
-def bench_trap() -> dict:
+MODES_BENCHED = (("trap", {"mode": "trap"}, "strict", "nested"),
+                 ("hw-nested", {"mode": "hw"}, "default", "nested"),
+                 ("hw-shadow", {"mode": "hw", "paging": "shadow"}, "default", "shadow"))
+
+
+def bench_modes() -> dict:
     """Each of the PM OS's nanobenchmarks (`bench NAME`, its default count) on bare `pc`
-    and as a VM under mode `trap` on the strict host CPU: host seconds per command and
-    the slowdown, with the trap exits the command took."""
+    and as a VM under mode trap (strict host CPU) and mode hw with nested and with
+    shadow paging, each VM alone on its VMM: host seconds per command, the slowdown
+    against bare pc, and the VMM's exits the command took."""
     from .config import PROJECT_ROOT
     from .machine import Machine
     from .vmm.spec import load_vm
@@ -219,22 +225,29 @@ def bench_trap() -> dict:
     img = PROJECT_ROOT / "roms_test" / "os" / "os.img"
     m = Machine.load("pc", {"hdd": img}, persist=False)
     com = m.devices["com1"].backend
-    v = VMM(64 << 20, host_cpu="strict")
+    vmms, vms = [], {}
     res = {}
     try:
-        t = v.add(load_vm(PROJECT_ROOT / "machines" / "vm" / "pmos.yaml", {"mode": "trap"}))
+        for key, over, cpu, paging in MODES_BENCHED:
+            v = VMM(64 << 20, host_cpu=cpu, paging=paging)
+            vmms.append(v)
+            vms[key] = (v, v.add(load_vm(PROJECT_ROOT / "machines" / "vm" / "pmos.yaml", over)))
         m.run_until(lambda mm: com.output.endswith(b"$ "), 60)
-        v.run_until(lambda _: t.console.output.endswith(b"$ "), 60)
+        for v, vm in vms.values():
+            v.run_until(lambda _, vm=vm: vm.console.output.endswith(b"$ "), 60)
         for name in NANOBENCHES:
             line = f"bench {name}".encode()
             bare, _ = _shell_command(lambda: com.output, com.feed, m.run_until, line, 300)
-            e0 = sum(t.mode.exits.values())
-            trap, _ = _shell_command(lambda: t.console.output, t.console.feed, v.run_until, line, 600)
-            res[name] = {"bare_s": bare, "trap_s": trap, "slowdown": trap / bare,
-                         "exits": sum(t.mode.exits.values()) - e0}
+            row = {"bare_s": bare}
+            for key, (v, vm) in vms.items():
+                e0 = sum(vm.mode.exits.values())
+                t, _ = _shell_command(lambda vm=vm: vm.console.output, vm.console.feed, v.run_until, line, 600)
+                row[key] = {"s": t, "slowdown": t / bare, "exits": sum(vm.mode.exits.values()) - e0}
+            res[name] = row
     finally:
         m.shutdown()
-        v.shutdown()
+        for v in vmms:
+            v.shutdown()
     return res
 
 
@@ -329,10 +342,12 @@ def _main(args, results) -> int:
               f"{r['emulate_s']:.2f} s (slowdown {r['slowdown']:.2f}x)")
         print(f"  world switch {r['switch_us']:.1f} us, VMM overhead per slice "
               f"{r['slice_overhead_us']:.1f} us (CP/M and two PM OS VMs)", flush=True)
-        r = bench_trap()
-        results["vmm_trap"] = r
-        print("vmm (mode trap, strict host CPU): host seconds per `bench NAME` command")
+        r = bench_modes()
+        results["vmm_modes"] = r
+        print("vmm modes: host seconds per `bench NAME` command (slowdown against bare pc; VMM exits)")
+        print(f"  {'bench':10s} {'bare pc':>8s}  " + "  ".join(f"{k:>26s}" for k, *_ in MODES_BENCHED))
         for name, x in r.items():
-            print(f"  {name:10s} bare pc {x['bare_s']:6.3f} s   trap {x['trap_s']:6.3f} s   "
-                  f"slowdown {x['slowdown']:6.1f}x   {x['exits']:6d} trap exits", flush=True)
+            cols = "  ".join(f"{x[k]['s']:7.3f} s {x[k]['slowdown']:6.1f}x {x[k]['exits']:6d} ex"
+                             for k, *_ in MODES_BENCHED)
+            print(f"  {name:10s} {x['bare_s']:7.3f}s  {cols}", flush=True)
     return 0
