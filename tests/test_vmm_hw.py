@@ -102,14 +102,19 @@ def test_the_checker_finds_nothing_sensitive_under_hw():
     assert fam["SGDT"] == fam["PUSHF"] == fam["POPF"] == fam["far JMP"] == "innocuous"
 
 
-def test_cli_hw_both_pagings_and_a_bad_paging(tmp_path):
-    for paging in ("nested", "shadow"):
-        r = run_cli("vmm", "run", "machines/vm/pmos.yaml", "--mode", "hw", "--paging", paging,
-                    "--unthrottled", "--stats", "--until", "pmos:$ ", "--seconds", "120")
-        assert r.returncode == 0, r.stderr
-        line = next(ln for ln in r.stdout.splitlines()
-                    if ln.startswith(f"pmos: hw ({paging} paging) exits per second"))
-        assert re.search(r"I/O instruction \(30\) \d+/s", line), line
+def test_cli_runs_the_whole_spectrum_in_one_vmm_and_refuses_a_bad_paging(tmp_path):
+    """machines/vm/spectrum.yaml: CP/M under emulate, the PM OS under trap (the
+    scenario's strict host CPU) and under hw with nested and with shadow paging."""
+    r = run_cli("vmm", "run", "machines/vm/spectrum.yaml", "--unthrottled", "--stats",
+                "--console", "none", "--until", "cpm:A>", "--until", "pmos-trap:$ ",
+                "--until", "pmos-ept:$ ", "--until", "pmos-spt:$ ", "--seconds", "150")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    for vm, label in (("pmos-trap", "trap"), ("pmos-ept", "hw (nested paging)"),
+                      ("pmos-spt", "hw (shadow paging)")):
+        line = next(ln for ln in lines if ln.startswith(f"{vm}: {label} exits per second"))
+        assert re.search(r"(gp|I/O instruction \(30\)) \d+/s", line), line
+    assert not [ln for ln in lines if "first misbehaving" in ln]     # strict: trap is complete
     bad = tmp_path / "bad.yaml"
     bad.write_text("vm: bad\nmachine: pc\nmode: hw\npaging: sideways\n")
     with pytest.raises(ConfigError, match="paging: must be nested or shadow"):

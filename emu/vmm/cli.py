@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
     r = vs.add_parser("run", help="run VMs (VM descriptions, scenarios or disk images) at once")
     r.add_argument("targets", nargs="+", metavar="VM.yaml|SCENARIO.yaml|IMAGE")
     r.add_argument("--mode", help=f"run every VM in this mode: {MODES_HELP}")
-    r.add_argument("--cpu", choices=("default", "strict"), default="default",
+    r.add_argument("--cpu", choices=("default", "strict"), default=None,
                    help="the host CPU of mode trap: the real x86, on which the VMM reports the "
                         "first sensitive instruction that misbehaves (default), or the strict, "
                         "virtualizable model")
@@ -293,10 +293,11 @@ def cmd_run(args) -> int:
     from .control import ControlServer
     from .spec import load_any, unique_names
     from .vmm import DEFAULT_HOST_RAM, VMM
-    specs, host_ram = [], None
+    specs, host_ram, host_cpu = [], None, None
     for t in args.targets:
         sc = load_any(t)
         host_ram = host_ram or sc.host_ram
+        host_cpu = host_cpu or sc.host_cpu
         specs += sc.vms
     unique_names(specs)
     weights = _pairs(args.weight, "=", "--weight")
@@ -319,7 +320,7 @@ def cmd_run(args) -> int:
     if args.host_ram:
         host_ram = _size(args.host_ram)
     vmm = VMM(host_ram or DEFAULT_HOST_RAM, paced=not args.unthrottled, mode=args.mode,
-              host_cpu=args.cpu, paging=args.paging)
+              host_cpu=args.cpu or host_cpu or "default", paging=args.paging)
     ctl = tcp = None
     try:
         for s in specs:

@@ -69,6 +69,7 @@ class Scenario:
     vms: list
     host_ram: int | None = None
     file: Path | None = None
+    host_cpu: str | None = None   # the host CPU of mode trap: default / strict
 
 
 def _machine_raw(ctx, name_or_path, vm_file):
@@ -192,8 +193,11 @@ def load_scenario(file, raw=None) -> Scenario:
     raw = ctx.mapping(read_yaml(file) if raw is None else raw, "(top level)", required=True)
     ctx.keys(raw, SCENARIO_KEYS, "")
     host = ctx.mapping(raw.get("host"), "host")
-    ctx.keys(host, {"ram"}, "host")
+    ctx.keys(host, {"ram", "cpu"}, "host")
     host_ram = ctx.int_(host["ram"], "host.ram", 1 << 20, 1 << 34) if "ram" in host else None
+    host_cpu = ctx.str_(host["cpu"], "host.cpu") if "cpu" in host else None
+    if host_cpu not in (None, "default", "strict"):
+        ctx.fail("host.cpu", f"must be default or strict, got {host_cpu!r}")
     vms = []
     entries = ctx.seq(raw.get("vms"), "vms")
     if not entries:
@@ -215,7 +219,7 @@ def load_scenario(file, raw=None) -> Scenario:
             for k, v in _knobs(ctx, over, f"{key}.").items():
                 setattr(vm, k, v)
             vms.append(vm)
-    return Scenario(vms=vms, host_ram=host_ram, file=file)
+    return Scenario(vms=vms, host_ram=host_ram, file=file, host_cpu=host_cpu)
 
 
 def unique_names(vms) -> None:
