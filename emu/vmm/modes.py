@@ -78,8 +78,9 @@ class Emulate(Mode):
 
 
 from .trap import Trap  # (it builds on Emulate)
+from .kvm import Kvm  # noqa: E402  (so does this; imported last: no cycle)
 
-MODES = {m.name: m for m in (Emulate, Trap)}
+MODES = {m.name: m for m in (Emulate, Trap, Kvm)}
 
 
 def mode_class(name: str):
