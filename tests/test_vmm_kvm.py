@@ -7,6 +7,8 @@ board; what it prints on COM1 is checked against the host's own CPU
 under KVM skip only where the host has no /dev/kvm."""
 import os
 import re
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -23,8 +25,8 @@ try:
 except ImportError as e:
     pytest.skip(f"cores.x86 is not importable ({e})", allow_module_level=True)
 
-from emu.vmm import kvm  # noqa: E402  (after emu.vmm.vmm: modes imports it)
-from tests.test_vmm import VMS, out, run_cli, wait  # noqa: E402
+from emu.vmm import kvm  # (after emu.vmm.vmm, whose modes import it: not first)
+from tests.test_vmm import VMS, out, run_cli, wait
 
 IMAGE = ROOT / "roms_test" / "vmm" / "kvmboot.img"
 needs_kvm = pytest.mark.skipif(not os.path.exists("/dev/kvm"),
@@ -234,3 +236,16 @@ def test_cli_runs_a_disk_image_under_mode_kvm():
                 "--until", f"kvmboot:{DONE}", "--seconds", "60", timeout=120)
     assert r.returncode == 0, r.stderr
     assert "kvmboot | KVM-GUEST HV KVMKVMKVM" in r.stdout and f"kvmboot | {DONE}" in r.stdout
+
+
+@pytest.mark.skipif(shutil.which("nasm") is None, reason="needs nasm")
+def test_the_shipped_image_is_what_its_source_assembles_to(tmp_path):
+    img = tmp_path / "kvmboot.img"
+    r = subprocess.run(["nasm", "-I", str(ROOT / "roms_test" / "x86") + "/", "-f", "bin", "-o", str(img),
+                        str(ROOT / "roms_test" / "vmm" / "kvmboot.asm")], capture_output=True, text=True,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    code = img.read_bytes()
+    data = IMAGE.read_bytes()
+    assert len(data) == 1474560 and data[510:512] == b"\x55\xaa"
+    assert data[:len(code)] == code and not any(data[len(code):])

@@ -53,7 +53,17 @@ import signal
 import threading
 import time
 from collections import Counter
-from ctypes import Structure, Union, c_int, c_long, c_uint8, c_uint16, c_uint32, c_uint64, c_void_p
+from ctypes import (
+    Structure,
+    Union,
+    c_int,
+    c_long,
+    c_uint8,
+    c_uint16,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
 
 import numpy as np
 
@@ -274,8 +284,8 @@ EXIT_NAMES = {KVM_EXIT_UNKNOWN: "unknown", KVM_EXIT_EXCEPTION: "exception", KVM_
 # where KVM puts the real-mode TSS (3 pages) and the EPT identity map (1 page) it needs
 # when the host lacks unrestricted guest: below the BIOS at the top of 4 GiB, as QEMU does
 TSS_ADDR = 0xFFFBD000
-MIN_RUN = 20e-6                    # seconds: less guest time than one exit costs is not run
 IDENTITY_MAP_ADDR = 0xFFFBC000
+MIN_RUN = 20e-6            # seconds: a slice's remainder shorter than an exit is the next one's
 
 # ---- libc: ioctl, POSIX timers -------------------------------------------------------------
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -551,7 +561,7 @@ class Kvm(Emulate):
         runs = self.runs or 1
         return {"exits": dict(self.exits), "kvm_runs": self.runs, "kvm_seconds": self.run_time,
                 "us_per_run": 1e6 * self.run_time / runs, "injected": self.injected,
-                "slots": len(self.k.slots) if self.k else 0}
+                "idle_cycles": self.idle_cycles, "slots": len(self.k.slots) if self.k else 0}
 
     # ---- memory slots ------------------------------------------------------------------------
     def sync_slots(self) -> None:

@@ -78,7 +78,7 @@ class Emulate(Mode):
 
 
 from .trap import Trap  # (it builds on Emulate)
-from .kvm import Kvm  # noqa: E402  (so does this; imported last: no cycle)
+from .kvm import Kvm  # (so does this)
 
 MODES = {m.name: m for m in (Emulate, Trap, Kvm)}
 
