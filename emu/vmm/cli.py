@@ -36,6 +36,9 @@ def add_parser(sub) -> None:
                    help="the host CPU of mode trap: the real x86, on which the VMM reports the "
                         "first sensitive instruction that misbehaves (default), or the strict, "
                         "virtualizable model")
+    r.add_argument("--accel", choices=("model", "kvm"), default="model",
+                   help="mode hw: the x86 core's VT-x model (default) or the host's real VT-x "
+                        "through /dev/kvm (the VMs of mode hw run in mode kvm)")
     r.add_argument("--paging", choices=("nested", "shadow"), default="nested",
                    help="mode hw: nested paging (EPT, the default) or the VMM's shadow page tables")
     r.add_argument("--seconds", type=float, help="stop after this many host seconds")
@@ -132,9 +135,15 @@ def fmt_mode_stats(v) -> list:
         return []
     ht = v["host_time"] or 1e-9
     rates = ", ".join(f"{k} {n / ht:.0f}/s" for k, n in sorted(ms["exits"].items(), key=lambda kv: -kv[1]))
+    mode = v["mode"] + (f" ({ms['paging']} paging)" if "paging" in ms else "")
+    out = [f"{v['name']}: {mode} exits per second: {rates or '-'}"]
+    if "kvm_runs" in ms:                    # mode kvm: the host's own VT-x
+        out.append(f"{v['name']}: {ms['kvm_runs']} KVM_RUN calls, {ms['us_per_run']:.1f} us each, "
+                   f"{ms['slots']} memory slots")
+    if "native_insns" not in ms:
+        return out
     n = ms["native_insns"] + ms["emulated_insns"]
     native = 100.0 * ms["native_insns"] / n if n else 0.0
-    mode = v["mode"] + (f" ({ms['paging']} paging)" if "paging" in ms else "")
     line = (f"{v['name']}: {native:.1f}% of the guest instructions it ran on the host CPU "
             f"(the rest the VMM emulated)")
     sh = ms.get("shadow")
@@ -142,7 +151,7 @@ def fmt_mode_stats(v) -> list:
         line += (f"; shadows: {ms['spaces']} directories, {ms['shadow_frames']} frames, {ms['tracked']} "
                  f"pages write-protected, {sh.get('hidden', 0)} hidden faults, {sh.get('guest', 0)} "
                  f"guest faults, {sh.get('pt-update', 0)} page-table updates")
-    out = [f"{v['name']}: {mode} exits per second: {rates or '-'}", line]
+    out.append(line)
     r = ms.get("report")
     if r:
         out.append(f"{v['name']}: first misbehaving sensitive instruction: {r['instruction']} at "
@@ -319,7 +328,12 @@ def cmd_run(args) -> int:
             s.cap = float(c)
     if args.host_ram:
         host_ram = _size(args.host_ram)
-    vmm = VMM(host_ram or DEFAULT_HOST_RAM, paced=not args.unthrottled, mode=args.mode,
+    mode = args.mode
+    if args.accel == "kvm":                 # hardware assist by the host's own VT-x
+        mode = "kvm" if mode == "hw" else mode
+        for s in specs:
+            s.mode = "kvm" if s.mode == "hw" else s.mode
+    vmm = VMM(host_ram or DEFAULT_HOST_RAM, paced=not args.unthrottled, mode=mode,
               host_cpu=args.cpu or host_cpu or "default", paging=args.paging)
     ctl = tcp = None
     try:

@@ -30,7 +30,11 @@ class HostMemory:
             raise HostMemoryError(f"host memory of {size} bytes is not a whole number of 4 KiB frames")
         self.size = size
         self.nframes = size // FRAME
-        self.data = np.zeros(size, dtype=np.uint8)
+        # page aligned, so that each frame is one host page (numpy's own buffer starts 16
+        # bytes into one): KVM maps frames into a guest as they are (emu.vmm.kvm)
+        buf = np.zeros(size + FRAME, dtype=np.uint8)
+        skip = -buf.ctypes.data % FRAME
+        self.data = buf[skip:skip + size]
         self.owner = np.full(self.nframes, -1, dtype=np.int32)   # frame -> owner id (-1 free)
         self.owners: dict[str, int] = {}
         free = np.arange(self.nframes, dtype=np.int64)

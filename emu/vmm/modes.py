@@ -13,16 +13,18 @@ CP/M guest); the guest's privileged state (its CR0, CR3, IDT ...) lives only in
 that model's state array and never loads into the host CPU, so enter/leave
 move nothing and a world switch is the VMM choosing another model to run.
 ``trap`` (emu.vmm.trap) runs the guest kernel deprivileged on the host CPU
-itself; the other modes of the spectrum (binary translation, hardware assist,
-paravirtualization) register here as they land.
+itself, ``hw`` (emu.vmm.hw) at its own ring 0 in the core's VT-x-style non-root
+operation, ``kvm`` (emu.vmm.kvm) on the host processor's own VT-x through
+/dev/kvm; binary translation and paravirtualization register here as they land.
 """
 from __future__ import annotations
 
 from .mode import Emulate, Mode, ModeError  # noqa: F401  (the modes' base, re-exported)
 from .hw import Hw
+from .kvm import Kvm
 from .trap import Trap
 
-MODES = {m.name: m for m in (Emulate, Trap, Hw)}
+MODES = {m.name: m for m in (Emulate, Trap, Hw, Kvm)}
 
 
 def mode_class(name: str):
