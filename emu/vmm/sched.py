@@ -16,7 +16,8 @@ CFS its progress is raised to the least among the busy VMs, so it runs soon
 but cannot starve them.  Unpaced, an idle VM's clock also waits for the busy
 ones (it may not run while its guest time is ahead of every busy VM's):
 otherwise an OS idling in HLT would race through emulated hours of timer
-ticks and take host time from the VMs with work to do.
+ticks and take host time from the VMs with work to do.  When every VM idles, the
+one whose clock is furthest behind runs next.
 """
 from __future__ import annotations
 
@@ -72,7 +73,13 @@ class FairShare:
             for v in ready:
                 if self.idle.get(v) and self.progress(v) < least:
                     self.floor[v] = self.floor.get(v, 0.0) + (least - self.progress(v)) * v.weight
-        vm = min(ready, key=lambda v: (self.progress(v), self.last.get(v, -1)))
+        if busy:
+            vm = min(ready, key=lambda v: (self.progress(v), self.last.get(v, -1)))
+        else:
+            # every VM idles: the one whose clock is furthest behind goes next (its next
+            # event is in its own time; by progress a VM halted for good would be picked
+            # every time and starve one that waits for its timer)
+            vm = min(ready, key=lambda v: (v.guest_time, self.last.get(v, -1)))
         self.turn += 1
         self.last[vm] = self.turn
         return vm, None
