@@ -313,3 +313,27 @@ def test_ps_lists_a_running_vmm_and_controls_its_vms(tmp_path):
     finally:
         p.terminate()
         p.wait(30)
+
+
+def test_when_every_vm_idles_the_clock_furthest_behind_runs():
+    """A VM halted for good (least progress) must not starve another idle VM that
+    waits for its own timer: the one whose clock lags runs next."""
+    from emu.vmm.sched import FairShare
+
+    class Fake:
+        RUNNING, status, cap, host_time, weight = "running", "running", 0, 0.0, 1
+
+        def __init__(self, insns, guest_time):
+            self.insns, self.guest_time = insns, guest_time
+
+        def wall_time(self):
+            return 100.0
+    fs = FairShare()
+    dead, waiting = Fake(10, 5.0), Fake(1000, 1.0)
+    fs.idle = {dead: True, waiting: True}
+    picks = []
+    for _ in range(6):
+        vm, _ = fs.pick([dead, waiting])
+        picks.append(vm)
+        vm.guest_time += 1.0                       # its slice advanced its clock
+    assert waiting in picks[:4] and dead in picks
