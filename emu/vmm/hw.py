@@ -30,7 +30,6 @@ root operation (the VMM's instruction emulator), and EIP moves on.
 """
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 from .. import abi
@@ -98,9 +97,10 @@ class HwNested(Emulate):
         s[X.VMX_PIN] = V.PIN_NMI
         s[X.VMX_PROC] = V.P_HLT
         s[X.EXC_BITMAP] = 0
-        s[X.CR0_MASK] = X.CD | X.NW                     # the VMM owns the cache controls
-        s[X.CR0_SHADOW] = int(s[X.CR0]) & (X.CD | X.NW)
-        s[X.CR4_MASK] = s[X.CR4_SHADOW] = 0
+        if s[X.CR0_MASK] != X.CD | X.NW:                # (first entry, or after a reset)
+            s[X.CR0_MASK] = X.CD | X.NW                 # the VMM owns the cache controls
+            s[X.CR0_SHADOW] = int(s[X.CR0]) & (X.CD | X.NW)
+            s[X.CR4_MASK] = s[X.CR4_SHADOW] = 0
 
     def _virtual_irq(self, level: bool, vector=None) -> None:
         """The VM's interrupt controller's output: while the guest runs, a line the VMM

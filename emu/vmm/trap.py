@@ -36,7 +36,6 @@ traps.  The pieces:
 from __future__ import annotations
 
 import struct
-import time
 from collections import Counter
 
 import numpy as np
@@ -151,7 +150,6 @@ class Trap(Emulate):
         self.exits = Counter()                   # reason -> count (--stats)
         self.native = 0                          # guest instructions the host CPU ran itself
         self.emulated = 0                        # ... and the VMM emulated (while trapping)
-        self.exit_time = 0.0
         self.report = None                       # lockstep: the first misbehaving instruction
         self._last_pf = None
         self._vrun = None
@@ -501,7 +499,6 @@ class Trap(Emulate):
         sched.running_cpu = cpu
         sched.halted[cpu.name] = False
         clock = cpu.clock_hz
-        t0 = time.perf_counter()
         try:
             while not self.m.stop_requested:
                 budget = int(sched.slice_end * clock) - self._cycles()
@@ -540,7 +537,6 @@ class Trap(Emulate):
         finally:
             self.to_vcpu()
             sched.running_cpu = None
-            self.exit_time += time.perf_counter() - t0
 
     def _before_host_run(self, cpu) -> None:
         """(The hardware-assisted modes inject interrupts here.)"""
