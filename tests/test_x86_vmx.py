@@ -190,3 +190,24 @@ def test_root_operation_ignores_every_control():
     s[cpu.VMX_PIN] = 0xFF
     s[abi.S_IRQ] = 1
     assert c.execute(mem, 100) == abi.EXIT_HLT
+
+
+def test_msr_bitmaps_decide_which_msrs_exit():
+    """SDM 24.6.9: the read bitmap for MSRs 0-1FFFh at bytes 0-1023 of the 4 KiB, for
+    C0000000h-C0001FFFh at 1024-2047, the write bitmaps at 2048 and 3072; a set bit
+    exits; MSRs outside both ranges always exit."""
+    BM = 0x9000
+    cases = [("0F 32", 0x174, None), ("0F 30", 0x174, None), ("0F 32", 0x10, 0x10 >> 3),
+             ("0F 30", 0x10, 0x800 + (0x10 >> 3)), ("0F 32", 0x1234567, None)]
+    for code, msr, byte in cases:
+        c, mem = guest(bytes.fromhex(code), protected=True, ecx=msr)
+        s = c.state
+        s[cpu.VMX_PROC] = V.P_MSR_BITMAPS
+        s[cpu.VMX_MSRBM] = BM
+        if byte is not None:
+            mem[0][BM + byte] = 1 << (msr & 7)
+        r = c.execute(mem, 1)
+        exits = r == abi.EXIT_VMEXIT
+        assert exits == (byte is not None or msr > 0x1FFF), (code, hex(msr))
+        if not exits:                               # it ran: SYSENTER_CS read or written
+            assert int(s[cpu.EIP]) == CODE + 2

@@ -59,7 +59,7 @@ class X86(Core):
         s = self.state
         m = self.model
         s[cpu.MODEL] = m
-        s[cpu.XVEC] = s[cpu.DELIV] = s[cpu.MMLOG_W] = -1
+        s[cpu.XVEC] = s[cpu.DELIV] = s[cpu.MMLOG_W] = s[cpu.VMX_MSRBM] = -1
         s[cpu.TLBT:cpu.TLBT + cpu.TLBN] = -1
         for i in range(6):
             s[cpu.LIMIT + i] = 0xFFFF

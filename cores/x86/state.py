@@ -37,6 +37,7 @@ VMX_PIN, VMX_PROC = 70, 71                     # pin-based / primary processor-b
 CR0_MASK, CR0_SHADOW, CR4_MASK, CR4_SHADOW = 72, 73, 74, 75   # guest/host masks, read shadows
 VMX_REASON = 76                                # basic exit reason of the last EXIT_VMEXIT
 VMX_QUAL = 77                                  # its exit qualification (while the exit is pending)
+VMX_MSRBM = 78                                 # MSR bitmaps: offset of their 4 KiB in mem[0] (host memory)
 
 # ---- not undone by a fault ----------------------------------------------------------
 CR2 = 80                                       # page-fault linear address

@@ -30,7 +30,7 @@ from .modrm import modrm_ea, rm_rd, rm_wr
 from .interrupts import ud
 from .vmx import (CR_CLTS, CR_LMSW, CR_MOV_FROM, P_CR3_LOAD, P_CR3_STORE, P_INVLPG, P_MOV_DR, P_RDPMC,
                   P_RDTSC, R_CPUID, R_CR, R_DR, R_INVD, R_INVLPG, R_RDMSR, R_RDPMC, R_RDTSC, R_WRMSR,
-                  cr_read, cr_write_exits, cr_written, exiting, vmexit)
+                  cr_read, cr_write_exits, cr_written, exiting, msr_exits, vmexit)
 
 VME_, PVI_ = 1, 2                                # CR4 bits
 TF_ = 0x100
@@ -313,7 +313,7 @@ def sys_0f(s, mem, op, seg, w, a32, start):
             return ud(s, mem, start)
         if not cpl0(s):
             return 0
-        if s[VMX]:                                     # (no MSR bitmaps: every MSR exits)
+        if s[VMX] and msr_exits(s, mem, s[ECX], op == 0x30):
             vmexit(s, R_RDMSR if op == 0x32 else R_WRMSR, 0, start)
             return 0
         if op == 0x32:

@@ -12,8 +12,9 @@ length in the exit-info block:
   whatever RFLAGS.IF says), NMI exiting;
 * processor-based controls (``VMX_PROC``): interrupt-window exiting, HLT, INVLPG,
   RDPMC, RDTSC, CR3-load, CR3-store and MOV-DR exiting (bit positions as in SDM
-  table 24-6); CPUID, INVD, RDMSR/WRMSR exit unconditionally (VT-x without MSR
-  bitmaps);
+  table 24-6); CPUID and INVD exit unconditionally; RDMSR/WRMSR exit unless "use
+  MSR bitmaps" is set and the MSR's bit in the 4 KiB bitmaps (SDM 24.6.9: read
+  low, read high, write low, write high; at ``VMX_MSRBM`` in host memory) is clear;
 * CR0/CR4 guest/host masks and read shadows: a MOV to CR0/CR4, CLTS or LMSW that
   would set a masked bit to other than its shadow exits; reads (MOV from CR0/CR4,
   SMSW) see the shadow for masked bits (SDM 25.3);
@@ -29,14 +30,16 @@ first byte) and its length reported, so the VMM emulates it and moves EIP on.  T
 privilege checks that come first on VT-x (#GP for CPL > 0, #UD) come first here.
 Not modelled: secondary controls (descriptor-table exiting, unrestricted guest as
 a control: the core runs real mode in non-root operation as an unrestricted guest
-does), MSR bitmaps, CR3-target values, task-switch exits, the preemption timer.
+does), CR3-target values, task-switch exits, the preemption timer.
 """
+import numpy as np
 from numba import njit
 
 from emu import abi
 
 from .state import (CR0, CR0_MASK, CR0_SHADOW, CR4, CR4_MASK, CR4_SHADOW, EIP, EXIT_INFO, FLAGS, IF, J,
-                    VMX, VMX_PIN, VMX_PROC, VMX_QUAL, VMX_REASON, X_FAULTED, XERR, XREAD, XVEC)
+                    VMX, VMX_MSRBM, VMX_PIN, VMX_PROC, VMX_QUAL, VMX_REASON, X_FAULTED, XERR, XREAD,
+                    XVEC)
 
 VMEXIT_VEC = 0x100          # XVEC of an instruction that causes a VM exit (not a vector)
 
@@ -50,6 +53,7 @@ PIN_EXT, PIN_NMI = 1 << 0, 1 << 3
 # primary processor-based controls (SDM table 24-6)
 P_IWIN, P_HLT, P_INVLPG, P_RDPMC, P_RDTSC = 1 << 2, 1 << 7, 1 << 9, 1 << 11, 1 << 12
 P_CR3_LOAD, P_CR3_STORE, P_NMIWIN, P_MOV_DR = 1 << 15, 1 << 16, 1 << 22, 1 << 23
+P_MSR_BITMAPS = 1 << 28
 
 # CR-access qualification access types (SDM table 27-3)
 CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW = 0, 1, 2, 3
@@ -138,3 +142,20 @@ def event_exit(s):
     s[abi.S_EXIT_QUAL] = 0
     s[EXIT_INFO + abi.EI_ILEN] = 0
     return True
+
+
+@njit(**J)
+def msr_exits(s, mem, n, write):
+    """RDMSR/WRMSR of MSR ``n`` exits (SDM 25.1.3): always without MSR bitmaps; with
+    them, by the MSR's bit (MSRs outside 0-1FFFh and C0000000h-C0001FFFh always)."""
+    if (s[VMX_PROC] & P_MSR_BITMAPS) == 0 or s[VMX_MSRBM] < 0:
+        return True
+    if n <= 0x1FFF:
+        base = 0x800 if write else 0
+    elif 0xC0000000 <= n <= 0xC0001FFF:
+        base = 0xC00 if write else 0x400
+        n -= 0xC0000000
+    else:
+        return True
+    b = np.int64(mem[0][s[VMX_MSRBM] + base + (n >> 3)])
+    return ((b >> (n & 7)) & 1) != 0

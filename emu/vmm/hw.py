@@ -24,7 +24,8 @@ signals the VMM, which injects the interrupt on VM entry when the guest's
 RFLAGS.IF and interruptibility allow, and otherwise asks for an interrupt-window
 exit.  CPUID exits (the VMM answers as the guest's CPU model, with the
 "hypervisor present" bit, CPUID.1:ECX[31], set as KVM and Xen set it), HLT exits
-(the VMM idles the virtual CPU until an interrupt), MSR accesses exit.  The
+(the VMM idles the virtual CPU until an interrupt), MSR accesses exit but for the
+SYSENTER MSRs, which the MSR bitmaps give the guest.  The
 instructions an exit asks the VMM to emulate run on the VM's own x86 model in
 root operation (the VMM's instruction emulator), and EIP moves on.
 """
@@ -45,6 +46,7 @@ VT_NAMES = {0: "exception or NMI", 1: "external interrupt", 2: "triple fault", 7
 ABI_REASON = {abi.EXIT_IO_IN: 30, abi.EXIT_IO_OUT: 30, abi.EXIT_MMIO_READ: 48,
               abi.EXIT_MMIO_WRITE: 48, abi.EXIT_EXCEPTION: 0, abi.EXIT_SHUTDOWN: 2}
 INJ_VALID = 0x80000000
+PASS_MSRS = (0x174, 0x175, 0x176)  # IA32_SYSENTER_CS/ESP/EIP: the guest's own
 HYPERVISOR = 1 << 31              # CPUID.1:ECX bit 31
 
 
@@ -87,6 +89,17 @@ class HwNested(Emulate):
         self.in_slice = False
         self.vcpu.set_irq = self._virtual_irq           # the PIC signals the VMM (VT-x)
         m.scheduler.cpu_hooks[self.vcpu.name] = self._run_cpu
+        # the MSR bitmaps (a host frame of the VMM's): the SYSENTER MSRs are the guest's
+        # (no exit, as KVM passes them through); every other MSR exits
+        self.hostmem = m.mem.host
+        self.msr_frame = self.hostmem.alloc(1, vm.name)
+        o = int(self.msr_frame[0]) * 4096
+        bm = self.hostmem.data[o:o + 4096]
+        bm[:] = 0xFF
+        for n in PASS_MSRS:
+            for base in (0, 0x800):                     # read low, write low
+                bm[base + (n >> 3)] &= ~(1 << (n & 7)) & 0xFF
+        self.msr_bitmaps = o
         self.arm()
 
     # ---- the VMCS --------------------------------------------------------------------
@@ -95,7 +108,8 @@ class HwNested(Emulate):
         X, V, s = self.X, self.V, self.vcpu.state
         s[X.VMX] = 1
         s[X.VMX_PIN] = V.PIN_NMI
-        s[X.VMX_PROC] = V.P_HLT
+        s[X.VMX_PROC] = V.P_HLT | V.P_MSR_BITMAPS
+        s[X.VMX_MSRBM] = self.msr_bitmaps
         s[X.EXC_BITMAP] = 0
         if s[X.CR0_MASK] != X.CD | X.NW:                # (first entry, or after a reset)
             s[X.CR0_MASK] = X.CD | X.NW                 # the VMM owns the cache controls
@@ -116,6 +130,9 @@ class HwNested(Emulate):
 
     def invalidate(self) -> None:
         self.arm()
+
+    def destroy(self) -> None:
+        self.hostmem.free(self.msr_frame)
 
     def stats(self) -> dict:
         n = int(self.vcpu.state[abi.S_INSNS])
