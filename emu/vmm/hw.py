@@ -92,6 +92,8 @@ class HwNested(Emulate):
         # the MSR bitmaps (a host frame of the VMM's): the SYSENTER MSRs are the guest's
         # (no exit, as KVM passes them through); every other MSR exits
         self.hostmem = m.mem.host
+        if self.hostmem is None:
+            raise ModeError(f"{vm.name}: mode 'hw' runs VMs of a VMM")
         self.msr_frame = self.hostmem.alloc(1, vm.name)
         o = int(self.msr_frame[0]) * 4096
         bm = self.hostmem.data[o:o + 4096]
