@@ -45,6 +45,9 @@ def main(argv=None) -> int:
     s.add_argument("--ram", metavar="SIZE", help="installed RAM, e.g. 64M or 256M (machines "
                    "with a ram_size key, such as pc)")
     s.add_argument("--unthrottled", action="store_true", help="run as fast as possible")
+    s.add_argument("--rewind", type=float, metavar="SECONDS",
+                   help="keep the last SECONDS for rewinding (hold F2 in the window; default 30 "
+                        "there, off headless; 0: off)")
     s.add_argument("--serial", action="append", default=[], metavar="HOST",
                    help="connect the next serial port (COM1, then COM2): none, stdio, "
                         "file:PATH or tcp:HOST:PORT (listens; one client)")

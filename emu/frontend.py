@@ -1,6 +1,6 @@
 """Frontends: pygame window, terminal (for console-only machines) and headless.
 
-Window hotkeys: Esc quit, F1 pause, Tab (hold) fast-forward, F5 save state,
+Window hotkeys: Esc quit, F1 pause, F2 (hold) rewind, Tab (hold) fast-forward, F5 save state,
 F7 load state, F12 screenshot (PNG in the current folder).
 Terminal: host keys go to the serial console; Ctrl-] quits.
 """
@@ -27,6 +27,10 @@ def run(args) -> int:
     state_file = args.state
     if state_file and Path(state_file).exists():
         m.load_state(state_file)
+    if (getattr(args, "rewind", None) or 0) < 0:
+        raise EmuError(f"--rewind {args.rewind}: seconds to keep, 0 for none")
+    if getattr(args, "rewind", None) and (headless or m.screen is None):
+        m.enable_rewind(span=args.rewind)           # (the window turns it on itself)
     try:
         if getattr(args, "serial", None):
             m.connect_serial(args.serial)
@@ -176,7 +180,9 @@ def run_window(m: Machine, args) -> None:
     _start_audio(m)
     state_file = args.state or f"{m.name}.state"
     clock = pygame.time.Clock()
-    paused = fast = False
+    paused = fast = back = False
+    if getattr(args, "rewind", None) != 0:      # the window keeps the last 30 s by default
+        m.enable_rewind(span=getattr(args, "rewind", None) or 30.0)
     shot = 0
     running = True
     limit = args.frames or (round(args.seconds / m.frame_period) if args.seconds else None)
@@ -194,6 +200,8 @@ def run_window(m: Machine, args) -> None:
                     paused = not paused
                 elif ev.key == pygame.K_TAB:
                     fast = down
+                elif ev.key == pygame.K_F2:               # (hold) run time backwards
+                    back = down and m.rewinder is not None
                 elif down and ev.key == pygame.K_F5:
                     try:
                         m.save_state(state_file)
@@ -213,7 +221,9 @@ def run_window(m: Machine, args) -> None:
                 for inp in keymap.get(ev.key, ()):
                     m.press(inp) if down else m.release(inp)
                 m.key_event(pygame.key.name(ev.key), down)
-        if not paused:
+        if back:
+            m.rewinder.step_back()
+        elif not paused:
             m.step_frame(4 if fast else 1)
         if (scr.width, scr.height) != (win.get_width() // scale, win.get_height() // scale):
             win = pygame.display.set_mode((scr.width * scale, scr.height * scale))

@@ -83,6 +83,7 @@ class Machine:
         self.echo_console = echo_console
         self.stop_requested = None
         self.request_reset = False     # set by devices: reset the CPUs at the end of the frame
+        self.rewinder = None           # emu.rewind.Rewind once enable_rewind() is called
         self.a20_gates = {}            # device name -> its A20 gate output (see set_a20)
         self.log = []                  # one line per notable event (a CPU shutdown ...)
         self.frame = 0
@@ -304,6 +305,8 @@ class Machine:
             for d in self.devices.values():
                 d.frame_end()
             self.frame += 1
+            if self.rewinder is not None:
+                self.rewinder.tick()
             if self.request_reset:
                 self.request_reset = False
                 self.reset_cpu()
@@ -401,6 +404,21 @@ class Machine:
             if d.IS_CONSOLE:
                 return d
         raise EmuError(f"machine {self.name!r} has no serial console")
+
+    # ---- rewind (emu.rewind) -----------------------------------------------------------
+    def enable_rewind(self, span: float = 30.0, interval: float = 0.5, cap: int = 64 << 20):
+        """Keep snapshots of the last ``span`` seconds (one per ``interval``, at most
+        ``cap`` bytes of them) so that ``rewind`` can go back."""
+        from .rewind import Rewind
+        self.rewinder = Rewind(self, span, interval, cap)
+        self.rewinder.record()
+        return self.rewinder
+
+    def rewind(self, seconds: float) -> float:
+        """Back by at least ``seconds`` (as far as the history reaches); the time now."""
+        if self.rewinder is None:
+            raise EmuError("rewind is off (Machine.enable_rewind, or emu run --rewind)")
+        return self.rewinder.rewind(seconds)
 
     # ---- save states ----------------------------------------------------------------
     def save_state(self, path) -> None:

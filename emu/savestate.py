@@ -46,7 +46,9 @@ def _split(prefix, st, arrays, scalars):
             scalars[k] = v
 
 
-def save(machine, path) -> None:
+def capture(machine) -> tuple[dict, dict]:
+    """The whole machine as (meta, arrays): what a state file holds (and what rewind
+    keeps in memory).  The arrays are copies."""
     # memory and page tables in the machine's logical layout (emu.bus.Memory): the same
     # whether the machine runs alone or as a VM on host frames that another VM's differ from
     arrays = {"memory": machine.mem.snapshot()}
@@ -57,7 +59,7 @@ def save(machine, path) -> None:
             "rom_images": sorted(machine.mem.rom_images), "ram_size": machine.spec.ram_size,
             "irq_owner": {c: getattr(d, "name", None) for c, d in machine.irq_owner.items()}}
     for name, cpu in machine.cpus.items():
-        arrays[f"cpu.{name}"] = cpu.state
+        arrays[f"cpu.{name}"] = cpu.state.copy()
     for name, sp in machine.spaces.items():
         arrays[f"rpage.{name}"] = machine.mem.to_logical(sp.rpage)
         arrays[f"wpage.{name}"] = machine.mem.to_logical(sp.wpage)
@@ -66,9 +68,17 @@ def save(machine, path) -> None:
         scalars = {}
         _split(f"dev.{name}.", dev.save_state(), arrays, scalars)
         meta["devices"][name] = scalars
-    arrays["inputs"] = machine.inputs
+    arrays["inputs"] = machine.inputs.copy()
     if machine.screen is not None:
-        arrays["screen"] = machine.screen.framebuffer
+        arrays["screen"] = machine.screen.framebuffer.copy()
+    for k, v in arrays.items():                # (device fields may be views of live arrays)
+        if isinstance(v, np.ndarray) and k.startswith("dev."):
+            arrays[k] = v.copy()
+    return meta, arrays
+
+
+def save(machine, path) -> None:
+    meta, arrays = capture(machine)
     buf = io.BytesIO()
     np.savez_compressed(buf, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
     # atomically: a crash mid-write leaves the previous state file whole
@@ -118,7 +128,11 @@ def load(machine, path) -> None:
         [f"{t}page.{n}" for n in machine.spaces for t in "rw"]
     if any(k not in arrays for k in need) or arrays["memory"].shape != (machine.mem.logical_size,):
         raise StateError(f"{path}: save state is damaged (arrays missing or of the wrong size)")
-    # all checks passed: restore
+    apply(machine, meta, arrays)
+
+
+def apply(machine, meta: dict, arrays: dict) -> None:
+    """Put a captured state (capture(), or a checked state file) into the machine."""
     machine.mem.restore(arrays["memory"])
     for name, cpu in machine.cpus.items():
         cpu.state[:] = arrays[f"cpu.{name}"]
