@@ -168,6 +168,10 @@ class Debugger:
         mod = type(self.cpu).__module__
         # the core's "this instruction is abandoned for a read exit" slot (x86, Z80)
         self._xread = 82 if mod.startswith("cores.x86") else 49 if mod.startswith("cores.z80") else None
+        self._xinj = None              # the x86 core's event-injection slot (INJ_INFO)
+        if self.is_x86:
+            from cores.x86 import state as X
+            self._xinj = X.INJ_INFO
         self.bps: dict[int, Breakpoint] = {}
         self.wps: dict[int, Watchpoint] = {}
         self._next_id = 1
@@ -1024,6 +1028,13 @@ class Debugger:
                         return self._stop(self._hit_text(b))
                     if cpu.pc != pc or m.stop_requested:
                         continue                     # a hook moved the PC or asked to stop
+                if self._xinj is not None and int(state[self._xinj]) & 0x80000000:
+                    # an exception stop's event: delivered alone (no budget) so that the
+                    # handler's first instruction gets the breakpoint checks above
+                    why = self._step_injected(cpu)
+                    if why:
+                        return self._stop(why)
+                    continue
                 reason = run(state, mem, budget)
                 sch.halted[cpu.name] = reason == abi.EXIT_HLT
                 if state[abi.S_IOLOG_COUNT]:
@@ -1052,6 +1063,8 @@ class Debugger:
         if cpu.pc != pc or self.m.stop_requested:
             return None                                # a hook moved the PC or asked to stop
         state[abi.S_BREAK] = -1
+        if self._xinj is not None and int(state[self._xinj]) & 0x80000000:
+            return self._step_injected(cpu)
         text = None
         if self.trace_file or self.out_depth is not None:
             text, _ = self.disasm_at(pc)
@@ -1154,6 +1167,28 @@ class Debugger:
                     return f"returned to {cpu.pc:X}"
                 self.out_depth -= 1
         if done and self.step_left:
+            self.step_left -= 1
+            if self.step_left == 0:
+                return "step"
+        return None
+
+    def _step_injected(self, cpu):
+        """A step from an exception stop: deliver the exception only (run with no
+        budget: the core delivers the injected event and executes nothing), so the
+        step ends at the handler's first instruction, as a step into an interrupt does."""
+        state = cpu.state
+        reason = type(cpu).run(state, self.space.mem, 0)
+        if state[abi.S_IOLOG_COUNT]:
+            self.space.drain_iolog(state)
+        if reason:
+            why = self._dispatch(cpu, reason)
+            if why:
+                return why
+        if self._mode_bps:
+            why = self._check_mode()
+            if why:
+                return why
+        if self.step_left:
             self.step_left -= 1
             if self.step_left == 0:
                 return "step"
