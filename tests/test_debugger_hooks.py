@@ -135,6 +135,20 @@ def test_bad_hooks_are_refused_in_one_line(cpm, call, msg):
     assert not cpm.scheduler.cpu_hooks
 
 
+def test_hooks_are_refused_on_a_frame_driver_machine():
+    """sms: the board's frame driver runs the Z80 in its own compiled loop (no scheduler
+    CPU hook, S_BREAK unchecked there): a one-line refusal, and the game runs on."""
+    m = Machine.load("sms")
+    for call in (lambda: m.on_exec(0x38, print), lambda: m.on_write(0xC000, print),
+                 lambda: m.on_port(0xBF, print)):
+        with pytest.raises(DebugError) as e:
+            call()
+        assert "frame driver" in str(e.value) and "\n" not in str(e.value)
+    f0 = m.frame
+    m.step_frame(5)
+    assert m.frame == f0 + 5 and not m.scheduler.cpu_hooks
+
+
 # ---- x86: exception breakpoints --------------------------------------------------------
 def test_x86_real_mode_exception_breakpoint_delivers_as_the_cpu_would():
     """A tiny real-mode program on the pc machine: MOV AX,1; XOR CX,CX; DIV CX at 0600h,
@@ -239,7 +253,7 @@ def test_pm_os_divide_error_and_page_fault_breakpoints(pmos):
     assert "[exit 139]" in text
 
 
-def test_pm_os_32_bit_disassembly_in_the_kernel(pmos):
+def test_pm_os_32_bit_disassembly_in_the_kernel(pmos, tmp_path):
     """priv.asm's trap_common, reached from stub_14 (push 14; jmp trap_common), decoded as
     32-bit code: pushad, push ds/es/fs/gs, mov ax,0x10 (66 B8 10 00: four bytes with the
     operand-size prefix in a 32-bit segment), ..., call trap (E8 and a 32-bit offset)."""
@@ -261,8 +275,12 @@ def test_pm_os_32_bit_disassembly_in_the_kernel(pmos):
     pc10 = int(lines[10].split()[0].lstrip(">"), 16)
     rel = int.from_bytes(bytes(d.read_bytes(pc10 + 1, 4)), "little", signed=True)
     assert target == (pc10 + 5 + rel) & 0xFFFFFFFF                     # rel32, not rel16
-    f = m.cpu.format_registers()
-    assert f                                           # (the machine is sound)
+    trace = tmp_path / "trace.log"                     # trace decodes 32-bit code too
+    d.command(f"trace {trace}")
+    d.command("s 6")
+    d.command("trace off")
+    got = [ln.split(None, 1)[1].lower() for ln in trace.read_text().splitlines()]
+    assert len(got) == 6 and "pushad" in got[0] and got[5].startswith("66 b8 10 00")
     d.command("g")
     _until_prompt(m, 0)
 

@@ -24,6 +24,15 @@ How it runs the CPU (no change to the cores; emu/abi.py has one breakpoint slot)
   memory writes happen twice, with the same values (an instruction that reads back
   what it wrote itself before the watched write would see its own result).  A change
   of the watched bytes is caught as well.
+
+Script hooks (``Machine.on_exec/on_read/on_write/on_port``, ``add_hook``) are
+breakpoints and watchpoints with a function (``fn``): the checks above call it and
+go on; they are not listed or deleted by the commands.  x86 exception breakpoints
+(``bpexc``) set their vectors in the core's exception bitmap (INTERCEPT_EXCEPTIONS);
+at the exit the event goes into the core's injection slots (INJ_INFO/INJ_ERR, CR2),
+which the next run delivers first (alone, with no budget, so the handler's first
+instruction is checked like any other).  Mode-switch breakpoints (``bpmode``) compare
+CR0.PE / EFLAGS.VM after every run of the core, or after every instruction (exact).
 """
 from __future__ import annotations
 
@@ -492,6 +501,9 @@ class Debugger:
         """A script hook: ``fn(machine)`` before the instruction at an address runs
         (exec), ``fn(machine, access)`` after an instruction read (read) or wrote
         (write) a range, or after an IN / OUT of a port (port); the machine goes on."""
+        if self.m.frame_driver is not None:
+            raise DebugError(f"on_{kind}: machine {self.m.name!r} runs its CPU in a frame driver's "
+                             "compiled loop; script hooks are not available there yet")
         if not callable(fn):
             raise DebugError(f"on_{kind}: {fn!r} is not callable")
         if kind == "exec":
