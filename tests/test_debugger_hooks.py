@@ -126,7 +126,7 @@ def test_hooks_and_breakpoints_together(cpm):
     (lambda m: m.on_read(range(5, 5), print), "bad range"),
     (lambda m: m.on_write((10, 2), print), "bad range"),
     (lambda m: m.on_port(0x10000, print), "bad port"),
-    (lambda m: m.on_read(range(0, 0x20000), print), "hook range"),
+    (lambda m: m.on_read(range(0x20000), print), "hook range"),
 ])
 def test_bad_hooks_are_refused_in_one_line(cpm, call, msg):
     with pytest.raises(DebugError) as e:

@@ -88,6 +88,10 @@ class Stop(Exception):
     pass
 
 
+MODES = {"any": "any", "real": "real", "prot": "protected", "protected": "protected",
+         "pm": "protected", "v86": "v86", "vm86": "v86"}       # bpmode's names
+
+
 def _what(kind, addr) -> str:
     if kind == "exc":
         from cores.x86 import EXC_NAMES
@@ -392,18 +396,15 @@ class Debugger:
         bp = self.add_breakpoint("exc", vec, cond)
         return f"breakpoint {bp.id} {_what('exc', vec)}"
 
-    MODES = {"any": "any", "real": "real", "prot": "protected", "protected": "protected",
-             "pm": "protected", "v86": "v86", "vm86": "v86"}
-
     def cmd_bpmode(self, rest):
         if not self.is_x86:
             raise DebugError("bpmode: mode-switch breakpoints are for the x86 core")
         a = [x.lower() for x in self._args(rest)]
         exact = "exact" in a
         a = [x for x in a if x != "exact"]
-        if len(a) > 1 or (a and a[0] not in self.MODES):
+        if len(a) > 1 or (a and a[0] not in MODES):
             raise DebugError(f"bpmode: usage bpmode [real|protected|v86|any][,exact]; got {rest!r}")
-        mode = self.MODES[a[0]] if a else "any"
+        mode = MODES[a[0]] if a else "any"
         bp = Breakpoint(self._id(), "mode", mode, exact=exact)
         self.bps[bp.id] = bp
         self._last_mode = self.cpu_mode()
