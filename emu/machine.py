@@ -397,6 +397,28 @@ class Machine:
         from .debugger import install
         return install(self)
 
+    # ---- script hooks (emu.debugger: on top of its breakpoints and watchpoints) -----
+    def on_exec(self, addr, fn):
+        """Call ``fn(machine)`` each time the main CPU is about to execute the instruction
+        at ``addr`` (an int, or a debugger address string: "7c00", "cs:100"); the machine
+        goes on.  Returns a handle: ``.remove()``."""
+        return self.debugger.add_hook("exec", addr, fn)
+
+    def on_read(self, where, fn):
+        """Call ``fn(machine, access)`` after each instruction of the main CPU that read
+        from ``where``: an int (one byte), ``range(start, stop)``, ``(start, stop)`` or
+        "ADDR,LEN" (linear addresses).  ``access`` is emu.debugger.Access."""
+        return self.debugger.add_hook("read", where, fn)
+
+    def on_write(self, where, fn):
+        """Like on_read, after each instruction that wrote to ``where``."""
+        return self.debugger.add_hook("write", where, fn)
+
+    def on_port(self, port, fn):
+        """Call ``fn(machine, access)`` after each IN or OUT of ``port`` (matched under the
+        machine's port mask); ``access.value`` is the byte(s) read or written."""
+        return self.debugger.add_hook("port", port, fn)
+
     # ---- console convenience ------------------------------------------------------
     @property
     def console(self):

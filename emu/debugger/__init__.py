@@ -24,6 +24,15 @@ How it runs the CPU (no change to the cores; emu/abi.py has one breakpoint slot)
   memory writes happen twice, with the same values (an instruction that reads back
   what it wrote itself before the watched write would see its own result).  A change
   of the watched bytes is caught as well.
+
+Script hooks (``Machine.on_exec/on_read/on_write/on_port``, ``add_hook``) are
+breakpoints and watchpoints with a function (``fn``): the checks above call it and
+go on; they are not listed or deleted by the commands.  x86 exception breakpoints
+(``bpexc``) set their vectors in the core's exception bitmap (INTERCEPT_EXCEPTIONS);
+at the exit the event goes into the core's injection slots (INJ_INFO/INJ_ERR, CR2),
+which the next run delivers first (alone, with no budget, so the handler's first
+instruction is checked like any other).  Mode-switch breakpoints (``bpmode``) compare
+CR0.PE / EFLAGS.VM after every run of the core, or after every instruction (exact).
 """
 from __future__ import annotations
 
@@ -46,10 +55,11 @@ class Breakpoint:
     temp: bool = False
     enabled: bool = True
     hits: int = 0
+    fn: object = field(default=None, repr=False)   # a script hook (Machine.on_exec/on_port)
+    exact: bool = False   # mode breakpoints: single-step (precise) instead of checking at exits
 
     def describe(self) -> str:
-        what = {"exec": f"at {self.addr:X}", "port": f"on port {self.addr:X}",
-                "int": f"on interrupt {self.addr:02X}"}[self.kind]
+        what = _what(self.kind, self.addr)
         return (f"{self.id:3d} {what}{'' if self.enabled else ' (disabled)'}"
                 f"{', if ' + self.cond if self.cond else ''}  hits {self.hits}")
 
@@ -63,6 +73,7 @@ class Watchpoint:
     cond: str | None = None
     hits: int = 0
     last: bytes = field(default=b"", repr=False)
+    fn: object = field(default=None, repr=False)   # a script hook (Machine.on_read/on_write)
 
     @property
     def end(self) -> int:
@@ -77,10 +88,69 @@ class Stop(Exception):
     pass
 
 
+MODES = {"any": "any", "real": "real", "prot": "protected", "protected": "protected",
+         "pm": "protected", "v86": "v86", "vm86": "v86"}       # bpmode's names
+
+
+def _what(kind, addr) -> str:
+    if kind == "exc":
+        from cores.x86 import EXC_NAMES
+        return f"on exception {addr:02X}h ({EXC_NAMES.get(addr, 'vector')})"
+    if kind == "mode":
+        return f"on mode switch{'' if addr == 'any' else ' to ' + addr}"
+    return {"exec": f"at {addr:X}", "port": f"on port {addr:X}",
+            "int": f"on interrupt {addr:02X}"}[kind]
+
+
+@dataclass
+class Access:
+    """What a script hook's ``fn(machine, access)`` is told (Machine.on_read/on_write/on_port):
+    ``kind`` read | write | in | out; ``addr`` the linear address of the access (its first
+    byte; it may start before the hooked range) or the port; ``size`` in bytes; ``value``
+    the value read or written (little-endian); ``pc`` the PC of the instruction that made it."""
+    kind: str
+    addr: int
+    size: int
+    value: int
+    pc: int
+
+
+class Hook:
+    """A script hook (Machine.on_exec / on_read / on_write / on_port): ``remove()`` it."""
+
+    def __init__(self, dbg, table, item):
+        self._dbg, self._table, self.item = dbg, table, item
+
+    @property
+    def id(self) -> int:
+        return self.item.id
+
+    @property
+    def calls(self) -> int:
+        return self.item.hits
+
+    @property
+    def active(self) -> bool:
+        return self._table.get(self.item.id) is self.item
+
+    def remove(self) -> None:
+        if self.active:
+            del self._table[self.item.id]
+            self._dbg._arm()
+
+    def __repr__(self):
+        return f"<hook {self.item.id} {'active' if self.active else 'removed'}>"
+
+
 HELP = """\
 bp ADDR[,COND]          execution breakpoint (x86: linear, SEG:OFF; COND e.g. ax==3)
 bpio PORT[,COND]        break on an I/O port access (before IN, after OUT)
 bpint VEC               break when the CPU accepts this interrupt vector
+bpexc VEC[,COND]        x86: break when the CPU raises exception VEC (0-31, e.g. e = #PF),
+                        before it is delivered (EIP at the faulting instruction); going on
+                        delivers it to the guest as the CPU would have
+bpmode [MODE][,exact]   x86: break when the CPU switches to MODE (real, protected, v86;
+                        default any); checked at exits, or every instruction with exact
 bpclear [N]             delete breakpoint N (all without N); bpdisable/bpenable N
 bplist                  list breakpoints
 wp ADDR,LEN[,r|w|rw[,COND]]  watchpoint on reads / writes of a range (default w)
@@ -111,6 +181,10 @@ class Debugger:
         mod = type(self.cpu).__module__
         # the core's "this instruction is abandoned for a read exit" slot (x86, Z80)
         self._xread = 82 if mod.startswith("cores.x86") else 49 if mod.startswith("cores.z80") else None
+        self._xinj = None              # the x86 core's event-injection slot (INJ_INFO)
+        if self.is_x86:
+            from cores.x86 import state as X
+            self._xinj = X.INJ_INFO
         self.bps: dict[int, Breakpoint] = {}
         self.wps: dict[int, Watchpoint] = {}
         self._next_id = 1
@@ -125,6 +199,14 @@ class Debugger:
         self._hooked = False
         self._stepping = False
         self._exec_addrs = set()
+        self._hook_pcs = set()         # addresses of exec hooks
+        self._hooked_at = None         # (pc, insns) where the exec hooks last ran
+        self._port_hooks = False
+        self._exc_mine = 0             # exception-bitmap bits the debugger set (x86)
+        self._exc_icpt = False         # ... and whether it set INTERCEPT_EXCEPTIONS
+        self._mode_bps = []            # enabled mode-switch breakpoints (x86)
+        self._last_mode = None
+        self.last_exception = None     # (vector, error code, #PF address) of the last exception stop
         self.output = []               # lines printed while running (trace notices)
 
     # ---- memory (side-effect free: device pages read as None) -----------------
@@ -297,14 +379,48 @@ class Debugger:
         bp = self.add_breakpoint("int", vec, a[1] if len(a) > 1 else None)
         return f"breakpoint {bp.id} on interrupt {vec:02X}"
 
+    def cmd_bpexc(self, rest):
+        if not self.is_x86:
+            raise DebugError("bpexc: exception breakpoints are for the x86 core")
+        a = self._args(rest)
+        if not a:
+            raise DebugError("bpexc: missing vector (bpexc VEC[,COND], e.g. bpexc e for #PF)")
+        vec = self.eval(a[0])
+        if not 0 <= vec <= 31:
+            raise DebugError(f"bpexc: vector {vec:X} is no exception (0 to 1Fh)")
+        if vec in (1, 2, 3, 4, 18):
+            raise DebugError(f"bpexc: vector {vec:X} is not a fault the core lets exit "
+                             "(#DB, NMI, INT3, INTO, #MC); use bpint")
+        cond = a[1] if len(a) > 1 else None
+        self._check_cond(cond)
+        bp = self.add_breakpoint("exc", vec, cond)
+        return f"breakpoint {bp.id} {_what('exc', vec)}"
+
+    def cmd_bpmode(self, rest):
+        if not self.is_x86:
+            raise DebugError("bpmode: mode-switch breakpoints are for the x86 core")
+        a = [x.lower() for x in self._args(rest)]
+        exact = "exact" in a
+        a = [x for x in a if x != "exact"]
+        if len(a) > 1 or (a and a[0] not in MODES):
+            raise DebugError(f"bpmode: usage bpmode [real|protected|v86|any][,exact]; got {rest!r}")
+        mode = MODES[a[0]] if a else "any"
+        bp = Breakpoint(self._id(), "mode", mode, exact=exact)
+        self.bps[bp.id] = bp
+        self._last_mode = self.cpu_mode()
+        self._arm()
+        return (f"breakpoint {bp.id} {_what('mode', mode)} ({'every instruction' if exact else 'checked at exits'}; "
+                f"now {self._last_mode})")
+
     def _clear(self, table, rest, what):
-        if not rest:
-            n = len(table)
-            table.clear()
+        if not rest:                   # (script hooks stay: Hook.remove() ends them)
+            mine = [k for k, v in table.items() if v.fn is None]
+            for k in mine:
+                del table[k]
             self._arm()
-            return f"{n} {what}s deleted"
+            return f"{len(mine)} {what}s deleted"
         i = self.eval(rest)
-        if i not in table:
+        if i not in table or table[i].fn is not None:
             raise DebugError(f"no {what} {rest}")
         del table[i]
         self._arm()
@@ -315,14 +431,15 @@ class Debugger:
 
     def _enable(self, rest, on):
         i = self.eval(rest) if rest else None
-        if i not in self.bps:
+        if i not in self.bps or self.bps[i].fn is not None:
             raise DebugError(f"no breakpoint {rest}")
         self.bps[i].enabled = on
         self._arm()
         return f"breakpoint {i} {'enabled' if on else 'disabled'}"
 
     def cmd_bplist(self, rest):
-        return "\n".join(b.describe() for b in self.bps.values() if not b.temp) or "no breakpoints"
+        return "\n".join(b.describe() for b in self.bps.values()
+                         if not b.temp and b.fn is None) or "no breakpoints"
 
     def cmd_wp(self, rest):
         a = self._args(rest)
@@ -348,11 +465,75 @@ class Debugger:
         self._arm()
         return wp
 
+    # ---- script hooks (Machine.on_exec / on_read / on_write / on_port) ----------------
+    def _hook_addr(self, where) -> int:
+        if isinstance(where, str):
+            addr, phys = self.address(where)
+            if phys:
+                raise DebugError("hooks are on linear (CPU) addresses; drop the p:")
+            return addr
+        if isinstance(where, bool) or not isinstance(where, int):
+            raise DebugError(f"bad address {where!r}: an int or an address expression")
+        return where & (0xFFFFFFFF if self.is_x86 else self.space.addr_mask)
+
+    def _hook_range(self, where):
+        """(start, length) of a hook's range: an int (one byte), range(start, stop),
+        (start, stop) like range, or a string "ADDR[,LEN]" (debugger syntax)."""
+        if isinstance(where, range):
+            if where.step != 1 or len(where) == 0:
+                raise DebugError(f"bad range {where!r}: a non-empty range with step 1")
+            start, n = self._hook_addr(where.start), len(where)
+        elif isinstance(where, tuple):
+            if len(where) != 2 or where[1] <= where[0]:
+                raise DebugError(f"bad range {where!r}: (start, stop) with stop > start")
+            start, n = self._hook_addr(where[0]), where[1] - where[0]
+        elif isinstance(where, str):
+            a = self._args(where)
+            if not a:
+                raise DebugError("missing address")
+            start, n = self._hook_addr(a[0]), (self.eval(a[1]) if len(a) > 1 else 1)
+        else:
+            start, n = self._hook_addr(where), 1
+        if not 1 <= n <= 0x10000:
+            raise DebugError(f"hook range of {n} bytes: 1 to 10000h")
+        return start, n
+
+    def add_hook(self, kind: str, where, fn) -> Hook:
+        """A script hook: ``fn(machine)`` before the instruction at an address runs
+        (exec), ``fn(machine, access)`` after an instruction read (read) or wrote
+        (write) a range, or after an IN / OUT of a port (port); the machine goes on."""
+        if self.m.frame_driver is not None:
+            raise DebugError(f"on_{kind}: machine {self.m.name!r} runs its CPU in a frame driver's "
+                             "compiled loop; script hooks are not available there yet")
+        if not callable(fn):
+            raise DebugError(f"on_{kind}: {fn!r} is not callable")
+        if kind == "exec":
+            b = Breakpoint(self._id(), "exec", self._hook_addr(where), fn=fn)
+            table, item = self.bps, b
+        elif kind == "port":
+            port = self.eval(where) if isinstance(where, str) else where
+            if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 0xFFFF:
+                raise DebugError(f"on_port: bad port {where!r} (0 to FFFFh)")
+            table, item = self.bps, Breakpoint(self._id(), "port", port, fn=fn)
+        elif kind in ("read", "write"):
+            start, n = self._hook_range(where)
+            table, item = self.wps, Watchpoint(self._id(), start, n, kind[0], fn=fn)
+        else:
+            raise DebugError(f"no hook kind {kind!r} (exec, read, write, port)")
+        table[item.id] = item
+        self._arm()
+        return Hook(self, table, item)
+
+    def _call_exec_hooks(self, pc):
+        for b in [b for b in self.bps.values() if b.fn is not None and b.kind == "exec" and b.addr == pc]:
+            b.hits += 1
+            b.fn(self.m)
+
     def cmd_wpclear(self, rest):
         return self._clear(self.wps, rest, "watchpoint")
 
     def cmd_wplist(self, rest):
-        return "\n".join(w.describe() for w in self.wps.values()) or "no watchpoints"
+        return "\n".join(w.describe() for w in self.wps.values() if w.fn is None) or "no watchpoints"
 
     # running
     def cmd_step(self, rest):
@@ -536,7 +717,7 @@ class Debugger:
         return HELP
 
     COMMANDS = {
-        "bp": cmd_bp, "bpset": cmd_bp, "bpio": cmd_bpio, "bpint": cmd_bpint,
+        "bp": cmd_bp, "bpset": cmd_bp, "bpio": cmd_bpio, "bpint": cmd_bpint, "bpexc": cmd_bpexc, "bpmode": cmd_bpmode,
         "bpclear": cmd_bpclear, "bc": cmd_bpclear, "bplist": cmd_bplist, "bl": cmd_bplist,
         "bpdisable": lambda self, r: self._enable(r, False), "bpenable": lambda self, r: self._enable(r, True),
         "wp": cmd_wp, "wpset": cmd_wp, "wpclear": cmd_wpclear, "wplist": cmd_wplist,
@@ -553,7 +734,8 @@ class Debugger:
     def _needs_stepping(self) -> bool:
         ex = self._exec_bps()
         return bool(self.step_left or self.out_depth is not None or self.trace_file or self.wps
-                    or len(ex) > 1 or any(b.cond for b in ex))
+                    or len({b.addr for b in ex}) > 1 or any(b.cond for b in ex)
+                    or any(b.exact for b in self._mode_bps))
 
     def _arm(self) -> None:
         """Install or remove the scheduler hook, S_BREAK, read traps and un-posted ports."""
@@ -567,9 +749,18 @@ class Debugger:
             sch.cpu_hooks.pop(self.cpu.name, None)
             self._hooked = False
         ex = self._exec_bps()
+        self._mode_bps = [b for b in self.bps.values() if b.kind == "mode" and b.enabled]
+        if self._mode_bps and self._last_mode is None:
+            self._last_mode = self.cpu_mode()
+        elif not self._mode_bps:
+            self._last_mode = None
         self._stepping = self._needs_stepping()
         self._exec_addrs = {b.addr for b in ex}
-        self.cpu.state[abi.S_BREAK] = ex[0].addr if len(ex) == 1 and not self._stepping else -1
+        self._hook_pcs = {b.addr for b in ex if b.fn is not None}
+        self._port_hooks = any(b.kind == "port" and b.fn is not None for b in self.bps.values())
+        self.cpu.state[abi.S_BREAK] = (next(iter(self._exec_addrs)) if len(self._exec_addrs) == 1
+                                       and not self._stepping else -1)
+        self._arm_exceptions()
         # watchpoints: the physical pages of the watched ranges exit on reads / writes
         rpages, wpages = set(), set()
         pb = self.space.page_bits
@@ -588,7 +779,11 @@ class Debugger:
         if rpages != self.space.read_traps or wpages != self.space.write_traps:
             self.space.set_traps(rpages, wpages)
         # port breakpoints: posted OUTs to those ports must exit
-        ports = {b.addr for b in self.bps.values() if b.kind == "port" and b.enabled}
+        pm = self.space.port_mask
+        ports = set()
+        for b in self.bps.values():
+            if b.kind == "port" and b.enabled:
+                ports.update(self._aliases(b.addr & pm))
         flags = self.space.ioflags
         self.space.io_hold = set(ports)        # published read values stay off these too
         for p in list(self._posted):
@@ -599,6 +794,48 @@ class Debugger:
                 self._posted[p] = int(flags[p])
                 flags[p] = 0
         self.space.republish()
+
+    def _aliases(self, port):
+        """The 16-bit port numbers that reach ``port`` under the space's port mask (the
+        Z80 puts A or B on A15-A8; cpm and sms decode A7-A0 only)."""
+        pm = self.space.port_mask
+        if pm == 0xFFFF:
+            return (port,)
+        import numpy as np
+        return [int(p) for p in np.flatnonzero((np.arange(1 << 16) & pm) == port)]
+
+    def _arm_exceptions(self):
+        """x86: the vectors of exception breakpoints exit (the core's exception intercept,
+        as a VMM's exception bitmap); bits a VMM set itself are left alone."""
+        if not self.is_x86:
+            return
+        from cores.x86 import cpu as XC
+        st = self.cpu.state
+        bits = 0
+        for b in self.bps.values():
+            if b.kind == "exc" and b.enabled:
+                bits |= 1 << b.addr
+        others = int(st[XC.EXC_BITMAP]) & ~self._exc_mine
+        mine = bits & ~others
+        st[XC.EXC_BITMAP] = others | mine
+        self._exc_mine = mine
+        icpt = int(st[abi.S_INTERCEPT])
+        if mine and not icpt & abi.INTERCEPT_EXCEPTIONS:
+            st[abi.S_INTERCEPT] = icpt | abi.INTERCEPT_EXCEPTIONS
+            self._exc_icpt = True
+        elif not mine and self._exc_icpt:
+            st[abi.S_INTERCEPT] = icpt & ~abi.INTERCEPT_EXCEPTIONS
+            self._exc_icpt = False
+
+    def cpu_mode(self) -> str:
+        """x86: real, protected or v86 (CR0.PE, EFLAGS.VM); other cores: \"-\"."""
+        if not self.is_x86:
+            return "-"
+        from cores.x86 import state as X
+        st = self.cpu.state
+        if not int(st[X.CR0]) & X.PE:
+            return "real"
+        return "v86" if int(st[X.FLAGS]) & X.VM else "protected"
 
     def _snapshot(self, w) -> bytes:
         return bytes((b or 0) for b in self.read_bytes(w.start, w.length))
@@ -653,10 +890,17 @@ class Debugger:
             return True
 
     def _exec_hit(self, pc, insns):
-        if pc not in self._exec_addrs or self._skip == (pc, insns):
+        if pc not in self._exec_addrs:
+            return None
+        if pc in self._hook_pcs and self._hooked_at != (pc, insns):
+            self._hooked_at = (pc, insns)           # (once per arrival, not per re-check)
+            self._call_exec_hooks(pc)
+            if self.cpu.pc != pc:
+                return None                         # the hook moved the PC
+        if self._skip == (pc, insns):
             return None
         for b in self.bps.values():
-            if b.kind == "exec" and b.enabled and b.addr == pc and self._cond(b):
+            if b.kind == "exec" and b.enabled and b.fn is None and b.addr == pc and self._cond(b):
                 b.hits += 1
                 return b
         return None
@@ -664,13 +908,14 @@ class Debugger:
     def _hit_text(self, b: Breakpoint) -> str:
         if b.temp:
             return f"stopped at {b.addr:X}"
-        return f"breakpoint {b.id} " + {"exec": f"at {b.addr:X}", "port": f"on port {b.addr:X}",
-                                        "int": f"on interrupt {b.addr:02X}"}[b.kind]
+        return f"breakpoint {b.id} " + _what(b.kind, b.addr)
 
     def _port_hit(self, reason, state):
-        port = int(state[abi.S_EXIT_ADDR]) & 0xFFFF
+        pm = self.space.port_mask
+        port = int(state[abi.S_EXIT_ADDR]) & pm
         for b in self.bps.values():
-            if b.kind == "port" and b.enabled and b.addr == port and self._cond(b):
+            if (b.kind == "port" and b.enabled and b.fn is None and b.addr & pm == port
+                    and self._cond(b)):
                 if reason == abi.EXIT_IO_IN and self._skip == (self.cpu.pc, int(state[abi.S_INSNS])):
                     return None
                 b.hits += 1
@@ -698,13 +943,73 @@ class Debugger:
                 if reason == abi.EXIT_IO_IN:            # before the IN (it is restartable)
                     return self._hit_text(b) + " (in)"
                 stop = self._hit_text(b) + f" (out {int(state[abi.S_EXIT_DATA]):X})"
+        if reason == abi.EXIT_EXCEPTION and (self._exc_mine >> int(state[abi.S_FAULT])) & 1:
+            return self._exception_stop(cpu)
         vector = int(state[abi.S_IRQ_VECTOR]) & 0xFF
         sch.dispatch(cpu, space, reason)
+        if self._port_hooks and reason in (abi.EXIT_IO_IN, abi.EXIT_IO_OUT):
+            self._call_port_hooks(cpu, reason)
         if reason == abi.EXIT_IRQ_ACK:
             b = self._int_hit(vector)
             if b is not None:
                 stop = self._hit_text(b)
         return stop
+
+    def _call_port_hooks(self, cpu, reason):
+        st = cpu.state
+        pm = self.space.port_mask
+        port = int(st[abi.S_EXIT_ADDR]) & 0xFFFF
+        size = int(st[abi.S_EXIT_SIZE])
+        acc = Access("in" if reason == abi.EXIT_IO_IN else "out", port, size,
+                     int(st[abi.S_EXIT_DATA]) & ((1 << (8 * size)) - 1), cpu.pc)
+        for b in [b for b in self.bps.values() if b.kind == "port" and b.fn is not None]:
+            if b.addr & pm == port & pm:
+                b.hits += 1
+                b.fn(self.m, acc)
+
+    def _exception_stop(self, cpu) -> str:
+        """An exception breakpoint's vector exited (the instruction undone, EIP at it):
+        note the event so that the next run delivers it as the CPU would have."""
+        from cores.x86 import EXC_NAMES, X86
+        st = cpu.state
+        vec, err = int(st[abi.S_FAULT]), int(st[abi.S_EXIT_DATA])
+        addr = int(st[X86.exit_info + abi.EI_GLA]) if vec == 14 else None
+        self.last_exception = (vec, err, addr)
+        self._inject(vec, err, addr)
+        b = next((b for b in self.bps.values() if b.kind == "exc" and b.enabled and b.addr == vec
+                  and self._cond(b)), None)
+        if b is None:
+            return None                              # condition false: delivered on the next run
+        b.hits += 1
+        text = f"breakpoint {b.id} on exception {vec:02X}h ({EXC_NAMES.get(vec, 'vector')})"
+        text += f", error code {err:04X}" if err >= 0 else ", no error code"
+        if addr is not None:
+            text += f", CR2 will be {addr:08X}"
+        return text + f" at {cpu.pc:X}"
+
+    def _inject(self, vec, err, addr):
+        """Put the exception in the core's event-injection fields (VT-x entry
+        interruption information): the next run() delivers it first, through the
+        guest's IDT, as the CPU would have (CR2 set for a page fault)."""
+        from cores.x86 import cpu as XC
+        st = self.cpu.state
+        st[XC.INJ_INFO] = 0x80000000 | vec | (0x800 if err >= 0 else 0)
+        st[XC.INJ_ERR] = max(err, 0)
+        if addr is not None:
+            st[XC.CR2] = st[XC.XLIN] = addr
+
+    def _check_mode(self):
+        """Mode-switch breakpoints: the stop text when the mode differs from the last check."""
+        now = self.cpu_mode()
+        was, self._last_mode = self._last_mode, now
+        if was is None or now == was:
+            return None
+        for b in self._mode_bps:
+            if b.addr in ("any", now) and self._cond(b):
+                b.hits += 1
+                how = "" if b.exact else " (checked at exits: the switch was at most one run slice earlier)"
+                return f"breakpoint {b.id} on mode switch: {was} -> {now} at {self.cpu.pc:X}{how}"
+        return None
 
     def _run_cpu(self, cpu) -> None:
         """The scheduler's CPU loop with the debugger's checks (Scheduler.run_cpu)."""
@@ -715,6 +1020,10 @@ class Debugger:
         run = type(cpu).run
         clock = cpu.clock_hz
         sch.running_cpu = cpu
+        sch.halted[cpu.name] = False
+        if self._exc_mine and not int(state[abi.S_INTERCEPT]) & abi.INTERCEPT_EXCEPTIONS:
+            self._exc_mine = 0                       # a CPU reset cleared them: set them again
+            self._arm_exceptions()
         try:
             while not m.stop_requested:
                 budget = int(sch.slice_end * clock) - int(state[abi.S_CYCLES])
@@ -726,14 +1035,29 @@ class Debugger:
                         return self._stop(why)
                     continue
                 if self._exec_addrs:
-                    b = self._exec_hit(cpu.pc, int(state[abi.S_INSNS]))
+                    pc = cpu.pc
+                    b = self._exec_hit(pc, int(state[abi.S_INSNS]))
                     if b is not None:
                         return self._stop(self._hit_text(b))
+                    if cpu.pc != pc or m.stop_requested:
+                        continue                     # a hook moved the PC or asked to stop
+                if self._xinj is not None and int(state[self._xinj]) & 0x80000000:
+                    # an exception stop's event: delivered alone (no budget) so that the
+                    # handler's first instruction gets the breakpoint checks above
+                    why = self._step_injected(cpu)
+                    if why:
+                        return self._stop(why)
+                    continue
                 reason = run(state, mem, budget)
+                sch.halted[cpu.name] = reason == abi.EXIT_HLT
                 if state[abi.S_IOLOG_COUNT]:
                     space.drain_iolog(state)
                 if reason:
                     why = self._dispatch(cpu, reason)
+                    if why:
+                        return self._stop(why)
+                if self._mode_bps:
+                    why = self._check_mode()
                     if why:
                         return self._stop(why)
         finally:
@@ -749,7 +1073,11 @@ class Debugger:
         b = self._exec_hit(pc, insns0)
         if b is not None:
             return self._hit_text(b)
+        if cpu.pc != pc or self.m.stop_requested:
+            return None                                # a hook moved the PC or asked to stop
         state[abi.S_BREAK] = -1
+        if self._xinj is not None and int(state[self._xinj]) & 0x80000000:
+            return self._step_injected(cpu)
         text = None
         if self.trace_file or self.out_depth is not None:
             text, _ = self.disasm_at(pc)
@@ -785,7 +1113,8 @@ class Debugger:
                     # an instruction only (and none when an interrupt entry made it), so
                     # note it, undo the run (registers, posted writes) and run it again
                     # with the traps off
-                    (watched_writes if lost_write else watched_reads).append((xaddr, int(state[abi.S_EXIT_SIZE])))
+                    (watched_writes if lost_write else watched_reads).append(
+                        (xaddr, int(state[abi.S_EXIT_SIZE]), int(state[abi.S_EXIT_DATA])))
                     state[:] = saved
                     space.traps_off(reads=lost_read, writes=lost_write)
                     untrapped = True
@@ -793,7 +1122,7 @@ class Debugger:
                 if state[abi.S_IOLOG_COUNT]:
                     space.drain_iolog(state)
                 if reason == abi.EXIT_MMIO_READ and (int(state[abi.S_EXIT_ADDR]) >> space.page_bits) in space.trapped:
-                    watched_reads.append((int(state[abi.S_EXIT_ADDR]), int(state[abi.S_EXIT_SIZE])))
+                    watched_reads.append((int(state[abi.S_EXIT_ADDR]), int(state[abi.S_EXIT_SIZE]), 0))
                     space.traps_off(writes=False)
                     untrapped = True
                     continue
@@ -801,8 +1130,8 @@ class Debugger:
                     why = self._dispatch(cpu, reason)
                     if why and stop is None:
                         stop = why
-                        if reason == abi.EXIT_IO_IN:
-                            return stop
+                        if reason in (abi.EXIT_IO_IN, abi.EXIT_EXCEPTION):
+                            return stop                # (before it: restartable / not delivered)
                     if reason == abi.EXIT_IRQ_ACK:
                         entered = True
                         break
@@ -817,9 +1146,12 @@ class Debugger:
                 space.traps_on()
         done = entered or int(state[abi.S_INSNS]) != insns0
         # watchpoints
-        for w in self.wps.values():
+        for w in list(self.wps.values()):
+            if w.fn is not None:
+                self._watch_hook(w, pc, watched_reads, watched_writes)
+                continue
             if "r" in w.access and stop is None:
-                for pa, n in watched_reads:
+                for pa, n, _ in watched_reads:
                     if self._overlaps_phys(w, pa, n) and self._cond(w):
                         w.hits += 1
                         self.last_watch = ("rwatch" if w.access == "r" else "awatch", w.start)
@@ -827,13 +1159,15 @@ class Debugger:
                         break
             if "w" in w.access:
                 now = self._snapshot(w)
-                wrote = any(self._overlaps_phys(w, pa, n) for pa, n in watched_writes)
+                wrote = any(self._overlaps_phys(w, pa, n) for pa, n, _ in watched_writes)
                 if now != w.last or wrote:
                     w.last = now
                     if stop is None and self._cond(w):
                         w.hits += 1
                         self.last_watch = ("watch" if w.access == "w" else "awatch", w.start)
                         stop = f"watchpoint {w.id}: write to {w.start:X}-{w.end:X} at {pc:X}"
+        if stop is None and self._mode_bps:
+            stop = self._check_mode()
         if stop:
             return stop
         if done and self.out_depth is not None and text is not None:
@@ -849,6 +1183,69 @@ class Debugger:
             self.step_left -= 1
             if self.step_left == 0:
                 return "step"
+        return None
+
+    def _step_injected(self, cpu):
+        """A step from an exception stop: deliver the exception only (run with no
+        budget: the core delivers the injected event and executes nothing), so the
+        step ends at the handler's first instruction, as a step into an interrupt does."""
+        state = cpu.state
+        reason = type(cpu).run(state, self.space.mem, 0)
+        if state[abi.S_IOLOG_COUNT]:
+            self.space.drain_iolog(state)
+        if reason:
+            why = self._dispatch(cpu, reason)
+            if why:
+                return why
+        if self._mode_bps:
+            why = self._check_mode()
+            if why:
+                return why
+        if self.step_left:
+            self.step_left -= 1
+            if self.step_left == 0:
+                return "step"
+        return None
+
+    def _watch_hook(self, w, pc, reads, writes):
+        """Call a read / write hook for this instruction's accesses of its range (once)."""
+        if w.access == "r":
+            for pa, n, _ in reads:
+                lin = self._lin_of(w, pa, n)
+                if lin is not None:
+                    val = 0
+                    for i in range(n):
+                        val |= (self.read_phys(pa + i) or 0) << (8 * i)
+                    w.hits += 1
+                    w.fn(self.m, Access("read", lin, n, val, pc))
+                    return
+            return
+        now = self._snapshot(w)
+        for pa, n, data in writes:
+            lin = self._lin_of(w, pa, n)
+            if lin is not None:
+                w.last = now
+                w.hits += 1
+                w.fn(self.m, Access("write", lin, n, data & ((1 << (8 * n)) - 1), pc))
+                return
+        if now != w.last:            # a write the core did not report (the second of an
+            diff = [i for i in range(len(now)) if now[i] != w.last[i]]   # instruction's)
+            i, j = diff[0], diff[-1]
+            w.last = now
+            w.hits += 1
+            w.fn(self.m, Access("write", w.start + i, j - i + 1,
+                                int.from_bytes(now[i:j + 1], "little"), pc))
+
+    def _lin_of(self, w, pa, n):
+        """The linear address of physical ``pa`` if [pa, pa+n) meets w's range, else None."""
+        mask = (1 << self.space.page_bits) - 1
+        a = w.start
+        while a <= w.end:
+            end = min(w.end, a | mask)
+            p = self.to_phys(a)
+            if p is not None and p < pa + n and pa <= p + end - a:
+                return a + (pa - p)
+            a = end + 1
         return None
 
     def _vector_entry(self, cpu, saved):
