@@ -45,6 +45,10 @@ def main(argv=None) -> int:
     s.add_argument("--ram", metavar="SIZE", help="installed RAM, e.g. 64M or 256M (machines "
                    "with a ram_size key, such as pc)")
     s.add_argument("--unthrottled", action="store_true", help="run as fast as possible")
+    s.add_argument("--record", metavar="FILE", help="record everything the host puts into the run "
+                   "(inputs, serial input, the RTC's start, media hashes) to FILE")
+    s.add_argument("--replay", metavar="FILE", help="replay a recording: the same run, bit for bit "
+                   "(host input is ignored; it ends at the recorded frame)")
     s.add_argument("--rewind", type=float, metavar="SECONDS",
                    help="keep the last SECONDS for rewinding (hold F2 in the window; default 30 "
                         "there, off headless; 0: off)")

@@ -31,9 +31,21 @@ def run(args) -> int:
         raise EmuError(f"--rewind {args.rewind}: seconds to keep, 0 for none")
     if getattr(args, "rewind", None) and (headless or m.screen is None):
         m.enable_rewind(span=args.rewind)           # (the window turns it on itself)
+    recorder = None
     try:
         if getattr(args, "serial", None):
             m.connect_serial(args.serial)
+        if getattr(args, "record", None) and getattr(args, "replay", None):
+            raise EmuError("--record and --replay: one at a time")
+        if getattr(args, "record", None):
+            from .record import Recorder
+            recorder = Recorder(m, args.record, state=state_file if state_file and Path(state_file).exists()
+                                else None)
+        elif getattr(args, "replay", None):
+            from .record import Replayer
+            m.replayer = Replayer(m, args.replay, state=state_file if state_file and Path(state_file).exists()
+                                  else None)
+            args.frames, args.seconds, args.type = m.replayer.frames, None, None
         with compile_notice(lambda: m.frame > 0 or m.cpu.cycles > 0):
             if args.type:
                 m.type(args.type.encode().decode("unicode_escape"))
@@ -57,6 +69,8 @@ def run(args) -> int:
         m.shutdown()
         if args.wav:
             m.audio.save_wav(args.wav)
+        if recorder is not None:
+            recorder.finish()
     return 0
 
 

@@ -84,6 +84,7 @@ class Machine:
         self.stop_requested = None
         self.request_reset = False     # set by devices: reset the CPUs at the end of the frame
         self.rewinder = None           # emu.rewind.Rewind once enable_rewind() is called
+        self.replayer = None           # emu.record.Replayer: a recording's input, frame by frame
         self.a20_gates = {}            # device name -> its A20 gate output (see set_a20)
         self.log = []                  # one line per notable event (a CPU shutdown ...)
         self.frame = 0
@@ -297,6 +298,8 @@ class Machine:
     def step_frame(self, n: int = 1) -> None:
         """Run ``n`` frames of emulated time (headless or not)."""
         for _ in range(n):
+            if self.replayer is not None:
+                self.replayer.before_frame()
             if self.frame_driver is not None:
                 self.frame_driver.run_frame()
                 self.scheduler.catch_up(self.cpu)
