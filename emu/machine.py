@@ -417,6 +417,12 @@ class Machine:
         """Like on_read, after each instruction that wrote to ``where``."""
         return self.debugger.add_hook("write", where, fn)
 
+    def search(self, size: int = 1):
+        """A cheat finder over the main CPU's RAM (emu.cheat.Search): narrow the
+        candidates with ``.keep("decreased")``, ``.keep("equal", 3)`` ...; ``.poke(v)``."""
+        from .cheat import Search
+        return Search(self, size)
+
     def on_port(self, port, fn):
         """Call ``fn(machine, access)`` after each IN or OUT of ``port`` (matched under the
         machine's port mask); ``access.value`` is the byte(s) read or written."""
