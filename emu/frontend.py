@@ -1,6 +1,7 @@
 """Frontends: pygame window, terminal (for console-only machines) and headless.
 
-Window hotkeys: Esc quit, F1 pause, F2 (hold) rewind, Tab (hold) fast-forward, F5 save state,
+Window hotkeys: Esc quit, ` (backquote) the debugger, F1 pause, F2 (hold) rewind, Tab (hold)
+fast-forward, F5 save state,
 F7 load state, F12 screenshot (PNG in the current folder).
 Terminal: host keys go to the serial console; Ctrl-] quits.
 """
@@ -210,6 +211,13 @@ def run_window(m: Machine, args) -> None:
                 down = ev.type == pygame.KEYDOWN
                 if down and ev.key == pygame.K_ESCAPE:
                     running = False
+                elif ev.key == pygame.K_BACKQUOTE:         # the debugger (MAME's key)
+                    if down:
+                        from .debugger.repl import repl
+                        print("emu: the debugger (g goes back to the window)", file=sys.stderr)
+                        if repl(m, window=True) == "quit":
+                            running = False
+                    continue
                 elif down and ev.key == pygame.K_F1:
                     paused = not paused
                 elif ev.key == pygame.K_TAB:

@@ -260,3 +260,22 @@ def test_x86_page_walk_without_side_effects(pc):
         assert ram[0x1000] == 0x03                                     # no A bit set
     finally:
         s[:] = saved
+
+
+def test_the_window_hotkey_prompt_goes_back_with_g_and_quits_with_quit():
+    """The backquote key's prompt (emu/frontend.py): ``g`` hands the machine back to the
+    window loop, which runs it; commands before it act on the stopped machine."""
+    import io
+
+    from emu.debugger.repl import repl
+    m = Machine.load("cpm")
+    try:
+        m.run_for(0.1)
+        out = io.StringIO()
+        pc = m.cpu.pc
+        assert repl(m, stdin=["s", "g", "r"], out=out, window=True) == "resume"
+        assert m.cpu.pc != pc                          # the step ran; "r" was not read
+        assert "back to the window" in out.getvalue()
+        assert repl(m, stdin=["quit"], out=io.StringIO(), window=True) == "quit"
+    finally:
+        m.shutdown()

@@ -1,6 +1,7 @@
 """The debugger's terminal prompt (``emu run MACHINE --debug``): readline line editing
 and history (~/.emu_debug_history); an empty line repeats a step command; Ctrl-C while
-the machine runs stops it; ``quit`` (or Ctrl-D) ends the run."""
+the machine runs stops it; ``quit`` (or Ctrl-D) ends the run.  In the window the
+backquote key opens this prompt (emulated time stops) and ``g`` goes back."""
 from __future__ import annotations
 
 import os
@@ -11,7 +12,10 @@ from . import DebugError, split_commands
 HISTORY = os.path.expanduser("~/.emu_debug_history")
 
 
-def repl(m, stdin=None, out=None) -> None:
+def repl(m, stdin=None, out=None, window=False) -> str:
+    """The prompt until ``quit`` ("quit") or the machine stops; ``window``: entered
+    from the window's hotkey, where a bare ``g`` goes back to the window ("resume")
+    and the machine runs there."""
     out = out or sys.stdout
     interactive = stdin is None and sys.stdin.isatty()
     readline = None
@@ -49,6 +53,9 @@ def repl(m, stdin=None, out=None) -> None:
                 line = last
             if line in ("q", "quit", "exit"):
                 break
+            if window and line in ("g", "go"):
+                out.write("back to the window\n")
+                return "resume"
             last = line
             for cmd in split_commands(line):
                 try:
@@ -60,6 +67,9 @@ def repl(m, stdin=None, out=None) -> None:
                 out.flush()
             if m.stop_requested:
                 out.write(f"machine stopped: {m.stop_requested}\n")
+                if window:                          # (a breakpoint hit: stay at the prompt)
+                    m.stop_requested = None
+                    continue
                 break
     finally:
         if readline is not None:
@@ -67,3 +77,4 @@ def repl(m, stdin=None, out=None) -> None:
                 readline.write_history_file(HISTORY)
             except OSError:
                 pass
+    return "quit"
