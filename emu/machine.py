@@ -437,7 +437,7 @@ class Machine:
         raise EmuError(f"machine {self.name!r} has no serial console")
 
     # ---- rewind (emu.rewind) -----------------------------------------------------------
-    def enable_rewind(self, span: float = 30.0, interval: float = 0.5, cap: int = 64 << 20):
+    def enable_rewind(self, span: float = 30.0, interval: float = 1.0, cap: int = 64 << 20):
         """Keep snapshots of the last ``span`` seconds (one per ``interval``, at most
         ``cap`` bytes of them) so that ``rewind`` can go back."""
         from .rewind import Rewind

@@ -9,7 +9,7 @@ deltas, and dropping the oldest snapshot frees its deltas without touching the
 others.  Snapshots older than ``span`` seconds, or beyond the memory ``cap``,
 are dropped oldest first.
 
-    m.enable_rewind(span=30, interval=0.5, cap=64 << 20)
+    m.enable_rewind(span=30, interval=1.0, cap=64 << 20)
     m.rewind(5.0)          # back to the newest snapshot at least 5 s old
 
 In the window, holding Backspace steps back one snapshot per frame (emu.frontend).
@@ -61,7 +61,7 @@ class _Delta:
 
 
 class Rewind:
-    def __init__(self, machine, span: float = 30.0, interval: float = 0.5, cap: int = 64 << 20):
+    def __init__(self, machine, span: float = 30.0, interval: float = 1.0, cap: int = 64 << 20):
         if span <= 0 or interval <= 0 or cap <= 0:
             raise ValueError("rewind: span, interval and cap must be positive")
         self.m, self.span, self.interval, self.cap = machine, span, interval, cap
