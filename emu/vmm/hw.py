@@ -101,8 +101,7 @@ class HwNested(Emulate):
         for n in PASS_MSRS:
             for base in (0, 0x800):                     # read low, write low
                 bm[base + (n >> 3)] &= ~(1 << (n & 7)) & 0xFF
-        self.msr_bitmaps = o
-        self.arm()
+        self.msr_bitmaps = o                            # (non-root operation from the first slice)
 
     # ---- the VMCS --------------------------------------------------------------------
     def arm(self) -> None:
@@ -131,7 +130,8 @@ class HwNested(Emulate):
             s[abi.S_IRQ] &= ~3
 
     def invalidate(self) -> None:
-        self.arm()
+        """A reset or a restore: the read shadows are set afresh at the next entry."""
+        self.vcpu.state[self.X.CR0_MASK] = 0
 
     def destroy(self) -> None:
         self.hostmem.free(self.msr_frame)
