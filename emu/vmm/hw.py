@@ -273,11 +273,11 @@ class HwShadow(Trap):
         self.hmem = self.host.mem[:3] + (sp.ioflags, sp.iolog)
         self.hview = _HostView(self.host, self.vcpu)
 
-    # the VMM owns paging and protection: PG, WP, PE (a guest leaving protected mode goes
-    # back to emulate), the cache controls; CR4's paging bits
     def stats(self) -> dict:
         return dict(super().stats(), paging=self.paging)
 
+    # the VMM owns paging and protection: PG, WP, PE (a guest leaving protected mode goes
+    # back to emulate), the cache controls; CR4's paging bits
     def _cr0_mask(self):
         X = self.X
         return X.PG | X.WP | X.PE | X.CD | X.NW
