@@ -231,11 +231,14 @@ def test_memory_slots_are_runs_contiguous_in_guest_and_host():
 
 
 @needs_kvm
-def test_cli_runs_a_disk_image_under_mode_kvm():
-    r = run_cli("vmm", "run", str(IMAGE.relative_to(ROOT)), "--mode", "kvm", "--unthrottled",
+@pytest.mark.parametrize("mode", [["--mode", "kvm"], ["--mode", "hw", "--accel", "kvm"]])
+def test_cli_runs_a_disk_image_under_mode_kvm(mode):
+    r = run_cli("vmm", "run", str(IMAGE.relative_to(ROOT)), *mode, "--unthrottled", "--stats",
                 "--until", f"kvmboot:{DONE}", "--seconds", "60", timeout=120)
     assert r.returncode == 0, r.stderr
     assert "kvmboot | KVM-GUEST HV KVMKVMKVM" in r.stdout and f"kvmboot | {DONE}" in r.stdout
+    assert re.search(r"^kvmboot +pc +kvm ", r.stdout, re.M), r.stdout       # the VM's mode
+    assert "kvmboot: kvm exits per second: io " in r.stdout
 
 
 @pytest.mark.skipif(shutil.which("nasm") is None, reason="needs nasm")
