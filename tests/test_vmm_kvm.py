@@ -237,7 +237,7 @@ def test_cli_runs_a_disk_image_under_mode_kvm(mode):
                 "--until", f"kvmboot:{DONE}", "--seconds", "60", timeout=120)
     assert r.returncode == 0, r.stderr
     assert "kvmboot | KVM-GUEST HV KVMKVMKVM" in r.stdout and f"kvmboot | {DONE}" in r.stdout
-    assert re.search(r"^kvmboot +pc +kvm ", r.stdout, re.M), r.stdout       # the VM's mode
+    assert re.search(r"^kvmboot +pc +kvm ", r.stdout, re.MULTILINE), r.stdout       # the VM's mode
     assert "kvmboot: kvm exits per second: io " in r.stdout
 
 
