@@ -108,6 +108,22 @@ def compiled_entry(fn, *args):
     return fn
 
 
+class CompiledCall:
+    """``run(state, mem, budget)`` of a core, called through its compiled entry point
+    (``compiled_entry``) from the second call on: the first compiles it (or loads it
+    from the cache) for the argument types, which later calls must keep."""
+
+    def __init__(self, fn):
+        self.fn, self.entry = fn, None
+
+    def __call__(self, state, mem, budget):
+        if self.entry is None:
+            r = self.fn(state, mem, budget)
+            self.entry = compiled_entry(self.fn, state, mem, 1)
+            return r
+        return self.entry(state, mem, budget)
+
+
 def flat_memory(size_bits: int, page_bits: int, space_bits: int | None = None):
     """A mem tuple with ``2**size_bits`` bytes of RAM mapped from address 0 and
     the rest of a ``2**space_bits`` space unmapped (MMIO).  For tests and tools."""

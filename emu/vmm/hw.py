@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections import Counter
 
 from .. import abi
-from ..core import compiled_entry
+from ..core import CompiledCall
 from .mode import Emulate, Mode, ModeError
 from .trap import Trap
 
@@ -52,6 +52,22 @@ HYPERVISOR = 1 << 31              # CPUID.1:ECX bit 31
 
 def vt_name(reason: int) -> str:
     return f"{VT_NAMES.get(reason, 'reason')} ({reason})"
+
+
+def inject(mode, cpu, s, pending: bool, vector: int) -> None:
+    """VM entry (SDM 26.6): a pending virtual interrupt goes in as an event (``s``: the
+    state array the guest runs in) if the guest can take it now, and the PIC moves
+    it into service; else an interrupt-window exit is requested."""
+    X, V = mode.X, mode.V
+    if s[X.INJ_INFO] & INJ_VALID or not pending:
+        s[X.VMX_PROC] &= ~V.P_IWIN
+    elif s[X.FLAGS] & X.IF and not s[X.INHIBIT]:
+        s[X.INJ_INFO] = INJ_VALID | (vector & 0xFF)
+        s[X.VMX_PROC] &= ~V.P_IWIN
+        mode.exits["injection"] += 1
+        mode.m.irq_acknowledged(cpu)
+    else:
+        s[X.VMX_PROC] |= V.P_IWIN
 
 
 class Hw(Mode):
@@ -85,7 +101,7 @@ class HwNested(Emulate):
         self.space = m.spaces[self.vcpu.name]
         self.exits = Counter()
         self.emulated = 0
-        self._vrun = None
+        self._vrun = CompiledCall(type(self.vcpu).run)
         self.in_slice = False
         self.vcpu.set_irq = self._virtual_irq           # the PIC signals the VMM (VT-x)
         m.scheduler.cpu_hooks[self.vcpu.name] = self._run_cpu
@@ -142,28 +158,12 @@ class HwNested(Emulate):
                 "emulated_insns": self.emulated, "paging": self.paging}
 
     def vrun(self, budget: int) -> int:
-        fn, s, mem = type(self.vcpu).run, self.vcpu.state, self.space.mem
-        if self._vrun is None:
-            r = fn(s, mem, budget)
-            self._vrun = compiled_entry(fn, s, mem, 1)
-            return r
-        return self._vrun(s, mem, budget)
+        return self._vrun(self.vcpu.state, self.space.mem, budget)
 
     # ---- the run loop --------------------------------------------------------------------
     def _inject(self, cpu) -> None:
-        """VM entry: the pending virtual interrupt goes in as an event if the guest can
-        take it now, else an interrupt-window exit is requested (SDM 26.6)."""
-        X, V, s = self.X, self.V, self.vcpu.state
-        if s[X.INJ_INFO] & INJ_VALID or not s[abi.S_IRQ] & 2:
-            s[X.VMX_PROC] &= ~V.P_IWIN
-            return
-        if s[X.FLAGS] & X.IF and not s[X.INHIBIT]:
-            s[X.INJ_INFO] = INJ_VALID | (int(s[abi.S_IRQ_VECTOR]) & 0xFF)
-            s[X.VMX_PROC] &= ~V.P_IWIN
-            self.exits["injection"] += 1
-            self.m.irq_acknowledged(cpu)                # the PIC: the request is in service
-        else:
-            s[X.VMX_PROC] |= V.P_IWIN
+        s = self.vcpu.state
+        inject(self, cpu, s, bool(s[abi.S_IRQ] & 2), int(s[abi.S_IRQ_VECTOR]))
 
     def _run_cpu(self, cpu) -> None:
         sched, space, X = self.m.scheduler, self.space, self.X
@@ -291,14 +291,7 @@ class HwShadow(Trap):
         tables and rings as they are; CR0 with PG and WP on, CR3 the shadow directory,
         CR4 without the paging bits (the guest reads its own through the shadows)."""
         X, V, v, h = self.X, self.V, self.vcpu.state, self.host.state
-        gen = self.space.generation
-        if gen != self.p2m_gen:
-            self.p2m_gen = gen
-            self.mmu.flush()
-        cr4 = int(v[X.CR4]) & X.PSE
-        if getattr(self, "_cr4", None) != cr4:
-            self._cr4 = cr4
-            self.mmu.flush()
+        self._check_shadows()
         h[X.REG:X.HALTED] = v[X.REG:X.HALTED]            # registers, segments, tables, CRs
         h[X.HALTED] = 0
         m0, m4 = self._cr0_mask(), self._cr4_mask()
@@ -355,17 +348,8 @@ class HwShadow(Trap):
         return True
 
     def _before_host_run(self, cpu) -> None:
-        X, V, h, v = self.X, self.V, self.host.state, self.vcpu.state
-        if h[X.INJ_INFO] & INJ_VALID or not v[abi.S_IRQ] & 1:
-            h[X.VMX_PROC] &= ~V.P_IWIN
-            return
-        if h[X.FLAGS] & X.IF and not h[X.INHIBIT]:
-            h[X.INJ_INFO] = INJ_VALID | (int(v[abi.S_IRQ_VECTOR]) & 0xFF)
-            h[X.VMX_PROC] &= ~V.P_IWIN
-            self.exits["injection"] += 1
-            self.m.irq_acknowledged(cpu)
-        else:
-            h[X.VMX_PROC] |= V.P_IWIN
+        v = self.vcpu.state                             # (the PIC's line is on the vcpu)
+        inject(self, cpu, self.host.state, bool(v[abi.S_IRQ] & 1), int(v[abi.S_IRQ_VECTOR]))
 
     def vm_exit(self, cpu) -> None:
         X, V, h = self.X, self.V, self.host.state

@@ -19,9 +19,9 @@ operation, ``kvm`` (emu.vmm.kvm) on the host processor's own VT-x through
 """
 from __future__ import annotations
 
-from .mode import Emulate, Mode, ModeError  # noqa: F401  (the modes' base, re-exported)
 from .hw import Hw
 from .kvm import Kvm
+from .mode import Emulate, Mode, ModeError  # noqa: F401  (the modes' base, re-exported)
 from .trap import Trap
 
 MODES = {m.name: m for m in (Emulate, Trap, Hw, Kvm)}

@@ -221,8 +221,7 @@ class Runner:
     def run_hw(self, form: Form) -> dict:
         """The guest as mode ``hw`` runs it: its own ring 0 and tables, in the core's
         VMX non-root operation with the mode's controls (emu.vmm.hw)."""
-        from cores.x86 import cpu
-        from cores.x86 import vmx
+        from cores.x86 import cpu, vmx
         from emu import abi
         self.setup(form, False)
         s = self.cpu.state

@@ -42,7 +42,7 @@ import numpy as np
 
 from .. import abi
 from ..bus import FRAME
-from ..core import compiled_entry
+from ..core import CompiledCall
 from . import lockstep
 from .mode import Emulate, ModeError
 from .shadow import desc, shadow_table
@@ -81,17 +81,11 @@ class HostCPU:
         s[abi.S_INTERCEPT] = abi.INTERCEPT_EXCEPTIONS
         s[cpu.EXC_BITMAP] = 0xFFFFFFFF
         s[abi.S_BREAK] = -1
-        self._run = None
+        self._run = CompiledCall(X86.run)
 
     def run(self, budget: int, mem=None) -> int:
         """``mem``: another view of host memory (a VM's own I/O port flags and log)."""
-        mem = self.mem if mem is None else mem
-        if self._run is None:
-            from cores.x86 import X86
-            r = X86.run(self.state, mem, budget)
-            self._run = compiled_entry(X86.run, self.state, mem, 1)
-            return r
-        return self._run(self.state, mem, budget)
+        return self._run(self.state, self.mem if mem is None else mem, budget)
 
 
 class GuestWalk:
@@ -146,15 +140,14 @@ class Trap(Emulate):
         self.desc_gfns, self.tss_raw = set(), None
         self.sys_snap = None                     # _system() as the host CPU holds it
         self.tss_sel = 0
-        self.p2m_gen = None
+        self.p2m_gen = self.pse = None             # what the shadows were built for
         self.exits = Counter()                   # reason -> count (--stats)
         self.native = 0                          # guest instructions the host CPU ran itself
         self.emulated = 0                        # ... and the VMM emulated (while trapping)
         self.report = None                       # lockstep: the first misbehaving instruction
         self._last_pf = None
-        self._vrun = None
+        self._vrun = CompiledCall(type(self.vcpu).run)
         m.scheduler.cpu_hooks[self.vcpu.name] = self._run_cpu
-        self._vrun_fn = type(self.vcpu).run
 
     # ---- the VMM's turn ------------------------------------------------------------
     def enter(self) -> None:
@@ -182,12 +175,7 @@ class Trap(Emulate):
 
     # ---- the virtual CPU ---------------------------------------------------------------
     def vrun(self, budget: int) -> int:
-        v = self.vcpu.state
-        if self._vrun is None:
-            r = self._vrun_fn(v, self.space.mem, budget)
-            self._vrun = compiled_entry(self._vrun_fn, v, self.space.mem, 1)
-            return r
-        return self._vrun(v, self.space.mem, budget)
+        return self._vrun(self.vcpu.state, self.space.mem, budget)
 
     def in_pm32(self) -> bool:
         X, v = self.X, self.vcpu.state
@@ -409,16 +397,17 @@ class Trap(Emulate):
         h[X.CPL], h[X.CSD], h[X.SSB] = 1 if vc == 0 else vc, v[X.CSD], v[X.SSB]
         self.loaded_segs = h[X.SEL:X.SSB + 1].tobytes()      # (what to_vcpu compares)
 
+    def _check_shadows(self) -> None:
+        """The shadows go when what they were built from changed: the p2m (a device
+        remapped its window, a bank switch) or CR4.PSE (how guest PDEs read)."""
+        gen, pse = self.space.generation, int(self.vcpu.state[self.X.CR4]) & self.X.PSE
+        if (gen, pse) != (self.p2m_gen, self.pse):
+            self.p2m_gen, self.pse = gen, pse
+            self.mmu.flush()
+
     def _to_host_full(self) -> None:
         X, v, h = self.X, self.vcpu.state, self.host.state
-        gen = self.space.generation
-        if gen != self.p2m_gen:
-            self.p2m_gen = gen
-            self.mmu.flush()
-        cr4 = int(v[X.CR4]) & X.PSE
-        if getattr(self, "_cr4", None) != cr4:
-            self._cr4 = cr4
-            self.mmu.flush()
+        self._check_shadows()
         self._descriptors()
         h[X.REG:X.EIP + 1] = v[X.REG:X.EIP + 1]
         h[X.FLAGS] = (int(v[X.FLAGS]) & ~(X.IF | X.IOPL | X.VIF | X.VIP)) | X.IF
