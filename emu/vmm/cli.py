@@ -22,6 +22,7 @@ from ..errors import EmuError
 
 MODES_HELP = ("emulate (every guest instruction through the VMM's model of the guest CPU), "
               "trap (the guest kernel deprivileged on the host CPU: trap-and-emulate), "
+              "bt (binary translation into a translation cache), "
               "hw (VT-x-style hardware assist)")
 
 

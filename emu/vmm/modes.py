@@ -15,16 +15,18 @@ move nothing and a world switch is the VMM choosing another model to run.
 ``trap`` (emu.vmm.trap) runs the guest kernel deprivileged on the host CPU
 itself, ``hw`` (emu.vmm.hw) at its own ring 0 in the core's VT-x-style non-root
 operation, ``kvm`` (emu.vmm.kvm) on the host processor's own VT-x through
-/dev/kvm; binary translation and paravirtualization register here as they land.
+/dev/kvm; ``bt`` (emu.vmm.bt) translates the guest's code into host code;
+paravirtualization registers here as it lands.
 """
 from __future__ import annotations
 
+from .bt import Bt
 from .hw import Hw
 from .kvm import Kvm
 from .mode import Emulate, Mode, ModeError  # noqa: F401  (the modes' base, re-exported)
 from .trap import Trap
 
-MODES = {m.name: m for m in (Emulate, Trap, Hw, Kvm)}
+MODES = {m.name: m for m in (Emulate, Bt, Trap, Hw, Kvm)}
 
 
 def mode_class(name: str):
