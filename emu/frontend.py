@@ -47,6 +47,10 @@ def run(args) -> int:
             m.replayer = Replayer(m, args.replay, state=state_file if state_file and Path(state_file).exists()
                                   else None)
             args.frames, args.seconds, args.type = m.replayer.frames, None, None
+        if not headless:                  # a first start runs the first tier (emu.tier)
+            from . import tier
+            m.tier = tier.start(m, {"machine": args.machine, "media": [str(p) for p in args.media or ()],
+                                    "ram_size": getattr(args, "ram", None)})
         with compile_notice(lambda: m.frame > 0 or m.cpu.cycles > 0):
             if args.type:
                 m.type(args.type.encode().decode("unicode_escape"))
@@ -68,6 +72,8 @@ def run(args) -> int:
                 run_window(m, args)
     finally:
         m.shutdown()
+        if m.tier is not None:
+            m.tier.stop()
         if args.wav:
             m.audio.save_wav(args.wav)
         if recorder is not None:
