@@ -5,8 +5,8 @@ compiled code crosses files (a machine driver inlines a core's ``run``), so an
 edited core could leave a driver running stale machine code.  The cache
 directory is therefore keyed by a fingerprint of the *contents* of the files
 compiled code can depend on: every file of the in-tree cores, emu/abi.py, each
-framework file that mentions numba and the modules of its own package that it
-imports (a machine driver's state layout).  An edit there starts a fresh cache;
+framework file that defines compiled functions (``@njit``) and the modules of its
+own package that it imports (a machine driver's state layout).  An edit there starts a fresh cache;
 edits elsewhere (the CLI, the VMM, device models in Python), reinstalls and
 checkouts that leave the bytes alone keep it warm.
 """
@@ -53,11 +53,14 @@ def _module_files(path: Path, text: str) -> list[Path]:
     return out
 
 
+_COMPILED = re.compile(rb"^\s*@njit|=\s*njit\(", re.MULTILINE)   # a file that defines compiled code
+
+
 def fingerprint() -> str:
     texts = {p: p.read_bytes() for top in ("emu", "cores") for p in (ROOT / top).rglob("*.py")}
     need = {p for p in texts if p.is_relative_to(ROOT / "cores")} | {ROOT / "emu" / "abi.py"}
     for p, t in texts.items():
-        if b"numba" in t and p.name not in ("jitcache.py", "tier.py") and p.is_relative_to(ROOT / "emu"):
+        if _COMPILED.search(t) and p.is_relative_to(ROOT / "emu"):
             need.add(p)
             need.update(f.resolve() for f in _module_files(p, t.decode("utf-8", "replace"))
                         if f.resolve().parent == p.parent)

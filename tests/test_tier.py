@@ -162,3 +162,30 @@ def test_8086_vectors_in_python(python_tier):
             x86v.check_file(name, 2)
     finally:
         x86v.load.cache_clear()
+
+
+def test_cache_key_follows_compiled_code(tmp_path, monkeypatch):
+    """The cache directory's key changes with the cores and with framework files that
+    define compiled functions (and what they import from their package), and not
+    with framework code that only calls compiled code (the CLI, emu.core, emu.tier)."""
+    from emu import jitcache
+    for rel, text in {"cores/z/__init__.py": "from numba import njit\n",
+                      "emu/abi.py": "S_PC = 0\n",
+                      "emu/core.py": "# njit(cache=True) function run\nfrom numba import typeof\n",
+                      "emu/dev/vdp.py": "from numba import njit\nfrom .layout import X\n@njit\ndef f(): pass\n",
+                      "emu/dev/layout.py": "X = 1\n",
+                      "emu/cli.py": "print()\n"}.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    monkeypatch.setattr(jitcache, "ROOT", tmp_path)
+    base = jitcache.fingerprint()
+    changed = {}
+    for rel in ("cores/z/__init__.py", "emu/abi.py", "emu/dev/vdp.py", "emu/dev/layout.py",
+                "emu/core.py", "emu/cli.py"):
+        p = tmp_path / rel
+        old = p.read_text()
+        p.write_text(old + "# edited\n")
+        changed[rel] = jitcache.fingerprint() != base
+        p.write_text(old)
+    assert changed == {"cores/z/__init__.py": True, "emu/abi.py": True, "emu/dev/vdp.py": True,
+                       "emu/dev/layout.py": True, "emu/core.py": False, "emu/cli.py": False}
