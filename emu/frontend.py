@@ -208,11 +208,15 @@ def run_window(m: Machine, args) -> None:
     running = True
     limit = args.frames or (round(args.seconds / m.frame_period) if args.seconds else None)
     shown = 0
+    surf = drawn = None               # the window's picture: redrawn only when the screen changed
+    exposed = getattr(pygame, "WINDOWEXPOSED", pygame.VIDEOEXPOSE)
     while running and not m.stop_requested and (limit is None or shown < limit):
         shown += 1
         for ev in pygame.event.get():
             if ev.type == pygame.QUIT:
                 running = False
+            elif ev.type in (exposed, pygame.VIDEOEXPOSE):
+                drawn = None
             elif ev.type in (pygame.KEYDOWN, pygame.KEYUP):
                 down = ev.type == pygame.KEYDOWN
                 if down and ev.key == pygame.K_ESCAPE:
@@ -255,10 +259,15 @@ def run_window(m: Machine, args) -> None:
             m.step_frame(4 if fast else 1)
         if (scr.width, scr.height) != (win.get_width() // scale, win.get_height() // scale):
             win = pygame.display.set_mode((scr.width * scale, scr.height * scale))
-        surf = pygame.Surface((scr.width, scr.height), depth=32)
-        pygame.surfarray.blit_array(surf, np.ascontiguousarray(scr.framebuffer.T))
-        pygame.transform.scale(surf, win.get_size(), win)
-        pygame.display.flip()
+            drawn = None
+        fb = scr.framebuffer
+        if drawn is None or drawn.shape != fb.shape or not np.array_equal(drawn, fb):
+            if surf is None or surf.get_size() != (scr.width, scr.height):
+                surf = pygame.Surface((scr.width, scr.height), depth=32)
+            pygame.surfarray.blit_array(surf, fb.T)
+            pygame.transform.scale(surf, win.get_size(), win)
+            pygame.display.flip()
+            drawn = fb.copy()
         if not (fast or args.unthrottled):
             clock.tick(scr.refresh)
     pygame.quit()
