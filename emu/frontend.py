@@ -261,13 +261,14 @@ def run_window(m: Machine, args) -> None:
             win = pygame.display.set_mode((scr.width * scale, scr.height * scale))
             drawn = None
         fb = scr.framebuffer
-        if drawn is None or drawn.shape != fb.shape or not np.array_equal(drawn, fb):
+        if drawn is None or (drawn != scr.version if scr.tracked else
+                             drawn.shape != fb.shape or not np.array_equal(drawn, fb)):
             if surf is None or surf.get_size() != (scr.width, scr.height):
                 surf = pygame.Surface((scr.width, scr.height), depth=32)
             pygame.surfarray.blit_array(surf, fb.T)
             pygame.transform.scale(surf, win.get_size(), win)
             pygame.display.flip()
-            drawn = fb.copy()
+            drawn = scr.version if scr.tracked else fb.copy()
         if not (fast or args.unthrottled):
             clock.tick(scr.refresh)
     pygame.quit()
