@@ -84,7 +84,9 @@ def cached(fn) -> bool:
 
 
 def cold(machine) -> bool:
-    return not all(cached(fn) for fn in machine.compiled_functions())
+    """Whether a compiled function the machine runs is missing from the cache (a core
+    whose ``run`` is not compiled code never is)."""
+    return not all(cached(fn) for fn in machine.compiled_functions() if isinstance(fn, Dispatcher))
 
 
 class Background:
