@@ -63,6 +63,7 @@ class HypercallError(Exception):
 class Pv(Trap):
     name = "pv"
     summary = "a paravirtual kernel at ring 1: hypercalls, event channels, ring devices"
+    paravirtual = True
 
     @classmethod
     def check(cls, spec) -> None:
