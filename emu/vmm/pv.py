@@ -337,6 +337,10 @@ class Pv(Trap):
         return bytes(out)
 
     # ---- the run loop ---------------------------------------------------------------------
+    def regs(self):
+        """The VM's register file: on the host CPU during its turn, else its own array."""
+        return self.host.state if self.on_host else self.vcpu.state
+
     def _cycles(self) -> int:
         return int((self.host.state if self.on_host else self.vcpu.state)[abi.S_CYCLES])
 
@@ -353,7 +357,9 @@ class Pv(Trap):
             if self.on_host:
                 np.copyto(self.vcpu.state, self.host.state)
                 self.on_host = False
-            sched.running_cpu = None
+            if self.pv_on:                  # SCHEDOP_BLOCK is the PV kernel's HLT: the VMM's
+                self.vcpu.state[abi.S_EXIT_REASON] = abi.EXIT_HLT if self.blocked else abi.EXIT_BUDGET
+            sched.running_cpu = None        # scheduler sees an idle VM (emu.vmm.sched)
 
     def _boot(self, cpu) -> None:
         """The BIOS and the boot loader on the VM's software x86, up to the kernel's entry."""
@@ -377,6 +383,9 @@ class Pv(Trap):
         h = self.host.state
         np.copyto(h, self.vcpu.state)
         h[abi.S_IRQ] = h[abi.S_NMI] = 0           # (the PIC is not the PV guest's)
+        if self.mmu.tlb_dirty:
+            h[X.TLBT:X.TLBT + X.TLBN] = -1
+            self.mmu.tlb_dirty = False
         self.on_host = True
         self.yielded = False
         end = int(sched.slice_end * cpu.clock_hz)
@@ -453,8 +462,8 @@ class Pv(Trap):
         s = self.shared
         self.wr32(s + P.SH_EVT_PENDING, self.rd32(s + P.SH_EVT_PENDING) & ~(1 << port))
         self._update_pending()
-        if vec is not None:
-            self.bounce(vec, None)
+        if vec is not None and self.bounce(vec, None):
+            self.blocked = False                          # (an event ends SCHEDOP_BLOCK)
 
     def bounce(self, vec: int, err, cr2=None) -> bool:
         """Deliver vector ``vec`` to the guest kernel as the CPU delivers an interrupt
@@ -564,20 +573,27 @@ class Pv(Trap):
             return
         h[X.EIP] = (int(h[X.EIP]) + 2) & 0xFFFFFFFF
         self._last_pf = None
-        nr = int(h[X.EAX]) & 0xFFFFFFFF
-        a = [int(h[X.REG + i]) & 0xFFFFFFFF for i in (3, 1, 2, 6)]     # EBX ECX EDX ESI
-        name = P.HC_NAMES[nr] if nr < len(P.HC_NAMES) else "invalid"
-        self.hc[name] += 1
-        try:
-            r = getattr(self, "hc_" + name)(*a) if name != "invalid" else -P.ENOSYS
-        except HypercallError as e:
-            r = -e.errno
+        r = self.call(int(h[X.EAX]), *(int(h[X.REG + i]) for i in (3, 1, 2, 6)))   # EBX ECX EDX ESI
         h[X.EAX] = r & 0xFFFFFFFF
         self.console.drain()
         if self.mmu.tlb_dirty:
             h[X.TLBT:X.TLBT + X.TLBN] = -1
             self.mmu.tlb_dirty = False
         self.deliver(hypercall=True)
+
+    def call(self, nr: int, *args) -> int:
+        """Serve hypercall ``nr`` with up to four arguments: its result, or a negative
+        errno (-ENOSYS for no such number); it never raises."""
+        nr &= 0xFFFFFFFF
+        a = [int(x) & 0xFFFFFFFF for x in (list(args) + [0, 0, 0, 0])[:4]]
+        name = P.HC_NAMES[nr] if nr < len(P.HC_NAMES) else "invalid"
+        self.hc[name] += 1
+        if name == "invalid":
+            return -P.ENOSYS
+        try:
+            return getattr(self, "hc_" + name)(*a)
+        except HypercallError as e:
+            return -e.errno
 
     def lin_read_safe(self, la: int, n: int) -> bytes:
         try:
@@ -607,7 +623,7 @@ class Pv(Trap):
         return (val >> 12) < 0x100 or self.ram(val & ~0xFFF) is not None
 
     def hc_mmu_update(self, va, count, *_):
-        X, h = self.X, self.host.state
+        X, h = self.X, self.regs()
         if count > 1024:
             raise HypercallError(P.EINVAL)
         reqs = struct.unpack(f"<{2 * count}I", self.lin_read(va, 8 * count)) if count else ()
@@ -668,7 +684,7 @@ class Pv(Trap):
             raise HypercallError(P.EINVAL)
         self.traps = {v: t[:3] for v, t in new.items()}
         self._write_idt(new)
-        self.host.state[self.X.EXC_BITMAP] = EXC_EXITS
+        self.regs()[self.X.EXC_BITMAP] = EXC_EXITS
         return 0
 
     def _write_idt(self, gates: dict) -> None:
@@ -704,7 +720,7 @@ class Pv(Trap):
         return 0
 
     def hc_set_ldt(self, n, *_):
-        X, h = self.X, self.host.state
+        X, h = self.X, self.regs()
         if n > P.LDT_ENTRIES:
             raise HypercallError(P.EINVAL)
         self.ldt_n = n
@@ -749,10 +765,11 @@ class Pv(Trap):
         return 0
 
     def hc_set_timer(self, us, *_):
-        if us > 10_000_000:
+        """A period of 100 us to 10 s (a shorter one would make the VM all timer exits)."""
+        if us and not 100 <= us <= 10_000_000:
             raise HypercallError(P.EINVAL)
         self.period = int(us * self.vcpu.clock_hz / 1e6)
-        self.next_tick = int(self.host.state[abi.S_CYCLES]) + self.period
+        self.next_tick = int(self.regs()[abi.S_CYCLES]) + self.period
         return 0
 
     def hc_evtchn_bind(self, port, vector, *_):

@@ -38,14 +38,12 @@ class PvConsole:
         if not n:
             return 0
         n = min(n, P.CONS_OUT)                      # (a hostile producer: at most a ring)
-        out = bytearray()
         base = m.ram(self.gpa)
-        data = m.space.memory.data
-        for k in range(n):
-            out.append(int(data[base + P.CO_OUT + (cons + k) % P.CONS_OUT]))
+        idx = base + P.CO_OUT + (cons + np.arange(n, dtype=np.int64)) % P.CONS_OUT
+        out = m.space.memory.data[idx].tobytes()
         m.wr32(self.gpa + P.CO_OUT_CONS, (cons + n) & 0xFFFFFFFF)
         if self.uart is not None:
-            self.uart.backend.write(bytes(out))
+            self.uart.backend.write(out)
         self.sent += n
         return n
 
