@@ -104,10 +104,15 @@ class Pv(Trap):
         self.vcpu.state[X.STRICT] = 0
 
     def invalidate(self) -> None:
-        """A reset (or a restored state): the guest boots again from the BIOS."""
+        """A reset: the guest boots again from the BIOS.  A restored state taken after
+        the PV kernel started lacks the VMM's side (trap table, GDT, registered pages):
+        the VM stops with a line saying so."""
         self.mmu.flush()
         self._reset_pv()
         self.on_host = False
+        if int(self.vcpu.state[self.X.GDTB]) == SGDT_LIN:
+            self.m.stop_requested = ("pv: this state was saved while the PV kernel ran; its VMM-side "
+                                     "state (trap table, GDT, shared pages) is not in save states")
 
     def enter(self) -> None:
         pass                                          # (loaded per slice: _run_cpu)
