@@ -179,3 +179,19 @@ def test_the_pv_image_rebuilds_from_source(tmp_path):
         pytest.skip(f"no toolchain: {r.stderr.strip()}")
     assert r.returncode == 0, r.stderr
     assert img.read_bytes() == (ROOT / "roms_test" / "os" / "os-pv.img").read_bytes()
+
+
+def test_cli_runs_pv_in_the_spectrum_with_its_stats():
+    """machines/vm/spectrum.yaml: the PV build beside the CP/M system and the native
+    build under trap and hw, in one `emu vmm run`; --stats gives its hypercalls per
+    second by number and its ring notifications."""
+    r = run_cli("vmm", "run", "machines/vm/spectrum.yaml", "--unthrottled", "--stats", "--console", "none",
+                "--until", "pmos-pv:$ ", "--until", "pmos-trap:$ ", "--seconds", "150")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    row = next(ln for ln in lines if ln.startswith("pmos-pv "))
+    assert " pv " in row and "running" in row, row
+    hc = next(ln for ln in lines if ln.startswith("pmos-pv: hypercalls per second by number"))
+    assert re.search(r"1 mmu_update \d+/s", hc) and re.search(r"6 sched_op \d+/s", hc), hc
+    ring = next(ln for ln in lines if ln.startswith("pmos-pv: ring notifications"))
+    assert re.search(r"block \d+/s", ring) and re.search(r"timer \d+/s", ring), ring
