@@ -165,18 +165,22 @@ def fmt_mode_stats(v) -> list:
 
 
 def fmt_pv_stats(name, ms, ht) -> list:
+    """Mode pv: hypercalls per host second by number, ring notifications and events."""
     from .pv_abi import HC_NAMES
     num = {n: i for i, n in enumerate(HC_NAMES)}
-    hc = ", ".join(f"{num.get(k, '?')} {k} {n / ht:.0f}/s"
+
+    def rates(d):
+        return ", ".join(f"{k} {n / ht:.0f}/s" for k, n in d.items()) or "-"
+    hc = ", ".join(f"{num.get(k, '-')} {k} {n / ht:.0f}/s"
                    for k, n in sorted(ms["hypercalls"].items(), key=lambda kv: -kv[1]))
-    rates = lambda d: ", ".join(f"{k} {n / ht:.0f}/s" for k, n in d.items()) or "-"  # noqa: E731
+    carried = ", ".join(f"{k} {n}" for k, n in ms["ring_bytes"].items())
     sh = ms["shadow"]
     return [f"{name}: hypercalls per second by number: {hc or '-'}",
-            f"{name}: ring notifications (guest to VMM): {rates(ms['notifications'])}; events "
-            f"(VMM to guest): {rates(ms['events'])}; " + ", ".join(f"{k} {n}" for k, n in ms["ring_bytes"].items()),
-            f"{name}: shadows: {ms['spaces']} directories, {ms['shadow_frames']} frames, none write-protected, "
-            f"{sh.get('hidden', 0)} hidden faults, {sh.get('guest', 0)} guest faults, "
-            f"{sh.get('pt-update', 0)} reported page-table pages brought in step"]
+            (f"{name}: ring notifications (guest to VMM): {rates(ms['notifications'])}; events "
+             f"(VMM to guest): {rates(ms['events'])}; {carried}"),
+            (f"{name}: shadows: {ms['spaces']} directories, {ms['shadow_frames']} frames, none write-protected, "
+             f"{sh.get('hidden', 0)} hidden faults, {sh.get('guest', 0)} guest faults, "
+             f"{sh.get('pt-update', 0)} reported page-table pages brought in step")]
 
 
 class ConsoleLog:

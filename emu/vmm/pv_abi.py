@@ -3,8 +3,6 @@ the shared info page and the device rings.  The guest's side is
 roms_test/os/kernel/pv/pv.h; the two must agree."""
 from __future__ import annotations
 
-from pathlib import Path
-
 VERSION = 1
 NOTE = b"EMU-PV-ABI\0\0"           # the PV note in the kernel image (kernel/pv/priv.asm)
 HYPERCALL_VECTOR = 0x82            # int 0x82 from ring 1
