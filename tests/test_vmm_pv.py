@@ -11,8 +11,8 @@ its privileged-operations layer replaced by hypercalls (roms_test/os/os-pv.img).
 * Ring devices: the console ring carries the shell's input and output with far fewer
   exits than bytes; the block ring serves whole files in batches (one notification
   per eight sectors) and the written sectors land in the machine's disk image.
-* The image rebuilds to the same bytes, and a PV image under another mode (or a
-  native one under pv) is a one-line error.
+* The image rebuilds to the same bytes with no privileged instruction in it, and a
+  PV image under another mode (or a native one under pv) is a one-line error.
 """
 import hashlib
 import random
@@ -32,6 +32,7 @@ try:
 except ImportError as e:
     pytest.skip(f"cores.x86 is not importable ({e})", allow_module_level=True)
 
+from tests.test_os import SENSITIVE, needs_toolchain
 from tests.test_vmm import VMS, command, out, run_cli, wait
 
 COMMANDS = ["hello world", "ps", "forktest", "filetest t.dat 3000", "fault div", "fault kernel",
@@ -172,14 +173,41 @@ def test_pv_and_native_images_refuse_the_wrong_mode():
     assert r.returncode != 0 and "only under mode 'pv'" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_the_pv_image_rebuilds_from_source(tmp_path):
-    img = tmp_path / "pv.img"
+PRIVILEGED = re.compile(r"\t(cli|sti|hlt|in|out|ins[bwl]?|outs[bwl]?|lgdt|lidt|lldt|ltr|lmsw|clts|invlpg|"
+                        r"invd|wbinvd|rdmsr|wrmsr)\b|\tmov[lw]?\s.*%(cr\d|dr\d)\b")
+
+
+@needs_toolchain
+def test_the_pv_image_rebuilds_from_source_with_no_privileged_instruction(tmp_path):
+    """The shipped os-pv.img is its source's build; its kernel holds none of the
+    privileged instructions (the native layer's 30-odd are hypercalls here), and
+    the sensitive ones it still has (segment loads, IRET to ring 3, far JMP, INT)
+    only in the PV layer."""
+    img, objs = tmp_path / "pv.img", tmp_path / "objs"
     r = subprocess.run(["sh", str(ROOT / "roms_test" / "os" / "build.sh"), str(img)], check=False,
-                       capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "OS_LAYER": "kernel/pv"})
-    if r.returncode and ("not found" in r.stderr):
-        pytest.skip(f"no toolchain: {r.stderr.strip()}")
+                       capture_output=True, text=True,
+                       env={"PATH": "/usr/bin:/bin", "OS_LAYER": "kernel/pv", "OS_KEEP": str(objs)})
     assert r.returncode == 0, r.stderr
     assert img.read_bytes() == (ROOT / "roms_test" / "os" / "os-pv.img").read_bytes()
+    elf = objs / "kernel.elf"
+    syms = dict((ln.split()[2], int(ln.split()[0], 16)) for ln in subprocess.run(
+        ["nm", str(elf)], capture_output=True, text=True, check=True).stdout.splitlines() if len(ln.split()) == 3)
+    lo, hi = syms["_priv_start"], syms["_priv_end"]
+    dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(elf)], capture_output=True, text=True,
+                         check=True).stdout
+    privileged, sensitive_outside, hypercalls = [], [], 0
+    for line in dis.splitlines():
+        m = re.match(r"\s+([0-9a-f]+):(\t.*)", line)
+        if not m:
+            continue
+        if PRIVILEGED.search(m.group(2)):
+            privileged.append(line.strip())
+        elif SENSITIVE.search(m.group(2)) and not lo <= int(m.group(1), 16) < hi:
+            sensitive_outside.append(line.strip())
+        hypercalls += "int    $0x82" in m.group(2)
+    assert not privileged, "\n".join(privileged)
+    assert not sensitive_outside, "\n".join(sensitive_outside)
+    assert hypercalls == 1                                   # pv_hypercall, the one entry
 
 
 def test_cli_runs_pv_in_the_spectrum_with_its_stats():
