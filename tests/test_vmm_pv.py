@@ -190,8 +190,8 @@ def test_the_pv_image_rebuilds_from_source_with_no_privileged_instruction(tmp_pa
     assert r.returncode == 0, r.stderr
     assert img.read_bytes() == (ROOT / "roms_test" / "os" / "os-pv.img").read_bytes()
     elf = objs / "kernel.elf"
-    syms = dict((ln.split()[2], int(ln.split()[0], 16)) for ln in subprocess.run(
-        ["nm", str(elf)], capture_output=True, text=True, check=True).stdout.splitlines() if len(ln.split()) == 3)
+    syms = {ln.split()[2]: int(ln.split()[0], 16) for ln in subprocess.run(
+        ["nm", str(elf)], capture_output=True, text=True, check=True).stdout.splitlines() if len(ln.split()) == 3}
     lo, hi = syms["_priv_start"], syms["_priv_end"]
     dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(elf)], capture_output=True, text=True,
                          check=True).stdout
