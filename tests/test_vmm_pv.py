@@ -224,3 +224,25 @@ def test_cli_runs_pv_in_the_spectrum_with_its_stats():
     assert re.search(r"1 mmu_update \d+/s", hc) and re.search(r"6 sched_op \d+/s", hc), hc
     ring = next(ln for ln in lines if ln.startswith("pmos-pv: ring notifications"))
     assert re.search(r"block \d+/s", ring) and re.search(r"timer \d+/s", ring), ring
+
+
+def test_a_state_saved_while_the_pv_kernel_ran_stops_the_vm_on_restore(tmp_path):
+    """The VMM-side PV state is not in save states (docs/vmm.md): restoring one stops the
+    VM with a line saying so, and a reset boots the PV kernel again."""
+    vmm = VMM(64 << 20)
+    v = vmm.add(load_vm(VMS / "pmos-pv.yaml", {"name": "pv-save"}))
+    try:
+        wait(vmm, lambda: out(v).endswith("$ "), 120, "pv-save: prompt")
+        v.save(tmp_path / "pv.state")
+        v.restore(tmp_path / "pv.state")
+        vmm.run_until(lambda _: v.status != v.RUNNING, 10)
+        assert v.status == "stopped"
+        assert any("saved while the PV kernel ran" in ln for ln in v.machine.log), v.machine.log[-3:]
+        n = len(out(v))
+        v.reset()
+        v.resume()
+        v.status = v.RUNNING
+        wait(vmm, lambda: out(v)[n:].endswith("$ "), 120, "pv-save: prompt after the reset")
+        assert "14 hostile hypercalls refused" in out(v)[n:]
+    finally:
+        vmm.shutdown()
