@@ -246,3 +246,25 @@ def test_a_state_saved_while_the_pv_kernel_ran_stops_the_vm_on_restore(tmp_path)
         assert "14 hostile hypercalls refused" in out(v)[n:]
     finally:
         vmm.shutdown()
+
+
+def test_a_pv_guest_moves_to_another_vmm_with_its_pv_state(tmp_path):
+    """What live migration needs of mode pv: the machine's save state (guest memory,
+    devices, registers) and Pv.export_state() (the VMM's side, no host frame in it)
+    start the guest in a VM of another VMM, on other host frames, where its shell goes on."""
+    import json
+    a_vmm, b_vmm = VMM(64 << 20), VMM(96 << 20, host_order="scatter")
+    try:
+        a = a_vmm.add(load_vm(VMS / "pmos-pv.yaml", {"name": "pv-a"}))
+        wait(a_vmm, lambda: out(a).endswith("$ "), 120, "pv-a: prompt")
+        ticks = int(command(a_vmm, a, "ticks", "$ ", 60).split()[1])
+        a.save(tmp_path / "a.state")
+        st = json.loads(json.dumps(a.mode.export_state()))
+        b = b_vmm.add(load_vm(VMS / "pmos-pv.yaml", {"name": "pv-b"}))
+        b.restore(tmp_path / "a.state")
+        b.mode.import_state(st)
+        assert "hello from pid" in command(b_vmm, b, "hello moved", "$ ", 60)
+        assert int(command(b_vmm, b, "ticks", "$ ", 60).split()[1]) >= ticks    # its own time went on
+    finally:
+        a_vmm.shutdown()
+        b_vmm.shutdown()

@@ -91,7 +91,7 @@ class Pv(Trap):
         self.shared = None                           # gpa of the shared info page
         self.console.gpa = self.block.gpa = None
         self.block.cons = 0
-        self.traps = {}                              # vector -> (cs, eip, mask)
+        self.traps = {}                              # vector -> (cs, eip, mask events, DPL)
         self.bind = {}                               # event port -> guest vector
         self.gcr3, self.gpg = 0, False               # the guest's page directory, paging on
         self.esp1, self.ss1 = 0, P.KDATA
@@ -113,6 +113,50 @@ class Pv(Trap):
         if int(self.vcpu.state[self.X.GDTB]) == SGDT_LIN:
             self.m.stop_requested = ("pv: this state was saved while the PV kernel ran; its VMM-side "
                                      "state (trap table, GDT, shared pages) is not in save states")
+
+    # ---- the VMM-side PV state, for a move to another VMM (live migration) -----------------
+    def export_state(self) -> dict:
+        """What the VMM holds for this PV guest beyond its machine's save state (guest
+        memory, devices, the register file): JSON-able.  Nothing in it is a host frame."""
+        rd = self._vmm_read
+        return {"version": P.VERSION, "pv_on": self.pv_on, "shared": self.shared,
+                "console": self.console.gpa, "block": self.block.gpa, "block_cons": self.block.cons,
+                "traps": {str(v): list(t) for v, t in self.traps.items()},
+                "bind": {str(p): v for p, v in self.bind.items()},
+                "gcr3": self.gcr3, "gpg": self.gpg, "esp1": self.esp1, "ss1": self.ss1,
+                "period": self.period, "next_tick": self.next_tick, "blocked": self.blocked,
+                "dead": self.dead, "ldt_n": self.ldt_n,
+                "gdt": rd(SGDT_LIN, 8 * (P.GUEST_GDT + 2)).hex(), "ldt": rd(SLDT_LIN, 8 * self.ldt_n).hex()}
+
+    def import_state(self, st: dict) -> None:
+        """Take over a PV guest whose machine state was just restored into this VM (its
+        registers are the host view: ring 1, the VMM's GDT/IDT): rebuild the VMM's
+        tables for it here and its shadows from its own page tables."""
+        if st.get("version") != P.VERSION:
+            raise ModeError(f"{self.vm.name}: PV state of ABI {st.get('version')}, this VMM speaks {P.VERSION}")
+        X, v = self.X, self.vcpu.state
+        self.mmu.flush()
+        self._reset_pv()
+        self.pv_on = bool(st["pv_on"])
+        v[abi.S_BREAK] = -1 if self.pv_on else P.KERNEL_ENTRY
+        self.m.stop_requested = None
+        if not self.pv_on:
+            return
+        self._build_tables()
+        self.shared, self.console.gpa = st["shared"], st["console"]
+        self.block.gpa, self.block.cons = st["block"], st["block_cons"]
+        self.traps = {int(k): tuple(t) for k, t in st["traps"].items()}
+        self.bind = {int(k): n for k, n in st["bind"].items()}
+        self.gcr3, self.gpg = st["gcr3"], st["gpg"]
+        self.period, self.next_tick = st["period"], st["next_tick"]
+        self.blocked, self.dead, self.ldt_n = st["blocked"], st["dead"], st["ldt_n"]
+        self._vmm_write(SGDT_LIN, bytes.fromhex(st["gdt"]))
+        self._vmm_write(SLDT_LIN, bytes.fromhex(st["ldt"]))
+        self._write_idt(self.traps)
+        self._set_esp1(st["esp1"], st["ss1"])
+        v[X.CR3] = self.mmu.root(0x80000000 if self.gpg else 0, self.gcr3)
+        v[X.TLBT:X.TLBT + X.TLBN] = -1
+        v[X.EXC_BITMAP] = EXC_EXITS if self.traps else 0xFFFFFFFF
 
     def enter(self) -> None:
         pass                                          # (loaded per slice: _run_cpu)
@@ -482,7 +526,7 @@ class Pv(Trap):
             self.m.stop_requested = (f"pv: vector {vec:#x} at {cs:04X}:{eip:08X} and the guest's trap "
                                      f"table has no handler for it")
             return False
-        tcs, teip, mask = t
+        tcs, teip, mask, _ = t
         vif = 0 if self.shared is None or self.rd8(self.shared + P.SH_MASK) else IF
         fl = (int(h[X.FLAGS]) & ~IF) | vif
         cpl = int(h[X.CPL])
@@ -687,7 +731,7 @@ class Pv(Trap):
             new[vec] = (cs, eip, bool(flags & 4), max(1, flags & 3))
         else:
             raise HypercallError(P.EINVAL)
-        self.traps = {v: t[:3] for v, t in new.items()}
+        self.traps = new
         self._write_idt(new)
         self.regs()[self.X.EXC_BITMAP] = EXC_EXITS
         return 0
