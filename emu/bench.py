@@ -268,7 +268,8 @@ NANOBENCHES = ("syscall", "inout", "cr3", "pte", "pagefault", "divzero", "callre
 
 MODES_BENCHED = (("trap", {"mode": "trap"}, "strict", "nested"),
                  ("hw-nested", {"mode": "hw"}, "default", "nested"),
-                 ("hw-shadow", {"mode": "hw", "paging": "shadow"}, "default", "shadow"))
+                 ("hw-shadow", {"mode": "hw", "paging": "shadow"}, "default", "shadow"),
+                 ("pv", {"mode": "pv", "file": "pmos-pv.yaml"}, "default", "nested"))
 
 
 def bench_modes() -> dict:
@@ -289,7 +290,9 @@ def bench_modes() -> dict:
         for key, over, cpu, paging in MODES_BENCHED:
             v = VMM(64 << 20, host_cpu=cpu, paging=paging)
             vmms.append(v)
-            vms[key] = (v, v.add(load_vm(PROJECT_ROOT / "machines" / "vm" / "pmos.yaml", over)))
+            over = dict(over)
+            vm_file = over.pop("file", "pmos.yaml")         # (pv: the PV build, os-pv.img)
+            vms[key] = (v, v.add(load_vm(PROJECT_ROOT / "machines" / "vm" / vm_file, over)))
         m.run_until(lambda mm: com.output.endswith(b"$ "), 60)
         for v, vm in vms.values():
             v.run_until(lambda _, vm=vm: vm.console.output.endswith(b"$ "), 60)

@@ -141,6 +141,9 @@ def fmt_mode_stats(v) -> list:
     if "kvm_runs" in ms:                    # mode kvm: the host's own VT-x
         out.append(f"{v['name']}: {ms['kvm_runs']} KVM_RUN calls, {ms['us_per_run']:.1f} us each, "
                    f"{ms['slots']} memory slots")
+    if "hypercalls" in ms:                  # mode pv: hypercalls by number, ring notifications
+        out.extend(fmt_pv_stats(v["name"], ms, ht))
+        return out
     if "native_insns" not in ms:
         return out
     n = ms["native_insns"] + ms["emulated_insns"]
@@ -159,6 +162,25 @@ def fmt_mode_stats(v) -> list:
                    f"{r['cs']:04X}:{r['eip']:08X} ({r['bytes']}), after {r['insns']} guest instructions: "
                    f"{r['difference']} (guest's own CPU vs deprivileged)")
     return out
+
+
+def fmt_pv_stats(name, ms, ht) -> list:
+    """Mode pv: hypercalls per host second by number, ring notifications and events."""
+    from .pv_abi import HC_NAMES
+    num = {n: i for i, n in enumerate(HC_NAMES)}
+
+    def rates(d):
+        return ", ".join(f"{k} {n / ht:.0f}/s" for k, n in d.items()) or "-"
+    hc = ", ".join(f"{num.get(k, '-')} {k} {n / ht:.0f}/s"
+                   for k, n in sorted(ms["hypercalls"].items(), key=lambda kv: -kv[1]))
+    carried = ", ".join(f"{k} {n}" for k, n in ms["ring_bytes"].items())
+    sh = ms["shadow"]
+    return [f"{name}: hypercalls per second by number: {hc or '-'}",
+            (f"{name}: ring notifications (guest to VMM): {rates(ms['notifications'])}; events "
+             f"(VMM to guest): {rates(ms['events'])}; {carried}"),
+            (f"{name}: shadows: {ms['spaces']} directories, {ms['shadow_frames']} frames, none write-protected, "
+             f"{sh.get('hidden', 0)} hidden faults, {sh.get('guest', 0)} guest faults, "
+             f"{sh.get('pt-update', 0)} reported page-table pages brought in step")]
 
 
 class ConsoleLog:
