@@ -155,3 +155,105 @@ def test_generated_kernel_sequences_match_the_bare_cpu(seed):
 @pytest.mark.parametrize("seed", range(60))
 def test_generated_kernel_sequences_match_the_bare_cpu_many(seed):
     test_generated_kernel_sequences_match_the_bare_cpu(100 + seed)
+
+
+def _smc_code() -> bytes:
+    """Code that rewrites itself: a called function's immediate after its first call
+    (its block was translated), and the very next instruction of the same block."""
+    f = CODE + 40
+    c = bytearray()
+    c += b"\xB9\x02\x00\x00\x00"                               # 0  mov ecx, 2
+    c += b"\x31\xDB"                                           # 5  xor ebx, ebx
+    top = len(c)                                               # 7
+    c += b"\xE8" + struct.pack("<i", f - (CODE + top + 5))     # 7  call f
+    c += b"\xC6\x05" + struct.pack("<I", f + 1) + b"\x07"      # 12 mov byte [f+1], 7
+    c += b"\x01\xC3"                                           # 19 add ebx, eax
+    c += b"\xE2" + bytes([(top - (len(c) + 2)) & 0xFF])        # 21 loop top
+    x = CODE + len(c) + 7
+    c += b"\xC6\x05" + struct.pack("<I", x + 1) + b"\x42"      # 23 mov byte [x+1], 42h
+    c += b"\xB0\x00"                                           # 30 mov al, 0 (becomes 42h)
+    c += b"\xF4"                                               # 32 hlt
+    c = c.ljust(40, b"\x90")
+    c += b"\xB8\x01\x00\x00\x00\xC3"                           # 40 f: mov eax, 1; ret
+    return bytes(c)
+
+
+@pytest.mark.parametrize("paging", [False, True])
+def test_self_modifying_code_is_seen(paging):
+    code = _smc_code()
+    regs = [0, 0, 0, 0, STACK - 0x100, 0, 0, 0]
+    data = bytes(0x1000)
+    ref, _ = _run("emulate", code, regs, paging, data)
+    got, m = _run("bt", code, regs, paging, data)
+    assert ref["regs"][3] == 8 and ref["regs"][0] & 0xFF == 0x42       # (1 + 7; the new byte)
+    assert got == ref
+    assert m.tc.stats["invalidations"] >= 2 and m.exits["smc"] >= 2
+
+
+def test_a_tiny_cache_refills_unnoticed(monkeypatch):
+    """A 1-page cache, flushed many times by a loop through many blocks."""
+    c = bytearray(b"\xB9\x10\x00\x00\x00\x31\xC0")             # mov ecx, 16; xor eax, eax
+    top = len(c)
+    for k in range(1000):                                      # 1000 blocks: add eax, k; jmp next
+        c += b"\x05" + struct.pack("<I", k) + b"\xEB\x00"
+    c += b"\x49\x0F\x85" + struct.pack("<i", top - (len(c) + 7))   # dec ecx; jnz top
+    regs = [0, 0, 0, 0, STACK - 0x100, 0, 0, 0]
+    ref, _ = _run("emulate", bytes(c), regs, True, bytes(0x1000))
+    got, m = _run("bt", bytes(c), regs, True, bytes(0x1000), tc_pages=1, monkeypatch=monkeypatch)
+    assert ref["regs"][0] == 16 * sum(range(1000))
+    assert got == ref
+    assert m.tc.stats["flushes"] > 10, m.tc.stats
+
+
+def test_the_guest_cannot_reach_the_translation_cache():
+    """The guest maps its own page where the cache sits (linear TC_LIN, in the VMM's
+    area), fills it and reads it back: it sees its own memory, as on the bare CPU;
+    the cache holds none of what it wrote, and translated code goes on working."""
+    from emu.vmm.bt_x86 import TC_LIN
+    own = 0x40000
+    code = bytearray()
+    code += b"\xBF" + struct.pack("<I", TC_LIN)                 # mov edi, TC_LIN
+    code += b"\xB9\x00\x04\x00\x00"                             # mov ecx, 1024
+    code += b"\xB8\x5A\xA5\x5A\xA5"                             # mov eax, A55AA55Ah
+    code += b"\xF3\xAB"                                         # rep stosd
+    code += b"\x8B\x1D" + struct.pack("<I", TC_LIN + 0x10)      # mov ebx, [TC_LIN+10h]
+    code += b"\xC7\x05" + struct.pack("<II", TC_LIN + 0x20, 0x12345678)   # mov dword [..], ..
+    code += b"\x8B\x15" + struct.pack("<I", TC_LIN + 0x20)      # mov edx, [TC_LIN+20h]
+    code += b"\x31\xC0\x40\x40"                                 # xor eax, eax; inc eax; inc eax
+    regs = [0, 0, 0, 0, STACK - 0x100, 0, 0, 0]
+
+    def run(mode):
+        from emu.vmm import bt_x86
+        vmm = VMM(32 << 20)
+        vm = vmm.add(load_vm(VMS / "pmos.yaml", {"mode": mode, "name": f"r-{mode}", "ram": "4M"}))
+        vmm.step()
+        _setup(vm, bytes(code), regs, True, bytes(0x1000))
+        space = vm.machine.spaces[vm.machine.cpu.name]
+        # PDE 1023 -> a page table mapping TC_LIN's page to the guest's own frame
+        pt2 = 0x8000
+        space.write_block(PD + 4 * 1023, struct.pack("<I", pt2 | 3))
+        space.write_block(pt2, bytes(4096))
+        space.write_block(pt2 + 4 * ((TC_LIN >> 12) & 1023), struct.pack("<I", own | 3))
+        vm.mode.invalidate()
+        s = vm.machine.cpu.state
+        for _ in range(400):
+            vmm.step()
+            if s[X.HALTED]:
+                break
+        res = ([int(x) for x in s[X.REG:X.REG + 8]], int(s[X.EIP]), space.read_block(own, 4096))
+        tc = None
+        if mode == "bt":
+            m = vm.mode
+            fr = m.vmm_frames
+            tc = b"".join(bytes(m.hostmem.data[int(f) * 4096:(int(f) + 1) * 4096])
+                          for f in fr[len(fr) - bt_x86.TC_PAGES:])
+            assert m.tc.stats["blocks"] > 0
+        vmm.shutdown()
+        return res, tc
+
+    ref, _ = run("emulate")
+    got, tc = run("bt")
+    assert ref[0][3] == 0xA55AA55A and ref[0][2] == 0x12345678 and ref[0][0] == 2
+    assert got == ref
+    assert b"\x5A\xA5\x5A\xA5" * 4 not in tc            # (the pattern is there once: copied code)
+    assert tc.startswith(bytes(code[:10]))                  # the first block, copied, intact
