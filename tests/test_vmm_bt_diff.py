@@ -40,13 +40,16 @@ ENC = [
     "66 01 D8", "66 8B 07", "66 89 07", "A5", "AB", "AD", "F3 AB", "0F C8", "0F 44 C3",
     "C1 E3 #", "D1 E0", "D1 3F", "8C D8", "8C C0", "1E", "06", "0F A0", "60", "61",
     # sensitive: what the guest kernel sees must be its own
-    "9C", "9C 58", "9C 9D", "FA", "FB FA", "0F 20 C0", "0F 20 D8", "0F 01 07", "0F 01 0F", "0F 01 E0",
+    "9C", "9C 58", "9C 9D", "FA", "FB FA", "FB 9C", "FB 9C 5A FA", "0F 20 C0", "0F 20 D8", "0F 01 07", "0F 01 0F", "0F 01 E0",
     "0F 00 C8", "0F 00 C0", "0E", "16", "8C C8", "8C D0", "B8 10 00 00 00 0F 03 C0",
     "B8 08 00 00 00 0F 02 D0", "0F 20 E0", "66 8C CA", "0F A2",
     # branches
     "74 00", "75 02 90 90", "EB 00", "E9 00 00 00 00", "0F 85 00 00 00 00", "0F 84 01 00 00 00 90",
     "E3 00", "E2 00", "E8 01 00 00 00 CC 58", "E8 02 00 00 00 EB 01 C3", "78 03 40 EB 01 48",
     "8D 05 # # # # 90",
+    "B9 03 00 00 00 E8 02 00 00 00 EB 02 40 C3 E2 F5",            # a loop calling f: RET hits
+    "B9 03 00 00 00 68 # # # # E8 02 00 00 00 EB 04 40 C2 04 00 E2 EE",   # ... RET 4
+    "B9 03 00 00 00 FA 9C FB 9C 58 5A E2 F8",                     # CLI PUSHF STI PUSHF in a loop
     # faults
     "31 C9 F7 F1", "0F 0B", "66 B8 FF 00 8E D8", "CD 30", "8B 87 00 00 F0 7F", "F4",
 ]
@@ -84,6 +87,8 @@ def _setup(vm, code: bytes, regs, paging: bool, data: bytes) -> None:
     if paging:                                  # identity map of the low 4 MiB, kernel pages
         space.write_block(PD, struct.pack("<I", PT | 3) + bytes(4092))
         space.write_block(PT, b"".join(struct.pack("<I", (i << 12) | 3) for i in range(1024)))
+    space.io_write(0x21, 0xFF, 1)               # every IRQ masked at the PICs: nothing interrupts
+    space.io_write(0xA1, 0xFF, 1)
     s = m.cpu.state
     for i in range(6):
         sel = 0x08 if i == X.CS else 0x10

@@ -37,14 +37,16 @@ from collections import Counter
 
 from .. import abi
 from ..bus import FRAME
-from .bt_x86_tc import BRANCH, TranslationCache
+from .bt_x86_tc import BRANCH, D_JMP, D_PATCH, D_VIF, DATA_SIZE, TranslationCache
 from .mode import ModeError
 from .shadow import desc
 from .shadowpt import VMM_BASE
 from .trap import VMM_PAGES, Trap
 
 TC_PAGES = 256                       # 1 MiB of translation cache
-TC_LIN = VMM_BASE + VMM_PAGES * FRAME
+DATA_LIN = VMM_BASE + VMM_PAGES * FRAME          # the VMM's data segment (emu.vmm.bt_x86_tc)
+DATA_PAGES = DATA_SIZE // FRAME
+TC_LIN = DATA_LIN + DATA_PAGES * FRAME
 
 
 class BtX86(Trap):
@@ -53,11 +55,12 @@ class BtX86(Trap):
 
     def __init__(self, vm):
         self.tc_pages = TC_PAGES
-        self.vmm_pages = VMM_PAGES + self.tc_pages
+        self.vmm_pages = VMM_PAGES + DATA_PAGES + self.tc_pages
         super().__init__(vm)
         self.lockstep = False                      # translation, not lockstep, keeps it right
-        self.tc = TranslationCache(TC_LIN, self.tc_pages * FRAME, self._put_lin)
-        self.tc_cs = 0                             # the VMM's code selector (RPL 1) in the shadow GDT
+        self.tc = TranslationCache(TC_LIN, self.tc_pages * FRAME, self._put_lin, self._put_data)
+        self.tc_cs = self.tc_gs = 0                # the VMM's code and data selectors (RPL 1)
+        self._patch_iopl = None
         self._tc_desc_for = None
         self.callouts = Counter()                  # guest instruction -> callouts
         self.maps_ok = None                        # what the translated pages' mappings were checked for
@@ -66,6 +69,14 @@ class BtX86(Trap):
     # ---- the VMM's area ---------------------------------------------------------------
     def _put_lin(self, la: int, data: bytes) -> None:
         self._put(int(self.vmm_frames[0]) * FRAME + la - VMM_BASE, data)
+
+    def _put_data(self, off: int, data: bytes) -> None:
+        self._put_lin(DATA_LIN + off, data)
+
+    def _data32(self, off: int) -> int:
+        p, o = divmod(DATA_LIN - VMM_BASE + off, FRAME)
+        h = int(self.vmm_frames[p]) * FRAME + o
+        return int.from_bytes(self.hostmem.data[h:h + 4].tobytes(), "little")
 
     def _shadow(self, name: str, host_off: int, raw: bytes) -> None:
         """Guest gates (IDT entries, call and task gates) shadowed not present: an INT
@@ -82,13 +93,14 @@ class BtX86(Trap):
         super()._descriptors()
         if self._tc_desc_for != (self.tss_sel, self.desc_regs):
             self._tc_desc_for = (self.tss_sel, self.desc_regs)
-            sel = self.tss_sel + 8                 # after the host TSS: flat code, DPL 1
-            self._put(int(self.vmm_frames[0]) * FRAME + sel, desc(0, 0xFFFFF, 0xBB, 0xC))
-            self.tc_cs = sel | 1
+            sel = self.tss_sel + 8                 # after the host TSS: flat code, DPL 1, and
+            base = int(self.vmm_frames[0]) * FRAME # the data segment, DPL 1
+            self._put(base + sel, desc(0, 0xFFFFF, 0xBB, 0xC) + desc(DATA_LIN, DATA_SIZE - 1, 0xB3, 0x4))
+            self.tc_cs, self.tc_gs = sel | 1, (sel + 8) | 1
 
     def _to_host_full(self) -> None:
         super()._to_host_full()
-        self.host.state[self.X.GDTL] = self.tss_sel + 15
+        self.host.state[self.X.GDTL] = self.tss_sel + 23
 
     def _host_segments(self, which) -> None:
         super()._host_segments(which)
@@ -97,7 +109,11 @@ class BtX86(Trap):
             h[X.SEL + X.CS], h[X.BASE + X.CS], h[X.LIMIT + X.CS] = self.tc_cs, 0, 0xFFFFFFFF
             h[X.ATTR + X.CS], h[X.CSD] = 0xCBB, 1
             self.loaded_sel[X.CS] = self.tc_cs
-            self.loaded_segs = h[X.SEL:X.SSB + 1].tobytes()
+        if int(v[X.CPL]) == 0 and X.GS in which:
+            h[X.SEL + X.GS], h[X.BASE + X.GS], h[X.LIMIT + X.GS] = self.tc_gs, DATA_LIN, DATA_SIZE - 1
+            h[X.ATTR + X.GS] = 0x4B3
+            self.loaded_sel[X.GS] = self.tc_gs
+        self.loaded_segs = h[X.SEL:X.SSB + 1].tobytes()
 
     # ---- which code is translated ---------------------------------------------------------
     def in_pm32(self) -> bool:
@@ -118,17 +134,51 @@ class BtX86(Trap):
         if int(v[X.CPL]) == 0:
             self._check_maps()
             h[X.EIP] = self.entry(int(v[X.EIP]))
+            # the virtual CPU block: the virtual IF, an interrupt waiting for it, and
+            # PUSHF's view of EFLAGS byte 1 (the virtual IF and IOPL)
+            pend = 1 if v[abi.S_IRQ] & 1 or v[abi.S_NMI] else 0
+            self._put_data(D_VIF, (int(v[X.FLAGS]) & X.IF).to_bytes(4, "little") + bytes((pend,)))
+            iopl = (int(v[X.FLAGS]) >> 12) & 3
+            if iopl != self._patch_iopl:
+                self._patch_iopl = iopl
+                t = bytearray(768)
+                for b in range(256):
+                    t[b] = (b & ~0x32) | (iopl << 4)
+                    t[512 + b] = t[b] | 0x02
+                self._put_data(D_PATCH, bytes(t))
+
+    def _virtual_if(self) -> int:
+        return self._data32(D_VIF) & self.X.IF
 
     def to_vcpu(self) -> None:
-        geip = None
-        if self.in_tc():
-            hip = int(self.host.state[self.X.EIP])
-            geip = self.tc.hmap.get(hip)
-            if geip is None:
-                raise ModeError(f"{self.vm.name}: bt: host EIP {hip:08X} is not a translated instruction")
+        if not self.in_tc():
+            super().to_vcpu()
+            return
+        X, h = self.X, self.host.state
+        hip = int(h[X.EIP])
+        geip, fix = self.tc.hmap.get(hip), self.tc.fix.get(hip)
+        if fix == "jmp":                           # (a translated RET, done but for the jump)
+            geip = self.tc.hmap.get(self._data32(D_JMP))
+        if geip is None:
+            raise ModeError(f"{self.vm.name}: bt: host EIP {hip:08X} is not a translated instruction")
+        vif = self._virtual_if()
         super().to_vcpu()
-        if geip is not None:
-            self.vcpu.state[self.X.EIP] = geip
+        v = self.vcpu.state
+        v[X.EIP] = geip
+        v[X.FLAGS] = (int(v[X.FLAGS]) & ~X.IF) | vif
+        if fix is not None and fix != "jmp":       # roll a rewritten sequence back
+            regs, esp = fix
+            for r in regs:
+                v[X.REG + r] = self._data32(4 * r)
+            v[X.REG + 4] = (int(v[X.REG + 4]) + esp) & 0xFFFFFFFF
+
+    def _wants_vcpu(self) -> bool:
+        if self.in_tc():                           # (the virtual IF is the block's)
+            X, v = self.X, self.vcpu.state
+            if v[abi.S_NMI]:
+                return True
+            return bool(v[abi.S_IRQ] & 1 and self._virtual_if() and not self.host.state[X.INHIBIT])
+        return super()._wants_vcpu()
 
     def _key(self, eip: int) -> tuple:
         X, v = self.X, self.vcpu.state
@@ -137,9 +187,13 @@ class BtX86(Trap):
     def entry(self, eip: int) -> int:
         """The host address of the translation of guest ``eip`` (translated now if new)."""
         b = self.tc.lookup(self._key(eip))
-        if b is not None:
-            return b.host
-        return self._translate(eip)
+        if b is None:
+            host = self._translate(eip)
+            b = self.tc.blocks.get(self._key(eip))
+            if b is None or b.host != host:
+                return host
+        self.tc.remember(eip, b)
+        return b.host
 
     def _translate(self, eip: int) -> int:
         X, v = self.X, self.vcpu.state

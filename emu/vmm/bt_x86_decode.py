@@ -5,6 +5,8 @@ instruction its length and what the translator does with it.
   same at the host's ring 1 over the guest's ring-compressed, truncated segments);
 * ``JMP``/``JCC``/``CALL``/``LOOP``: a relative branch, rewritten to reach translated
   code (``target``: the guest EIP it goes to);
+* ``RET``: a near return, through the translation cache's lookup table (``cc``: its
+  immediate); ``CLI``, ``STI``, ``PUSHF``: rewritten in place on the virtual IF;
 * ``CALLOUT``: everything else: sensitive or privileged (Robin & Irvine's list: PUSHF,
   POPF, SGDT, SIDT, SLDT, STR, SMSW, LAR, LSL, VERR, VERW, PUSH CS/SS, MOV from CS/SS,
   segment loads; and CLI, STI, IN, OUT, INT, IRET, HLT, MOV CRn/DRn, INVLPG, ...),
@@ -21,6 +23,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 COPY, CALLOUT, JMP, JCC, CALL, LOOP = "copy", "callout", "jmp", "jcc", "call", "loop"
+RET, CLI, STI, PUSHF = "ret", "cli", "sti", "pushf"       # rewritten in place (emu.vmm.bt_x86_tc)
 
 PREFIXES = frozenset((0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3))
 
@@ -166,6 +169,13 @@ def _decode(code: bytes, off: int, eip: int) -> Insn:
             if not (reg in (0, 1) or (op == 0xFF and reg == 6)):
                 return _callout(eip, "indirect/far" if op == 0xFF else "fe")
             modrm, imm = True, 0
+        elif op in (0xC3, 0xC2) and not osz16 and not asz16:
+            n = 0 if op == 0xC3 else int.from_bytes(code[i:i + 2], "little")
+            return Insn(eip, 1 if op == 0xC3 else 3, RET, b"", cc=n)
+        elif op in (0xFA, 0xFB) and seg is None:
+            return Insn(eip, 1, CLI if op == 0xFA else STI, b"")
+        elif op == 0x9C and not osz16:
+            return Insn(eip, i - off, PUSHF, b"")
         elif spec is None:
             return _callout(eip, _NAMES.get(op, f"{op:02x}"))
     if modrm:

@@ -27,12 +27,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .bt_x86_decode import CALL, CALLOUT, COPY, JCC, JMP, LOOP, decode
+import struct
+
+import numpy as np
+
+from .bt_x86_decode import CALL, CALLOUT, CLI, COPY, JCC, JMP, LOOP, PUSHF, RET, STI, decode
 
 MAX_INSNS = 48
 SLOT = 5
 HLT_SLOT = b"\xF4\xCC\xCC\xCC\xCC"
 BRANCH, EMULATE = "branch", "emulate"
+
+# The VMM's data segment (the host's GS while it runs the cache, DPL 1, in the VMM's
+# area): the virtual CPU block the rewritten code acts on, and the return table.
+D_EAX, D_ECX, D_JMP = 0x00, 0x04, 0x08          # scratch: saved EAX, ECX; a jump target
+D_VIF = 0x0C                                    # the virtual EFLAGS.IF: 0 or 200h
+D_PEND = 0x10                                   # 1: an interrupt waits for the virtual IF
+D_PATCH = 0x100                                 # PUSHF: byte 1 of EFLAGS as the guest sees it,
+                                                # [VIF byte 1 (0/2) * 256 + host byte 1]
+D_RET = 0x1000                                  # returns: 65536 x (-guest EIP, host address)
+RET_ENTRIES = 1 << 16
+DATA_SIZE = D_RET + 8 * RET_ENTRIES
+EAX, ECX = 0, 1
+
+
+def _gs(opcode: bytes, modrm: int, disp: int) -> bytes:
+    """A GS-relative instruction with a disp32 operand: 65 opcode modrm disp32."""
+    return b"\x65" + opcode + bytes((modrm,)) + struct.pack("<I", disp)
+
+
+SAVE_EAX = b"\x65\xA3" + struct.pack("<I", D_EAX)            # mov gs:[D_EAX], eax
+LOAD_EAX = b"\x65\xA1" + struct.pack("<I", D_EAX)            # mov eax, gs:[D_EAX]
+SAVE_ECX = _gs(b"\x89", 0x0D, D_ECX)                           # mov gs:[D_ECX], ecx
+LOAD_ECX = _gs(b"\x8B", 0x0D, D_ECX)                           # mov ecx, gs:[D_ECX]
 
 
 @dataclass
@@ -47,10 +74,11 @@ class Block:
 
 
 class TranslationCache:
-    def __init__(self, base: int, size: int, put):
+    def __init__(self, base: int, size: int, put, put_data):
         """``base``: host linear address of the cache; ``size`` bytes; ``put(addr, bytes)``
-        writes host memory at a host linear address of the VMM's area."""
-        self.base, self.size, self.put = base, size, put
+        writes host memory at a host linear address of the VMM's area, ``put_data(offset,
+        bytes)`` into the VMM's data segment."""
+        self.base, self.size, self.put, self.put_data = base, size, put, put_data
         self.stats = {"blocks": 0, "flushes": 0, "invalidations": 0, "lookups": 0, "hits": 0,
                       "chained": 0, "guest_insns": 0}
         self.generation = 0
@@ -60,11 +88,49 @@ class TranslationCache:
         self.top = self.base
         self.blocks: dict[tuple, Block] = {}
         self.hmap: dict[int, int] = {}                 # host address -> guest EIP
+        self.fix: dict[int, tuple] = {}                # host address -> (saved regs, ESP to add)
         self.slots: dict[int, tuple] = {}              # slot address -> (kind, guest EIP, name)
         self.gfn_blocks: dict[int, set] = {}
         self.page_gfn: dict[int, int] = {}             # guest linear page -> frame translated from
         self.page_blocks: dict[int, set] = {}
         self.generation += 1
+        self.rets: dict[int, int] = {}                  # return-table index -> host address in it
+        self.ret_base = 0                                # the CS base its entries are for
+        self.put_data(D_RET, _empty_table())
+
+    def remember(self, eip: int, b: Block) -> None:
+        """Block ``b`` (at guest ``eip``) into the return table, where translated RETs
+        look their target up (a hash on the low 16 bits, one entry per index)."""
+        if b.key[1] != self.ret_base:                   # (the table holds one CS base's)
+            self.rets, self.ret_base = {}, b.key[1]
+            self.put_data(D_RET, _empty_table())
+        i = eip & (RET_ENTRIES - 1)
+        if self.rets.get(i) != b.host:
+            self.rets[i] = b.host
+            self.put_data(D_RET + 8 * i, struct.pack("<II", -eip & 0xFFFFFFFF, b.host))
+
+    def _ret(self, e: int, n: int, emit, slot) -> None:
+        """RET (imm16 ``n``): the return address looked up in the return table, with no
+        instruction that changes the flags (LEA, MOVZX, JECXZ); a miss is a callout."""
+        f1, f2 = ((EAX,), 0), ((EAX, ECX), 0)
+        emit(e, SAVE_EAX)
+        emit(e, SAVE_ECX, f1)
+        emit(e, b"\x8B\x04\x24", f2)                                  # mov eax, [esp]
+        emit(e, b"\x0F\xB7\xC8", f2)                                  # movzx ecx, ax
+        emit(e, b"\x65\x8B\x0C\xCD" + struct.pack("<I", D_RET), f2)   # mov ecx, gs:[RET+ecx*8]
+        emit(e, b"\x8D\x0C\x01", f2)                                  # lea ecx, [ecx+eax]
+        emit(e, bytes((0xE3, len(LOAD_ECX) + len(LOAD_EAX) + SLOT)), f2)   # jecxz hit
+        emit(e, LOAD_ECX, f2)
+        emit(e, LOAD_EAX, f1)
+        slot(EMULATE, e, "ret (not in the table)")
+        emit(e, b"\x0F\xB7\xC8", f2)                                  # hit: movzx ecx, ax
+        emit(e, b"\x65\x8B\x0C\xCD" + struct.pack("<I", D_RET + 4), f2)   # mov ecx, gs:[RET+4+ecx*8]
+        emit(e, _gs(b"\x89", 0x0D, D_JMP), f2)                          # mov gs:[JMP], ecx
+        emit(e, LOAD_ECX, f2)
+        emit(e, LOAD_EAX, f1)
+        k = 4 + n
+        emit(e, b"\x8D\x64\x24" + bytes((k,)) if k < 128 else b"\x8D\xA4\x24" + struct.pack("<I", k))
+        emit(e, b"\x65\xFF\x25" + struct.pack("<I", D_JMP), "jmp")     # jmp gs:[JMP]
 
     def used(self) -> int:
         return self.top - self.base
@@ -94,7 +160,7 @@ class TranslationCache:
             if ins is None or (ins.length and ins.eip + ins.length - 1 > limit):
                 break
             insns.append(ins)
-            if ins.kind != COPY:
+            if ins.kind not in (COPY, CLI, STI, PUSHF):
                 break
             off += ins.length
         if not insns:
@@ -102,38 +168,67 @@ class TranslationCache:
         out, marks, slots = bytearray(), [], []
 
         def slot(kind, geip, name=""):
-            marks.append((len(out), geip))
+            marks.append((len(out), geip, None))
             slots.append((len(out), kind, geip, name))
             out.extend(HLT_SLOT)
+
+        def emit(geip, code, fix=None):
+            """Host code standing for guest EIP ``geip``; ``fix``: how the guest's state is
+            had back if the host stops before it (registers saved in the data segment,
+            ESP to add): the rewritten sequences roll back to the guest instruction."""
+            marks.append((len(out), geip, fix))
+            out.extend(code)
 
         last = insns[-1]
         for ins in insns:
             nxt = (ins.eip + ins.length) & 0xFFFFFFFF
+            e = ins.eip
             if ins.kind == COPY:
-                marks.append((len(out), ins.eip))
-                out += ins.raw
+                emit(e, ins.raw)
             elif ins.kind == CALL:
-                marks.append((len(out), ins.eip))
-                out += b"\x68" + nxt.to_bytes(4, "little")
+                emit(e, b"\x68" + nxt.to_bytes(4, "little"))
                 slot(BRANCH, ins.target)
+            elif ins.kind == RET:
+                self._ret(e, ins.cc, emit, slot)
+            elif ins.kind == CLI:
+                emit(e, _gs(b"\xC7", 0x05, D_VIF) + bytes(4))             # mov dword gs:[VIF], 0
+            elif ins.kind == STI:
+                # an interrupt waiting for the virtual IF: the VMM emulates the STI (its
+                # one-instruction shadow, then the delivery); else only the virtual IF is set
+                f = ((ECX,), 0)
+                emit(e, SAVE_ECX)
+                emit(e, _gs(b"\x0F\xB6", 0x0D, D_PEND), f)                # movzx ecx, byte gs:[PEND]
+                emit(e, bytes((0xE3, len(LOAD_ECX) + SLOT)), f)             # jecxz +12
+                emit(e, LOAD_ECX, f)
+                slot(EMULATE, e, "sti (interrupt pending)")
+                emit(e, LOAD_ECX, f)
+                emit(e, _gs(b"\xC7", 0x05, D_VIF) + struct.pack("<I", 0x200))
+            elif ins.kind == PUSHF:
+                # the host's EFLAGS pushed, its byte 1 (TF IF DF OF IOPL NT) replaced by the
+                # guest's through D_PATCH: no instruction here changes the live flags
+                f = ((ECX,), 4)
+                emit(e, b"\x9C")                                            # pushfd
+                emit(e, SAVE_ECX, ((), 4))
+                emit(e, b"\x0F\xB6\x4C\x24\x01", f)                        # movzx ecx, byte [esp+1]
+                emit(e, _gs(b"\x8A", 0x2D, D_VIF + 1), f)                   # mov ch, gs:[VIF+1]
+                emit(e, _gs(b"\x8A", 0x89, D_PATCH), f)                     # mov cl, gs:[PATCH+ecx]
+                emit(e, b"\x88\x4C\x24\x01", f)                            # mov [esp+1], cl
+                emit(e, LOAD_ECX, f)
             elif ins.kind == JMP:
                 slot(BRANCH, ins.target)
             elif ins.kind == JCC:
-                marks.append((len(out), ins.eip))
-                out += bytes((0x70 | ins.cc, SLOT))
+                emit(e, bytes((0x70 | ins.cc, SLOT)))
                 slot(BRANCH, nxt)
                 slot(BRANCH, ins.target)
             elif ins.kind == LOOP:
-                marks.append((len(out), ins.eip))
-                out += ins.raw + bytes((ins.cc, 2))
-                marks.append((len(out), nxt))
-                out += bytes((0xEB, SLOT))
+                emit(e, ins.raw + bytes((ins.cc, 2)))
+                emit(nxt, bytes((0xEB, SLOT)))
                 slot(BRANCH, ins.target)
                 slot(BRANCH, nxt)
             else:
                 assert ins.kind == CALLOUT
                 slot(EMULATE, ins.eip, ins.name)
-        if last.kind == COPY:                           # (the block ran out of room or bytes)
+        if last.kind in (COPY, CLI, STI, PUSHF):         # (the block ran out of room or bytes)
             slot(BRANCH, (last.eip + last.length) & 0xFFFFFFFF)
         if self.top + len(out) > self.base + self.size:
             self.flush()
@@ -142,8 +237,10 @@ class TranslationCache:
         host = self.top
         self.top += len(out)
         self.put(host, bytes(out))
-        for o, geip in marks:
+        for o, geip, fix in marks:
             self.hmap[host + o] = geip
+            if fix is not None:
+                self.fix[host + o] = fix
         for o, kind, geip, name in slots:
             self.slots[host + o] = (kind, geip, name)
         pages, gfns = set(), set()
@@ -189,6 +286,10 @@ class TranslationCache:
         b = self.blocks.pop(key, None)
         if b is None:
             return
+        i = key[0] & (RET_ENTRIES - 1)
+        if self.rets.get(i) == b.host:
+            del self.rets[i]
+            self.put_data(D_RET + 8 * i, _empty_table()[8 * i:8 * i + 8])
         for s in b.incoming:                            # back to exits into the VMM
             self.put(s, HLT_SLOT)
         for g in b.gfns:
@@ -218,3 +319,16 @@ class TranslationCache:
             self.drop(k)
         self.page_gfn.pop(page, None)
         return len(keys)
+
+
+_EMPTY = None
+
+
+def _empty_table() -> bytes:
+    """Every entry's guest EIP differs from its index in bit 15: no target matches."""
+    global _EMPTY
+    if _EMPTY is None:
+        t = np.zeros((RET_ENTRIES, 2), dtype=np.uint32)
+        t[:, 0] = (-(np.arange(RET_ENTRIES, dtype=np.int64) ^ 0x8000)) & 0xFFFFFFFF
+        _EMPTY = t.tobytes()
+    return _EMPTY
