@@ -210,7 +210,8 @@ NANOBENCHES = ("syscall", "inout", "cr3", "pte", "pagefault", "divzero", "callre
 
 MODES_BENCHED = (("trap", {"mode": "trap"}, "strict", "nested"),
                  ("hw-nested", {"mode": "hw"}, "default", "nested"),
-                 ("hw-shadow", {"mode": "hw", "paging": "shadow"}, "default", "shadow"))
+                 ("hw-shadow", {"mode": "hw", "paging": "shadow"}, "default", "shadow"),
+                 ("bt", {"mode": "bt"}, "default", "nested"))
 
 
 def bench_modes() -> dict:

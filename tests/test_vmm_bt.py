@@ -3,6 +3,8 @@ unmodified PM OS on the default (non-virtualizable) host x86, its kernel transla
 into the translation cache, beside VMs of other modes on the same host CPU.  The
 reference for everything it prints is the same commands on a VM under ``emulate``
 (the guest's own CPU)."""
+import re
+
 import pytest
 
 from emu.vmm.spec import load_vm
@@ -104,6 +106,9 @@ def test_a_tiny_translation_cache_is_flushed_and_refilled_unnoticed(reference, m
 def test_cli_bt_stats(tmp_path):
     from tests.test_vmm import run_cli
     r = run_cli("vmm", "run", "machines/vm/pmos.yaml", "--mode", "bt", "--unthrottled",
-                "--seconds", "4", "--stats")
+                "--stats", "--until", "pmos:$ ", "--seconds", "120")
     assert r.returncode == 0, r.stderr
-    assert "translated" in r.stdout and "hit rate" in r.stdout, r.stdout
+    assert "emu-os shell" in r.stdout
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("pmos: bt: "))
+    assert re.search(r"\d+ blocks translated, cache \d+ of 1048576 bytes .* hit rate \d+\.\d%, "
+                     r"\d+ exits chained, \d+ callouts/s .* \d+ blocks invalidated, \d+ flushes", line), line
