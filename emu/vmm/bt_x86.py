@@ -35,9 +35,11 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+import numpy as np
+
 from .. import abi
 from ..bus import FRAME
-from .bt_x86_tc import BRANCH, D_JMP, D_PATCH, D_VIF, DATA_SIZE, TranslationCache
+from .bt_x86_tc import BRANCH, D_JMP, D_PATCH, D_PEND, D_VIF, DATA_SIZE, TranslationCache
 from .mode import ModeError
 from .shadow import desc
 from .shadowpt import VMM_BASE
@@ -52,6 +54,7 @@ TC_LIN = DATA_LIN + DATA_PAGES * FRAME
 class BtX86(Trap):
     name = "bt"
     summary = "the guest kernel translated block by block into a translation cache run at ring 1"
+    tss_follows = False              # (no gate takes the host CPU into ring 1: its TSS is unused)
 
     def __init__(self, vm):
         self.tc_pages = TC_PAGES
@@ -61,6 +64,7 @@ class BtX86(Trap):
         self.tc = TranslationCache(TC_LIN, self.tc_pages * FRAME, self._put_lin, self._put_data)
         self.tc_cs = self.tc_gs = 0                # the VMM's code and data selectors (RPL 1)
         self._patch_iopl = None
+        self.dpage = self._data_page()
         self._tc_desc_for = None
         self.callouts = Counter()                  # guest instruction -> callouts
         self.maps_ok = None                        # what the translated pages' mappings were checked for
@@ -73,10 +77,13 @@ class BtX86(Trap):
     def _put_data(self, off: int, data: bytes) -> None:
         self._put_lin(DATA_LIN + off, data)
 
+    def _data_page(self):
+        """The virtual-CPU block (the data segment's first page) as uint32 words."""
+        f = int(self.vmm_frames[VMM_PAGES])
+        return self.hostmem.data[f * FRAME:(f + 1) * FRAME].view(np.uint32)
+
     def _data32(self, off: int) -> int:
-        p, o = divmod(DATA_LIN - VMM_BASE + off, FRAME)
-        h = int(self.vmm_frames[p]) * FRAME + o
-        return int.from_bytes(self.hostmem.data[h:h + 4].tobytes(), "little")
+        return int(self.dpage[off >> 2])
 
     def _shadow(self, name: str, host_off: int, raw: bytes) -> None:
         """Guest gates (IDT entries, call and task gates) shadowed not present: an INT
@@ -136,8 +143,9 @@ class BtX86(Trap):
             h[X.EIP] = self.entry(int(v[X.EIP]))
             # the virtual CPU block: the virtual IF, an interrupt waiting for it, and
             # PUSHF's view of EFLAGS byte 1 (the virtual IF and IOPL)
-            pend = 1 if v[abi.S_IRQ] & 1 or v[abi.S_NMI] else 0
-            self._put_data(D_VIF, (int(v[X.FLAGS]) & X.IF).to_bytes(4, "little") + bytes((pend,)))
+            d = self.dpage
+            d[D_VIF >> 2] = int(v[X.FLAGS]) & X.IF
+            d[D_PEND >> 2] = 1 if v[abi.S_IRQ] & 1 or v[abi.S_NMI] else 0
             iopl = (int(v[X.FLAGS]) >> 12) & 3
             if iopl != self._patch_iopl:
                 self._patch_iopl = iopl

@@ -5,8 +5,9 @@ instruction its length and what the translator does with it.
   same at the host's ring 1 over the guest's ring-compressed, truncated segments);
 * ``JMP``/``JCC``/``CALL``/``LOOP``: a relative branch, rewritten to reach translated
   code (``target``: the guest EIP it goes to);
-* ``RET``: a near return, through the translation cache's lookup table (``cc``: its
-  immediate); ``CLI``, ``STI``, ``PUSHF``: rewritten in place on the virtual IF;
+* ``RET``, ``ICALL``, ``IJMP``: a near return (``cc``: its immediate), an indirect
+  call or jump (``raw``: MOV EAX with its operand), through the translation cache's
+  lookup table; ``CLI``, ``STI``, ``PUSHF``: rewritten in place on the virtual IF;
 * ``CALLOUT``: everything else: sensitive or privileged (Robin & Irvine's list: PUSHF,
   POPF, SGDT, SIDT, SLDT, STR, SMSW, LAR, LSL, VERR, VERW, PUSH CS/SS, MOV from CS/SS,
   segment loads; and CLI, STI, IN, OUT, INT, IRET, HLT, MOV CRn/DRn, INVLPG, ...),
@@ -23,7 +24,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 COPY, CALLOUT, JMP, JCC, CALL, LOOP = "copy", "callout", "jmp", "jcc", "call", "loop"
-RET, CLI, STI, PUSHF = "ret", "cli", "sti", "pushf"       # rewritten in place (emu.vmm.bt_x86_tc)
+RET, ICALL, IJMP = "ret", "call r/m", "jmp r/m"            # through the return table (emu.vmm.bt_x86_tc)
+CLI, STI, PUSHF = "cli", "sti", "pushf"                   # rewritten in place
 
 PREFIXES = frozenset((0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3))
 
@@ -164,6 +166,12 @@ def _decode(code: bytes, off: int, eip: int) -> Insn:
         elif op in (0xF6, 0xF7):
             _, _, reg = _modrm_len(code, i, asz16)
             modrm, imm = True, (0 if reg > 1 else 1 if op == 0xF6 else "z")
+        elif op == 0xFF and not osz16 and code[i] >> 3 & 7 in (2, 4):
+            n, _, reg = _modrm_len(code, i, asz16)       # CALL/JMP r/m32: as MOV EAX, r/m32
+            if len(code) < i + n:
+                raise IndexError
+            mov = bytes(code[off:i - 1]) + b"\x8B" + bytes((code[i] & 0xC7,)) + bytes(code[i + 1:i + n])
+            return Insn(eip, i + n - off, ICALL if reg == 2 else IJMP, mov)
         elif op == 0xFE or op == 0xFF:
             _, _, reg = _modrm_len(code, i, asz16)
             if not (reg in (0, 1) or (op == 0xFF and reg == 6)):

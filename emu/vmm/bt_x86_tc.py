@@ -31,7 +31,7 @@ import struct
 
 import numpy as np
 
-from .bt_x86_decode import CALL, CALLOUT, CLI, COPY, JCC, JMP, LOOP, PUSHF, RET, STI, decode
+from .bt_x86_decode import CALL, CALLOUT, CLI, COPY, ICALL, IJMP, JCC, JMP, LOOP, PUSHF, RET, STI, decode
 
 MAX_INSNS = 48
 SLOT = 5
@@ -110,26 +110,50 @@ class TranslationCache:
             self.put_data(D_RET + 8 * i, struct.pack("<II", -eip & 0xFFFFFFFF, b.host))
 
     def _ret(self, e: int, n: int, emit, slot) -> None:
-        """RET (imm16 ``n``): the return address looked up in the return table, with no
-        instruction that changes the flags (LEA, MOVZX, JECXZ); a miss is a callout."""
-        f1, f2 = ((EAX,), 0), ((EAX, ECX), 0)
+        """RET (imm16 ``n``): the return address looked up in the return table; a miss
+        is a callout."""
         emit(e, SAVE_EAX)
-        emit(e, SAVE_ECX, f1)
-        emit(e, b"\x8B\x04\x24", f2)                                  # mov eax, [esp]
-        emit(e, b"\x0F\xB7\xC8", f2)                                  # movzx ecx, ax
-        emit(e, b"\x65\x8B\x0C\xCD" + struct.pack("<I", D_RET), f2)   # mov ecx, gs:[RET+ecx*8]
-        emit(e, b"\x8D\x0C\x01", f2)                                  # lea ecx, [ecx+eax]
-        emit(e, bytes((0xE3, len(LOAD_ECX) + len(LOAD_EAX) + SLOT)), f2)   # jecxz hit
-        emit(e, LOAD_ECX, f2)
-        emit(e, LOAD_EAX, f1)
-        slot(EMULATE, e, "ret (not in the table)")
-        emit(e, b"\x0F\xB7\xC8", f2)                                  # hit: movzx ecx, ax
-        emit(e, b"\x65\x8B\x0C\xCD" + struct.pack("<I", D_RET + 4), f2)   # mov ecx, gs:[RET+4+ecx*8]
-        emit(e, _gs(b"\x89", 0x0D, D_JMP), f2)                          # mov gs:[JMP], ecx
-        emit(e, LOAD_ECX, f2)
-        emit(e, LOAD_EAX, f1)
+        emit(e, SAVE_ECX, ((EAX,), 0))
+        emit(e, b"\x8B\x04\x24", ((EAX, ECX), 0))                    # mov eax, [esp]
         k = 4 + n
-        emit(e, b"\x8D\x64\x24" + bytes((k,)) if k < 128 else b"\x8D\xA4\x24" + struct.pack("<I", k))
+        pop = b"\x8D\x64\x24" + bytes((k,)) if k < 128 else b"\x8D\xA4\x24" + struct.pack("<I", k)
+        self._lookup(e, emit, slot, 0, b"", pop, "ret (not in the table)")
+
+    def _indirect(self, e: int, nxt: int, mov: bytes, call: bool, emit, slot) -> None:
+        """JMP r/m32, CALL r/m32: the target read into EAX (``mov``: MOV EAX, r/m with
+        the guest's operand), the return EIP pushed for a CALL, then the table lookup."""
+        emit(e, SAVE_EAX)
+        emit(e, SAVE_ECX, ((EAX,), 0))
+        emit(e, mov, ((EAX, ECX), 0))
+        adj, undo = 0, b""
+        if call:
+            emit(e, b"\x68" + struct.pack("<I", nxt), ((EAX, ECX), 0))  # push the return EIP
+            adj, undo = 4, b"\x8D\x64\x24\x04"                         # (lea esp, [esp+4])
+        self._lookup(e, emit, slot, adj, undo, b"", "call r/m" if call else "jmp r/m")
+
+    def _lookup(self, e, emit, slot, adj: int, undo: bytes, tail: bytes, name: str) -> None:
+        """EAX holds a guest target (guest EAX, ECX saved; ``adj`` bytes pushed): jump to
+        its translation through the return table, with no instruction that changes the
+        flags (MOVZX, LEA, JECXZ, an indirect JMP).  A miss undoes the push (``undo``),
+        restores the registers and calls out (the VMM emulates the instruction); a hit
+        restores them, runs ``tail`` (a RET's pop) and jumps."""
+        f = ((EAX, ECX), adj)
+        emit(e, b"\x0F\xB7\xC8", f)                                   # movzx ecx, ax
+        emit(e, b"\x65\x8B\x0C\xCD" + struct.pack("<I", D_RET), f)    # mov ecx, gs:[RET+ecx*8]
+        emit(e, b"\x8D\x0C\x01", f)                                   # lea ecx, [ecx+eax]
+        emit(e, bytes((0xE3, len(undo) + len(LOAD_ECX) + len(LOAD_EAX) + SLOT)), f)   # jecxz hit
+        if undo:
+            emit(e, undo, f)
+        emit(e, LOAD_ECX, ((EAX, ECX), 0))
+        emit(e, LOAD_EAX, ((EAX,), 0))
+        slot(EMULATE, e, name)
+        emit(e, b"\x0F\xB7\xC8", f)                                   # hit: movzx ecx, ax
+        emit(e, b"\x65\x8B\x0C\xCD" + struct.pack("<I", D_RET + 4), f)   # mov ecx, gs:[RET+4+ecx*8]
+        emit(e, _gs(b"\x89", 0x0D, D_JMP), f)                           # mov gs:[JMP], ecx
+        emit(e, LOAD_ECX, f)
+        emit(e, LOAD_EAX, ((EAX,), adj))
+        if tail:
+            emit(e, tail)
         emit(e, b"\x65\xFF\x25" + struct.pack("<I", D_JMP), "jmp")     # jmp gs:[JMP]
 
     def used(self) -> int:
@@ -190,6 +214,8 @@ class TranslationCache:
                 slot(BRANCH, ins.target)
             elif ins.kind == RET:
                 self._ret(e, ins.cc, emit, slot)
+            elif ins.kind in (ICALL, IJMP):
+                self._indirect(e, nxt, ins.raw, ins.kind == ICALL, emit, slot)
             elif ins.kind == CLI:
                 emit(e, _gs(b"\xC7", 0x05, D_VIF) + bytes(4))             # mov dword gs:[VIF], 0
             elif ins.kind == STI:
