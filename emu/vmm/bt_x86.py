@@ -39,7 +39,7 @@ import numpy as np
 
 from .. import abi
 from ..bus import FRAME
-from .bt_x86_tc import BRANCH, D_JMP, D_PATCH, D_PEND, D_VIF, DATA_SIZE, TranslationCache
+from .bt_x86_tc import BRANCH, D_ALLOW, D_JMP, D_PATCH, D_PEND, D_VIF, DATA_SIZE, TranslationCache, allow_table
 from .mode import ModeError
 from .shadow import desc
 from .shadowpt import VMM_BASE
@@ -64,6 +64,7 @@ class BtX86(Trap):
         self.tc = TranslationCache(TC_LIN, self.tc_pages * FRAME, self._put_lin, self._put_data)
         self.tc_cs = self.tc_gs = 0                # the VMM's code and data selectors (RPL 1)
         self._patch_iopl = None
+        self._allow_for = None
         self.dpage = self._data_page()
         self._tc_desc_for = None
         self.callouts = Counter()                  # guest instruction -> callouts
@@ -98,6 +99,12 @@ class BtX86(Trap):
 
     def _descriptors(self) -> None:
         super()._descriptors()
+        X, v = self.X, self.vcpu.state
+        ldt = self.desc_raw.get("ldt") if v[X.LDTR] & ~3 else None
+        gdt = self.desc_raw.get("gdt")
+        if (gdt, ldt) != self._allow_for:                # (the guest's tables changed)
+            self._allow_for = (gdt, ldt)
+            self._put_data(D_ALLOW, allow_table(gdt or b"", ldt))
         if self._tc_desc_for != (self.tss_sel, self.desc_regs):
             self._tc_desc_for = (self.tss_sel, self.desc_regs)
             sel = self.tss_sel + 8                 # after the host TSS: flat code, DPL 1, and

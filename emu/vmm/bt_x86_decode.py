@@ -5,6 +5,9 @@ instruction its length and what the translator does with it.
   same at the host's ring 1 over the guest's ring-compressed, truncated segments);
 * ``JMP``/``JCC``/``CALL``/``LOOP``: a relative branch, rewritten to reach translated
   code (``target``: the guest EIP it goes to);
+* ``SEGLOAD``: POP or MOV into DS, ES or FS, run natively once the selector passed
+  the VMM's table of selectors the guest's own tables allow (``cc`` 1: MOV, with
+  ``name`` the hex of MOVZX ECX with its operand; 0: POP);
 * ``RET``, ``ICALL``, ``IJMP``: a near return (``cc``: its immediate), an indirect
   call or jump (``raw``: MOV EAX with its operand), through the translation cache's
   lookup table; ``CLI``, ``STI``, ``PUSHF``: rewritten in place on the virtual IF;
@@ -26,6 +29,7 @@ from typing import NamedTuple
 COPY, CALLOUT, JMP, JCC, CALL, LOOP = "copy", "callout", "jmp", "jcc", "call", "loop"
 RET, ICALL, IJMP = "ret", "call r/m", "jmp r/m"            # through the return table (emu.vmm.bt_x86_tc)
 CLI, STI, PUSHF = "cli", "sti", "pushf"                   # rewritten in place
+SEGLOAD = "segload"            # POP/MOV DS, ES, FS: native, behind a check of the selector
 
 PREFIXES = frozenset((0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3))
 
@@ -148,6 +152,17 @@ def _decode(code: bytes, off: int, eip: int) -> Insn:
         if 0xE0 <= op <= 0xE3:
             return Insn(eip, length, LOOP, bytes(code[off:i - 1]), tgt, op)
         return Insn(eip, length, JCC, b"", tgt, cc)
+    if op in (0x07, 0x1F) or (op == 0x0F and code[i] == 0xA1):       # POP ES/DS/FS
+        n = i + (1 if op == 0x0F else 0) - off
+        return Insn(eip, n, SEGLOAD, bytes(code[off:off + n]), 0, 0,
+                    bytes(p for p in code[off:i - 1] if p != 0x66 and p != 0x67).hex())
+    if op == 0x8E and (code[i] >> 3) & 7 in (0, 3, 4):              # MOV ES/DS/FS, r/m16
+        n, _, _ = _modrm_len(code, i, asz16)
+        if len(code) < i + n:
+            raise IndexError
+        keep = bytes(p for p in code[off:i - 1] if p != 0x66)        # (the operand's segment, 67)
+        movzx = keep + b"\x0F\xB7" + bytes(((code[i] & 0xC7) | 0x08,)) + bytes(code[i + 1:i + n])
+        return Insn(eip, i + n - off, SEGLOAD, bytes(code[off:i + n]), 0, 1, movzx.hex())
     if op == 0x0F:
         op2 = code[i]
         i += 1

@@ -31,7 +31,8 @@ import struct
 
 import numpy as np
 
-from .bt_x86_decode import CALL, CALLOUT, CLI, COPY, ICALL, IJMP, JCC, JMP, LOOP, PUSHF, RET, STI, decode
+from .bt_x86_decode import (CALL, CALLOUT, CLI, COPY, ICALL, IJMP, JCC, JMP, LOOP, PUSHF, RET, SEGLOAD,
+                             STI, decode)
 
 MAX_INSNS = 48
 SLOT = 5
@@ -47,7 +48,8 @@ D_PATCH = 0x100                                 # PUSHF: byte 1 of EFLAGS as the
                                                 # [VIF byte 1 (0/2) * 256 + host byte 1]
 D_RET = 0x1000                                  # returns: 65536 x (-guest EIP, host address)
 RET_ENTRIES = 1 << 16
-DATA_SIZE = D_RET + 8 * RET_ENTRIES
+D_ALLOW = D_RET + 8 * RET_ENTRIES               # selectors: 1 if DS/ES/FS may load it natively
+DATA_SIZE = D_ALLOW + 0x10000
 EAX, ECX = 0, 1
 
 
@@ -184,7 +186,7 @@ class TranslationCache:
             if ins is None or (ins.length and ins.eip + ins.length - 1 > limit):
                 break
             insns.append(ins)
-            if ins.kind not in (COPY, CLI, STI, PUSHF):
+            if ins.kind not in (COPY, CLI, STI, PUSHF, SEGLOAD):
                 break
             off += ins.length
         if not insns:
@@ -214,6 +216,22 @@ class TranslationCache:
                 slot(BRANCH, ins.target)
             elif ins.kind == RET:
                 self._ret(e, ins.cc, emit, slot)
+            elif ins.kind == SEGLOAD:
+                # the selector through the VMM's table (the guest's own GDT/LDT allow the
+                # load: index within the limit, a data or readable code segment, RPL <= DPL),
+                # then the guest's instruction itself on the ring-compressed shadow; a
+                # selector the table refuses is a callout (the guest's own fault)
+                f = ((ECX,), 0)
+                get = bytes.fromhex(ins.name) if ins.cc else b"\x0F\xB7\x0C\x24"   # movzx ecx, word [esp]
+                emit(e, SAVE_ECX)
+                emit(e, get, f)
+                emit(e, b"\x65\x0F\xB6\x89" + struct.pack("<I", D_ALLOW), f)  # movzx ecx, byte gs:[ALLOW+ecx]
+                emit(e, bytes((0xE3, len(LOAD_ECX) + len(ins.raw) + 2)), f)      # jecxz refused
+                emit(e, LOAD_ECX, f)
+                emit(e, ins.raw)
+                emit(nxt, bytes((0xEB, len(LOAD_ECX) + SLOT)))
+                emit(e, LOAD_ECX, f)                                           # refused:
+                slot(EMULATE, e, "segment load (refused)")
             elif ins.kind in (ICALL, IJMP):
                 self._indirect(e, nxt, ins.raw, ins.kind == ICALL, emit, slot)
             elif ins.kind == CLI:
@@ -254,7 +272,7 @@ class TranslationCache:
             else:
                 assert ins.kind == CALLOUT
                 slot(EMULATE, ins.eip, ins.name)
-        if last.kind in (COPY, CLI, STI, PUSHF):         # (the block ran out of room or bytes)
+        if last.kind in (COPY, CLI, STI, PUSHF, SEGLOAD):   # (the block ran out of room or bytes)
             slot(BRANCH, (last.eip + last.length) & 0xFFFFFFFF)
         if self.top + len(out) > self.base + self.size:
             self.flush()
@@ -358,3 +376,27 @@ def _empty_table() -> bytes:
         t[:, 0] = (-(np.arange(RET_ENTRIES, dtype=np.int64) ^ 0x8000)) & 0xFFFFFFFF
         _EMPTY = t.tobytes()
     return _EMPTY
+
+
+def allow_table(gdt: bytes, ldt: bytes | None) -> bytes:
+    """D_ALLOW: for every selector, 1 if loading it into DS, ES or FS at the guest's CPL
+    0 succeeds by the guest's own descriptors (SDM vol. 3, 5.10.1: within the table's
+    limit, present, data or readable code, RPL <= DPL unless conforming code) and sets
+    no accessed bit (the host CPU would set it in the shadow, not in the guest's table),
+    so also on the shadow the host CPU loads it from; 0 (the load is emulated) otherwise."""
+    t = np.zeros(1 << 16, dtype=np.uint8)
+    sel = np.arange(1 << 16)
+    rpl, idx, ti = sel & 3, sel >> 3, (sel >> 2) & 1
+    for tab, which in ((gdt, 0), (ldt, 1)):
+        if not tab:
+            continue
+        d = np.frombuffer(tab[:len(tab) // 8 * 8], np.uint8).reshape(-1, 8)
+        acc = d[:, 5].astype(np.int64)
+        typ, dpl = acc & 0x0F, (acc >> 5) & 3
+        ok = ((acc & 0x91) == 0x91) & (((typ & 8) == 0) | ((typ & 2) != 0))
+        conforming = ((typ & 0x0C) == 0x0C)
+        m = (ti == which) & (idx < len(d))
+        ii = idx[m]
+        t[m] = ok[ii] & (conforming[ii] | (rpl[m] <= dpl[ii]))
+    t[0:4] = 1                                              # the null selector
+    return t.tobytes()
