@@ -189,6 +189,9 @@ def test_each_rewritten_form_matches_the_bare_cpu(paging):
 @pytest.mark.parametrize("seq", [
     ["1E 1F", "06 07", "0F A0 0F A1", "B8 10 00 00 00 8E C0", "B8 20 00 00 00 8E D8",
      "66 B8 10 00 8E D8", "B8 00 00 00 00 8E E0", "8C E2", "8C C3"],
+    # DS changed natively, a callout (the VMM sees it), and back natively: the guest's
+    # view must follow both
+    ["B8 20 00 00 00 8E D8", "0F 20 C0", "B8 10 00 00 00 8E D8", "0F 20 C0", "8C DA"],
     ["B8 11 00 00 00 8E E0"], ["B8 40 00 00 00 8E D8"], ["B8 49 00 00 00 8E D8"]])
 def test_segment_loads_match_the_bare_cpu(seq):
     """Loads the guest's tables allow run natively; RPL 1 on a DPL 0 segment (which ring
@@ -199,7 +202,8 @@ def test_segment_loads_match_the_bare_cpu(seq):
     got, m = _run("bt", code, regs, True, bytes(0x1000))
     assert got == ref
     if len(seq) > 1:
-        assert ref["eip"] == CODE + len(code) + 1 and set(m.callouts) == {"hlt"}, m.callouts   # native
+        assert ref["eip"] == CODE + len(code) + 1                  # (no fault)
+        assert not {k for k in m.callouts if "segment" in k or "sreg" in k}, m.callouts   # native
     else:
         assert int.from_bytes(ref["result"][:4], "little") == 14      # #GP (vector 13)
         assert m.callouts["segment load (refused)"] == 1

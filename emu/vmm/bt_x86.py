@@ -178,6 +178,11 @@ class BtX86(Trap):
             raise ModeError(f"{self.vm.name}: bt: host EIP {hip:08X} is not a translated instruction")
         vif = self._virtual_if()
         super().to_vcpu()
+        # the selectors the host holds now stand for the virtual CPU's (DS, ES, FS may
+        # have been loaded natively in the TC): what the next to_vcpu compares with
+        for i in range(6):
+            self.loaded_sel[i] = int(h[X.SEL + i])
+        self.loaded_segs = h[X.SEL:X.SSB + 1].tobytes()
         v = self.vcpu.state
         v[X.EIP] = geip
         v[X.FLAGS] = (int(v[X.FLAGS]) & ~X.IF) | vif
