@@ -39,7 +39,8 @@ import numpy as np
 
 from .. import abi
 from ..bus import FRAME
-from .bt_x86_tc import BRANCH, D_ALLOW, D_JMP, D_PATCH, D_PEND, D_VIF, DATA_SIZE, TranslationCache, allow_table
+from .bt_x86_tc import (BRANCH, D_ALLOW, D_JMP, D_PATCH, D_PEND, D_SEL, D_VIF, DATA_SIZE, TranslationCache,
+                        allow_table)
 from .mode import ModeError
 from .shadow import desc
 from .shadowpt import VMM_BASE
@@ -153,6 +154,8 @@ class BtX86(Trap):
             d = self.dpage
             d[D_VIF >> 2] = int(v[X.FLAGS]) & X.IF
             d[D_PEND >> 2] = 1 if v[abi.S_IRQ] & 1 or v[abi.S_NMI] else 0
+            for i in (X.CS, X.SS, X.GS):              # the guest's selectors PUSH shows
+                d[(D_SEL >> 2) + i] = int(v[X.SEL + i])
             iopl = (int(v[X.FLAGS]) >> 12) & 3
             if iopl != self._patch_iopl:
                 self._patch_iopl = iopl
@@ -185,6 +188,12 @@ class BtX86(Trap):
         self.loaded_segs = h[X.SEL:X.SSB + 1].tobytes()
         v = self.vcpu.state
         v[X.EIP] = geip
+        gs = self._data32(D_SEL + 4 * X.GS)
+        if gs != int(v[X.SEL + X.GS]):              # (a translated POP GS)
+            seg = self.guest_segment(gs)
+            v[X.SEL + X.GS] = gs
+            if seg is not None:
+                v[X.BASE + X.GS], v[X.LIMIT + X.GS], v[X.ATTR + X.GS] = seg
         v[X.FLAGS] = (int(v[X.FLAGS]) & ~X.IF) | vif
         if fix is not None and fix != "jmp":       # roll a rewritten sequence back
             regs, esp = fix

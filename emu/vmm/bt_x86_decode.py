@@ -8,6 +8,8 @@ instruction its length and what the translator does with it.
 * ``SEGLOAD``: POP or MOV into DS, ES or FS, run natively once the selector passed
   the VMM's table of selectors the guest's own tables allow (``cc`` 1: MOV, with
   ``name`` the hex of MOVZX ECX with its operand; 0: POP);
+* ``PUSHSEG`` (``cc``: CS 1, SS 2, GS 5), ``POPGS``: the guest's selector kept in the
+  virtual CPU block (the host's CS, SS RPL and GS are the VMM's);
 * ``RET``, ``ICALL``, ``IJMP``: a near return (``cc``: its immediate), an indirect
   call or jump (``raw``: MOV EAX with its operand), through the translation cache's
   lookup table; ``CLI``, ``STI``, ``PUSHF``: rewritten in place on the virtual IF;
@@ -30,6 +32,7 @@ COPY, CALLOUT, JMP, JCC, CALL, LOOP = "copy", "callout", "jmp", "jcc", "call", "
 RET, ICALL, IJMP = "ret", "call r/m", "jmp r/m"            # through the return table (emu.vmm.bt_x86_tc)
 CLI, STI, PUSHF = "cli", "sti", "pushf"                   # rewritten in place
 SEGLOAD = "segload"            # POP/MOV DS, ES, FS: native, behind a check of the selector
+PUSHSEG, POPGS = "pushseg", "popgs"     # PUSH CS/SS/GS, POP GS: on the virtual CPU block
 
 PREFIXES = frozenset((0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3))
 
@@ -152,6 +155,12 @@ def _decode(code: bytes, off: int, eip: int) -> Insn:
         if 0xE0 <= op <= 0xE3:
             return Insn(eip, length, LOOP, bytes(code[off:i - 1]), tgt, op)
         return Insn(eip, length, JCC, b"", tgt, cc)
+    if op in (0x0E, 0x16) or (op == 0x0F and code[i] == 0xA8):       # PUSH CS/SS/GS
+        n = i + (1 if op == 0x0F else 0) - off
+        return Insn(eip, n, PUSHSEG, bytes(p for p in code[off:i - 1] if p == 0x66), 0,
+                    {0x0E: 1, 0x16: 2}.get(op, 5))
+    if op == 0x0F and code[i] == 0xA9 and not osz16:                   # POP GS
+        return Insn(eip, i + 1 - off, POPGS, b"")
     if op in (0x07, 0x1F) or (op == 0x0F and code[i] == 0xA1):       # POP ES/DS/FS
         n = i + (1 if op == 0x0F else 0) - off
         return Insn(eip, n, SEGLOAD, bytes(code[off:off + n]), 0, 0,

@@ -31,8 +31,8 @@ import struct
 
 import numpy as np
 
-from .bt_x86_decode import (CALL, CALLOUT, CLI, COPY, ICALL, IJMP, JCC, JMP, LOOP, PUSHF, RET, SEGLOAD,
-                             STI, decode)
+from .bt_x86_decode import (CALL, CALLOUT, CLI, COPY, ICALL, IJMP, JCC, JMP, LOOP, POPGS, PUSHF, PUSHSEG,
+                             RET, SEGLOAD, STI, decode)
 
 MAX_INSNS = 48
 SLOT = 5
@@ -44,6 +44,7 @@ BRANCH, EMULATE = "branch", "emulate"
 D_EAX, D_ECX, D_JMP = 0x00, 0x04, 0x08          # scratch: saved EAX, ECX; a jump target
 D_VIF = 0x0C                                    # the virtual EFLAGS.IF: 0 or 200h
 D_PEND = 0x10                                   # 1: an interrupt waits for the virtual IF
+D_SEL = 0x20                                    # + 4 * segment: the guest's CS, SS, GS selectors
 D_PATCH = 0x100                                 # PUSHF: byte 1 of EFLAGS as the guest sees it,
                                                 # [VIF byte 1 (0/2) * 256 + host byte 1]
 D_RET = 0x1000                                  # returns: 65536 x (-guest EIP, host address)
@@ -186,7 +187,7 @@ class TranslationCache:
             if ins is None or (ins.length and ins.eip + ins.length - 1 > limit):
                 break
             insns.append(ins)
-            if ins.kind not in (COPY, CLI, STI, PUSHF, SEGLOAD):
+            if ins.kind not in (COPY, CLI, STI, PUSHF, SEGLOAD, PUSHSEG, POPGS):
                 break
             off += ins.length
         if not insns:
@@ -232,6 +233,25 @@ class TranslationCache:
                 emit(nxt, bytes((0xEB, len(LOAD_ECX) + SLOT)))
                 emit(e, LOAD_ECX, f)                                           # refused:
                 slot(EMULATE, e, "segment load (refused)")
+            elif ins.kind == PUSHSEG:                                     # push dword gs:[SEL+4*seg]
+                emit(e, ins.raw + b"\x65\xFF\x35" + struct.pack("<I", D_SEL + 4 * ins.cc))
+            elif ins.kind == POPGS:
+                # the selector checked as for DS, then kept as the guest's GS (the VMM
+                # loads the guest's descriptor into the virtual CPU when it next looks)
+                f = ((ECX,), 0)
+                emit(e, SAVE_ECX)
+                emit(e, b"\x0F\xB7\x0C\x24", f)                                # movzx ecx, word [esp]
+                emit(e, b"\x65\x0F\xB6\x89" + struct.pack("<I", D_ALLOW), f)  # movzx ecx, byte gs:[ALLOW+ecx]
+                ok = [b"\x0F\xB7\x0C\x24", _gs(b"\x89", 0x0D, D_SEL + 20), b"\x8D\x64\x24\x04",
+                      LOAD_ECX]
+                emit(e, bytes((0xE3, sum(map(len, ok)) + 2)), f)                  # jecxz refused
+                emit(e, ok[0], f)                                               # movzx ecx, word [esp]
+                emit(e, ok[1], f)                                               # mov gs:[SEL+20], ecx
+                emit(e, ok[2], f)                                               # lea esp, [esp+4]
+                emit(nxt, ok[3], f)
+                emit(nxt, bytes((0xEB, len(LOAD_ECX) + SLOT)))
+                emit(e, LOAD_ECX, f)                                           # refused:
+                slot(EMULATE, e, "pop gs (refused)")
             elif ins.kind in (ICALL, IJMP):
                 self._indirect(e, nxt, ins.raw, ins.kind == ICALL, emit, slot)
             elif ins.kind == CLI:
@@ -272,7 +292,7 @@ class TranslationCache:
             else:
                 assert ins.kind == CALLOUT
                 slot(EMULATE, ins.eip, ins.name)
-        if last.kind in (COPY, CLI, STI, PUSHF, SEGLOAD):   # (the block ran out of room or bytes)
+        if last.kind in (COPY, CLI, STI, PUSHF, SEGLOAD, PUSHSEG, POPGS):   # (out of room or bytes)
             slot(BRANCH, (last.eip + last.length) & 0xFFFFFFFF)
         if self.top + len(out) > self.base + self.size:
             self.flush()
