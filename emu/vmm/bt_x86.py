@@ -70,6 +70,7 @@ class BtX86(Trap):
         self._tc_desc_for = None
         self.callouts = Counter()                  # guest instruction -> callouts
         self.maps_ok = None                        # what the translated pages' mappings were checked for
+        self.maps_seen = {}                        # guest CR3 -> the same, when last checked
         self.t0 = time.perf_counter()
 
     # ---- the VMM's area ---------------------------------------------------------------
@@ -258,15 +259,25 @@ class BtX86(Trap):
         gen = self.space.generation
         if self.maps_ok is not None and self.maps_ok[0] != gen:
             self.tc.flush()                        # (the p2m changed: other bytes)
+        t = self.tc.stats
         now = (gen, int(v[X.CR0]) & X.PG, int(v[X.CR3]), self.mmu.stats["pt-update"],
-               self.mmu.stats["flush"], self.tc.generation)
+               self.mmu.stats["flush"], self.tc.generation, t["blocks"], t["invalidations"])
         if now == self.maps_ok:
             return
         self.maps_ok = now
+        # (an address space checked since with nothing translated or dropped and no
+        # page table written: as it was)
+        key, rest = now[2], now[:2] + now[3:]
+        if self.maps_seen.get(key) == rest:
+            return
+        if len(self.maps_seen) > 256:
+            self.maps_seen.clear()
         for page, gfn in list(self.tc.page_gfn.items()):
             pa = self.vcpu.linear_to_physical(self.gphys32, page << 12)
             if pa is None or pa >> 12 != gfn:
                 self.tc.drop_page(page)
+        t = self.tc.stats
+        self.maps_seen[key] = rest[:-2] + (t["blocks"], t["invalidations"])
 
     def invalidate(self) -> None:
         super().invalidate()
