@@ -348,7 +348,7 @@ class BtX86(Trap):
     def stats(self) -> dict:
         st = super().stats()
         t = self.tc.stats
-        secs = max(time.perf_counter() - self.t0, 1e-9)
+        secs = max(getattr(self.vm, "host_time", 0.0) or time.perf_counter() - self.t0, 1e-9)
         n = sum(self.callouts.values())
         st["bt"] = {"blocks": t["blocks"], "tc_bytes": self.tc.used(), "tc_size": self.tc.size,
                     "cached_blocks": len(self.tc.blocks),
