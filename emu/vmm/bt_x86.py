@@ -39,8 +39,18 @@ import numpy as np
 
 from .. import abi
 from ..bus import FRAME
-from .bt_x86_tc import (BRANCH, D_ALLOW, D_JMP, D_PATCH, D_PEND, D_SEL, D_VIF, DATA_SIZE, TranslationCache,
-                        allow_table)
+from .bt_x86_tc import (
+    BRANCH,
+    D_ALLOW,
+    D_JMP,
+    D_PATCH,
+    D_PEND,
+    D_SEL,
+    D_VIF,
+    DATA_SIZE,
+    TranslationCache,
+    allow_table,
+)
 from .mode import ModeError
 from .shadow import desc
 from .shadowpt import VMM_BASE

@@ -25,14 +25,29 @@ when the block goes).  A full cache is flushed whole and refilled on demand.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import struct
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .bt_x86_decode import (CALL, CALLOUT, CLI, COPY, ICALL, IJMP, JCC, JMP, LOOP, POPGS, PUSHF, PUSHSEG,
-                             RET, SEGLOAD, STI, decode)
+from .bt_x86_decode import (
+    CALL,
+    CALLOUT,
+    CLI,
+    COPY,
+    ICALL,
+    IJMP,
+    JCC,
+    JMP,
+    LOOP,
+    POPGS,
+    PUSHF,
+    PUSHSEG,
+    RET,
+    SEGLOAD,
+    STI,
+    decode,
+)
 
 MAX_INSNS = 48
 SLOT = 5
