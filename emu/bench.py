@@ -269,7 +269,8 @@ NANOBENCHES = ("syscall", "inout", "cr3", "pte", "pagefault", "divzero", "callre
 MODES_BENCHED = (("trap", {"mode": "trap"}, "strict", "nested"),
                  ("hw-nested", {"mode": "hw"}, "default", "nested"),
                  ("hw-shadow", {"mode": "hw", "paging": "shadow"}, "default", "shadow"),
-                 ("pv", {"mode": "pv", "file": "pmos-pv.yaml"}, "default", "nested"))
+                 ("pv", {"mode": "pv", "file": "pmos-pv.yaml"}, "default", "nested"),
+                 ("bt", {"mode": "bt"}, "default", "nested"))
 
 
 def bench_modes() -> dict:

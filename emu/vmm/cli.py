@@ -156,6 +156,14 @@ def fmt_mode_stats(v) -> list:
                  f"pages write-protected, {sh.get('hidden', 0)} hidden faults, {sh.get('guest', 0)} "
                  f"guest faults, {sh.get('pt-update', 0)} page-table updates")
     out.append(line)
+    bt = ms.get("bt")
+    if bt:                                  # mode bt (x86): the translation cache
+        out.append(f"{v['name']}: bt: {bt['blocks']} blocks translated, cache {bt['tc_bytes']} of "
+                   f"{bt['tc_size']} bytes ({bt['cached_blocks']} blocks), hit rate "
+                   f"{100 * bt['hit_rate']:.1f}%, {bt['chained']} exits chained, "
+                   f"{bt['callouts_per_s']:.0f} callouts/s ("
+                   + (", ".join(f"{k} {n}" for k, n in bt["callout_by_insn"].items()) or "-")
+                   + f"), {bt['invalidations']} blocks invalidated, {bt['flushes']} flushes")
     r = ms.get("report")
     if r:
         out.append(f"{v['name']}: first misbehaving sensitive instruction: {r['instruction']} at "
