@@ -1,0 +1,834 @@
+"""Z80 -> x86 translation of one basic block (the code the host CPU runs).
+
+A block is the straight-line run of Z80 instructions from an address up to the
+first control transfer, an instruction not translated here, or ``MAX_INSNS``.
+Each Z80 instruction becomes x86 code on the register block (emu.vmm.bt_z80_layout):
+Z80 registers are bytes of it, x86 registers only hold temporaries, and Z80
+memory is linear 0-FFFF.  Flags are exact, the undocumented X/Y (bits 3, 5)
+included: S Z H C (and P for logic) come from the x86 flags of the same
+operation (LAHF: SF ZF AF PF CF sit where the Z80 keeps S Z H P/V C), V from
+SETO, X/Y from the result or operand as the Z80 takes them; the rules are the
+Z80 core's (cores/z80/cpu.py), MEMPTR (WZ) updates included.
+
+Every exit of a block adds its T-states, R increments and instruction count to
+the counters and records the Q/EI state (``LAST``); an exit to a Z80 address
+goes on through the lookup table unless the cycles left ran out (the host CPU
+then returns to the VMM, which delivers interrupts there: at block
+boundaries).  A store that hits translated code (the code map) ends the block
+after the instruction and calls out, so the VMM invalidates what it overwrote.
+
+Instructions not translated here end the block with an ``interp`` callout: the
+VMM runs that one instruction on its Z80 model (emu.vmm.bt_z80).  They are
+UNTRANSLATED below: I/O (IN/OUT and the block I/O), HALT, the block compares,
+DAA, RRD/RLD, LD A,I/R and LD I/R,A, IM, RETI/RETN, and the DD/FD prefixed forms.
+"""
+from __future__ import annotations
+
+from cores.z80.tables import CYC_ED, CYC_MAIN
+
+from . import bt_z80_layout as L
+from .x86asm import Asm, byte, dword, word
+
+MAX_INSNS = 24
+R8 = (L.B, L.C, L.D, L.E, L.H, L.L, None, L.A)     # Z80 register field -> block offset
+RP = (L.BC, L.DE, L.HL, L.SP)
+RP2 = (L.BC, L.DE, L.HL, L.AF)
+CODEMAP = L.CODEMAP_LIN
+FLAG_OF_CC = (0x40, 0x40, 0x01, 0x01, 0x04, 0x04, 0x80, 0x80)   # NZ Z NC C PO PE P M
+
+
+def rb(off):
+    return byte(L.reg(off))
+
+
+def rw(off):
+    return word(L.reg(off))
+
+
+def rd_(off):
+    return dword(L.reg(off))
+
+
+class Untranslated(Exception):
+    """The instruction at this address is left to the VMM's Z80 model."""
+
+
+class Block:
+    """One translation: where its code is and which Z80 bytes it came from."""
+    __slots__ = ("end", "insns", "size", "start", "tc")
+
+    def __init__(self, start, end, tc, size, insns):
+        self.start, self.end, self.tc, self.size, self.insns = start, end, tc, size, insns
+
+
+class Gen:
+    def __init__(self, read, pc: int, origin: int, max_insns: int = MAX_INSNS):
+        self.read = read                 # Z80 byte at an address (the code being translated)
+        self.start = pc
+        self.pc = pc                     # the next byte to decode
+        self.a = Asm(origin)
+        self.max_insns = max_insns
+        self.t = 0                       # T-states of the instructions done so far
+        self.r = 0                       # their opcode fetches (R increments)
+        self.n = 0                       # and their count
+        self.wrote_f = None              # did the last one write F (None: nothing yet)
+        self.last = 0                    # LAST after the instructions so far
+        self.after_ei = False            # the last instruction was EI
+        self.ei_check = False            # an EI in this block: check the INT line at its end
+        self.stubs = []                  # (label, smc address operand, continuation, t, r, n, last)
+        self.ended = False
+
+    # ---- decoding -------------------------------------------------------------------
+    def fetch(self) -> int:
+        v = self.read(self.pc & 0xFFFF)
+        self.pc = (self.pc + 1) & 0xFFFF
+        return v
+
+    def fetch16(self) -> int:
+        lo = self.fetch()
+        return lo | (self.fetch() << 8)
+
+    def disp(self) -> int:
+        d = self.fetch()
+        return d - 256 if d >= 128 else d
+
+    # ---- block exits ------------------------------------------------------------------
+    def _last(self, wrote_f: bool, ei: bool = False) -> int:
+        return (1 if wrote_f else 0) | (2 if ei else 0)
+
+    def _counters(self, t, r, n, last) -> None:
+        a = self.a
+        a.inc(rd_(L.BLOCKS))
+        a.add(rd_(L.RCNT), r)
+        a.add(rd_(L.INSN), n)
+        a.mov(rb(L.LAST), last)
+        a.sub(rd_(L.REM), t)
+
+    def exit_to(self, target, t, r, n, last) -> None:
+        """Leave to Z80 address ``target`` (an int, or None: it is in EAX)."""
+        a = self.a
+        if target is None:
+            a.mov(rw(L.PC), "ax")
+        else:
+            a.mov(rw(L.PC), target & 0xFFFF)
+        self._counters(t, r, n, last)
+        a.jcc("le", L.STUB[L.PORT_BUDGET])
+        if self.ei_check:
+            a.test(rb(L.IRQLINE), 1)
+            a.jcc("nz", L.STUB[L.PORT_BUDGET])
+        if target is None:
+            a.jmp(dword(L.LOOKUP_LIN, index="eax", scale=4))
+        else:
+            a.jmp(dword(L.LOOKUP_LIN + 4 * (target & 0xFFFF)))
+
+    def interp_exit(self, pc) -> None:
+        """End the block before the instruction at ``pc``: the VMM runs it."""
+        a = self.a
+        a.mov(rw(L.PC), pc)
+        if self.n:
+            self._counters(self.t, self.r, self.n, self.last)
+        a.jmp(L.STUB[L.PORT_INTERP])
+
+    def smc(self, addr, size: int, cont: int | None = None, t=None, r=None, n=None, last=None) -> None:
+        """After a store of ``size`` bytes at ``addr`` (an x86 register holding the Z80
+        address, or a constant): call out if that hits translated code.  The block's
+        counters then include this instruction (``t``, ``r``, ``n`` default to the
+        instruction being finished: see ``insn_done``)."""
+        a = self.a
+        mask = 1 if size == 1 else 0x0101
+        op = (byte if size == 1 else word)(CODEMAP + addr) if isinstance(addr, int) else \
+            (byte if size == 1 else word)(CODEMAP, base=addr)
+        a.test(op, mask)
+        lab = a.label(bind=False)
+        a.jcc("nz", lab)
+        self.stubs.append((lab, addr, cont, t, r, n, last))
+
+    def _emit_stubs(self) -> None:
+        a = self.a
+        for lab, addr, cont, t, r, n, last in self.stubs:
+            a.bind(lab)
+            if isinstance(addr, int):
+                a.mov(rd_(L.SMCADDR), addr & 0xFFFF)
+            else:
+                a.mov(rd_(L.SMCADDR), addr)
+            a.mov(rw(L.PC), cont & 0xFFFF)
+            self._counters(t, r, n, last)
+            a.jmp(L.STUB[L.PORT_SMC])
+
+    # ---- the block ----------------------------------------------------------------------
+    def translate(self) -> bytes:
+        while not self.ended:
+            pc0 = self.pc
+            if self.n >= self.max_insns:
+                self.exit_to(pc0, self.t, self.r, self.n, self.last)
+                break
+            mark = len(self.a.buf), len(self.stubs)
+            try:
+                self.insn()
+            except Untranslated:
+                del self.a.buf[mark[0]:]
+                del self.stubs[mark[1]:]
+                self.a.fixups = [f for f in self.a.fixups if f[0] < mark[0]]
+                self.pc = pc0
+                self.interp_exit(pc0)
+                break
+        self._emit_stubs()
+        return self.a.code()
+
+    # per-instruction bookkeeping: ``begin`` fixes this instruction's fetch count; its
+    # handlers call ``done`` with its T-states (or exit on their own)
+    def done(self, t: int, wrote_f: bool, ei: bool = False) -> None:
+        self.t += t
+        self.r += self.cur_r
+        self.n += 1
+        self.wrote_f = wrote_f
+        self.last = self._last(wrote_f, ei)
+        self.after_ei = ei
+        for i, st in enumerate(self.stubs):          # stubs of this instruction: its counts
+            if st[3] is None:
+                self.stubs[i] = st[:2] + ((self.pc if st[2] is None else st[2]), self.t, self.r,
+                                           self.n, self.last)
+
+    def end_here(self, target, t, wrote_f) -> None:
+        """An unconditional exit to ``target`` (None: EAX) after this instruction."""
+        self.done(t, wrote_f)
+        self.exit_to(target, self.t, self.r, self.n, self._last(wrote_f))
+        self.ended = True
+
+    def branch(self, cc_y: int, target: int, t_taken: int, t_not: int, prep=None) -> None:
+        """Conditional exit on flag condition ``cc_y`` (NZ Z NC C PO PE P M)."""
+        a = self.a
+        a.test(rb(L.F), FLAG_OF_CC[cc_y])
+        no = a.label(bind=False)
+        a.jcc("z" if cc_y & 1 else "nz", no)          # condition false -> fall through
+        self._taken(target, t_taken, prep)
+        a.bind(no)
+        self.end_here(self.pc, t_not, False)
+
+    def _taken(self, target, t, prep=None) -> None:
+        if prep is not None:
+            prep()
+        self.exit_to(target, self.t + t, self.r + self.cur_r, self.n + 1, 0)
+
+    def insn(self) -> None:
+        self.insn_pc = self.pc
+        after_ei = self.after_ei
+        op = self.fetch()
+        self.cur_r = 1
+        if op == 0xCB:
+            self.cur_r = 2
+            self.cb(self.fetch())
+        elif op == 0xED:
+            self.cur_r = 2
+            self.ed(self.fetch())
+        elif op in (0xDD, 0xFD):
+            raise Untranslated
+        else:
+            self.main(op)
+        if after_ei and not self.ended and not self.after_ei:
+            # the instruction after EI ran: the interrupt may come now (block boundary)
+            self.exit_to(self.pc, self.t, self.r, self.n, self.last)
+            self.ended = True
+
+    # ---- flag helpers (x86 flags live from the operation; result in AL) -----------------------
+    def flags_arith(self, n_flag: bool, xy_from=None, keep_c=False) -> None:
+        """F from an 8-bit ADD/ADC/SUB/SBC/CP (or INC/DEC with ``keep_c``): S Z H C
+        from x86, V from OF, N, X/Y from AL (or ``xy_from``)."""
+        a = self.a
+        a.lahf()
+        a.seto("dl")
+        if xy_from is None:
+            a.mov("cl", "al")
+        else:
+            a.mov("cl", xy_from)
+        a.alu("and", "cl", 0x28)
+        a.alu("and", "ah", 0xD0 if keep_c else 0xD1)
+        a.alu("or", "cl", "ah")
+        a.shl("dl", 2)
+        a.alu("or", "cl", "dl")
+        if keep_c:
+            a.mov("dh", rb(L.F))
+            a.alu("and", "dh", 1)
+            a.alu("or", "cl", "dh")
+        if n_flag:
+            a.alu("or", "cl", 2)
+        a.mov(rb(L.F), "cl")
+
+    def flags_logic(self, h: bool) -> None:
+        a = self.a
+        a.lahf()
+        a.mov("cl", "al")
+        a.alu("and", "cl", 0x28)
+        a.alu("and", "ah", 0xC4)
+        a.alu("or", "cl", "ah")
+        if h:
+            a.alu("or", "cl", 0x10)
+        a.mov(rb(L.F), "cl")
+
+    def alu_al(self, y: int, src) -> None:
+        """ALU op y (ADD ADC SUB SBC AND XOR OR CP) of A with ``src`` (a register
+        holding the operand: BL)."""
+        a = self.a
+        if y in (1, 3):
+            a.mov("ah", rb(L.F))
+            a.sahf()                                  # CF = the Z80's C
+        a.mov("al", rb(L.A))
+        name = ("add", "adc", "sub", "sbb", "and", "xor", "or", "cmp")[y]
+        if y == 7:
+            a.alu("sub", "al", src)
+            self.flags_arith(True, xy_from=src)
+            return
+        a.alu(name, "al", src)
+        if y < 4:
+            self.flags_arith(y >= 2)
+        else:
+            self.flags_logic(y == 4)
+        a.mov(rb(L.A), "al")
+
+    # ---- operands -----------------------------------------------------------------------------
+    def load_r(self, dst: str, r: int) -> None:
+        """x86 byte register ``dst`` = Z80 register r (r != 6)."""
+        self.a.mov(dst, rb(R8[r]))
+
+    def hl_addr(self, dst="edi") -> None:
+        self.a.movzx(dst, rw(L.HL))
+
+    # ---- unprefixed --------------------------------------------------------------------------
+    def main(self, op: int) -> None:
+        a = self.a
+        x, y, z = op >> 6, (op >> 3) & 7, op & 7
+        p, q = y >> 1, y & 1
+        cyc = int(CYC_MAIN[op])
+        if x == 1:
+            if op == 0x76:
+                raise Untranslated                   # HALT: the VMM's model idles
+            if z == 6:                               # LD r,(HL)
+                self.hl_addr()
+                a.mov("al", byte(0, base="edi"))
+                a.mov(rb(R8[y]), "al")
+            elif y == 6:                             # LD (HL),r
+                self.hl_addr()
+                self.load_r("al", z)
+                a.mov(byte(0, base="edi"), "al")
+                self.smc("edi", 1)
+            elif y != z:
+                self.load_r("al", z)
+                a.mov(rb(R8[y]), "al")
+            self.done(cyc, False)
+            return
+        if x == 2:                                   # ALU r / (HL)
+            if z == 6:
+                self.hl_addr()
+                a.mov("bl", byte(0, base="edi"))
+            else:
+                self.load_r("bl", z)
+            self.alu_al(y, "bl")
+            self.done(cyc, True)
+            return
+        if x == 0:
+            return self.main_x0(op, x, y, z, p, q, cyc)
+        return self.main_x3(op, y, z, p, q, cyc)
+
+    def main_x0(self, op, x, y, z, p, q, cyc) -> None:
+        a = self.a
+        if z == 0:
+            if y == 0:                               # NOP
+                self.done(cyc, False)
+            elif y == 1:                             # EX AF,AF'
+                a.mov("ax", rw(L.AF))
+                a.xchg(rw(L.F_), "ax")
+                a.mov(rw(L.AF), "ax")
+                self.done(cyc, False)
+            elif y == 2:                             # DJNZ
+                d = self.disp()
+                target = (self.pc + d) & 0xFFFF
+                a.dec(rb(L.B))
+                no = a.label(bind=False)
+                a.jcc("z", no)
+                self._taken(target, cyc + 5, lambda: a.mov(rw(L.WZ), target))
+                a.bind(no)
+                self.end_here(self.pc, cyc, False)
+            else:                                    # JR / JR cc
+                d = self.disp()
+                target = (self.pc + d) & 0xFFFF
+                if y == 3:
+                    a.mov(rw(L.WZ), target)
+                    self.end_here(target, cyc, False)
+                else:
+                    self.branch(y - 4, target, cyc + 5, cyc, lambda: a.mov(rw(L.WZ), target))
+            return
+        if z == 1:
+            if q == 0:                               # LD rp,nn
+                a.mov(rw(RP[p]), self.fetch16())
+                self.done(cyc, False)
+            else:                                    # ADD HL,rp
+                self.add16(L.HL, RP[p])
+                self.done(cyc, True)
+            return
+        if z == 2:
+            if y < 4:                                # LD (BC)/(DE),A / LD A,(BC)/(DE)
+                rp = (L.BC, L.BC, L.DE, L.DE)[y]
+                a.movzx("edi", rw(rp))
+                if q == 0:
+                    a.mov("al", rb(L.A))
+                    a.mov(byte(0, base="edi"), "al")
+                    a.lea("ecx", dword(1, base="edi"))
+                    a.mov("ch", "al")
+                    a.mov(rw(L.WZ), "cx")
+                    self.smc("edi", 1)
+                else:
+                    a.mov("al", byte(0, base="edi"))
+                    a.mov(rb(L.A), "al")
+                    a.inc("edi")
+                    a.mov(rw(L.WZ), "di")
+                self.done(cyc, False)
+                return
+            nn = self.fetch16()
+            wz = (nn + 1) & 0xFFFF
+            if y == 4:                               # LD (nn),HL
+                a.mov("ax", rw(L.HL))
+                a.mov(word(nn), "ax")
+                a.mov(rw(L.WZ), wz)
+                self.smc(nn, 2)
+            elif y == 5:                             # LD HL,(nn)
+                a.mov("ax", word(nn))
+                a.mov(rw(L.HL), "ax")
+                a.mov(rw(L.WZ), wz)
+            elif y == 6:                             # LD (nn),A
+                a.mov("al", rb(L.A))
+                a.mov(byte(nn), "al")
+                a.mov("ah", "al")
+                a.mov("al", wz & 0xFF)
+                a.mov(rw(L.WZ), "ax")
+                self.smc(nn, 1)
+            else:                                    # LD A,(nn)
+                a.mov("al", byte(nn))
+                a.mov(rb(L.A), "al")
+                a.mov(rw(L.WZ), wz)
+            self.done(cyc, False)
+            return
+        if z == 3:                                   # INC/DEC rp
+            (a.inc if q == 0 else a.dec)(rw(RP[p]))
+            self.done(cyc, False)
+            return
+        if z in (4, 5):                              # INC/DEC r / (HL)
+            if y == 6:
+                self.hl_addr()
+                a.mov("al", byte(0, base="edi"))
+            else:
+                self.load_r("al", y)
+            (a.inc if z == 4 else a.dec)("al")
+            self.flags_arith(z == 5, keep_c=True)
+            if y == 6:
+                a.mov(byte(0, base="edi"), "al")
+                self.smc("edi", 1)
+            else:
+                a.mov(rb(R8[y]), "al")
+            self.done(cyc, True)
+            return
+        if z == 6:                                   # LD r,n / LD (HL),n
+            n = self.fetch()
+            if y == 6:
+                self.hl_addr()
+                a.mov(byte(0, base="edi"), n)
+                self.smc("edi", 1)
+            else:
+                a.mov(rb(R8[y]), n)
+            self.done(cyc, False)
+            return
+        self.acc(y, cyc)                             # z == 7
+
+    def acc(self, y: int, cyc: int) -> None:
+        """RLCA RRCA RLA RRA DAA CPL SCF CCF."""
+        a = self.a
+        if y == 4:
+            raise Untranslated                       # DAA
+        a.mov("al", rb(L.A))
+        a.mov("cl", rb(L.F))
+        if y < 4:
+            if y in (2, 3):
+                a.mov("ah", "cl")
+                a.sahf()
+            a.shift(("rol", "ror", "rcl", "rcr")[y], "al", 1)
+            a.setc("dl")
+            a.alu("and", "cl", 0xC4)
+            a.alu("or", "cl", "dl")
+        elif y == 5:                                 # CPL
+            a.unary("not", "al")
+            a.alu("and", "cl", 0xC5)
+            a.alu("or", "cl", 0x12)
+        else:                                        # SCF / CCF: X/Y = ((Q ^ F) | A)
+            self.q_into("dl")
+            a.alu("xor", "dl", "cl")
+            a.alu("or", "dl", "al")
+            a.alu("and", "dl", 0x28)
+            if y == 6:
+                a.alu("and", "cl", 0xC4)
+                a.alu("or", "cl", 1)
+            else:
+                a.mov("dh", "cl")
+                a.alu("and", "dh", 1)
+                a.shl("dh", 4)                       # H = old C
+                a.alu("and", "cl", 0xC5)
+                a.alu("xor", "cl", 1)
+                a.alu("or", "cl", "dh")
+            a.alu("or", "cl", "dl")
+            a.mov(rb(L.F), "cl")
+            self.done(cyc, True)
+            return
+        a.mov("dl", "al")
+        a.alu("and", "dl", 0x28)
+        a.alu("or", "cl", "dl")
+        a.mov(rb(L.F), "cl")
+        a.mov(rb(L.A), "al")
+        self.done(cyc, True)
+
+    def q_into(self, dst: str) -> None:
+        """x86 byte register ``dst`` = the Z80's Q latch before this instruction."""
+        a = self.a
+        if self.wrote_f is not None:                 # known: an instruction of this block
+            if self.wrote_f:
+                a.mov(dst, rb(L.F))
+            else:
+                a.mov(dst, 0)
+            return
+        # the block's first instruction: from LAST (bit 0: Q = F; bit 2: Q as entered)
+        done = a.label(bind=False)
+        a.mov(dst, rb(L.F))
+        a.test(rb(L.LAST), 1)
+        a.jcc("nz", done)
+        a.mov(dst, rb(L.Q))
+        a.test(rb(L.LAST), 4)
+        a.jcc("nz", done)
+        a.mov(dst, 0)
+        a.bind(done)
+
+    def add16(self, dst: int, src: int) -> None:
+        """ADD HL,rr: H from bit 11, C, X/Y from the high byte; S Z P kept; WZ = HL + 1."""
+        a = self.a
+        a.movzx("eax", rw(dst))
+        a.movzx("ecx", rw(src))
+        a.lea("edx", dword(0, base="eax", index="ecx"))
+        a.lea("ebx", dword(1, base="eax"))
+        a.mov(rw(L.WZ), "bx")
+        a.mov(rw(dst), "dx")
+        a.alu("xor", "eax", "ecx")
+        a.alu("xor", "eax", "edx")
+        a.shr("eax", 8)
+        a.alu("and", "eax", 0x10)
+        a.mov("ecx", "edx")
+        a.shr("ecx", 16)
+        a.alu("or", "eax", "ecx")
+        a.shr("edx", 8)
+        a.alu("and", "edx", 0x28)
+        a.alu("or", "eax", "edx")
+        a.mov("cl", rb(L.F))
+        a.alu("and", "cl", 0xC4)
+        a.alu("or", "al", "cl")
+        a.mov(rb(L.F), "al")
+
+    def adc16(self, src: int, sub: bool) -> None:
+        """ADC/SBC HL,rr: 16-bit S Z V C from x86, H from bit 11, X/Y from the high byte."""
+        a = self.a
+        a.movzx("ecx", rw(src))
+        a.movzx("edx", rw(L.HL))
+        a.lea("ebx", dword(1, base="edx"))
+        a.mov(rw(L.WZ), "bx")
+        a.mov("ah", rb(L.F))
+        a.sahf()
+        a.mov("eax", "edx")
+        a.alu("sbb" if sub else "adc", "ax", "cx")
+        a.mov("esi", "eax")
+        a.lahf()
+        a.seto("bl")
+        a.mov(rw(L.HL), "si")
+        a.alu("xor", "edx", "ecx")
+        a.alu("xor", "edx", "esi")
+        a.shr("edx", 8)
+        a.alu("and", "edx", 0x10)                    # H
+        a.alu("and", "ah", 0xC1)
+        a.alu("or", "dl", "ah")
+        a.shl("bl", 2)
+        a.alu("or", "dl", "bl")
+        a.mov("eax", "esi")
+        a.shr("eax", 8)
+        a.alu("and", "al", 0x28)
+        a.alu("or", "dl", "al")
+        if sub:
+            a.alu("or", "dl", 2)
+        a.mov(rb(L.F), "dl")
+
+    def push_word(self, src: str, cont=None, t=None) -> None:
+        """PUSH the 16-bit x86 register ``src`` (not AX/EDI); the store is checked."""
+        a = self.a
+        a.movzx("edi", rw(L.SP))
+        a.alu("sub", "di", 2)
+        a.mov(rw(L.SP), "di")
+        a.mov(word(0, base="edi"), src)
+        self.smc("edi", 2, cont)
+
+    def main_x3(self, op, y, z, p, q, cyc) -> None:
+        a = self.a
+        if z == 0:                                   # RET cc
+            def ret():
+                self.pop_into("ax")
+                a.mov(rw(L.WZ), "ax")
+            a.test(rb(L.F), FLAG_OF_CC[y])
+            no = a.label(bind=False)
+            a.jcc("z" if y & 1 else "nz", no)
+            ret()
+            self.exit_to(None, self.t + cyc + 6, self.r + self.cur_r, self.n + 1, 0)
+            a.bind(no)
+            self.end_here(self.pc, cyc, False)
+            return
+        if z == 1:
+            if q == 0:                               # POP rp2
+                self.pop_into("ax")
+                a.mov(rw(RP2[p]), "ax")
+                self.done(cyc, False)
+            elif y == 1:                             # RET
+                self.pop_into("ax")
+                a.mov(rw(L.WZ), "ax")
+                self.end_here(None, cyc, False)
+            elif y == 3:                             # EXX
+                a.mov("eax", rd_(L.BC))
+                a.xchg(rd_(L.C_), "eax")
+                a.mov(rd_(L.BC), "eax")
+                a.mov("ax", rw(L.HL))
+                a.xchg(rw(L.L_), "ax")
+                a.mov(rw(L.HL), "ax")
+                self.done(cyc, False)
+            elif y == 5:                             # JP (HL)
+                a.movzx("eax", rw(L.HL))
+                self.end_here(None, cyc, False)
+            else:                                    # LD SP,HL
+                a.mov("ax", rw(L.HL))
+                a.mov(rw(L.SP), "ax")
+                self.done(cyc, False)
+            return
+        if z == 2:                                   # JP cc,nn
+            nn = self.fetch16()
+            a.mov(rw(L.WZ), nn)
+            self.branch(y, nn, cyc, cyc)
+            return
+        if z == 3:
+            if y == 0:                               # JP nn
+                nn = self.fetch16()
+                a.mov(rw(L.WZ), nn)
+                self.end_here(nn, cyc, False)
+            elif y == 1:
+                raise AssertionError("CB handled by insn")
+            elif y in (2, 3):
+                raise Untranslated                   # OUT (n),A / IN A,(n)
+            elif y == 4:                             # EX (SP),HL
+                a.movzx("edi", rw(L.SP))
+                a.mov("ax", word(0, base="edi"))
+                a.mov("cx", rw(L.HL))
+                a.mov(word(0, base="edi"), "cx")
+                a.mov(rw(L.HL), "ax")
+                a.mov(rw(L.WZ), "ax")
+                self.smc("edi", 2)
+                self.done(cyc, False)
+            elif y == 5:                             # EX DE,HL
+                a.mov("ax", rw(L.DE))
+                a.mov("cx", rw(L.HL))
+                a.mov(rw(L.DE), "cx")
+                a.mov(rw(L.HL), "ax")
+                self.done(cyc, False)
+            elif y == 6:                             # DI
+                a.mov(rw(L.IFF1), 0)
+                self.done(cyc, False)
+            else:                                    # EI (the next instruction runs first)
+                a.mov(rw(L.IFF1), 0x0101)
+                self.ei_check = True
+                self.done(cyc, False, ei=True)
+            return
+        if z == 4:                                   # CALL cc,nn
+            nn = self.fetch16()
+            a.mov(rw(L.WZ), nn)
+            a.test(rb(L.F), FLAG_OF_CC[y])
+            no = a.label(bind=False)
+            a.jcc("z" if y & 1 else "nz", no)
+            self.call_to(nn, cyc + 7)
+            a.bind(no)
+            self.end_here(self.pc, cyc, False)
+            return
+        if z == 5:
+            if q == 0:                               # PUSH rp2
+                a.mov("cx", rw(RP2[p]))
+                self.push_word("cx")
+                self.done(cyc, False)
+            elif y == 1:                             # CALL nn
+                nn = self.fetch16()
+                a.mov(rw(L.WZ), nn)
+                self.call_to(nn, cyc)
+                self.ended = True
+            else:
+                raise AssertionError("prefixes handled by insn")
+            return
+        if z == 6:                                   # ALU n
+            a.mov("bl", self.fetch())
+            self.alu_al(y, "bl")
+            self.done(cyc, True)
+            return
+        target = y * 8                               # RST
+        a.mov(rw(L.WZ), target)
+        self.call_to(target, cyc)
+        self.ended = True
+
+    def call_to(self, target: int, t: int) -> None:
+        """Push the return address and leave to ``target`` (this instruction taken, t)."""
+        a = self.a
+        a.mov("cx", self.pc)
+        self.push_word("cx", cont=target, t=None)
+        # the check's stub counts this instruction with its taken T-states
+        lab, addr, _, _, _, _, _ = self.stubs[-1]
+        self.stubs[-1] = (lab, addr, target, self.t + t, self.r + self.cur_r, self.n + 1, 0)
+        self.exit_to(target, self.t + t, self.r + self.cur_r, self.n + 1, 0)
+
+    def pop_into(self, dst16: str) -> None:
+        a = self.a
+        a.movzx("esi", rw(L.SP))
+        a.movzx("e" + dst16, word(0, base="esi"))
+        a.alu("add", "si", 2)
+        a.mov(rw(L.SP), "si")
+
+    # ---- CB prefix ----------------------------------------------------------------------------
+    def cb(self, op: int) -> None:
+        a = self.a
+        x, y, z = op >> 6, (op >> 3) & 7, op & 7
+        if z == 6:
+            self.hl_addr()
+            a.mov("al", byte(0, base="edi"))
+            t = 12 if x == 1 else 15
+        else:
+            self.load_r("al", z)
+            t = 8
+        if x == 1:                                   # BIT y
+            a.mov("bl", "al")
+            if z == 6:
+                a.mov("bl", rb(L.WZ + 1))            # X/Y from WZ's high byte
+            a.alu("and", "al", 1 << y)
+            a.lahf()
+            a.alu("and", "ah", 0xC4)                 # S (bit 7 set), Z, P (= Z)
+            a.alu("and", "bl", 0x28)
+            a.alu("or", "ah", "bl")
+            a.mov("cl", rb(L.F))
+            a.alu("and", "cl", 1)
+            a.alu("or", "ah", "cl")
+            a.alu("or", "ah", 0x10)
+            a.mov(rb(L.F), "ah")
+            self.done(t, True)
+            return
+        if x == 0:                                   # rotates and shifts
+            if y in (2, 3):
+                a.mov("ah", rb(L.F))
+                a.sahf()
+            name = ("rol", "ror", "rcl", "rcr", "shl", "sar", "shl", "shr")[y]
+            a.shift(name, "al", 1)
+            a.setc("dl")
+            if y == 6:
+                a.alu("or", "al", 1)                 # SLL: bit 0 set
+            a.test("al", "al")
+            a.lahf()
+            a.alu("and", "ah", 0xC4)
+            a.alu("or", "ah", "dl")
+            a.mov("cl", "al")
+            a.alu("and", "cl", 0x28)
+            a.alu("or", "ah", "cl")
+            a.mov(rb(L.F), "ah")
+        elif x == 2:
+            a.alu("and", "al", ~(1 << y) & 0xFF)
+        else:
+            a.alu("or", "al", 1 << y)
+        if z == 6:
+            a.mov(byte(0, base="edi"), "al")
+            self.smc("edi", 1)
+        else:
+            a.mov(rb(R8[z]), "al")
+        self.done(t, x == 0)
+
+    # ---- ED prefix -----------------------------------------------------------------------------
+    def ed(self, op: int) -> None:
+        a = self.a
+        cyc = int(CYC_ED[op])
+        if op in (0xA0, 0xA8, 0xB0, 0xB8):
+            return self.ldi(op)
+        if not 0x40 <= op < 0x80:
+            if op >= 0xA0:
+                raise Untranslated                   # CPI.. INI.. OUTI..
+            self.done(cyc, False)                    # ED 00-3F, 80-9F: an 8-T NOP
+            return
+        y, z = (op >> 3) & 7, op & 7
+        p, q = y >> 1, y & 1
+        if z == 2:                                   # SBC/ADC HL,rr
+            self.adc16(RP[p], sub=q == 0)
+            self.done(cyc, True)
+        elif z == 3:                                 # LD (nn),rr / LD rr,(nn)
+            nn = self.fetch16()
+            if q == 0:
+                a.mov("ax", rw(RP[p]))
+                a.mov(word(nn), "ax")
+                self.smc(nn, 2)
+            else:
+                a.mov("ax", word(nn))
+                a.mov(rw(RP[p]), "ax")
+            a.mov(rw(L.WZ), (nn + 1) & 0xFFFF)
+            self.done(cyc, False)
+        elif z == 4:                                 # NEG
+            a.mov("bl", rb(L.A))
+            a.alu("xor", "al", "al")
+            a.alu("sub", "al", "bl")
+            self.flags_arith(True)
+            a.mov(rb(L.A), "al")
+            self.done(cyc, True)
+        else:
+            raise Untranslated                       # IN/OUT (C), RETN/RETI, IM, LD I/R, RRD/RLD
+
+    def ldi(self, op: int) -> None:
+        """LDI LDD LDIR LDDR: one transfer; the repeating forms end the block (back to
+        themselves while BC != 0, X/Y from PC's high byte, WZ = PC + 1)."""
+        a = self.a
+        step = 1 if op & 8 == 0 else -1
+        repeat = op >= 0xB0
+        a.movzx("esi", rw(L.HL))
+        a.movzx("edi", rw(L.DE))
+        a.mov("al", byte(0, base="esi"))
+        a.mov(byte(0, base="edi"), "al")
+        (a.inc if step > 0 else a.dec)("si")
+        (a.inc if step > 0 else a.dec)("di")
+        a.mov(rw(L.HL), "si")
+        a.mov(rw(L.DE), "di")
+        a.dec(rw(L.BC))
+        a.setnz("bl")                                # P/V: BC != 0
+        a.alu("add", "al", rb(L.A))                  # n = value + A
+        a.mov("dl", "al")
+        a.alu("and", "dl", 0x08)
+        a.shl("al", 4)
+        a.alu("and", "al", 0x20)
+        a.alu("or", "dl", "al")
+        a.shl("bl", 2)
+        a.alu("or", "dl", "bl")
+        a.mov("cl", rb(L.F))
+        a.alu("and", "cl", 0xC1)
+        a.alu("or", "dl", "cl")
+        a.mov(rb(L.F), "dl")
+        if not repeat:
+            self.smc("edi", 1)
+            self.done(16, True)
+            return
+        start = self.insn_pc
+        no = a.label(bind=False)
+        a.test("bl", "bl")
+        a.jcc("z", no)
+        a.alu("and", "dl", 0xD7)
+        a.alu("or", "dl", (start >> 8) & 0x28)
+        a.mov(rb(L.F), "dl")
+        a.mov(rw(L.WZ), (start + 1) & 0xFFFF)
+        self.smc("edi", 1, cont=start)
+        lab, addr, _, _, _, _, _ = self.stubs[-1]
+        self.stubs[-1] = (lab, addr, start, self.t + 21, self.r + 2, self.n + 1, 1)
+        self.exit_to(start, self.t + 21, self.r + 2, self.n + 1, 1)
+        a.bind(no)
+        self.smc("edi", 1)
+        self.end_here(self.pc, 16, True)
