@@ -111,3 +111,27 @@ def test_translated_share():
     unprefixed = [n for n in FILES if len(n) == 2]
     native = sum(check_file(n, 1) for n in unprefixed + [n for n in FILES if n.startswith("cb_")])
     assert native >= 0.95 * (len(unprefixed) + 256) - 20
+
+
+@SKIP
+def test_in_a_n_of_a_published_port_runs_as_x86_code():
+    """IN A,(n) of a port whose status byte the machine publishes (emu.abi IOF_READ),
+    with a port mask of FF as the CP/M machine has: in x86 code, no callout."""
+    g = rig()
+    eng = Z80Engine(g.hm, g.host, g.cpu.state, g.mem, "z80-fastin", max_insns=1, port_mask=0xFF)
+    saved, g.eng = g.eng, eng
+    saved.leave()                                     # (two engines share the host CPU: a world switch)
+    try:
+        for t in load("db")[:20]:
+            (port, value, _), = t["ports"]
+            g.mem[3][:] = 0
+            g.mem[3][port & 0xFF] = (value << 8) | abi.IOF_READ
+            t = dict(t, ports=[])                     # answered without an exit
+            problems, translated = run_vector(t)
+            assert not problems and translated, (t["name"], problems)
+    finally:
+        eng.leave()
+        g.eng = saved
+        saved.enter()
+        g.mem[3][:] = 0
+        eng.destroy()

@@ -42,9 +42,26 @@ class BtZ80(Emulate):
             raise ModeError(f"{vm.name}: mode 'bt' runs VMs of a VMM")
         self.host = vmm.host_cpu()
         self.engine = Z80Engine(hostmem, self.host, self.cpu.state, self.space.mem, vm.name,
-                                tc_size=TC_SIZE)
+                                tc_size=TC_SIZE, port_mask=self.space.port_mask)
         self.t0 = time.perf_counter()
         m.scheduler.cpu_hooks[self.cpu.name] = self._run_cpu
+        self._hook_writers()
+
+    def _hook_writers(self) -> None:
+        """Writes that do not come from the Z80 (the disk controller's DMA, the debugger,
+        cheats) go through the address space's write8/write_block: the translations of
+        the bytes they change go (the translated code's own stores check the code map)."""
+        sp, eng = self.space, self.engine
+        write8, write_block = sp.write8, sp.write_block
+
+        def hooked_write8(addr, value):
+            write8(addr, value)
+            eng.written(addr & 0xFFFF, 1)
+
+        def hooked_write_block(addr, data):
+            write_block(addr, data)
+            eng.written(addr & 0xFFFF, len(data))
+        sp.write8, sp.write_block = hooked_write8, hooked_write_block
 
     def enter(self) -> None:
         self.engine.enter()
@@ -56,6 +73,8 @@ class BtZ80(Emulate):
         self.engine.map_sig = None          # (rebuilt and flushed on the next run)
 
     def destroy(self) -> None:
+        for name in ("write8", "write_block"):
+            self.space.__dict__.pop(name, None)
         self.engine.destroy()
 
     def _run_cpu(self, cpu) -> None:
@@ -64,6 +83,11 @@ class BtZ80(Emulate):
         clock = cpu.clock_hz
         sched.running_cpu = cpu
         sched.halted[cpu.name] = False
+        eng = self.engine
+        fast_in = space.port_mask <= 0xFF and not space.io_hold      # (held ports: the debugger's)
+        if fast_in != eng.fast_in:
+            eng.fast_in = fast_in
+            eng.flush()
         try:
             while True:
                 budget = int(sched.slice_end * clock) - int(state[abi.S_CYCLES])

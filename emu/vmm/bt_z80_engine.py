@@ -21,11 +21,14 @@ runs the host CPU from the dispatcher, and takes its callouts:
 The Z80 model also runs what translated code cannot: an interrupt to accept
 (NMI, or INT with IFF1 set and no EI just before: at block boundaries), HALT's
 idling, a restarted IN, and a memory map that 4 KiB host pages cannot express
-(the CP/M boot ROM's 256-byte overlay over RAM).  Writes from outside the Z80
-(a device's DMA, the debugger, an instruction the model ran) are found by comparing
-the translated bytes with what they were (``sync_code``) before translated code runs again.
+(the CP/M boot ROM's 256-byte overlay over RAM).  Stores of an instruction the
+model ran are found by comparing the translated bytes with what they were
+(``sync_code``); writes from outside the Z80 (a device's DMA, the debugger)
+reach ``written`` (emu.vmm.bt_z80 hooks the address space's writers).
 """
 from __future__ import annotations
+
+import struct
 
 import numpy as np
 
@@ -46,7 +49,8 @@ BYTE_SLOTS = {Z.B: L.B, Z.C: L.C, Z.D: L.D, Z.E: L.E, Z.H: L.H, Z.L: L.L, Z.F: L
               Z.H_: L.H_, Z.L_: L.L_}
 SLOTS = np.array(list(BYTE_SLOTS), dtype=np.int64)
 OFFS = np.array(list(BYTE_SLOTS.values()), dtype=np.int64)
-WORD_SLOTS = ((Z.SP, L.SP), (Z.PC, L.PC), (Z.WZ, L.WZ))
+WSLOTS = np.array([Z.SP, Z.PC, Z.WZ], dtype=np.int64)
+WOFFS = np.array([L.SP, L.PC, L.WZ], dtype=np.int64)
 REM_MAX = 1 << 24                 # cycles per entry at most (the counters stay far from 2**31)
 DEFAULT_TC = 1 << 20
 
@@ -61,7 +65,7 @@ def _pte(frame_off: int) -> int:
 
 class Z80Engine:
     def __init__(self, hostmem, host, zstate, zmem, owner: str, tc_size: int = DEFAULT_TC,
-                 max_insns: int = MAX_INSNS):
+                 max_insns: int = MAX_INSNS, port_mask: int = 0xFFFF):
         if not FRAME <= tc_size <= L.TC_MAX or tc_size % FRAME:
             raise BtError(f"{owner}: translation cache of {tc_size} bytes (4 KiB to "
                           f"{L.TC_MAX >> 20} MiB, whole pages)")
@@ -69,6 +73,9 @@ class Z80Engine:
         self.X = X
         self.hostmem, self.host, self.zs, self.zmem, self.owner = hostmem, host, zstate, zmem, owner
         self.tc_size, self.max_insns = tc_size, max_insns
+        # IN A,(n) in x86 code when a port's flags are the same for every high byte (a port
+        # mask of FF: the machine publishes status for all aliases); off while ports are held
+        self.fast_in = port_mask <= 0xFF
         self.data = hostmem.data
         n_tc = tc_size // FRAME
         self.frames = []
@@ -79,6 +86,7 @@ class Z80Engine:
         d = self.data
         self.regs = d[self.regs_f:self.regs_f + 0x80]
         self.regs32 = self.regs.view(np.int32)
+        self.ioflags = d[self.regs_f + L.IOFLAGS:self.regs_f + L.IOFLAGS + 512].view(np.uint16)
         self.codemap = d[self.codemap_f:self.codemap_f + 0x10000]
         self.lookup = d[self.lookup_f:self.lookup_f + 0x40000].view(np.uint32)
         self.tc = d[self.tc_f:self.tc_f + tc_size]
@@ -236,11 +244,11 @@ class Z80Engine:
         self.tc_used = 0
 
     def translate(self, pc: int) -> None:
-        code = Gen(self.read_z80, pc, L.TC_LIN + self.tc_used, self.max_insns)
+        code = Gen(self.read_z80, pc, L.TC_LIN + self.tc_used, self.max_insns, self.fast_in)
         out = code.translate()
         if self.tc_used + len(out) > self.tc_size:
             self.flush()                              # full: start afresh
-            code = Gen(self.read_z80, pc, L.TC_LIN, self.max_insns)
+            code = Gen(self.read_z80, pc, L.TC_LIN, self.max_insns, self.fast_in)
             out = code.translate()
             if len(out) > self.tc_size:
                 raise BtError(f"{self.owner}: a block of {len(out)} bytes does not fit the "
@@ -308,41 +316,58 @@ class Z80Engine:
     # ---- running -------------------------------------------------------------------------------
     def _to_block(self) -> None:
         s, r = self.zs, self.regs
-        r[OFFS] = s[SLOTS]
-        for slot, off in WORD_SLOTS:
-            v = int(s[slot])
-            r[off], r[off + 1] = v & 0xFF, (v >> 8) & 0xFF
-        r[L.LAST] = 4
-        r[L.IRQLINE] = int(s[abi.S_IRQ]) & 1
-        self.regs32[L.RCNT // 4] = 0
-        self.regs32[L.INSN // 4] = 0
-        self.regs32[L.BLOCKS // 4] = 0
+        img = np.zeros(64, dtype=np.uint8)
+        img[OFFS] = s[SLOTS]
+        w = s[WSLOTS]
+        img[WOFFS] = w & 0xFF
+        img[WOFFS + 1] = w >> 8
+        img[L.LAST] = 4
+        img[L.IRQLINE] = s[abi.S_IRQ] & 1
+        r[:64] = img
+        if self.fast_in:
+            self.ioflags[:] = self.zmem[3][:256]
 
     def _from_block(self, rem0: int) -> None:
-        s, r = self.zs, self.regs
-        s[SLOTS] = r[OFFS]
-        for slot, off in WORD_SLOTS:
-            s[slot] = int(r[off]) | (int(r[off + 1]) << 8)
-        n = int(self.regs32[L.INSN // 4])
-        s[abi.S_CYCLES] += rem0 - int(self.regs32[L.REM // 4])
+        s = self.zs
+        b = self.regs[:64].tobytes()
+        img = np.frombuffer(b, dtype=np.uint8).astype(np.int64)
+        s[SLOTS] = img[OFFS]
+        s[WSLOTS] = img[WOFFS] | (img[WOFFS + 1] << 8)
+        rem, rc, n, _, blocks = struct.unpack_from("<iiiii", b, L.REM)
+        s[abi.S_CYCLES] += rem0 - rem
         s[abi.S_INSNS] += n
-        rc = int(self.regs32[L.RCNT // 4])
-        s[Z.R] = (int(s[Z.R]) & 0x80) | ((int(s[Z.R]) + rc) & 0x7F)
-        last = int(r[L.LAST])
+        r0 = self.r_before
+        s[Z.R] = (r0 & 0x80) | ((r0 + rc) & 0x7F)
+        last = b[L.LAST]
         if not last & 4:                              # an instruction ran: Q, EI, P as it left them
-            s[Z.Q] = int(r[L.F]) if last & 1 else 0
+            s[Z.Q] = b[L.F] if last & 1 else 0
             s[Z.EI] = 1 if last & 2 else 0
             s[Z.P] = 0
         st = self.stats
         st["insns_translated_code"] += n
-        st["block_exits"] += int(self.regs32[L.BLOCKS // 4])
+        st["block_exits"] += blocks
 
-    def _model(self, budget: int) -> int:
+    def _model(self, budget: int, may_write: bool = True) -> int:
         self.stats["model_runs"] += 1
         r = int(z80_run(self.zs, self.zmem, budget))
-        if self.mappable:
+        if self.mappable and may_write:
             self.sync_code()
         return r
+
+    def _writes_memory(self) -> bool:
+        """May the instruction at PC, run on the model, store to memory?  (I/O,
+        HALT, DAA, IM, LD A,I ... do not; the DD/FD forms, INI/IND/INIR/INDR and
+        RRD/RLD may; an interrupt taken first pushes PC.)"""
+        s = self.zs
+        if s[abi.S_NMI] or (s[abi.S_IRQ] & 1 and s[Z.IFF1] and not s[Z.EI]):
+            return True
+        pc = int(s[Z.PC])
+        op = self.read_z80(pc)
+        if op in (0xDD, 0xFD):
+            return True
+        if op == 0xED:
+            return self.read_z80((pc + 1) & 0xFFFF) in (0xA2, 0xAA, 0xB2, 0xBA, 0x67, 0x6F)
+        return False
 
     def _model_wanted(self) -> bool:
         s = self.zs
@@ -356,18 +381,20 @@ class Z80Engine:
         if not self.entered:
             self.enter()
         X, h = self.X, self.host.state
-        if self._check_map():
-            self.sync_code()              # (what changed since the last run: DMA, debugger)
         while True:
             left = end - int(s[abi.S_CYCLES])
             if left <= 0:
                 return abi.EXIT_BUDGET
             if not self._check_map() or self._model_wanted():
-                r = self._model(left if not self.mappable or s[Z.HALTED] or s[abi.S_BREAK] >= 0 else 1)
+                if not self.mappable or s[Z.HALTED] or s[abi.S_BREAK] >= 0:
+                    r = self._model(left)
+                else:
+                    r = self._model(1, self._writes_memory())
                 if r != abi.EXIT_BUDGET:
                     return r
                 continue
             rem0 = min(left, REM_MAX)
+            self.r_before = int(s[Z.R])
             self._to_block()
             self.regs32[L.REM // 4] = rem0
             h[X.EIP] = L.DISPATCH
@@ -388,7 +415,7 @@ class Z80Engine:
                 self.stats["interp"] += 1
                 op = self.read_z80(int(s[Z.PC]))
                 self.interp_ops[op] = self.interp_ops.get(op, 0) + 1
-                r = self._model(1)
+                r = self._model(1, self._writes_memory())
                 if r != abi.EXIT_BUDGET:
                     return r
             elif port == L.PORT_SMC:

@@ -62,7 +62,7 @@ class Block:
 
 
 class Gen:
-    def __init__(self, read, pc: int, origin: int, max_insns: int = MAX_INSNS):
+    def __init__(self, read, pc: int, origin: int, max_insns: int = MAX_INSNS, fast_in: bool = False):
         self.read = read                 # Z80 byte at an address (the code being translated)
         self.start = pc
         self.pc = pc                     # the next byte to decode
@@ -76,6 +76,8 @@ class Gen:
         self.after_ei = False            # the last instruction was EI
         self.ei_check = False            # an EI in this block: check the INT line at its end
         self.stubs = []                  # (label, smc address operand, continuation, t, r, n, last)
+        self.side = []                   # (label, pc, t, r, n, last): interp exits inside the block
+        self.fast_in = fast_in           # IN A,(n) of a published port in x86 code (port mask FF)
         self.ended = False
 
     # ---- decoding -------------------------------------------------------------------
@@ -145,6 +147,12 @@ class Gen:
 
     def _emit_stubs(self) -> None:
         a = self.a
+        for lab, pc, t, r, n, last in self.side:
+            a.bind(lab)
+            a.mov(rw(L.PC), pc)
+            if n:
+                self._counters(t, r, n, last)
+            a.jmp(L.STUB[L.PORT_INTERP])
         for lab, addr, cont, t, r, n, last in self.stubs:
             a.bind(lab)
             if isinstance(addr, int):
@@ -162,12 +170,13 @@ class Gen:
             if self.n >= self.max_insns:
                 self.exit_to(pc0, self.t, self.r, self.n, self.last)
                 break
-            mark = len(self.a.buf), len(self.stubs)
+            mark = len(self.a.buf), len(self.stubs), len(self.side)
             try:
                 self.insn()
             except Untranslated:
                 del self.a.buf[mark[0]:]
                 del self.stubs[mark[1]:]
+                del self.side[mark[2]:]
                 self.a.fixups = [f for f in self.a.fixups if f[0] < mark[0]]
                 self.pc = pc0
                 self.interp_exit(pc0)
@@ -618,8 +627,10 @@ class Gen:
                 self.end_here(nn, cyc, False)
             elif y == 1:
                 raise AssertionError("CB handled by insn")
+            elif y == 3 and self.fast_in:
+                self.in_a_n(self.fetch(), cyc)
             elif y in (2, 3):
-                raise Untranslated                   # OUT (n),A / IN A,(n)
+                raise Untranslated                   # OUT (n),A / IN A,(n) of a device
             elif y == 4:                             # EX (SP),HL
                 a.movzx("edi", rw(L.SP))
                 a.mov("ax", word(0, base="edi"))
@@ -675,6 +686,24 @@ class Gen:
         a.mov(rw(L.WZ), target)
         self.call_to(target, cyc)
         self.ended = True
+
+    def in_a_n(self, n: int, cyc: int) -> None:
+        """IN A,(n) of a port whose status the device publishes (emu.abi IOF_READ): the
+        byte from the flags the engine copies in; any other port: the VMM's model does
+        it (a side exit before the instruction).  WZ = port + 1."""
+        a = self.a
+        a.movzx("eax", word(L.reg(L.IOFLAGS) + 2 * n))
+        a.test("al", 2)
+        lab = a.label(bind=False)
+        a.jcc("z", lab)
+        self.side.append((lab, self.insn_pc, self.t, self.r, self.n, self.last))
+        a.movzx("ecx", rb(L.A))
+        a.shl("ecx", 8)
+        a.alu("or", "ecx", n)
+        a.inc("ecx")
+        a.mov(rw(L.WZ), "cx")
+        a.mov(rb(L.A), "ah")
+        self.done(cyc, False)
 
     def call_to(self, target: int, t: int) -> None:
         """Push the return address and leave to ``target`` (this instruction taken, t)."""

@@ -45,6 +45,8 @@ RCNT = 44          # dword: R increments (opcode fetches) since entry
 INSN = 48          # dword: instructions since entry
 SMCADDR = 52       # dword: the Z80 address a store hit translated code at
 BLOCKS = 56        # dword: block exits since entry (lookups through the table)
+IOFLAGS = 0x400    # 256 words: the machine's I/O port flags of ports 0-255 (emu.abi IOF_*:
+                   # bit 1 a published status byte in bits 15:8), copied in at each entry
 R = 60
 
 # Z80 register pair of each register-block pair offset
