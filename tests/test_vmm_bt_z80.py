@@ -171,3 +171,63 @@ def test_a_cache_too_small_is_a_one_line_error():
     g = Rig(b"\x76")
     with pytest.raises(BtError):
         Z80Engine(g.hm, g.host, g.cpu.state, g.mem, "z80x", tc_size=1000)
+
+
+# ---- interrupts at block boundaries ------------------------------------------------------------
+IM1 = bytes.fromhex("ED56 FB 0601 0602 76")                   # IM 1 ; EI ; LD B,1 ; LD B,2 ; HALT
+IM2 = bytes.fromhex("3E12 ED47 ED5E FB 0601 0602 76")          # LD A,12h ; LD I,A ; IM 2 ; EI ; ...
+WAKE = bytes.fromhex("ED56 FB 76 1607 76")                     # IM 1 ; EI ; HALT ; LD D,7 ; HALT
+
+
+def image(code, extra):
+    img = bytearray(0x1300)
+    img[:len(code)] = code
+    for at, data in extra.items():
+        img[at:at + len(data)] = data
+    return bytes(img)
+
+
+def drive(run, state, irq_at_halt=False, steps=200):
+    """Run to the final HALT: the INT line up from the start (or once the CPU halts),
+    acknowledged (lowered) when the CPU takes it, as an interrupt controller would."""
+    state[abi.S_IRQ] = 0 if irq_at_halt else 1
+    state[abi.S_IRQ_VECTOR] = 0x34
+    taken = 0
+    for _ in range(steps):
+        r = run(3000)
+        if r == abi.EXIT_IRQ_ACK:
+            state[abi.S_IRQ] = 0
+            taken += 1
+            continue
+        if state[Z.HALTED]:
+            if irq_at_halt and not taken and not state[abi.S_IRQ]:
+                state[abi.S_IRQ] = 1
+                continue
+            if taken:
+                return taken
+    raise AssertionError("did not finish")
+
+
+@pytest.mark.parametrize("code,extra,at_halt", [
+    (IM1, {0x38: bytes.fromhex("48 76")}, False),                          # LD C,B ; HALT
+    (IM2, {0x1234: bytes.fromhex("4000"), 0x40: bytes.fromhex("48 76")}, False),
+    (WAKE, {0x38: bytes.fromhex("0E05 FB C9")}, True),                     # LD C,5 ; EI ; RET
+])
+def test_interrupts_are_taken_where_the_z80_takes_them(code, extra, at_halt):
+    img = image(code, extra)
+    g = Rig(img)
+    taken = drive(g.eng.run, g.cpu.state, at_halt)
+    from emu.core import flat_memory
+    ref, mem = Z80(4e6), flat_memory(16, 8)
+    ref.state[abi.S_BREAK] = -1
+    ref.set_registers(pc=0, sp=0xFF00)
+    mem[0][:len(img)] = np.frombuffer(img, np.uint8)
+    assert taken == drive(lambda b: z80_run(ref.state, mem, b), ref.state, at_halt) == 1
+    got, want = g.cpu.get_registers(), ref.get_registers()
+    assert got == want, (got, want)
+    for k in (abi.S_CYCLES, abi.S_INSNS):
+        assert g.cpu.state[k] == ref.state[k]
+    sp = want["sp"]
+    stack = [int(g.hm.data[int(g.mem[1][a >> 8]) + (a & 0xFF)]) for a in (sp, sp + 1)]
+    assert stack == [int(mem[0][sp]), int(mem[0][sp + 1])]
+    assert g.eng.stats["insns_translated_code"] > 0

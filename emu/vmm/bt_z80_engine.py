@@ -413,8 +413,11 @@ class Z80Engine:
                 self.translate(int(s[Z.PC]))
             elif port == L.PORT_INTERP:
                 self.stats["interp"] += 1
-                op = self.read_z80(int(s[Z.PC]))
-                self.interp_ops[op] = self.interp_ops.get(op, 0) + 1
+                pc = int(s[Z.PC])
+                op = self.read_z80(pc)
+                key = f"{op:02X}" if op not in (0xCB, 0xDD, 0xED, 0xFD) else \
+                    f"{op:02X}{self.read_z80((pc + 1) & 0xFFFF):02X}"
+                self.interp_ops[key] = self.interp_ops.get(key, 0) + 1
                 r = self._model(1, self._writes_memory())
                 if r != abi.EXIT_BUDGET:
                     return r
@@ -437,5 +440,5 @@ class Z80Engine:
         st["tc_used"] = self.tc_used
         st["blocks_live"] = len(self.blocks)
         st["hit_rate"] = round(1 - st["misses"] / entries, 4) if entries else None
-        st["interp_ops"] = {f"{k:02X}": v for k, v in sorted(self.interp_ops.items())}
+        st["interp_ops"] = dict(sorted(self.interp_ops.items()))
         return st
