@@ -5,7 +5,7 @@ flags, WZ/MEMPTR, R, Q, IFF, EI, P), memory and port writes compared.  Blocks
 are one instruction long here, so each vector is exactly one translation.
 Instructions the translator leaves to the VMM's Z80 model (emu.vmm.bt_z80_gen
 says which) pass through that callout; ``test_translated_share`` checks that
-most opcode files really run as x86 code.  Default: 3 vectors of every file;
+most opcode files really run as x86 code.  Default: 2 vectors of every file;
 slow: all 100."""
 import numpy as np
 import pytest
@@ -95,7 +95,7 @@ def check_file(name, count):
 @SKIP
 @pytest.mark.parametrize("name", FILES)
 def test_bt_z80_vectors_sample(name):
-    check_file(name, 3)
+    check_file(name, 2)
 
 
 @SKIP
@@ -107,10 +107,10 @@ def test_bt_z80_vectors_full(name):
 
 @SKIP
 def test_translated_share():
-    """The unprefixed, CB and most ED instructions run as x86 code (not the model)."""
-    unprefixed = [n for n in FILES if len(n) == 2]
-    native = sum(check_file(n, 1) for n in unprefixed + [n for n in FILES if n.startswith("cb_")])
-    assert native >= 0.95 * (len(unprefixed) + 256) - 20
+    """All but a few opcode files run as x86 code, not on the VMM's Z80 model (the
+    untranslated ones: emu.vmm.bt_z80_gen)."""
+    native = sum(check_file(n, 1) for n in FILES)
+    assert native >= 0.9 * len(FILES), native
 
 
 @SKIP

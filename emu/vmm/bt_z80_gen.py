@@ -20,7 +20,8 @@ after the instruction and calls out, so the VMM invalidates what it overwrote.
 Instructions not translated here end the block with an ``interp`` callout: the
 VMM runs that one instruction on its Z80 model (emu.vmm.bt_z80).  They are
 UNTRANSLATED below: I/O (IN/OUT and the block I/O), HALT, the block compares,
-DAA, RRD/RLD, LD A,I/R and LD I/R,A, IM, RETI/RETN, and the DD/FD prefixed forms.
+DAA, RRD/RLD, LD A,I/R and LD I/R,A, IM, RETI/RETN.  The DD/FD forms are the
+unprefixed ones on IX/IY (H/L -> IXH/IXL, (HL) -> (IX+d), WZ = IX+d).
 """
 from __future__ import annotations
 
@@ -224,16 +225,31 @@ class Gen:
         after_ei = self.after_ei
         op = self.fetch()
         self.cur_r = 1
-        if op == 0xCB:
+        self.xi = 0
+        if op in (0xDD, 0xFD):
+            nxt = self.read(self.pc)
+            if nxt in (0xDD, 0xFD, 0xED):            # the prefix alone: a 4-T NOP
+                self.done(4, False)
+                self._after(after_ei)
+                return
+            self.pc = (self.pc + 1) & 0xFFFF
+            self.cur_r = 2
+            self.xi = 1 if op == 0xDD else 2
+            if nxt == 0xCB:
+                self.xycb()
+            else:
+                self.main(nxt)
+        elif op == 0xCB:
             self.cur_r = 2
             self.cb(self.fetch())
         elif op == 0xED:
             self.cur_r = 2
             self.ed(self.fetch())
-        elif op in (0xDD, 0xFD):
-            raise Untranslated
         else:
             self.main(op)
+        self._after(after_ei)
+
+    def _after(self, after_ei: bool) -> None:
         if after_ei and not self.ended and not self.after_ei:
             # the instruction after EI ran: the interrupt may come now (block boundary)
             self.exit_to(self.pc, self.t, self.r, self.n, self.last)
@@ -295,40 +311,68 @@ class Gen:
         a.mov(rb(L.A), "al")
 
     # ---- operands -----------------------------------------------------------------------------
-    def load_r(self, dst: str, r: int) -> None:
+    def r8(self, r: int) -> int:
+        """Block offset of register r, IXH/IXL (IYH/IYL) for H/L under a DD (FD) prefix."""
+        if self.xi and r in (4, 5):
+            return (L.IXH, L.IXL, L.IYH, L.IYL)[2 * (self.xi - 1) + r - 4]
+        return R8[r]
+
+    def hlp(self) -> int:
+        """HL, or IX/IY under a prefix."""
+        return (L.HL, L.IX, L.IY)[self.xi]
+
+    def rp(self, p: int) -> int:
+        return self.hlp() if p == 2 else RP[p]
+
+    def rp2(self, p: int) -> int:
+        return self.hlp() if p == 2 else RP2[p]
+
+    def load_r(self, dst: str, r: int, real: bool = False) -> None:
         """x86 byte register ``dst`` = Z80 register r (r != 6)."""
-        self.a.mov(dst, rb(R8[r]))
+        self.a.mov(dst, rb(R8[r] if real else self.r8(r)))
 
     def hl_addr(self, dst="edi") -> None:
-        self.a.movzx(dst, rw(L.HL))
+        """EDI = the address of (HL), or of (IX+d)/(IY+d) (fetching d; WZ = it)."""
+        if not self.xi:
+            self.a.movzx(dst, rw(L.HL))
+            return
+        d = self.disp()
+        self.a.movzx(dst, rw(self.hlp()))
+        if d:
+            self.a.alu("add", dst[1:], d)             # (16 bits: wraps as the Z80)
+        self.a.mov(rw(L.WZ), dst[1:])
 
     # ---- unprefixed --------------------------------------------------------------------------
     def main(self, op: int) -> None:
         a = self.a
         x, y, z = op >> 6, (op >> 3) & 7, op & 7
         p, q = y >> 1, y & 1
-        cyc = int(CYC_MAIN[op])
+        cyc = int(CYC_MAIN[op]) + (4 if self.xi else 0)
+        ix8 = 8 if self.xi else 0                    # (IX+d) forms: 8 T-states more
         if x == 1:
             if op == 0x76:
                 raise Untranslated                   # HALT: the VMM's model idles
-            if z == 6:                               # LD r,(HL)
+            if z == 6:                               # LD r,(HL) (r the real one)
                 self.hl_addr()
                 a.mov("al", byte(0, base="edi"))
                 a.mov(rb(R8[y]), "al")
+                cyc += ix8
             elif y == 6:                             # LD (HL),r
                 self.hl_addr()
-                self.load_r("al", z)
+                self.load_r("al", z, real=True)
                 a.mov(byte(0, base="edi"), "al")
                 self.smc("edi", 1)
+                cyc += ix8
             elif y != z:
                 self.load_r("al", z)
-                a.mov(rb(R8[y]), "al")
+                a.mov(rb(self.r8(y)), "al")
             self.done(cyc, False)
             return
         if x == 2:                                   # ALU r / (HL)
             if z == 6:
                 self.hl_addr()
                 a.mov("bl", byte(0, base="edi"))
+                cyc += ix8
             else:
                 self.load_r("bl", z)
             self.alu_al(y, "bl")
@@ -340,6 +384,7 @@ class Gen:
 
     def main_x0(self, op, x, y, z, p, q, cyc) -> None:
         a = self.a
+        ix8 = 8 if self.xi else 0
         if z == 0:
             if y == 0:                               # NOP
                 self.done(cyc, False)
@@ -368,10 +413,10 @@ class Gen:
             return
         if z == 1:
             if q == 0:                               # LD rp,nn
-                a.mov(rw(RP[p]), self.fetch16())
+                a.mov(rw(self.rp(p)), self.fetch16())
                 self.done(cyc, False)
             else:                                    # ADD HL,rp
-                self.add16(L.HL, RP[p])
+                self.add16(self.hlp(), self.rp(p))
                 self.done(cyc, True)
             return
         if z == 2:
@@ -395,13 +440,13 @@ class Gen:
             nn = self.fetch16()
             wz = (nn + 1) & 0xFFFF
             if y == 4:                               # LD (nn),HL
-                a.mov("ax", rw(L.HL))
+                a.mov("ax", rw(self.hlp()))
                 a.mov(word(nn), "ax")
                 a.mov(rw(L.WZ), wz)
                 self.smc(nn, 2)
             elif y == 5:                             # LD HL,(nn)
                 a.mov("ax", word(nn))
-                a.mov(rw(L.HL), "ax")
+                a.mov(rw(self.hlp()), "ax")
                 a.mov(rw(L.WZ), wz)
             elif y == 6:                             # LD (nn),A
                 a.mov("al", rb(L.A))
@@ -417,13 +462,14 @@ class Gen:
             self.done(cyc, False)
             return
         if z == 3:                                   # INC/DEC rp
-            (a.inc if q == 0 else a.dec)(rw(RP[p]))
+            (a.inc if q == 0 else a.dec)(rw(self.rp(p)))
             self.done(cyc, False)
             return
         if z in (4, 5):                              # INC/DEC r / (HL)
             if y == 6:
                 self.hl_addr()
                 a.mov("al", byte(0, base="edi"))
+                cyc += ix8
             else:
                 self.load_r("al", y)
             (a.inc if z == 4 else a.dec)("al")
@@ -432,17 +478,17 @@ class Gen:
                 a.mov(byte(0, base="edi"), "al")
                 self.smc("edi", 1)
             else:
-                a.mov(rb(R8[y]), "al")
+                a.mov(rb(self.r8(y)), "al")
             self.done(cyc, True)
             return
         if z == 6:                                   # LD r,n / LD (HL),n
-            n = self.fetch()
             if y == 6:
-                self.hl_addr()
-                a.mov(byte(0, base="edi"), n)
+                self.hl_addr()                       # (d comes before n)
+                a.mov(byte(0, base="edi"), self.fetch())
                 self.smc("edi", 1)
+                cyc += 5 if self.xi else 0
             else:
-                a.mov(rb(R8[y]), n)
+                a.mov(rb(self.r8(y)), self.fetch())
             self.done(cyc, False)
             return
         self.acc(y, cyc)                             # z == 7
@@ -593,7 +639,7 @@ class Gen:
         if z == 1:
             if q == 0:                               # POP rp2
                 self.pop_into("ax")
-                a.mov(rw(RP2[p]), "ax")
+                a.mov(rw(self.rp2(p)), "ax")
                 self.done(cyc, False)
             elif y == 1:                             # RET
                 self.pop_into("ax")
@@ -608,10 +654,10 @@ class Gen:
                 a.mov(rw(L.HL), "ax")
                 self.done(cyc, False)
             elif y == 5:                             # JP (HL)
-                a.movzx("eax", rw(L.HL))
+                a.movzx("eax", rw(self.hlp()))
                 self.end_here(None, cyc, False)
             else:                                    # LD SP,HL
-                a.mov("ax", rw(L.HL))
+                a.mov("ax", rw(self.hlp()))
                 a.mov(rw(L.SP), "ax")
                 self.done(cyc, False)
             return
@@ -634,9 +680,9 @@ class Gen:
             elif y == 4:                             # EX (SP),HL
                 a.movzx("edi", rw(L.SP))
                 a.mov("ax", word(0, base="edi"))
-                a.mov("cx", rw(L.HL))
+                a.mov("cx", rw(self.hlp()))
                 a.mov(word(0, base="edi"), "cx")
-                a.mov(rw(L.HL), "ax")
+                a.mov(rw(self.hlp()), "ax")
                 a.mov(rw(L.WZ), "ax")
                 self.smc("edi", 2)
                 self.done(cyc, False)
@@ -666,7 +712,7 @@ class Gen:
             return
         if z == 5:
             if q == 0:                               # PUSH rp2
-                a.mov("cx", rw(RP2[p]))
+                a.mov("cx", rw(self.rp2(p)))
                 self.push_word("cx")
                 self.done(cyc, False)
             elif y == 1:                             # CALL nn
@@ -750,22 +796,7 @@ class Gen:
             self.done(t, True)
             return
         if x == 0:                                   # rotates and shifts
-            if y in (2, 3):
-                a.mov("ah", rb(L.F))
-                a.sahf()
-            name = ("rol", "ror", "rcl", "rcr", "shl", "sar", "shl", "shr")[y]
-            a.shift(name, "al", 1)
-            a.setc("dl")
-            if y == 6:
-                a.alu("or", "al", 1)                 # SLL: bit 0 set
-            a.test("al", "al")
-            a.lahf()
-            a.alu("and", "ah", 0xC4)
-            a.alu("or", "ah", "dl")
-            a.mov("cl", "al")
-            a.alu("and", "cl", 0x28)
-            a.alu("or", "ah", "cl")
-            a.mov(rb(L.F), "ah")
+            self.rotate_al(y)
         elif x == 2:
             a.alu("and", "al", ~(1 << y) & 0xFF)
         else:
@@ -776,6 +807,61 @@ class Gen:
         else:
             a.mov(rb(R8[z]), "al")
         self.done(t, x == 0)
+
+    def xycb(self) -> None:
+        """DD CB d op / FD CB d op on (IX+d): BIT takes X/Y from WZ's high byte (the
+        address); the others write the byte back and, for z != 6, into register z too."""
+        a = self.a
+        self.hl_addr()
+        op = self.fetch()                            # (not an opcode fetch: no R increment)
+        x, y, z = op >> 6, (op >> 3) & 7, op & 7
+        a.mov("al", byte(0, base="edi"))
+        if x == 1:
+            a.mov("ebx", "edi")
+            a.mov("bl", "bh")
+            a.alu("and", "al", 1 << y)
+            a.lahf()
+            a.alu("and", "ah", 0xC4)
+            a.alu("and", "bl", 0x28)
+            a.alu("or", "ah", "bl")
+            a.mov("cl", rb(L.F))
+            a.alu("and", "cl", 1)
+            a.alu("or", "ah", "cl")
+            a.alu("or", "ah", 0x10)
+            a.mov(rb(L.F), "ah")
+            self.done(20, True)
+            return
+        if x == 0:
+            self.rotate_al(y)
+        elif x == 2:
+            a.alu("and", "al", ~(1 << y) & 0xFF)
+        else:
+            a.alu("or", "al", 1 << y)
+        if z != 6:
+            a.mov(rb(R8[z]), "al")                   # (the undocumented copy)
+        a.mov(byte(0, base="edi"), "al")
+        self.smc("edi", 1)
+        self.done(23, x == 0)
+
+    def rotate_al(self, y: int) -> None:
+        """RLC RRC RL RR SLA SRA SLL SRL of AL: F = S Z P of the result, X/Y, C out."""
+        a = self.a
+        if y in (2, 3):
+            a.mov("ah", rb(L.F))
+            a.sahf()
+        name = ("rol", "ror", "rcl", "rcr", "shl", "sar", "shl", "shr")[y]
+        a.shift(name, "al", 1)
+        a.setc("dl")
+        if y == 6:
+            a.alu("or", "al", 1)                     # SLL: bit 0 set
+        a.test("al", "al")
+        a.lahf()
+        a.alu("and", "ah", 0xC4)
+        a.alu("or", "ah", "dl")
+        a.mov("cl", "al")
+        a.alu("and", "cl", 0x28)
+        a.alu("or", "ah", "cl")
+        a.mov(rb(L.F), "ah")
 
     # ---- ED prefix -----------------------------------------------------------------------------
     def ed(self, op: int) -> None:
