@@ -51,6 +51,17 @@ SLOTS = np.array(list(BYTE_SLOTS), dtype=np.int64)
 OFFS = np.array(list(BYTE_SLOTS.values()), dtype=np.int64)
 WSLOTS = np.array([Z.SP, Z.PC, Z.WZ], dtype=np.int64)
 WOFFS = np.array([L.SP, L.PC, L.WZ], dtype=np.int64)
+def _daa_table() -> np.ndarray:
+    """DAA's result for every A and C, H, N: the Z80 core's own rule (cores/z80/cpu.acc8)."""
+    t = np.zeros(2048, dtype=np.uint16)
+    for i in range(2048):
+        a, f = i & 0xFF, ((i >> 8) & 1) | (((i >> 9) & 1) << 4) | (((i >> 10) & 1) << 1)
+        r, nf = Z.acc8.py_func(4, a, f, 0)
+        t[i] = int(r) | (int(nf) << 8)
+    return t.view(np.uint8)
+
+
+DAA_TABLE = _daa_table()
 REM_MAX = 1 << 24                 # cycles per entry at most (the counters stay far from 2**31)
 DEFAULT_TC = 1 << 20
 
@@ -79,7 +90,7 @@ class Z80Engine:
         self.data = hostmem.data
         n_tc = tc_size // FRAME
         self.frames = []
-        self.pd, self.pt, self.regs_f, self.stubs_f = (int(f) * FRAME for f in self._alloc(4))
+        self.pd, self.pt, self.regs_f, self.stubs_f, self.daa_f = (int(f) * FRAME for f in self._alloc(5))
         self.codemap_f = int(self._alloc(16, True)[0]) * FRAME
         self.lookup_f = int(self._alloc(64, True)[0]) * FRAME
         self.tc_f = int(self._alloc(n_tc, True)[0]) * FRAME
@@ -103,6 +114,8 @@ class Z80Engine:
         for i in range(64):
             pt[(L.LOOKUP_LIN >> 12) + i] = _pte(self.lookup_f + i * FRAME)
         pt[L.STUBS_LIN >> 12] = _pte(self.stubs_f)
+        pt[L.DAA_LIN >> 12] = _pte(self.daa_f)
+        d[self.daa_f:self.daa_f + FRAME] = DAA_TABLE
         for i in range(n_tc):
             pt[(L.TC_LIN >> 12) + i] = _pte(self.tc_f + i * FRAME)
         pdt = d[self.pd:self.pd + FRAME].view(np.uint32)

@@ -20,7 +20,7 @@ after the instruction and calls out, so the VMM invalidates what it overwrote.
 Instructions not translated here end the block with an ``interp`` callout: the
 VMM runs that one instruction on its Z80 model (emu.vmm.bt_z80).  They are
 UNTRANSLATED below: I/O (IN/OUT and the block I/O), HALT, the block compares,
-DAA, RRD/RLD, LD A,I/R and LD I/R,A, IM, RETI/RETN.  The DD/FD forms are the
+RRD/RLD, LD A,I/R and LD I/R,A, IM, RETI/RETN.  The DD/FD forms are the
 unprefixed ones on IX/IY (H/L -> IXH/IXL, (HL) -> (IX+d), WZ = IX+d).
 """
 from __future__ import annotations
@@ -496,8 +496,25 @@ class Gen:
     def acc(self, y: int, cyc: int) -> None:
         """RLCA RRCA RLA RRA DAA CPL SCF CCF."""
         a = self.a
-        if y == 4:
-            raise Untranslated                       # DAA
+        if y == 4:                                   # DAA: from the table (C H N A -> A F)
+            a.movzx("eax", rb(L.A))
+            a.movzx("ecx", rb(L.F))
+            a.mov("edx", "ecx")
+            a.alu("and", "edx", 1)
+            a.shl("edx", 8)
+            a.alu("or", "eax", "edx")
+            a.mov("edx", "ecx")
+            a.alu("and", "edx", 0x10)
+            a.shl("edx", 5)
+            a.alu("or", "eax", "edx")
+            a.alu("and", "ecx", 2)
+            a.shl("ecx", 9)
+            a.alu("or", "eax", "ecx")
+            a.mov("ax", word(L.DAA_LIN, index="eax", scale=2))
+            a.mov(rb(L.A), "al")
+            a.mov(rb(L.F), "ah")
+            self.done(cyc, True)
+            return
         a.mov("al", rb(L.A))
         a.mov("cl", rb(L.F))
         if y < 4:

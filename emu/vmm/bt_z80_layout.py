@@ -14,6 +14,7 @@ the VMM's own GDT and page tables (one page table: the first 4 MiB):
   0x00050000  the lookup table: 65536 dwords, the translation of each Z80 address
               (or the miss stub); every block ends in ``jmp [LOOKUP + pc * 4]``
   0x00090000  the runtime stubs (dispatch, the callouts)
+  0x00091000  DAA's table: (A | C << 8 | H << 9 | N << 10) -> A' | F' << 8
   0x00100000  the translation cache (``tc_size`` bytes, at most 3 MiB)
 
 Nothing else is mapped: a translated instruction that strays faults, and the
@@ -26,6 +27,7 @@ GDT_OFF = 0x800
 CODEMAP_LIN = 0x00030000
 LOOKUP_LIN = 0x00050000
 STUBS_LIN = 0x00090000
+DAA_LIN = 0x00091000
 TC_LIN = 0x00100000
 TC_MAX = 0x00300000
 
