@@ -19,8 +19,8 @@ after the instruction and calls out, so the VMM invalidates what it overwrote.
 
 Instructions not translated here end the block with an ``interp`` callout: the
 VMM runs that one instruction on its Z80 model (emu.vmm.bt_z80).  They are
-UNTRANSLATED below: I/O (IN/OUT and the block I/O), HALT, the block compares,
-RRD/RLD, LD A,I/R and LD I/R,A, IM, RETI/RETN.  The DD/FD forms are the
+UNTRANSLATED below: I/O (IN/OUT and the block I/O), HALT, RRD/RLD, LD A,I/R
+and LD I/R,A.  The DD/FD forms are the
 unprefixed ones on IX/IY (H/L -> IXH/IXL, (HL) -> (IX+d), WZ = IX+d).
 """
 from __future__ import annotations
@@ -886,6 +886,8 @@ class Gen:
         cyc = int(CYC_ED[op])
         if op in (0xA0, 0xA8, 0xB0, 0xB8):
             return self.ldi(op)
+        if op in (0xA1, 0xA9, 0xB1, 0xB9):
+            return self.cpi(op)
         if not 0x40 <= op < 0x80:
             if op >= 0xA0:
                 raise Untranslated                   # CPI.. INI.. OUTI..
@@ -915,7 +917,71 @@ class Gen:
             a.mov(rb(L.A), "al")
             self.done(cyc, True)
         else:
-            raise Untranslated                       # IN/OUT (C), RETN/RETI, IM, LD I/R, RRD/RLD
+            if z == 6:                               # IM 0/1/2
+                a.mov(rb(L.IM), (0, 0, 1, 2, 0, 0, 1, 2)[y])
+                self.done(cyc, False)
+                return
+            if z == 5:                               # RETN / RETI: IFF1 = IFF2
+                a.mov("al", rb(L.IFF2))
+                a.mov(rb(L.IFF1), "al")
+                self.pop_into("ax")
+                a.mov(rw(L.WZ), "ax")
+                self.end_here(None, cyc, False)
+                return
+            raise Untranslated                       # IN/OUT (C), LD I/R, RRD/RLD
+
+    def cpi(self, op: int) -> None:
+        """CPI CPD CPIR CPDR: A - (HL); H from the subtraction, X/Y from A - (HL) - H,
+        P = BC != 0, C kept; the repeating forms go back to themselves while BC != 0
+        and no match (X/Y then from PC's high byte, WZ = PC + 1)."""
+        a = self.a
+        step = 1 if op & 8 == 0 else -1
+        repeat = op >= 0xB0
+        a.movzx("esi", rw(L.HL))
+        a.mov("bl", byte(0, base="esi"))
+        a.mov("al", rb(L.A))
+        a.alu("sub", "al", "bl")                     # r (S Z H of it)
+        a.lahf()
+        a.mov("dh", "ah")
+        a.alu("and", "dh", 0xD0)                     # S Z H
+        a.mov("cl", "ah")
+        a.shr("cl", 4)
+        a.alu("and", "cl", 1)
+        a.alu("sub", "al", "cl")                     # n = r - H
+        a.mov("dl", "al")
+        a.alu("and", "dl", 0x08)
+        a.shl("al", 4)
+        a.alu("and", "al", 0x20)
+        a.alu("or", "dl", "al")
+        a.alu("or", "dl", "dh")
+        (a.inc if step > 0 else a.dec)("si")
+        a.mov(rw(L.HL), "si")
+        (a.inc if step > 0 else a.dec)(rw(L.WZ))
+        a.dec(rw(L.BC))
+        a.setnz("bl")
+        a.shl("bl", 2)
+        a.alu("or", "dl", "bl")
+        a.mov("cl", rb(L.F))
+        a.alu("and", "cl", 1)
+        a.alu("or", "dl", "cl")
+        a.alu("or", "dl", 2)
+        a.mov(rb(L.F), "dl")
+        if not repeat:
+            self.done(16, True)
+            return
+        start = self.insn_pc
+        no = a.label(bind=False)
+        a.test("bl", "bl")
+        a.jcc("z", no)                               # BC = 0: done
+        a.test("dh", 0x40)
+        a.jcc("nz", no)                              # found: done
+        a.alu("and", "dl", 0xD7)
+        a.alu("or", "dl", (start >> 8) & 0x28)
+        a.mov(rb(L.F), "dl")
+        a.mov(rw(L.WZ), (start + 1) & 0xFFFF)
+        self.exit_to(start, self.t + 21, self.r + 2, self.n + 1, 1)
+        a.bind(no)
+        self.end_here(self.pc, 16, True)
 
     def ldi(self, op: int) -> None:
         """LDI LDD LDIR LDDR: one transfer; the repeating forms end the block (back to
