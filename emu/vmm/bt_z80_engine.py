@@ -336,6 +336,7 @@ class Z80Engine:
         img[WOFFS + 1] = w >> 8
         img[L.LAST] = 4
         img[L.IRQLINE] = s[abi.S_IRQ] & 1
+        img[L.R] = s[Z.R]
         r[:64] = img
         if self.fast_in:
             self.ioflags[:] = self.zmem[3][:256]
@@ -349,13 +350,13 @@ class Z80Engine:
         rem, rc, n, _, blocks = struct.unpack_from("<iiiii", b, L.REM)
         s[abi.S_CYCLES] += rem0 - rem
         s[abi.S_INSNS] += n
-        r0 = self.r_before
+        r0 = b[L.R]                                   # (LD R,A may have set it)
         s[Z.R] = (r0 & 0x80) | ((r0 + rc) & 0x7F)
         last = b[L.LAST]
         if not last & 4:                              # an instruction ran: Q, EI, P as it left them
             s[Z.Q] = b[L.F] if last & 1 else 0
             s[Z.EI] = 1 if last & 2 else 0
-            s[Z.P] = 0
+            s[Z.P] = 1 if last & 8 else 0
         st = self.stats
         st["insns_translated_code"] += n
         st["block_exits"] += blocks
@@ -407,7 +408,6 @@ class Z80Engine:
                     return r
                 continue
             rem0 = min(left, REM_MAX)
-            self.r_before = int(s[Z.R])
             self._to_block()
             self.regs32[L.REM // 4] = rem0
             h[X.EIP] = L.DISPATCH

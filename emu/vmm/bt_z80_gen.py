@@ -19,8 +19,7 @@ after the instruction and calls out, so the VMM invalidates what it overwrote.
 
 Instructions not translated here end the block with an ``interp`` callout: the
 VMM runs that one instruction on its Z80 model (emu.vmm.bt_z80).  They are
-UNTRANSLATED below: I/O (IN/OUT and the block I/O), HALT, RRD/RLD, LD A,I/R
-and LD I/R,A.  The DD/FD forms are the
+UNTRANSLATED below: I/O (IN/OUT and the block I/O) and HALT.  The DD/FD forms are the
 unprefixed ones on IX/IY (H/L -> IXH/IXL, (HL) -> (IX+d), WZ = IX+d).
 """
 from __future__ import annotations
@@ -96,8 +95,8 @@ class Gen:
         return d - 256 if d >= 128 else d
 
     # ---- block exits ------------------------------------------------------------------
-    def _last(self, wrote_f: bool, ei: bool = False) -> int:
-        return (1 if wrote_f else 0) | (2 if ei else 0)
+    def _last(self, wrote_f: bool, ei: bool = False, p_latch: bool = False) -> int:
+        return (1 if wrote_f else 0) | (2 if ei else 0) | (8 if p_latch else 0)
 
     def _counters(self, t, r, n, last) -> None:
         a = self.a
@@ -187,12 +186,12 @@ class Gen:
 
     # per-instruction bookkeeping: ``begin`` fixes this instruction's fetch count; its
     # handlers call ``done`` with its T-states (or exit on their own)
-    def done(self, t: int, wrote_f: bool, ei: bool = False) -> None:
+    def done(self, t: int, wrote_f: bool, ei: bool = False, p_latch: bool = False) -> None:
         self.t += t
         self.r += self.cur_r
         self.n += 1
         self.wrote_f = wrote_f
-        self.last = self._last(wrote_f, ei)
+        self.last = self._last(wrote_f, ei, p_latch)
         self.after_ei = ei
         for i, st in enumerate(self.stubs):          # stubs of this instruction: its counts
             if st[3] is None:
@@ -928,7 +927,82 @@ class Gen:
                 a.mov(rw(L.WZ), "ax")
                 self.end_here(None, cyc, False)
                 return
-            raise Untranslated                       # IN/OUT (C), LD I/R, RRD/RLD
+            if z == 7:
+                return self.ed_z7(y, cyc)
+            raise Untranslated                       # IN/OUT (C)
+
+    def ed_z7(self, y: int, cyc: int) -> None:
+        """LD I,A  LD R,A  LD A,I  LD A,R  RRD  RLD (ED 77/7F: 8-T NOPs)."""
+        a = self.a
+        if y == 0:                                   # LD I,A
+            a.mov("al", rb(L.A))
+            a.mov(rb(L.I), "al")
+            self.done(cyc, False)
+        elif y == 1:                                 # LD R,A: R counts on from A
+            a.mov("al", rb(L.A))
+            a.mov(rb(L.R), "al")
+            a.mov(rd_(L.RCNT), -(self.r + self.cur_r))
+            self.done(cyc, False)
+        elif y in (2, 3):                            # LD A,I / LD A,R: P/V = IFF2, P latch
+            if y == 2:
+                a.mov("al", rb(L.I))
+            else:                                    # R as it is now: base + increments so far
+                a.mov("eax", rd_(L.RCNT))
+                a.alu("add", "eax", self.r + self.cur_r)
+                a.alu("add", "al", rb(L.R))
+                a.alu("and", "al", 0x7F)
+                a.mov("cl", rb(L.R))
+                a.alu("and", "cl", 0x80)
+                a.alu("or", "al", "cl")
+            a.mov(rb(L.A), "al")
+            a.test("al", "al")
+            a.lahf()
+            a.alu("and", "ah", 0xC0)
+            a.mov("cl", "al")
+            a.alu("and", "cl", 0x28)
+            a.alu("or", "ah", "cl")
+            a.mov("cl", rb(L.F))
+            a.alu("and", "cl", 1)
+            a.alu("or", "ah", "cl")
+            a.mov("cl", rb(L.IFF2))
+            a.shl("cl", 2)
+            a.alu("or", "ah", "cl")
+            a.mov(rb(L.F), "ah")
+            self.done(cyc, True, p_latch=True)
+        elif y in (4, 5):                            # RRD / RLD
+            self.hl_addr()
+            a.mov("bl", byte(0, base="edi"))         # v
+            a.mov("al", rb(L.A))                     # a
+            a.mov("cl", "al")
+            a.mov("dl", "bl")
+            if y == 4:                               # (HL) = a << 4 | v >> 4; A = a & F0 | v & 0F
+                a.shl("cl", 4)
+                a.shr("dl", 4)
+                a.alu("or", "cl", "dl")
+                a.alu("and", "bl", 0x0F)
+            else:                                    # (HL) = v << 4 | a & 0F; A = a & F0 | v >> 4
+                a.shl("dl", 4)
+                a.alu("and", "cl", 0x0F)
+                a.alu("or", "cl", "dl")
+                a.shr("bl", 4)
+            a.alu("and", "al", 0xF0)
+            a.alu("or", "al", "bl")                  # (sets S Z P of the new A)
+            a.lahf()
+            a.mov(rb(L.A), "al")
+            a.alu("and", "ah", 0xC4)
+            a.alu("and", "al", 0x28)
+            a.alu("or", "ah", "al")
+            a.mov("dl", rb(L.F))
+            a.alu("and", "dl", 1)
+            a.alu("or", "ah", "dl")
+            a.mov(rb(L.F), "ah")
+            a.lea("eax", dword(1, base="edi"))
+            a.mov(rw(L.WZ), "ax")
+            a.mov(byte(0, base="edi"), "cl")
+            self.smc("edi", 1)
+            self.done(cyc, True)
+        else:
+            self.done(cyc, False)                    # ED 77 / ED 7F
 
     def cpi(self, op: int) -> None:
         """CPI CPD CPIR CPDR: A - (HL); H from the subtraction, X/Y from A - (HL) - H,

@@ -38,7 +38,8 @@ IXL, IXH, IYL, IYH = 8, 9, 10, 11
 SP, PC, WZ = 12, 14, 16
 I, IFF1, IFF2, IM, EI, P, Q = 18, 19, 20, 21, 22, 23, 24
 LAST = 25          # what the last translated instruction left: bit 0 it wrote F (Q = F),
-                   # bit 1 it was EI; bit 2: no instruction ran since entry (Q, EI, P hold)
+                   # bit 1 it was EI, bit 3 it set the P latch (LD A,I/R); bit 2: no
+                   # instruction ran since entry (Q, EI, P hold)
 IRQLINE = 26       # the Z80's INT line at entry (EI's block checks it)
 HALTED = 27
 C_, B_, E_, D_, L_, H_, F_, A_ = range(28, 36)
@@ -49,7 +50,7 @@ SMCADDR = 52       # dword: the Z80 address a store hit translated code at
 BLOCKS = 56        # dword: block exits since entry (lookups through the table)
 IOFLAGS = 0x400    # 256 words: the machine's I/O port flags of ports 0-255 (emu.abi IOF_*:
                    # bit 1 a published status byte in bits 15:8), copied in at each entry
-R = 60
+R = 60             # R at entry (LD R,A sets it; RCNT counts on from there)
 
 # Z80 register pair of each register-block pair offset
 BC, DE, HL, AF, IX, IY = C, E, L, F, IXL, IYL
