@@ -110,7 +110,7 @@ def test_translated_share():
     """All but a few opcode files run as x86 code, not on the VMM's Z80 model (the
     untranslated ones: emu.vmm.bt_z80_gen)."""
     native = sum(check_file(n, 1) for n in FILES)
-    assert native >= 0.9 * len(FILES), native
+    assert native >= 0.97 * len(FILES), native      # (1571 of 1604: all but I/O and HALT)
 
 
 @SKIP
