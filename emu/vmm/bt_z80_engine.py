@@ -297,8 +297,12 @@ class Z80Engine:
             self.lookup[b.start] = L.STUB[L.PORT_MISS]
 
     def written(self, addr: int, n: int) -> None:
-        """Z80 bytes ``addr .. addr + n - 1`` changed: their translations go."""
-        self.written_at((addr + np.arange(n)) & 0xFFFF)
+        """Z80 bytes ``addr .. addr + n - 1`` were written: the translations of those
+        that changed go (CP/M's warm boot reloads the CCP over itself: nothing goes)."""
+        idx = (addr + np.arange(n)) & 0xFFFF
+        idx = idx[self.cover[idx] > 0]
+        if len(idx):
+            self.written_at(idx[self.data[self.zoff[idx]] != self.shadow[idx]])
 
     def sync_code(self) -> None:
         """Translations whose Z80 bytes changed behind the translated code's back (the
