@@ -272,7 +272,8 @@ def bench_bt_z80(programs=("filetest", "hello", "args one two", "dir")) -> dict:
                 for k, vm in vms.items():
                     h0, n = vm.host_time, len(vm.console.output)
                     vm.console.feed(line.encode() + b"\r")
-                    if not v.run_until(lambda _, vm=vm, n=n: len(vm.console.output) > n + len(line) + 2
+                    least = n + len(line) + 2            # (the echo, then the next prompt)
+                    if not v.run_until(lambda _, vm=vm, least=least: len(vm.console.output) > least
                                        and vm.console.output.endswith(b"A>"), 600):
                         raise RuntimeError(f"{vm.name}: {line!r} did not finish")
                     row[k] = vm.host_time - h0

@@ -10,12 +10,12 @@ import pytest
 from emu.vmm.x86asm import Asm, AsmError, byte, dword, mem, word
 
 NASM = shutil.which("nasm")
-MEMS = [(dict(disp=0x1234), "[0x1234]"), (dict(disp=0, base="eax"), "[eax]"),
-        (dict(disp=8, base="ecx"), "[ecx+8]"), (dict(disp=-4, base="edx"), "[edx-4]"),
-        (dict(disp=0x30000, base="ebx"), "[ebx+0x30000]"), (dict(base="ebp"), "[ebp]"),
-        (dict(base="esp", disp=4), "[esp+4]"), (dict(disp=0x50000, index="eax", scale=4), "[0x50000+eax*4]"),
-        (dict(base="esi", index="edi", scale=2, disp=3), "[esi+edi*2+3]"),
-        (dict(base="ebp", index="ecx"), "[ebp+ecx]")]
+MEMS = [({"disp": 0x1234}, "[0x1234]"), ({"disp": 0, "base": "eax"}, "[eax]"),
+        ({"disp": 8, "base": "ecx"}, "[ecx+8]"), ({"disp": -4, "base": "edx"}, "[edx-4]"),
+        ({"disp": 0x30000, "base": "ebx"}, "[ebx+0x30000]"), ({"base": "ebp"}, "[ebp]"),
+        ({"base": "esp", "disp": 4}, "[esp+4]"), ({"disp": 0x50000, "index": "eax", "scale": 4}, "[0x50000+eax*4]"),
+        ({"base": "esi", "index": "edi", "scale": 2, "disp": 3}, "[esi+edi*2+3]"),
+        ({"base": "ebp", "index": "ecx"}, "[ebp+ecx]")]
 SIZES = {1: ("byte", byte, ("al", "cl", "dh", "bh")), 2: ("word", word, ("ax", "cx", "si")),
          4: ("dword", dword, ("eax", "edx", "ebp", "edi"))}
 
