@@ -110,9 +110,9 @@ class Gen:
         """Leave to Z80 address ``target`` (an int, or None: it is in EAX)."""
         a = self.a
         if target is None:
-            a.mov(rw(L.PC), "ax")
+            a.mov(rd_(L.PC), "eax")
         else:
-            a.mov(rw(L.PC), target & 0xFFFF)
+            a.mov(rd_(L.PC), target & 0xFFFF)
         self._counters(t, r, n, last)
         a.jcc("le", L.STUB[L.PORT_BUDGET])
         if self.ei_check:
@@ -126,7 +126,7 @@ class Gen:
     def interp_exit(self, pc) -> None:
         """End the block before the instruction at ``pc``: the VMM runs it."""
         a = self.a
-        a.mov(rw(L.PC), pc)
+        a.mov(rd_(L.PC), pc)
         if self.n:
             self._counters(self.t, self.r, self.n, self.last)
         a.jmp(L.STUB[L.PORT_INTERP])
@@ -149,7 +149,7 @@ class Gen:
         a = self.a
         for lab, pc, t, r, n, last in self.side:
             a.bind(lab)
-            a.mov(rw(L.PC), pc)
+            a.mov(rd_(L.PC), pc)
             if n:
                 self._counters(t, r, n, last)
             a.jmp(L.STUB[L.PORT_INTERP])
@@ -159,7 +159,7 @@ class Gen:
                 a.mov(rd_(L.SMCADDR), addr & 0xFFFF)
             else:
                 a.mov(rd_(L.SMCADDR), addr)
-            a.mov(rw(L.PC), cont & 0xFFFF)
+            a.mov(rd_(L.PC), cont & 0xFFFF)
             self._counters(t, r, n, last)
             a.jmp(L.STUB[L.PORT_SMC])
 
@@ -309,6 +309,31 @@ class Gen:
             self.flags_logic(y == 4)
         a.mov(rb(L.A), "al")
 
+    # ---- 16-bit stores as byte pairs (the host CPU's 66h-prefixed forms are slow) ----------
+    HALVES = {"ax": ("al", "ah"), "cx": ("cl", "ch"), "dx": ("dl", "dh"), "bx": ("bl", "bh")}
+
+    def st16(self, off: int, src) -> None:
+        """Register-block word ``off`` = ``src`` (an int, or AX/CX/DX/BX)."""
+        a = self.a
+        if isinstance(src, int):
+            a.mov(rb(off), src & 0xFF)
+            a.mov(rb(off + 1), (src >> 8) & 0xFF)
+        else:
+            lo, hi = self.HALVES[src]
+            a.mov(rb(off), lo)
+            a.mov(rb(off + 1), hi)
+
+    def st16m(self, addr, src: str) -> None:
+        """Z80 memory word at ``addr`` (a constant or a register holding it) = ``src``
+        (at FFFF the second byte lands in the alias of page 0: the Z80's wrap)."""
+        lo, hi = self.HALVES[src]
+        if isinstance(addr, int):
+            self.a.mov(byte(addr), lo)
+            self.a.mov(byte(addr + 1), hi)
+        else:
+            self.a.mov(byte(0, base=addr), lo)
+            self.a.mov(byte(1, base=addr), hi)
+
     # ---- operands -----------------------------------------------------------------------------
     def r8(self, r: int) -> int:
         """Block offset of register r, IXH/IXL (IYH/IYL) for H/L under a DD (FD) prefix."""
@@ -338,8 +363,10 @@ class Gen:
         d = self.disp()
         self.a.movzx(dst, rw(self.hlp()))
         if d:
-            self.a.alu("add", dst[1:], d)             # (16 bits: wraps as the Z80)
-        self.a.mov(rw(L.WZ), dst[1:])
+            self.a.alu("add", dst, d)
+            self.a.alu("and", dst, 0xFFFF)             # (wraps as the Z80)
+        self.a.mov("eax", dst)
+        self.st16(L.WZ, "ax")
 
     # ---- unprefixed --------------------------------------------------------------------------
     def main(self, op: int) -> None:
@@ -388,9 +415,10 @@ class Gen:
             if y == 0:                               # NOP
                 self.done(cyc, False)
             elif y == 1:                             # EX AF,AF'
-                a.mov("ax", rw(L.AF))
-                a.xchg(rw(L.F_), "ax")
-                a.mov(rw(L.AF), "ax")
+                a.movzx("eax", rw(L.AF))
+                a.movzx("ecx", rw(L.F_))
+                self.st16(L.AF, "cx")
+                self.st16(L.F_, "ax")
                 self.done(cyc, False)
             elif y == 2:                             # DJNZ
                 d = self.disp()
@@ -398,21 +426,21 @@ class Gen:
                 a.dec(rb(L.B))
                 no = a.label(bind=False)
                 a.jcc("z", no)
-                self._taken(target, cyc + 5, lambda: a.mov(rw(L.WZ), target))
+                self._taken(target, cyc + 5, lambda: self.st16(L.WZ, target))
                 a.bind(no)
                 self.end_here(self.pc, cyc, False)
             else:                                    # JR / JR cc
                 d = self.disp()
                 target = (self.pc + d) & 0xFFFF
                 if y == 3:
-                    a.mov(rw(L.WZ), target)
+                    self.st16(L.WZ, target)
                     self.end_here(target, cyc, False)
                 else:
-                    self.branch(y - 4, target, cyc + 5, cyc, lambda: a.mov(rw(L.WZ), target))
+                    self.branch(y - 4, target, cyc + 5, cyc, lambda: self.st16(L.WZ, target))
             return
         if z == 1:
             if q == 0:                               # LD rp,nn
-                a.mov(rw(self.rp(p)), self.fetch16())
+                self.st16(self.rp(p), self.fetch16())
                 self.done(cyc, False)
             else:                                    # ADD HL,rp
                 self.add16(self.hlp(), self.rp(p))
@@ -427,41 +455,43 @@ class Gen:
                     a.mov(byte(0, base="edi"), "al")
                     a.lea("ecx", dword(1, base="edi"))
                     a.mov("ch", "al")
-                    a.mov(rw(L.WZ), "cx")
+                    self.st16(L.WZ, "cx")
                     self.smc("edi", 1)
                 else:
                     a.mov("al", byte(0, base="edi"))
                     a.mov(rb(L.A), "al")
-                    a.inc("edi")
-                    a.mov(rw(L.WZ), "di")
+                    a.lea("eax", dword(1, base="edi"))
+                    self.st16(L.WZ, "ax")
                 self.done(cyc, False)
                 return
             nn = self.fetch16()
             wz = (nn + 1) & 0xFFFF
             if y == 4:                               # LD (nn),HL
-                a.mov("ax", rw(self.hlp()))
-                a.mov(word(nn), "ax")
-                a.mov(rw(L.WZ), wz)
+                a.movzx("eax", rw(self.hlp()))
+                self.st16m(nn, "ax")
+                self.st16(L.WZ, wz)
                 self.smc(nn, 2)
             elif y == 5:                             # LD HL,(nn)
-                a.mov("ax", word(nn))
-                a.mov(rw(self.hlp()), "ax")
-                a.mov(rw(L.WZ), wz)
+                a.movzx("eax", word(nn))
+                self.st16(self.hlp(), "ax")
+                self.st16(L.WZ, wz)
             elif y == 6:                             # LD (nn),A
                 a.mov("al", rb(L.A))
                 a.mov(byte(nn), "al")
                 a.mov("ah", "al")
                 a.mov("al", wz & 0xFF)
-                a.mov(rw(L.WZ), "ax")
+                self.st16(L.WZ, "ax")
                 self.smc(nn, 1)
             else:                                    # LD A,(nn)
                 a.mov("al", byte(nn))
                 a.mov(rb(L.A), "al")
-                a.mov(rw(L.WZ), wz)
+                self.st16(L.WZ, wz)
             self.done(cyc, False)
             return
         if z == 3:                                   # INC/DEC rp
-            (a.inc if q == 0 else a.dec)(rw(self.rp(p)))
+            a.movzx("eax", rw(self.rp(p)))
+            (a.inc if q == 0 else a.dec)("eax")
+            self.st16(self.rp(p), "ax")
             self.done(cyc, False)
             return
         if z in (4, 5):                              # INC/DEC r / (HL)
@@ -509,7 +539,7 @@ class Gen:
             a.alu("and", "ecx", 2)
             a.shl("ecx", 9)
             a.alu("or", "eax", "ecx")
-            a.mov("ax", word(L.DAA_LIN, index="eax", scale=2))
+            a.movzx("eax", word(L.DAA_LIN, index="eax", scale=2))
             a.mov(rb(L.A), "al")
             a.mov(rb(L.F), "ah")
             self.done(cyc, True)
@@ -581,8 +611,8 @@ class Gen:
         a.movzx("ecx", rw(src))
         a.lea("edx", dword(0, base="eax", index="ecx"))
         a.lea("ebx", dword(1, base="eax"))
-        a.mov(rw(L.WZ), "bx")
-        a.mov(rw(dst), "dx")
+        self.st16(L.WZ, "bx")
+        self.st16(dst, "dx")
         a.alu("xor", "eax", "ecx")
         a.alu("xor", "eax", "edx")
         a.shr("eax", 8)
@@ -599,43 +629,64 @@ class Gen:
         a.mov(rb(L.F), "al")
 
     def adc16(self, src: int, sub: bool) -> None:
-        """ADC/SBC HL,rr: 16-bit S Z V C from x86, H from bit 11, X/Y from the high byte."""
+        """ADC/SBC HL,rr in 32-bit arithmetic: S X Y from bits 15 11 13, Z of the low 16
+        bits, H from bit 12 of a ^ b ^ r, V from the signs, C from bit 16; WZ = HL + 1."""
         a = self.a
-        a.movzx("ecx", rw(src))
-        a.movzx("edx", rw(L.HL))
+        a.movzx("ecx", rw(src))                      # b
+        a.movzx("edx", rw(L.HL))                     # a
         a.lea("ebx", dword(1, base="edx"))
-        a.mov(rw(L.WZ), "bx")
-        a.mov("ah", rb(L.F))
-        a.sahf()
-        a.mov("eax", "edx")
-        a.alu("sbb" if sub else "adc", "ax", "cx")
-        a.mov("esi", "eax")
-        a.lahf()
-        a.seto("bl")
-        a.mov(rw(L.HL), "si")
-        a.alu("xor", "edx", "ecx")
-        a.alu("xor", "edx", "esi")
-        a.shr("edx", 8)
-        a.alu("and", "edx", 0x10)                    # H
-        a.alu("and", "ah", 0xC1)
-        a.alu("or", "dl", "ah")
-        a.shl("bl", 2)
-        a.alu("or", "dl", "bl")
-        a.mov("eax", "esi")
-        a.shr("eax", 8)
-        a.alu("and", "al", 0x28)
-        a.alu("or", "dl", "al")
+        self.st16(L.WZ, "bx")
+        a.movzx("eax", rb(L.F))
+        a.alu("and", "eax", 1)                       # carry in
         if sub:
-            a.alu("or", "dl", 2)
-        a.mov(rb(L.F), "dl")
+            a.mov("esi", "edx")
+            a.alu("sub", "esi", "ecx")
+            a.alu("sub", "esi", "eax")
+        else:
+            a.lea("esi", dword(0, base="edx", index="ecx"))
+            a.alu("add", "esi", "eax")               # r
+        a.mov("eax", "edx")
+        a.alu("xor", "eax", "ecx")
+        a.alu("xor", "eax", "esi")
+        a.shr("eax", 8)
+        a.alu("and", "eax", 0x10)                    # H
+        a.mov("ebx", "esi")
+        a.shr("ebx", 16)
+        a.alu("and", "ebx", 1)
+        a.alu("or", "eax", "ebx")                    # C
+        a.mov("ebx", "esi")
+        a.shr("ebx", 8)
+        a.alu("and", "ebx", 0xA8)
+        a.alu("or", "eax", "ebx")                    # S Y X
+        a.mov("ebx", "edx")
+        a.alu("xor", "ebx", "ecx")
+        if not sub:
+            a.unary("not", "ebx")
+        a.mov("ecx", "edx")
+        a.alu("xor", "ecx", "esi")
+        a.alu("and", "ebx", "ecx")
+        a.shr("ebx", 13)
+        a.alu("and", "ebx", 4)
+        a.alu("or", "eax", "ebx")                    # V
+        a.test("esi", 0xFFFF)
+        a.setz("bl")
+        a.shl("bl", 6)
+        a.alu("or", "al", "bl")                      # Z
+        if sub:
+            a.alu("or", "al", 2)
+        a.mov(rb(L.F), "al")
+        a.mov("eax", "esi")
+        self.st16(L.HL, "ax")
 
     def push_word(self, src: str, cont=None, t=None) -> None:
         """PUSH the 16-bit x86 register ``src`` (not AX/EDI); the store is checked."""
         a = self.a
         a.movzx("edi", rw(L.SP))
-        a.alu("sub", "di", 2)
-        a.mov(rw(L.SP), "di")
-        a.mov(word(0, base="edi"), src)
+        a.alu("sub", "edi", 2)
+        a.alu("and", "edi", 0xFFFF)
+        a.mov("eax", "edi")
+        self.st16(L.SP, "ax")
+        self.st16m("edi", src)
         self.smc("edi", 2, cont)
 
     def main_x3(self, op, y, z, p, q, cyc) -> None:
@@ -643,7 +694,7 @@ class Gen:
         if z == 0:                                   # RET cc
             def ret():
                 self.pop_into("ax")
-                a.mov(rw(L.WZ), "ax")
+                self.st16(L.WZ, "ax")
             a.test(rb(L.F), FLAG_OF_CC[y])
             no = a.label(bind=False)
             a.jcc("z" if y & 1 else "nz", no)
@@ -655,37 +706,38 @@ class Gen:
         if z == 1:
             if q == 0:                               # POP rp2
                 self.pop_into("ax")
-                a.mov(rw(self.rp2(p)), "ax")
+                self.st16(self.rp2(p), "ax")
                 self.done(cyc, False)
             elif y == 1:                             # RET
                 self.pop_into("ax")
-                a.mov(rw(L.WZ), "ax")
+                self.st16(L.WZ, "ax")
                 self.end_here(None, cyc, False)
             elif y == 3:                             # EXX
                 a.mov("eax", rd_(L.BC))
                 a.xchg(rd_(L.C_), "eax")
                 a.mov(rd_(L.BC), "eax")
-                a.mov("ax", rw(L.HL))
-                a.xchg(rw(L.L_), "ax")
-                a.mov(rw(L.HL), "ax")
+                a.movzx("eax", rw(L.HL))
+                a.movzx("ecx", rw(L.L_))
+                self.st16(L.HL, "cx")
+                self.st16(L.L_, "ax")
                 self.done(cyc, False)
             elif y == 5:                             # JP (HL)
                 a.movzx("eax", rw(self.hlp()))
                 self.end_here(None, cyc, False)
             else:                                    # LD SP,HL
-                a.mov("ax", rw(self.hlp()))
-                a.mov(rw(L.SP), "ax")
+                a.movzx("eax", rw(self.hlp()))
+                self.st16(L.SP, "ax")
                 self.done(cyc, False)
             return
         if z == 2:                                   # JP cc,nn
             nn = self.fetch16()
-            a.mov(rw(L.WZ), nn)
+            self.st16(L.WZ, nn)
             self.branch(y, nn, cyc, cyc)
             return
         if z == 3:
             if y == 0:                               # JP nn
                 nn = self.fetch16()
-                a.mov(rw(L.WZ), nn)
+                self.st16(L.WZ, nn)
                 self.end_here(nn, cyc, False)
             elif y == 1:
                 raise AssertionError("CB handled by insn")
@@ -695,30 +747,30 @@ class Gen:
                 raise Untranslated                   # OUT (n),A / IN A,(n) of a device
             elif y == 4:                             # EX (SP),HL
                 a.movzx("edi", rw(L.SP))
-                a.mov("ax", word(0, base="edi"))
-                a.mov("cx", rw(self.hlp()))
-                a.mov(word(0, base="edi"), "cx")
-                a.mov(rw(self.hlp()), "ax")
-                a.mov(rw(L.WZ), "ax")
+                a.movzx("eax", word(0, base="edi"))
+                a.movzx("ecx", rw(self.hlp()))
+                self.st16m("edi", "cx")
+                self.st16(self.hlp(), "ax")
+                self.st16(L.WZ, "ax")
                 self.smc("edi", 2)
                 self.done(cyc, False)
             elif y == 5:                             # EX DE,HL
-                a.mov("ax", rw(L.DE))
-                a.mov("cx", rw(L.HL))
-                a.mov(rw(L.DE), "cx")
-                a.mov(rw(L.HL), "ax")
+                a.movzx("eax", rw(L.DE))
+                a.movzx("ecx", rw(L.HL))
+                self.st16(L.DE, "cx")
+                self.st16(L.HL, "ax")
                 self.done(cyc, False)
             elif y == 6:                             # DI
-                a.mov(rw(L.IFF1), 0)
+                self.st16(L.IFF1, 0)
                 self.done(cyc, False)
             else:                                    # EI (the next instruction runs first)
-                a.mov(rw(L.IFF1), 0x0101)
+                self.st16(L.IFF1, 0x0101)
                 self.ei_check = True
                 self.done(cyc, False, ei=True)
             return
         if z == 4:                                   # CALL cc,nn
             nn = self.fetch16()
-            a.mov(rw(L.WZ), nn)
+            self.st16(L.WZ, nn)
             a.test(rb(L.F), FLAG_OF_CC[y])
             no = a.label(bind=False)
             a.jcc("z" if y & 1 else "nz", no)
@@ -728,12 +780,12 @@ class Gen:
             return
         if z == 5:
             if q == 0:                               # PUSH rp2
-                a.mov("cx", rw(self.rp2(p)))
+                a.movzx("ecx", rw(self.rp2(p)))
                 self.push_word("cx")
                 self.done(cyc, False)
             elif y == 1:                             # CALL nn
                 nn = self.fetch16()
-                a.mov(rw(L.WZ), nn)
+                self.st16(L.WZ, nn)
                 self.call_to(nn, cyc)
                 self.ended = True
             else:
@@ -745,7 +797,7 @@ class Gen:
             self.done(cyc, True)
             return
         target = y * 8                               # RST
-        a.mov(rw(L.WZ), target)
+        self.st16(L.WZ, target)
         self.call_to(target, cyc)
         self.ended = True
 
@@ -763,14 +815,14 @@ class Gen:
         a.shl("ecx", 8)
         a.alu("or", "ecx", n)
         a.inc("ecx")
-        a.mov(rw(L.WZ), "cx")
+        self.st16(L.WZ, "cx")
         a.mov(rb(L.A), "ah")
         self.done(cyc, False)
 
     def call_to(self, target: int, t: int) -> None:
         """Push the return address and leave to ``target`` (this instruction taken, t)."""
         a = self.a
-        a.mov("cx", self.pc)
+        a.mov("ecx", self.pc)
         self.push_word("cx", cont=target, t=None)
         # the check's stub counts this instruction with its taken T-states
         lab, addr, _, _, _, _, _ = self.stubs[-1]
@@ -781,8 +833,8 @@ class Gen:
         a = self.a
         a.movzx("esi", rw(L.SP))
         a.movzx("e" + dst16, word(0, base="esi"))
-        a.alu("add", "si", 2)
-        a.mov(rw(L.SP), "si")
+        a.lea("ecx", dword(2, base="esi"))
+        self.st16(L.SP, "cx")
 
     # ---- CB prefix ----------------------------------------------------------------------------
     def cb(self, op: int) -> None:
@@ -900,13 +952,13 @@ class Gen:
         elif z == 3:                                 # LD (nn),rr / LD rr,(nn)
             nn = self.fetch16()
             if q == 0:
-                a.mov("ax", rw(RP[p]))
-                a.mov(word(nn), "ax")
+                a.movzx("eax", rw(RP[p]))
+                self.st16m(nn, "ax")
                 self.smc(nn, 2)
             else:
-                a.mov("ax", word(nn))
-                a.mov(rw(RP[p]), "ax")
-            a.mov(rw(L.WZ), (nn + 1) & 0xFFFF)
+                a.movzx("eax", word(nn))
+                self.st16(RP[p], "ax")
+            self.st16(L.WZ, (nn + 1) & 0xFFFF)
             self.done(cyc, False)
         elif z == 4:                                 # NEG
             a.mov("bl", rb(L.A))
@@ -924,7 +976,7 @@ class Gen:
                 a.mov("al", rb(L.IFF2))
                 a.mov(rb(L.IFF1), "al")
                 self.pop_into("ax")
-                a.mov(rw(L.WZ), "ax")
+                self.st16(L.WZ, "ax")
                 self.end_here(None, cyc, False)
                 return
             if z == 7:
@@ -997,7 +1049,7 @@ class Gen:
             a.alu("or", "ah", "dl")
             a.mov(rb(L.F), "ah")
             a.lea("eax", dword(1, base="edi"))
-            a.mov(rw(L.WZ), "ax")
+            self.st16(L.WZ, "ax")
             a.mov(byte(0, base="edi"), "cl")
             self.smc("edi", 1)
             self.done(cyc, True)
@@ -1028,10 +1080,15 @@ class Gen:
         a.alu("and", "al", 0x20)
         a.alu("or", "dl", "al")
         a.alu("or", "dl", "dh")
-        (a.inc if step > 0 else a.dec)("si")
-        a.mov(rw(L.HL), "si")
-        (a.inc if step > 0 else a.dec)(rw(L.WZ))
-        a.dec(rw(L.BC))
+        a.lea("eax", dword(step, base="esi"))
+        self.st16(L.HL, "ax")
+        a.movzx("eax", rw(L.WZ))
+        a.lea("eax", dword(step, base="eax"))
+        self.st16(L.WZ, "ax")
+        a.movzx("eax", rw(L.BC))
+        a.dec("eax")
+        self.st16(L.BC, "ax")
+        a.test("eax", 0xFFFF)
         a.setnz("bl")
         a.shl("bl", 2)
         a.alu("or", "dl", "bl")
@@ -1052,7 +1109,7 @@ class Gen:
         a.alu("and", "dl", 0xD7)
         a.alu("or", "dl", (start >> 8) & 0x28)
         a.mov(rb(L.F), "dl")
-        a.mov(rw(L.WZ), (start + 1) & 0xFFFF)
+        self.st16(L.WZ, (start + 1) & 0xFFFF)
         self.exit_to(start, self.t + 21, self.r + 2, self.n + 1, 1)
         a.bind(no)
         self.end_here(self.pc, 16, True)
@@ -1067,11 +1124,14 @@ class Gen:
         a.movzx("edi", rw(L.DE))
         a.mov("al", byte(0, base="esi"))
         a.mov(byte(0, base="edi"), "al")
-        (a.inc if step > 0 else a.dec)("si")
-        (a.inc if step > 0 else a.dec)("di")
-        a.mov(rw(L.HL), "si")
-        a.mov(rw(L.DE), "di")
-        a.dec(rw(L.BC))
+        a.lea("ecx", dword(step, base="esi"))
+        self.st16(L.HL, "cx")
+        a.lea("ecx", dword(step, base="edi"))
+        self.st16(L.DE, "cx")
+        a.movzx("ecx", rw(L.BC))
+        a.dec("ecx")
+        self.st16(L.BC, "cx")
+        a.test("ecx", 0xFFFF)
         a.setnz("bl")                                # P/V: BC != 0
         a.alu("add", "al", rb(L.A))                  # n = value + A
         a.mov("dl", "al")
@@ -1096,7 +1156,7 @@ class Gen:
         a.alu("and", "dl", 0xD7)
         a.alu("or", "dl", (start >> 8) & 0x28)
         a.mov(rb(L.F), "dl")
-        a.mov(rw(L.WZ), (start + 1) & 0xFFFF)
+        self.st16(L.WZ, (start + 1) & 0xFFFF)
         self.smc("edi", 1, cont=start)
         lab, addr, _, _, _, _, _ = self.stubs[-1]
         self.stubs[-1] = (lab, addr, start, self.t + 21, self.r + 2, self.n + 1, 1)

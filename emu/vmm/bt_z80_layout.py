@@ -35,7 +35,8 @@ TC_MAX = 0x00300000
 # word access reads the Z80 pair)
 C, B, E, D, L, H, F, A = range(8)
 IXL, IXH, IYL, IYH = 8, 9, 10, 11
-SP, PC, WZ = 12, 14, 16
+SP, WZ = 12, 16
+PC = 36            # a dword (the high half 0): exits store it whole
 I, IFF1, IFF2, IM, EI, P, Q = 18, 19, 20, 21, 22, 23, 24
 LAST = 25          # what the last translated instruction left: bit 0 it wrote F (Q = F),
                    # bit 1 it was EI, bit 3 it set the P latch (LD A,I/R); bit 2: no
