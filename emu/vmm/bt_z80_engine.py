@@ -34,6 +34,7 @@ import numpy as np
 
 from cores.z80 import cpu as Z
 from cores.z80.loop import run as z80_run
+from cores.z80.tables import SZ, SZP
 
 from .. import abi
 from ..bus import FRAME
@@ -90,7 +91,8 @@ class Z80Engine:
         self.data = hostmem.data
         n_tc = tc_size // FRAME
         self.frames = []
-        self.pd, self.pt, self.regs_f, self.stubs_f, self.daa_f = (int(f) * FRAME for f in self._alloc(5))
+        self.pd, self.pt, self.regs_f, self.stubs_f, self.daa_f, self.ftab_f = \
+            (int(f) * FRAME for f in self._alloc(6))
         self.codemap_f = int(self._alloc(16, True)[0]) * FRAME
         self.lookup_f = int(self._alloc(64, True)[0]) * FRAME
         self.tc_f = int(self._alloc(n_tc, True)[0]) * FRAME
@@ -116,6 +118,10 @@ class Z80Engine:
         pt[L.STUBS_LIN >> 12] = _pte(self.stubs_f)
         pt[L.DAA_LIN >> 12] = _pte(self.daa_f)
         d[self.daa_f:self.daa_f + FRAME] = DAA_TABLE
+        pt[L.SZ_LIN >> 12] = _pte(self.ftab_f)
+        d[self.ftab_f:self.ftab_f + FRAME] = 0
+        d[self.ftab_f:self.ftab_f + 256] = SZ.astype(np.uint8)
+        d[self.ftab_f + 256:self.ftab_f + 512] = SZP.astype(np.uint8)
         for i in range(n_tc):
             pt[(L.TC_LIN >> 12) + i] = _pte(self.tc_f + i * FRAME)
         pdt = d[self.pd:self.pd + FRAME].view(np.uint32)

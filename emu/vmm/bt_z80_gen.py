@@ -5,10 +5,13 @@ first control transfer, an instruction not translated here, or ``MAX_INSNS``.
 Each Z80 instruction becomes x86 code on the register block (emu.vmm.bt_z80_layout):
 Z80 registers are bytes of it, x86 registers only hold temporaries, and Z80
 memory is linear 0-FFFF.  Flags are exact, the undocumented X/Y (bits 3, 5)
-included: S Z H C (and P for logic) come from the x86 flags of the same
-operation (LAHF: SF ZF AF PF CF sit where the Z80 keeps S Z H P/V C), V from
-SETO, X/Y from the result or operand as the Z80 takes them; the rules are the
-Z80 core's (cores/z80/cpu.py), MEMPTR (WZ) updates included.
+included: C and V come from the x86 flags of the same operation (SETC, SETO),
+S Z Y X (and P) of a result from the Z80 core's SZ/SZP tables mapped for the
+host CPU, H from bit 4 of a ^ v ^ r, X/Y from the operand where the Z80 takes
+them from it; the rules are the Z80 core's (cores/z80/cpu.py), MEMPTR (WZ)
+updates included.  The code avoids what the host CPU runs off its fast path
+(cores/x86/fast32.py): 66h-prefixed 16-bit operations (Z80 words are stored
+as byte pairs, computed in 32-bit registers) and LAHF/SAHF.
 
 Every exit of a block adds its T-states, R increments and instruction count to
 the counters and records the Q/EI state (``LAST``); an exit to a Z80 address
@@ -255,56 +258,66 @@ class Gen:
             self.ended = True
 
     # ---- flag helpers (x86 flags live from the operation; result in AL) -----------------------
-    def flags_arith(self, n_flag: bool, xy_from=None, keep_c=False) -> None:
-        """F from an 8-bit ADD/ADC/SUB/SBC/CP (or INC/DEC with ``keep_c``): S Z H C
-        from x86, V from OF, N, X/Y from AL (or ``xy_from``)."""
+    def flags_arith(self, n_flag: bool, a_op, v_op=None, xy_from=None, keep_c=False) -> None:
+        """F after an 8-bit ADD/ADC/SUB/SBC/CP (INC/DEC: ``keep_c``) left its result in
+        AL: C and V from the x86 flags (SETC, SETO), S Z Y X from the SZ table (X/Y from
+        ``xy_from`` for CP), H = bit 4 of a ^ v ^ r (``a_op``, ``v_op``), N."""
         a = self.a
-        a.lahf()
-        a.seto("dl")
-        if xy_from is None:
-            a.mov("cl", "al")
-        else:
-            a.mov("cl", xy_from)
-        a.alu("and", "cl", 0x28)
-        a.alu("and", "ah", 0xD0 if keep_c else 0xD1)
-        a.alu("or", "cl", "ah")
-        a.shl("dl", 2)
+        if not keep_c:
+            a.setc("ch")
+        a.seto("bh")
+        a.movzx("esi", "al")
+        a.mov("cl", byte(L.SZ_LIN, base="esi"))
+        if xy_from is not None:
+            a.alu("and", "cl", 0xD7)
+            a.mov("dl", xy_from)
+            a.alu("and", "dl", 0x28)
+            a.alu("or", "cl", "dl")
+        a.mov("dl", a_op)
+        if v_op is not None:
+            a.alu("xor", "dl", v_op)
+        a.alu("xor", "dl", "al")
+        a.alu("and", "dl", 0x10)
         a.alu("or", "cl", "dl")
+        a.shl("bh", 2)
+        a.alu("or", "cl", "bh")
         if keep_c:
-            a.mov("dh", rb(L.F))
-            a.alu("and", "dh", 1)
-            a.alu("or", "cl", "dh")
+            a.mov("ch", rb(L.F))
+            a.alu("and", "ch", 1)
+        a.alu("or", "cl", "ch")
         if n_flag:
             a.alu("or", "cl", 2)
         a.mov(rb(L.F), "cl")
 
     def flags_logic(self, h: bool) -> None:
+        """F after AND/XOR/OR: S Z Y X P from the SZP table, H for AND."""
         a = self.a
-        a.lahf()
-        a.mov("cl", "al")
-        a.alu("and", "cl", 0x28)
-        a.alu("and", "ah", 0xC4)
-        a.alu("or", "cl", "ah")
+        a.movzx("esi", "al")
+        a.mov("cl", byte(L.SZP_LIN, base="esi"))
         if h:
             a.alu("or", "cl", 0x10)
         a.mov(rb(L.F), "cl")
+
+    def carry_in(self, reg: str = "ah") -> None:
+        """x86 CF = the Z80's C (SHR of F's copy; SAHF is slow on the host CPU)."""
+        self.a.mov(reg, rb(L.F))
+        self.a.shr(reg, 1)
 
     def alu_al(self, y: int, src) -> None:
         """ALU op y (ADD ADC SUB SBC AND XOR OR CP) of A with ``src`` (a register
         holding the operand: BL)."""
         a = self.a
-        if y in (1, 3):
-            a.mov("ah", rb(L.F))
-            a.sahf()                                  # CF = the Z80's C
         a.mov("al", rb(L.A))
+        if y in (1, 3):
+            self.carry_in()
         name = ("add", "adc", "sub", "sbb", "and", "xor", "or", "cmp")[y]
         if y == 7:
             a.alu("sub", "al", src)
-            self.flags_arith(True, xy_from=src)
+            self.flags_arith(True, rb(L.A), src, xy_from=src)
             return
         a.alu(name, "al", src)
         if y < 4:
-            self.flags_arith(y >= 2)
+            self.flags_arith(y >= 2, rb(L.A), src)
         else:
             self.flags_logic(y == 4)
         a.mov(rb(L.A), "al")
@@ -501,8 +514,9 @@ class Gen:
                 cyc += ix8
             else:
                 self.load_r("al", y)
+            a.mov("dh", "al")
             (a.inc if z == 4 else a.dec)("al")
-            self.flags_arith(z == 5, keep_c=True)
+            self.flags_arith(z == 5, "dh", keep_c=True)
             if y == 6:
                 a.mov(byte(0, base="edi"), "al")
                 self.smc("edi", 1)
@@ -549,7 +563,7 @@ class Gen:
         if y < 4:
             if y in (2, 3):
                 a.mov("ah", "cl")
-                a.sahf()
+                a.shr("ah", 1)
             a.shift(("rol", "ror", "rcl", "rcr")[y], "al", 1)
             a.setc("dl")
             a.alu("and", "cl", 0xC4)
@@ -852,7 +866,8 @@ class Gen:
             if z == 6:
                 a.mov("bl", rb(L.WZ + 1))            # X/Y from WZ's high byte
             a.alu("and", "al", 1 << y)
-            a.lahf()
+            a.movzx("esi", "al")
+            a.mov("ah", byte(L.SZP_LIN, base="esi"))
             a.alu("and", "ah", 0xC4)                 # S (bit 7 set), Z, P (= Z)
             a.alu("and", "bl", 0x28)
             a.alu("or", "ah", "bl")
@@ -888,7 +903,8 @@ class Gen:
             a.mov("ebx", "edi")
             a.mov("bl", "bh")
             a.alu("and", "al", 1 << y)
-            a.lahf()
+            a.movzx("esi", "al")
+            a.mov("ah", byte(L.SZP_LIN, base="esi"))
             a.alu("and", "ah", 0xC4)
             a.alu("and", "bl", 0x28)
             a.alu("or", "ah", "bl")
@@ -915,20 +931,15 @@ class Gen:
         """RLC RRC RL RR SLA SRA SLL SRL of AL: F = S Z P of the result, X/Y, C out."""
         a = self.a
         if y in (2, 3):
-            a.mov("ah", rb(L.F))
-            a.sahf()
+            self.carry_in()
         name = ("rol", "ror", "rcl", "rcr", "shl", "sar", "shl", "shr")[y]
         a.shift(name, "al", 1)
         a.setc("dl")
         if y == 6:
             a.alu("or", "al", 1)                     # SLL: bit 0 set
-        a.test("al", "al")
-        a.lahf()
-        a.alu("and", "ah", 0xC4)
+        a.movzx("esi", "al")
+        a.mov("ah", byte(L.SZP_LIN, base="esi"))
         a.alu("or", "ah", "dl")
-        a.mov("cl", "al")
-        a.alu("and", "cl", 0x28)
-        a.alu("or", "ah", "cl")
         a.mov(rb(L.F), "ah")
 
     # ---- ED prefix -----------------------------------------------------------------------------
@@ -964,7 +975,7 @@ class Gen:
             a.mov("bl", rb(L.A))
             a.alu("xor", "al", "al")
             a.alu("sub", "al", "bl")
-            self.flags_arith(True)
+            self.flags_arith(True, "bl")
             a.mov(rb(L.A), "al")
             self.done(cyc, True)
         else:
@@ -1007,12 +1018,8 @@ class Gen:
                 a.alu("and", "cl", 0x80)
                 a.alu("or", "al", "cl")
             a.mov(rb(L.A), "al")
-            a.test("al", "al")
-            a.lahf()
-            a.alu("and", "ah", 0xC0)
-            a.mov("cl", "al")
-            a.alu("and", "cl", 0x28)
-            a.alu("or", "ah", "cl")
+            a.movzx("esi", "al")
+            a.mov("ah", byte(L.SZ_LIN, base="esi"))   # S Z Y X
             a.mov("cl", rb(L.F))
             a.alu("and", "cl", 1)
             a.alu("or", "ah", "cl")
@@ -1038,12 +1045,10 @@ class Gen:
                 a.alu("or", "cl", "dl")
                 a.shr("bl", 4)
             a.alu("and", "al", 0xF0)
-            a.alu("or", "al", "bl")                  # (sets S Z P of the new A)
-            a.lahf()
+            a.alu("or", "al", "bl")
             a.mov(rb(L.A), "al")
-            a.alu("and", "ah", 0xC4)
-            a.alu("and", "al", 0x28)
-            a.alu("or", "ah", "al")
+            a.movzx("esi", "al")
+            a.mov("ah", byte(L.SZP_LIN, base="esi"))  # S Z Y X P of the new A
             a.mov("dl", rb(L.F))
             a.alu("and", "dl", 1)
             a.alu("or", "ah", "dl")
@@ -1066,13 +1071,16 @@ class Gen:
         a.movzx("esi", rw(L.HL))
         a.mov("bl", byte(0, base="esi"))
         a.mov("al", rb(L.A))
-        a.alu("sub", "al", "bl")                     # r (S Z H of it)
-        a.lahf()
-        a.mov("dh", "ah")
-        a.alu("and", "dh", 0xD0)                     # S Z H
-        a.mov("cl", "ah")
+        a.alu("sub", "al", "bl")                     # r
+        a.movzx("ecx", "al")
+        a.mov("dh", byte(L.SZ_LIN, base="ecx"))
+        a.alu("and", "dh", 0xC0)                     # S Z
+        a.mov("cl", rb(L.A))
+        a.alu("xor", "cl", "bl")
+        a.alu("xor", "cl", "al")
+        a.alu("and", "cl", 0x10)                     # H
+        a.alu("or", "dh", "cl")
         a.shr("cl", 4)
-        a.alu("and", "cl", 1)
         a.alu("sub", "al", "cl")                     # n = r - H
         a.mov("dl", "al")
         a.alu("and", "dl", 0x08)

@@ -15,6 +15,7 @@ the VMM's own GDT and page tables (one page table: the first 4 MiB):
               (or the miss stub); every block ends in ``jmp [LOOKUP + pc * 4]``
   0x00090000  the runtime stubs (dispatch, the callouts)
   0x00091000  DAA's table: (A | C << 8 | H << 9 | N << 10) -> A' | F' << 8
+  0x00092000  the flag tables: SZ (S Z Y X of a byte) at +0, SZP (and P) at +100h
   0x00100000  the translation cache (``tc_size`` bytes, at most 3 MiB)
 
 Nothing else is mapped: a translated instruction that strays faults, and the
@@ -28,6 +29,8 @@ CODEMAP_LIN = 0x00030000
 LOOKUP_LIN = 0x00050000
 STUBS_LIN = 0x00090000
 DAA_LIN = 0x00091000
+SZ_LIN = 0x00092000
+SZP_LIN = 0x00092100
 TC_LIN = 0x00100000
 TC_MAX = 0x00300000
 
