@@ -48,10 +48,17 @@ BYTE_SLOTS = {Z.B: L.B, Z.C: L.C, Z.D: L.D, Z.E: L.E, Z.H: L.H, Z.L: L.L, Z.F: L
               Z.IFF2: L.IFF2, Z.IM: L.IM, Z.EI: L.EI, Z.P: L.P, Z.Q: L.Q, Z.HALTED: L.HALTED,
               Z.A_: L.A_, Z.F_: L.F_, Z.B_: L.B_, Z.C_: L.C_, Z.D_: L.D_, Z.E_: L.E_,
               Z.H_: L.H_, Z.L_: L.L_}
-SLOTS = np.array(list(BYTE_SLOTS), dtype=np.int64)
-OFFS = np.array(list(BYTE_SLOTS.values()), dtype=np.int64)
-WSLOTS = np.array([Z.SP, Z.PC, Z.WZ], dtype=np.int64)
-WOFFS = np.array([L.SP, L.PC, L.WZ], dtype=np.int64)
+# _to_block builds the block's first 64 bytes from [state slots 0-47] + [SP lo, SP hi,
+# PC lo, PC hi, WZ lo, WZ hi, 0, 4 (LAST: nothing ran yet), the INT line]
+_EXT = {"sp": 48, "pc": 50, "wz": 52, "zero": 54, "last": 55, "irq": 56}
+PERM_IN = [_EXT["zero"]] * 64
+for _slot, _off in BYTE_SLOTS.items():
+    PERM_IN[_off] = _slot
+for _name, _off in (("sp", L.SP), ("pc", L.PC), ("wz", L.WZ)):
+    PERM_IN[_off], PERM_IN[_off + 1] = _EXT[_name], _EXT[_name] + 1
+PERM_IN[L.LAST], PERM_IN[L.IRQLINE], PERM_IN[L.R] = _EXT["last"], _EXT["irq"], Z.R
+# _from_block: state slots 16-47 from block bytes (the words and R fixed after)
+PERM_OUT = [BYTE_SLOTS.get(slot, 0) for slot in range(16, 48)]
 def _daa_table() -> np.ndarray:
     """DAA's result for every A and C, H, N: the Z80 core's own rule (cores/z80/cpu.acc8)."""
     t = np.zeros(2048, dtype=np.uint16)
@@ -98,6 +105,7 @@ class Z80Engine:
         self.tc_f = int(self._alloc(n_tc, True)[0]) * FRAME
         d = self.data
         self.regs = d[self.regs_f:self.regs_f + 0x80]
+        self.mv = memoryview(d)
         self.regs32 = self.regs.view(np.int32)
         self.ioflags = d[self.regs_f + L.IOFLAGS:self.regs_f + L.IOFLAGS + 512].view(np.uint16)
         self.codemap = d[self.codemap_f:self.codemap_f + 0x10000]
@@ -337,36 +345,34 @@ class Z80Engine:
                     self.stats["invalidations"] += 1
 
     # ---- running -------------------------------------------------------------------------------
-    def _to_block(self) -> None:
-        s, r = self.zs, self.regs
-        img = np.zeros(64, dtype=np.uint8)
-        img[OFFS] = s[SLOTS]
-        w = s[WSLOTS]
-        img[WOFFS] = w & 0xFF
-        img[WOFFS + 1] = w >> 8
-        img[L.LAST] = 4
-        img[L.IRQLINE] = s[abi.S_IRQ] & 1
-        img[L.R] = s[Z.R]
-        r[:64] = img
+    def _to_block(self, st: list) -> None:
+        """The register block from the Z80's state (``st``: its slots 0-47 as a list;
+        Python lists and a memoryview: numpy calls on a few bytes cost more than the copy)."""
+        sp, pc, wz = st[Z.SP], st[Z.PC], st[Z.WZ]
+        ext = st + [sp & 0xFF, sp >> 8, pc & 0xFF, pc >> 8, wz & 0xFF, wz >> 8, 0, 4,
+                    st[abi.S_IRQ] & 1]
+        self.mv[self.regs_f:self.regs_f + 64] = bytes(map(ext.__getitem__, PERM_IN))
         if self.fast_in:
             self.ioflags[:] = self.zmem[3][:256]
 
-    def _from_block(self, rem0: int) -> None:
+    def _from_block(self, rem0: int, cyc0: int) -> None:
         s = self.zs
-        b = self.regs[:64].tobytes()
-        img = np.frombuffer(b, dtype=np.uint8).astype(np.int64)
-        s[SLOTS] = img[OFFS]
-        s[WSLOTS] = img[WOFFS] | (img[WOFFS + 1] << 8)
+        b = bytes(self.mv[self.regs_f:self.regs_f + 64])
+        vals = list(map(b.__getitem__, PERM_OUT))
+        vals[Z.SP - 16] = b[L.SP] | (b[L.SP + 1] << 8)
+        vals[Z.PC - 16] = b[L.PC] | (b[L.PC + 1] << 8)
+        vals[Z.WZ - 16] = b[L.WZ] | (b[L.WZ + 1] << 8)
         rem, rc, n, _, blocks = struct.unpack_from("<iiiii", b, L.REM)
-        s[abi.S_CYCLES] += rem0 - rem
-        s[abi.S_INSNS] += n
         r0 = b[L.R]                                   # (LD R,A may have set it)
-        s[Z.R] = (r0 & 0x80) | ((r0 + rc) & 0x7F)
+        vals[Z.R - 16] = (r0 & 0x80) | ((r0 + rc) & 0x7F)
         last = b[L.LAST]
         if not last & 4:                              # an instruction ran: Q, EI, P as it left them
-            s[Z.Q] = b[L.F] if last & 1 else 0
-            s[Z.EI] = 1 if last & 2 else 0
-            s[Z.P] = 1 if last & 8 else 0
+            vals[Z.Q - 16] = b[L.F] if last & 1 else 0
+            vals[Z.EI - 16] = 1 if last & 2 else 0
+            vals[Z.P - 16] = 1 if last & 8 else 0
+        s[16:48] = vals
+        s[abi.S_CYCLES] = cyc0 + rem0 - rem
+        s[abi.S_INSNS] += n
         st = self.stats
         st["insns_translated_code"] += n
         st["block_exits"] += blocks
@@ -393,49 +399,49 @@ class Z80Engine:
             return self.read_z80((pc + 1) & 0xFFFF) in (0xA2, 0xAA, 0xB2, 0xBA, 0x67, 0x6F)
         return False
 
-    def _model_wanted(self) -> bool:
-        s = self.zs
-        return bool(s[Z.HALTED] or s[abi.S_NMI] or s[abi.S_PENDING]
-                    or (s[abi.S_IRQ] & 1 and s[Z.IFF1] and not s[Z.EI]) or s[abi.S_BREAK] >= 0)
-
     def run(self, budget: int) -> int:
         """Run the Z80 for ``budget`` cycles (the run ABI's ``run``): an EXIT_* reason."""
         s = self.zs
         end = int(s[abi.S_CYCLES]) + budget
         if not self.entered:
             self.enter()
-        X, h = self.X, self.host.state
+        X, h, stats = self.X, self.host.state, self.stats
+        mappable = self._check_map()      # (the map changes only between runs: a device's doing)
         while True:
-            left = end - int(s[abi.S_CYCLES])
+            st = s[:48].tolist()
+            cyc = st[abi.S_CYCLES]
+            left = end - cyc
             if left <= 0:
                 return abi.EXIT_BUDGET
-            if not self._check_map() or self._model_wanted():
-                if not self.mappable or s[Z.HALTED] or s[abi.S_BREAK] >= 0:
-                    r = self._model(left)
-                else:
-                    r = self._model(1, self._writes_memory())
+            if not mappable or st[Z.HALTED] or st[abi.S_BREAK] >= 0:
+                r = self._model(left, mappable)
+                if r != abi.EXIT_BUDGET:
+                    return r
+                continue
+            if st[abi.S_NMI] or st[abi.S_PENDING] or (st[abi.S_IRQ] & 1 and st[Z.IFF1] and not st[Z.EI]):
+                r = self._model(1, self._writes_memory())
                 if r != abi.EXIT_BUDGET:
                     return r
                 continue
             rem0 = min(left, REM_MAX)
-            self._to_block()
+            self._to_block(st)
             self.regs32[L.REM // 4] = rem0
             h[X.EIP] = L.DISPATCH
-            self.stats["host_entries"] += 1
+            stats["host_entries"] += 1
             while True:
                 r = self.host.run(1 << 40)
                 if r != abi.EXIT_BUDGET:
                     break
-            self._from_block(rem0)
+            self._from_block(rem0, cyc)
             port = int(h[abi.S_EXIT_ADDR])
             if r != abi.EXIT_IO_OUT or port not in L.PORT_NAMES:
                 raise BtError(self._fault(r))
-            self.stats["callouts"] += 1
+            stats["callouts"] += 1
             if port == L.PORT_MISS:
-                self.stats["misses"] += 1
+                stats["misses"] += 1
                 self.translate(int(s[Z.PC]))
             elif port == L.PORT_INTERP:
-                self.stats["interp"] += 1
+                stats["interp"] += 1
                 pc = int(s[Z.PC])
                 op = self.read_z80(pc)
                 key = f"{op:02X}" if op not in (0xCB, 0xDD, 0xED, 0xFD) else \
@@ -445,7 +451,7 @@ class Z80Engine:
                 if r != abi.EXIT_BUDGET:
                     return r
             elif port == L.PORT_SMC:
-                self.stats["smc"] += 1
+                stats["smc"] += 1
                 self.sync_code()
 
     def _fault(self, r: int) -> str:
