@@ -246,3 +246,14 @@ def test_interrupts_are_taken_where_the_z80_takes_them(code, extra, at_halt):
     stack = [int(g.hm.data[int(g.mem[1][a >> 8]) + (a & 0xFF)]) for a in (sp, sp + 1)]
     assert stack == [int(mem[0][sp]), int(mem[0][sp + 1])]
     assert g.eng.stats["insns_translated_code"] > 0
+
+
+def test_out_to_a_posted_port_is_logged_without_an_exit():
+    # LD A,5Ah ; OUT (30h),A ; LD A,7 ; OUT (31h),A ; HALT   port 30h posted, 31h not
+    g = Rig(bytes.fromhex("3E5A D330 3E07 D331 76"))
+    g.mem[3][0x5A30] = abi.IOF_POSTED
+    r = g.eng.run(10_000)
+    s = g.cpu.state
+    assert r == abi.EXIT_IO_OUT and s[abi.S_EXIT_ADDR] == 0x0731 and s[abi.S_EXIT_DATA] == 7
+    assert s[abi.S_IOLOG_COUNT] == 1 and list(g.mem[4][:2]) == [0x5A30 | (1 << 32), 0x5A]
+    assert g.eng.stats["out"] == 2 and g.eng.stats["interp"] == 0

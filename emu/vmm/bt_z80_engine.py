@@ -145,7 +145,7 @@ class Z80Engine:
         self.tc_used = 0
         self.stats = {"blocks_translated": 0, "misses": 0, "interp": 0, "smc": 0,
                       "invalidations": 0, "flushes": 0, "host_entries": 0, "block_exits": 0,
-                      "model_runs": 0, "insns_translated_code": 0, "callouts": 0}
+                      "model_runs": 0, "insns_translated_code": 0, "callouts": 0, "out": 0}
         self.interp_ops = {}              # first opcode byte -> instructions run by the model
         self.ctx = self._context()
         self.entered = False
@@ -453,6 +453,26 @@ class Z80Engine:
             elif port == L.PORT_SMC:
                 stats["smc"] += 1
                 self.sync_code()
+            elif port == L.PORT_OUT:
+                stats["out"] += 1
+                r = self._port_out()
+                if r != abi.EXIT_BUDGET:
+                    return r
+
+    def _port_out(self) -> int:
+        """The ``out`` callout: a posted port's write goes to the log (emu.abi
+        IOF_POSTED), any other leaves as the core's EXIT_IO_OUT (the instruction done)."""
+        s = self.zs
+        port, value = struct.unpack_from("<IB", bytes(self.mv[self.regs_f + L.IOPORT:
+                                                             self.regs_f + L.IOVAL + 1]))
+        port &= 0xFFFF
+        if self.zmem[3][port] & abi.IOF_POSTED:
+            log, n = self.zmem[4], int(s[abi.S_IOLOG_COUNT])
+            log[3 * n], log[3 * n + 1], log[3 * n + 2] = port | (1 << 32), value, int(s[abi.S_CYCLES])
+            s[abi.S_IOLOG_COUNT] = n + 1
+            return abi.EXIT_IOLOG_FULL if 3 * (n + 2) > len(log) else abi.EXIT_BUDGET
+        s[abi.S_EXIT_ADDR], s[abi.S_EXIT_SIZE], s[abi.S_EXIT_DATA] = port, 1, value
+        return abi.EXIT_IO_OUT
 
     def _fault(self, r: int) -> str:
         X, h = self.X, self.host.state

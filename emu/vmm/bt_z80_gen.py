@@ -22,7 +22,8 @@ after the instruction and calls out, so the VMM invalidates what it overwrote.
 
 Instructions not translated here end the block with an ``interp`` callout: the
 VMM runs that one instruction on its Z80 model (emu.vmm.bt_z80).  They are
-UNTRANSLATED below: I/O (IN/OUT and the block I/O) and HALT.  The DD/FD forms are the
+UNTRANSLATED below: IN (but IN A,(n) of a published port), the block I/O
+instructions and HALT.  OUT ends the block with the ``out`` callout.  The DD/FD forms are the
 unprefixed ones on IX/IY (H/L -> IXH/IXL, (HL) -> (IX+d), WZ = IX+d).
 """
 from __future__ import annotations
@@ -736,8 +737,17 @@ class Gen(Prefixed):
                 raise AssertionError("CB handled by insn")
             elif y == 3 and self.fast_in:
                 self.in_a_n(self.fetch(), cyc)
-            elif y in (2, 3):
-                raise Untranslated                   # OUT (n),A / IN A,(n) of a device
+            elif y == 2:                             # OUT (n),A: WZ = (n + 1) | A << 8
+                n = self.fetch()
+                a.movzx("eax", rb(L.A))
+                a.mov("ecx", "eax")
+                a.shl("ecx", 8)
+                a.mov(rb(L.WZ), (n + 1) & 0xFF)
+                a.mov(rb(L.WZ + 1), "al")
+                a.alu("or", "ecx", n)
+                self.out_callout("ecx", "al", cyc)
+            elif y == 3:
+                raise Untranslated                   # IN A,(n) of a device
             elif y == 4:                             # EX (SP),HL
                 a.movzx("edi", rw(L.SP))
                 a.movzx("eax", word(0, base="edi"))
@@ -811,6 +821,19 @@ class Gen(Prefixed):
         self.st16(L.WZ, "cx")
         a.mov(rb(L.A), "ah")
         self.done(cyc, False)
+
+    def out_callout(self, port: str, value: str, cyc: int) -> None:
+        """OUT: the port (a 32-bit register) and the byte (a byte register) to the
+        register block, then the block ends with the ``out`` callout after this
+        instruction: the VMM hands the write to the machine's device (or posts it)."""
+        a = self.a
+        a.mov(rd_(L.IOPORT), port)
+        a.mov(rb(L.IOVAL), value)
+        self.done(cyc, False)
+        a.mov(rd_(L.PC), self.pc)
+        self._counters(self.t, self.r, self.n, self.last)
+        a.jmp(L.STUB[L.PORT_OUT])
+        self.ended = True
 
     def call_to(self, target: int, t: int) -> None:
         """Push the return address and leave to ``target`` (this instruction taken, t)."""

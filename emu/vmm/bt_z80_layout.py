@@ -52,6 +52,7 @@ RCNT = 44          # dword: R increments (opcode fetches) since entry
 INSN = 48          # dword: instructions since entry
 SMCADDR = 52       # dword: the Z80 address a store hit translated code at
 BLOCKS = 56        # dword: block exits since entry (lookups through the table)
+IOPORT, IOVAL = 64, 68   # the ``out`` callout's port (dword) and byte
 IOFLAGS = 0x400    # 256 words: the machine's I/O port flags of ports 0-255 (emu.abi IOF_*:
                    # bit 1 a published status byte in bits 15:8), copied in at each entry
 R = 60             # R at entry (LD R,A sets it; RCNT counts on from there)
@@ -61,8 +62,9 @@ BC, DE, HL, AF, IX, IY = C, E, L, F, IXL, IYL
 ALT = {BC: C_, DE: E_, HL: L_, AF: F_}
 
 # callout ports (OUT imm8, AL from a stub: the host CPU exits with EXIT_IO_OUT)
-PORT_BUDGET, PORT_MISS, PORT_INTERP, PORT_SMC = 0xE0, 0xE1, 0xE2, 0xE3
-PORT_NAMES = {PORT_BUDGET: "budget", PORT_MISS: "miss", PORT_INTERP: "interp", PORT_SMC: "smc"}
+PORT_BUDGET, PORT_MISS, PORT_INTERP, PORT_SMC, PORT_OUT = 0xE0, 0xE1, 0xE2, 0xE3, 0xE4
+PORT_NAMES = {PORT_BUDGET: "budget", PORT_MISS: "miss", PORT_INTERP: "interp", PORT_SMC: "smc",
+              PORT_OUT: "out"}
 
 # stub addresses
 DISPATCH = STUBS_LIN

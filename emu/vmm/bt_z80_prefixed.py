@@ -153,7 +153,16 @@ class Prefixed:
                 return
             if z == 7:
                 return self.ed_z7(y, cyc)
-            raise Untranslated                       # IN/OUT (C)
+            if z == 1:                               # OUT (C),r / OUT (C),0: WZ = BC + 1
+                a.movzx("ecx", rw(L.BC))
+                a.lea("eax", dword(1, base="ecx"))
+                self.st16(L.WZ, "ax")
+                if y == 6:
+                    a.mov("dl", 0)
+                else:
+                    a.mov("dl", rb(R8[y]))
+                return self.out_callout("ecx", "dl", cyc)
+            raise Untranslated                       # IN r,(C)
 
     def ed_z7(self, y: int, cyc: int) -> None:
         """LD I,A  LD R,A  LD A,I  LD A,R  RRD  RLD (ED 77/7F: 8-T NOPs)."""

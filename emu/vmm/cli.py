@@ -134,7 +134,7 @@ def fmt_bt_z80(name: str, b: dict) -> str:
     ops = ", ".join(f"{k} {n}" for k, n in sorted(b["interp_ops"].items(), key=lambda kv: -kv[1])[:6])
     return (f"{name}: bt (Z80 on x86): {b['blocks_translated']} blocks translated, cache "
             f"{b['tc_used']} of {b['tc_size']} bytes ({b['blocks_live']} blocks), hit rate {hit}, "
-            f"{b['callouts_per_s']:.0f} callouts/s ({b['misses']} misses, {b['interp']} on the Z80 "
+            f"{b['callouts_per_s']:.0f} callouts/s ({b['misses']} misses, {b['out']} OUT, {b['interp']} on the Z80 "
             f"model [{ops or '-'}], {b['smc']} code stores), {b['invalidations']} blocks invalidated, "
             f"{b['flushes']} flushes; {b['insns_translated_code']} instructions ran as x86 code")
 
