@@ -313,6 +313,43 @@ def bench_modes() -> dict:
     return res
 
 
+def bench_bt_z80(programs=("filetest", "hello", "args one two", "dir")) -> dict:
+    """The CP/M system under mode bt (its Z80 code translated into x86 code that the
+    host CPU runs) against the same system under emulate (the VMM's Z80 core), side
+    by side in one VMM: host seconds each VM spent on each command (after a warm-up
+    round that translates and compiles), and the slowdown of bt."""
+    from .config import PROJECT_ROOT
+    from .vmm.spec import load_vm
+    from .vmm.vmm import VMM
+    vmdir = PROJECT_ROOT / "machines" / "vm"
+    v = VMM(64 << 20)
+    res = {}
+    try:
+        vms = {k: v.add(load_vm(vmdir / "cpm.yaml", {"name": f"cpm-{k}", "mode": k}))
+               for k in ("emulate", "bt")}
+        v.run_until(lambda _: all(vm.console.output.endswith(b"A>") for vm in vms.values()), 120)
+        for rnd in range(2):                         # the second round counts
+            for line in programs:
+                row = {}
+                for k, vm in vms.items():
+                    h0, n = vm.host_time, len(vm.console.output)
+                    vm.console.feed(line.encode() + b"\r")
+                    least = n + len(line) + 2            # (the echo, then the next prompt)
+                    if not v.run_until(lambda _, vm=vm, least=least: len(vm.console.output) > least
+                                       and vm.console.output.endswith(b"A>"), 600):
+                        raise RuntimeError(f"{vm.name}: {line!r} did not finish")
+                    row[k] = vm.host_time - h0
+                row["slowdown"] = row["bt"] / row["emulate"] if row["emulate"] else 0.0
+                res[line] = row
+        total_e = sum(r["emulate"] for r in res.values())
+        total_b = sum(r["bt"] for r in res.values())
+        res["total"] = {"emulate": total_e, "bt": total_b, "slowdown": total_b / total_e if total_e else 0.0}
+        res["stats"] = vms["bt"].mode.stats()["bt_z80"]
+    finally:
+        v.shutdown()
+    return res
+
+
 def main(args) -> int:
     results = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "cores": {},
                "machines": {}, "exits": {}, "idle": {}}
@@ -404,6 +441,14 @@ def _main(args, results) -> int:
             except Exception as e:
                 line += f", in the window: failed: {e}"
         print(line, flush=True)
+    if only and ("vmm" in only or "bt-z80" in only):
+        r = bench_bt_z80()
+        results["bt_z80"] = r
+        print("vmm mode bt, Z80 on x86: host seconds per CP/M command, bt against emulate (one VMM)")
+        for line, x in r.items():
+            if line != "stats":
+                print(f"  {line:14s} emulate {x['emulate']:7.3f} s  bt {x['bt']:7.3f} s  "
+                      f"slowdown {x['slowdown']:6.1f}x", flush=True)
     if only and "vmm" in only:
         r = bench_vmm()
         results["vmm"] = r

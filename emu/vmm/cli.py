@@ -128,10 +128,23 @@ def fmt_stats(st) -> str:
     return "\n".join(rows)
 
 
+def fmt_bt_z80(name: str, b: dict) -> str:
+    """Mode bt (Z80 code translated into x86 code): the translation cache and callouts."""
+    hit = f"{100 * b['hit_rate']:.2f}%" if b["hit_rate"] is not None else "-"
+    ops = ", ".join(f"{k} {n}" for k, n in sorted(b["interp_ops"].items(), key=lambda kv: -kv[1])[:6])
+    return (f"{name}: bt (Z80 on x86): {b['blocks_translated']} blocks translated, cache "
+            f"{b['tc_used']} of {b['tc_size']} bytes ({b['blocks_live']} blocks), hit rate {hit}, "
+            f"{b['callouts_per_s']:.0f} callouts/s ({b['misses']} misses, {b['out']} OUT, {b['interp']} on the Z80 "
+            f"model [{ops or '-'}], {b['smc']} code stores), {b['invalidations']} blocks invalidated, "
+            f"{b['flushes']} flushes; {b['insns_translated_code']} instructions ran as x86 code")
+
+
 def fmt_mode_stats(v) -> list:
     """Mode trap: the VMM's own exits per host second by reason, the share of guest
     instructions the host CPU ran itself, the shadows; the lockstep report."""
     ms = v.get("mode_stats") or {}
+    if "bt_z80" in ms:                      # mode bt for a Z80 guest: its translation cache
+        return [fmt_bt_z80(v["name"], ms["bt_z80"])]
     if "exits" not in ms:
         return []
     ht = v["host_time"] or 1e-9
