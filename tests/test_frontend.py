@@ -1,7 +1,6 @@
 """The pygame window frontend driven under SDL's dummy video driver: input
 map, hotkeys (F12 screenshot, F5/F7 state) and frame presentation."""
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np

@@ -18,7 +18,6 @@ import pytest
 
 from emu.vmm.spec import load_vm
 from emu.vmm.vmm import VMM
-from tests.conftest import ROOT
 
 try:
     import cores.x86  # noqa: F401

@@ -23,7 +23,6 @@ import gzip
 import json
 from functools import lru_cache
 
-import numpy as np
 import pytest
 
 from cores.x86 import X86
