@@ -514,7 +514,7 @@ def cmd_migrate(args) -> int:
         sent = sum(n for n, _ in rounds)
         print(f"migrated {args.vm} to {st['to']}: {len(rounds) - 1} pre-copy rounds + stop-and-copy, "
               f"{sent} pages ({sent * 4096 / (1 << 20):.1f} MiB of {st['ram'] / (1 << 20):.1f} MiB), "
-              f"{st['faults']} dirty-log faults, guest dirtying {st['dirty_rate'] / (1 << 20):.1f} MiB/s, "
+              f"guest dirtying {st['dirty_rate'] / (1 << 20):.1f} MiB/s, "
               f"total {st['total']:.2f} s, downtime "
               f"{st['downtime'] * 1e3:.1f} ms")
         print("  downtime from the pause (ms): " + ", ".join(f"{k} {v * 1e3:.1f}" for k, v in st["phases"].items())

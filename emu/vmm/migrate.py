@@ -7,14 +7,16 @@ NSDI 2005), in the manner of QEMU's ``-incoming`` and ``migrate``::
 
 The source sends the VM's description (the destination builds the same VM, paused,
 and checks the machine's fingerprint and memory layout), then all of its memory
-while it keeps running, then in rounds the memory it dirtied meanwhile
-(emu.vmm.migrate_dirty: the host CPU's page tables write-protected); when a round
-is small enough (or stops shrinking) it pauses the VM and sends the rest:
-the last dirty pages, the page tables, the CPU and device state (emu.savestate's
-capture, large device arrays as the pages that changed since the first round), the
-console's history and unread input.  The destination applies it and answers
-READY; the source sends COMMIT; the destination starts the VM and answers with
-the time of its first slice, and only then does the source drop its copy.
+while it keeps running, then in rounds the pages it changed meanwhile
+(emu.vmm.migrate_dirty: each page compared with the copy last sent); when a round
+is small enough (1 MiB), stops shrinking or 30 rounds have gone, it pauses the VM
+and sends the rest: the last changed pages, the page-table entries that changed,
+the CPU and device state (emu.savestate's capture, large device arrays as the pages
+that changed since the first round), the console's history and unread input.  The
+destination applies it and answers READY; the source sends COMMIT; the destination
+starts the VM and answers with the time of its first slice, and only then does the
+source drop its copy.  Downtime is measured from the source's pause to the start of
+that first slice (CLOCK_MONOTONIC, one clock for both processes on one host).
 
 Atomicity: until COMMIT is sent, any failure (a dropped connection, an error, a
 peer that speaks something else) resumes the VM on the source as it was and the
@@ -26,25 +28,24 @@ Guest time is emulated time (the CPU's cycle count), which travels in the state:
 a migrated guest sees no jump, and its output is the same as an unmigrated run's
 with the same inputs (tests/test_vmm_migrate.py).
 
-Modes: ``emulate`` and ``hw`` with nested paging (the dirty log is their page
-tables; under hw nested those are the EPT).  Mode trap and hw with shadow paging
-run the guest over the VMM's shadow tables, kvm over KVM's own: refused.
+Modes: ``emulate`` and ``hw`` (nested or shadow paging), whose VM state at every
+slice end is the machine's own (a save state's); the others (trap: the guest's
+registers stay on the host CPU between world switches; kvm, bt, pv) are refused
+in one line.
 """
 from __future__ import annotations
 
-import io
-import math
 import json
+import math
 import socket
 import struct
 import time
 
 import numpy as np
 
-from .. import abi
 from ..bus import FRAME
 from ..errors import EmuError
-from .migrate_dirty import Compared, DirtyLog, Units
+from .migrate_dirty import PageDiff, Units
 
 MAGIC = b"EMU-MIGRATE 1\n"
 HDR = struct.Struct("!4sQ")
@@ -55,6 +56,7 @@ MAX_ROUNDS = 30
 ROUND_GAP = 0.010               # host seconds the VM runs at least between rounds
 LARGE = 64 << 10                # device arrays from this size travel as page deltas
 TIMEOUT = 10.0
+MODES = ("emulate", "hw")       # at each slice end the VM's state is the machine's own
 
 
 class MigrateError(EmuError):
@@ -64,13 +66,12 @@ class MigrateError(EmuError):
 def supports(vm) -> str | None:
     """Why this VM's mode cannot be migrated live (None: it can)."""
     m = vm.mode
-    if m.name == "emulate" or (m.name == "hw" and getattr(m, "paging", "") == "nested"):
+    if m.name in MODES:
         if vm.machine.mem.host is None:
             return "it does not run on host frames"
         return None
-    mode = m.name + (f" with {m.paging} paging" if getattr(m, "paging", None) else "")
-    return (f"mode {mode} has no dirty log (its guest runs over tables the VMM does not "
-            f"write-protect); live migration supports modes emulate and hw with nested paging")
+    return (f"mode {m.name} keeps guest state outside the machine between slices (on the "
+            f"host CPU or in a translator); live migration supports modes {' and '.join(MODES)}")
 
 
 def parse_addr(text: str, listen: bool = False) -> tuple[str, int]:
@@ -205,7 +206,7 @@ class Wire:
             self.sock.settimeout(left)
             try:
                 data = self.sock.recv(1 << 20)
-            except socket.timeout:
+            except TimeoutError:
                 raise MigrateError("the peer did not answer in time") from None
             if not data:
                 raise MigrateError("the connection was closed")
@@ -292,7 +293,7 @@ class Outgoing:
         self.total = self.downtime = None
         self.phases = {}               # what the downtime went to (seconds from the pause)
         self.dirty_rate = None         # bytes per host second the guest dirtied after round 0
-        self.log = self.wire = None
+        self.diff = self.wire = None
         self.last_round = 0.0
         self.acked = -1                # the last round the destination has applied
         self.converged = False         # the rounds stopped shrinking: stop-and-copy next
@@ -305,8 +306,7 @@ class Outgoing:
         return {"vm": self.vm.name, "to": f"{self.host}:{self.port}", "state": self.state,
                 "error": self.error, "rounds": self.rounds, "total": self.total,
                 "downtime": self.downtime, "phases": self.phases, "dirty_rate": self.dirty_rate,
-                "faults": self.log.faults if self.log is not None else 0,
-                "ram": self.units.count * FRAME if self.log is not None else 0}
+                "ram": self.units.count * FRAME if self.diff is not None else 0}
 
     def start(self) -> None:
         try:
@@ -324,8 +324,7 @@ class Outgoing:
             self.wire.send_json(b"HELO", {"vm": _describe(self.vm), "layout": self.units.layout(),
                                           "fingerprint": fingerprint(self.vm.machine)})
             self.wire.expect(b"OKAY", 60.0)
-            self.log = DirtyLog(self.vm.machine, self.units)
-            self.compared = Compared(self.units)
+            self.diff = PageDiff(self.units)
             self._first_round()
         except (OSError, EmuError) as e:
             self._fail(e)
@@ -336,15 +335,14 @@ class Outgoing:
     def _send_units(self, units) -> None:
         for i in range(0, len(units), CHUNK):
             part = units[i:i + CHUNK]
-            self.wire.send(b"PAGE", _pages(part, self.units.read(part)))
+            self.wire.send(b"PAGE", _pages(part, self.diff.pages(part)))
 
     def _first_round(self) -> None:
         from ..savestate import capture
         t = time.perf_counter()
         m = self.vm.machine
-        self._send_units(np.arange(self.units.count))
-        self.compared.collect()
-        self.tables = {n: (sp.rpage.copy(), self._true_wpage(sp)) for n, sp in m.spaces.items()}
+        self._send_units(self.diff.collect())
+        self.tables = {n: (sp.rpage.copy(), sp.wpage.copy()) for n, sp in m.spaces.items()}
         _, arrays = capture(m, memory=False, tables=False)
         self.base = {k: v for k, v in arrays.items() if v.nbytes >= LARGE}
         tabs = {f"{t}page.{n}": m.mem.to_logical(tab) for n, (r, w) in self.tables.items()
@@ -354,14 +352,6 @@ class Outgoing:
         self.rounds.append([self.units.count, time.perf_counter() - t])
         self.last_round = self.first_done = time.monotonic()
         self.slices_at_round = self.vm.slices
-
-    def _true_wpage(self, sp):
-        """The VM's wpage without the log's write protection."""
-        w = sp.wpage.copy()
-        o = self.log.orig[sp]
-        armed = (o >= 0) & (w == abi.PAGE_MMIO)
-        w[armed] = o[armed]
-        return w
 
     def __call__(self, vmm, vm) -> None:
         if self.state != "precopy":
@@ -375,7 +365,7 @@ class Outgoing:
             if self.vm.slices == self.slices_at_round or time.monotonic() - self.last_round < ROUND_GAP:
                 return
             t = time.perf_counter()
-            dirty = np.union1d(self.log.collect(), self.compared.collect())
+            dirty = self.diff.collect()
             self._send_units(dirty)
             n = len(dirty)
             prev = self.rounds[-1][0]
@@ -400,32 +390,16 @@ class Outgoing:
             raise MigrateError(f"unexpected {kind.decode('latin-1')!r} message during the rounds")
 
     def _stop_and_copy(self) -> None:
-        import os
-        if os.environ.get("EMU_MIG_PROF"):
-            import cProfile
-            import pstats
-            import sys
-            pr = cProfile.Profile()
-            pr.enable()
-            try:
-                return self._stop_and_copy1()
-            finally:
-                pr.disable()
-                pstats.Stats(pr, stream=sys.stderr).sort_stats("tottime").print_stats(25)
-        return self._stop_and_copy1()
-
-    def _stop_and_copy1(self) -> None:
         from ..savestate import capture
         vm, m = self.vm, self.vm.machine
         t_pause = time.monotonic()
         vm.pause()
-        dirty = np.union1d(self.log.collect(rearm=False), self.compared.collect())
+        dirty = self.diff.collect()
         # what the guest dirtied while the rounds went on: rounds 1.. and the last set
         dirtied = sum(n for n, _ in self.rounds[1:]) + len(dirty)
         self.dirty_rate = dirtied * FRAME / max(1e-9, t_pause - self.first_done)
-        self.log.stop()
         self._send_units(dirty)
-        self.rounds.append([int(len(dirty)), time.monotonic() - t_pause])
+        self.rounds.append([len(dirty), time.monotonic() - t_pause])
         meta, arrays = capture(m, memory=False, tables=False)
         small, deltas = {}, {}
         for k, v in arrays.items():
@@ -474,8 +448,6 @@ class Outgoing:
             return
         self.finished = time.monotonic()
         self.state, self.error = "failed", str(e.strerror if isinstance(e, OSError) and e.strerror else e)
-        if self.log is not None:
-            self.log.stop()
         if self.was_running:
             self.vm.resume()
         if self.wire is not None:
@@ -597,20 +569,6 @@ class Incoming:
         self.wire.send_json(b"OKAY", {"vm": vm.name})
 
     def _final(self, payload) -> None:
-        import os
-        if os.environ.get("EMU_MIG_PROF"):
-            import cProfile
-            import pstats
-            pr = cProfile.Profile()
-            pr.enable()
-            try:
-                return self._final1(payload)
-            finally:
-                pr.disable()
-                pstats.Stats(pr, stream=self.out).sort_stats("cumulative").print_stats(30)
-        return self._final1(payload)
-
-    def _final1(self, payload) -> None:
         from ..savestate import apply
         phases = {"received": time.monotonic()}
         arrays, meta = _unnpz(payload)
