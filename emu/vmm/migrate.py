@@ -54,6 +54,7 @@ CHUNK = 1024                    # units per PAGE message
 STOP_UNITS = 256                # a round this small (1 MiB) goes to stop-and-copy
 MAX_ROUNDS = 30
 ROUND_GAP = 0.010               # host seconds the VM runs at least between rounds
+ACK_WAIT = 0.050                # converged: how long to wait for the last round's acknowledgement
 LARGE = 64 << 10                # device arrays from this size travel as page deltas
 TIMEOUT = 10.0
 MODES = ("emulate", "hw")       # at each slice end the VM's state is the machine's own
@@ -214,6 +215,8 @@ class Wire:
 
     def expect(self, want: bytes, timeout: float = TIMEOUT):
         kind, payload = self.recv(timeout)
+        while kind == b"SYNC" and want != b"SYNC":      # (a round's late acknowledgement)
+            kind, payload = self.recv(timeout)
         if kind == b"FAIL":
             raise MigrateError(f"the destination refused: {_json(payload).get('error', '?')}")
         if kind != want:
@@ -358,10 +361,11 @@ class Outgoing:
             return
         try:
             self._check_peer()
-            if self.converged:                   # once the destination has taken every round
+            if self.converged:
                 if self.acked == len(self.rounds) - 1:
-                    self._stop_and_copy()
-                return
+                    return self._stop_and_copy()     # (the destination has taken every round)
+                if time.monotonic() - self.last_round < ACK_WAIT:
+                    return                           # (else it lags: one more round meanwhile)
             if self.vm.slices == self.slices_at_round or time.monotonic() - self.last_round < ROUND_GAP:
                 return
             t = time.perf_counter()
