@@ -6,6 +6,7 @@
     emu vmm sensitive [--cpu strict]                   the sensitive-instruction checker
     emu vmm pause pmos-a | resume | reset NAME | save NAME FILE | restore NAME FILE
     emu vmm run --incoming 4444; emu vmm migrate pmos 127.0.0.1:4444   live migration
+    emu vmm table                                      the OS's benchmarks across the spectrum
 
 While ``emu vmm run`` runs, lines typed on its standard input go to one VM's
 console (``@NAME`` picks which) and ``/CMD`` lines are monitor commands
@@ -67,6 +68,8 @@ def add_parser(sub) -> None:
     r.add_argument("--until", action="append", default=[], metavar="VM:TEXT",
                    help="stop once VM's console has printed TEXT (all of them, if repeated)")
     vs.add_parser("ps", help="list the VMs of every running VMM")
+    from .table import add_parser as add_table
+    add_table(vs)
     c = vs.add_parser("sensitive", help="which x86 instructions trap, misbehave or are innocuous "
                       "when a guest kernel runs deprivileged (trap-and-emulate)")
     c.add_argument("--cpu", choices=("default", "strict"), default="default",
@@ -95,6 +98,9 @@ def main(args) -> int:
         return cmd_run(args)
     if args.vmm_cmd == "ps":
         return cmd_ps(args)
+    if args.vmm_cmd == "table":
+        from .table import main as table
+        return table(args)
     if args.vmm_cmd == "migrate":
         return cmd_migrate(args)
     if args.vmm_cmd == "sensitive":
