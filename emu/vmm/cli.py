@@ -525,5 +525,7 @@ def cmd_migrate(args) -> int:
               f"{st['downtime'] * 1e3:.1f} ms")
         print("  downtime from the pause (ms): " + ", ".join(f"{k} {v * 1e3:.1f}" for k, v in st["phases"].items())
               + f", first guest instruction {st['downtime'] * 1e3:.1f}")
+        if st.get("cpu"):
+            print("  CPU time on that path (ms): " + ", ".join(f"{k} {v * 1e3:.1f}" for k, v in st["cpu"].items()))
         return 0
     raise EmuError(f"no running VM named {args.vm!r}")

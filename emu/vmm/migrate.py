@@ -295,6 +295,8 @@ class Outgoing:
         self.t0 = time.monotonic()
         self.total = self.downtime = None
         self.phases = {}               # what the downtime went to (seconds from the pause)
+        self.cpu = {}                  # CPU seconds each side spent on it (a loaded host's wall
+                                       # time shows other work too)
         self.dirty_rate = None         # bytes per host second the guest dirtied after round 0
         self.diff = self.wire = None
         self.last_round = 0.0
@@ -308,7 +310,8 @@ class Outgoing:
     def status(self) -> dict:
         return {"vm": self.vm.name, "to": f"{self.host}:{self.port}", "state": self.state,
                 "error": self.error, "rounds": self.rounds, "total": self.total,
-                "downtime": self.downtime, "phases": self.phases, "dirty_rate": self.dirty_rate,
+                "downtime": self.downtime, "phases": self.phases, "cpu": self.cpu,
+                "dirty_rate": self.dirty_rate,
                 "ram": self.units.count * FRAME if self.diff is not None else 0}
 
     def start(self) -> None:
@@ -396,7 +399,7 @@ class Outgoing:
     def _stop_and_copy(self) -> None:
         from ..savestate import capture
         vm, m = self.vm, self.vm.machine
-        t_pause = time.monotonic()
+        t_pause, c_pause = time.monotonic(), time.process_time()
         vm.pause()
         dirty = self.diff.collect()
         # what the guest dirtied while the rounds went on: rounds 1.. and the last set
@@ -427,6 +430,7 @@ class Outgoing:
         self.phases["state"] = time.monotonic() - t_pause
         self.wire.send(b"FINL", payload)
         self.phases["sent"] = time.monotonic() - t_pause
+        self.cpu["source"] = time.process_time() - c_pause
         self.wire.expect(b"REDY")
         self.phases["ready"] = time.monotonic() - t_pause
         self.state = "committing"
@@ -440,7 +444,10 @@ class Outgoing:
             return
         self.downtime = float(st.get("first_slice", time.monotonic())) - t_pause
         for k, v in (st.get("phases") or {}).items():
-            self.phases[f"destination {k}"] = float(v) - t_pause
+            if k == "cpu":
+                self.cpu["destination"] = float(v)
+            else:
+                self.phases[f"destination {k}"] = float(v) - t_pause
         self.total = time.monotonic() - self.t0
         self.state, self.finished = "done", time.monotonic()
         self.wire.sock.close()
@@ -574,7 +581,7 @@ class Incoming:
 
     def _final(self, payload) -> None:
         from ..savestate import apply
-        phases = {"received": time.monotonic()}
+        phases, c0 = {"received": time.monotonic()}, time.process_time()
         arrays, meta = _unnpz(payload)
         m, vm = self.vm.machine, self.vm
         if meta is None or "migration" not in meta:
@@ -626,6 +633,7 @@ class Incoming:
 
         def first_slice(seconds):
             t = time.monotonic()
+            phases["cpu"] = time.process_time() - c0
             vm.mode.run = run
             try:
                 wire.send_json(b"STRT", {"first_slice": t, "phases": phases})
