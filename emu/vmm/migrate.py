@@ -170,9 +170,10 @@ class Wire:
         del self.buf[:HDR.size + n]
         return kind, payload
 
-    def poll(self) -> list:
-        """The whole messages that arrived (non-blocking)."""
-        out = []
+    def poll(self):
+        """The whole messages that arrived (non-blocking), one at a time: a handler that
+        takes the next ones itself (``recv``) keeps them in order."""
+        closed = False
         self.sock.setblocking(False)
         while True:
             try:
@@ -180,19 +181,13 @@ class Wire:
             except (BlockingIOError, InterruptedError):
                 break
             if not data:
-                msg = self._take()
-                if msg is None:
-                    raise MigrateError("the connection was closed")
-                out.append(msg)
-                return out + self._all()
+                closed = True
+                break
             self.buf += data
-        return out + self._all()
-
-    def _all(self) -> list:
-        out = []
         while (m := self._take()) is not None:
-            out.append(m)
-        return out
+            yield m
+        if closed:
+            raise MigrateError("the connection was closed")
 
     def recv(self, timeout: float = TIMEOUT):
         """The next message, waiting for it (blocking)."""
