@@ -12,8 +12,8 @@ to each page faulting): making a RAM page of ``wpage`` PAGE_MMIO turns its write
 into MMIO write exits, and the x86 core reports only the *first* MMIO write of an
 instruction (none of those an interrupt or exception entry makes, emu.debugger says
 so too), so a far call's second push, an interrupt frame or a string move's last
-bytes would be lost: the PM OS panicked within a second of it (the tests keep that
-check).  Comparing costs the guest nothing (no exits, its emulated time untouched)
+bytes would be lost: the PM OS panicked within a second of it; and the exits changed
+the guest's cycle count, so its emulated time drifted.  Comparing costs the guest nothing (no exits, its emulated time untouched)
 and sees every writer: the CPU, DMA, and device models that write their own RAM
 (the VGA's planes) directly.
 """
