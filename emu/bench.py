@@ -3,8 +3,10 @@
 Per core (a core package may provide ``bench.py`` with ``bench(seconds) -> dict``
 running a mixed workload with no exits): guest MIPS.
 Per machine: headless frames per second and the multiple of real time, the
-cold start (empty Numba cache: JIT compile included) and warm start (cache
-filled) to the first frame, each measured in a fresh Python process.
+cold start (empty Numba cache) to the first frame, run by the first tier
+(emu.tier) as ``emu run`` does, and to full speed (the background compile done
+and switched to), and the warm start (cache filled) to the first frame, each
+measured in a fresh Python process.
 The project's OS (``--only os``): host time from power-on to its shell prompt,
 and its compute benchmark's speed inside the guest.
 """
@@ -34,22 +36,53 @@ m.step_frame(1)
 print(time.perf_counter() - t)
 """
 
+# a first start as ``emu run`` makes it (emu.tier): the first frame from the Python
+# tier, then frames on until the background compile has switched the run over
+COLD_SNIPPET = """
+import json, sys, time
+t = time.perf_counter()
+from emu import tier
+from emu.machine import Machine
+m = Machine.load(sys.argv[1], headless=True)
+m.tier = tier.start(m, {"machine": sys.argv[1], "media": [], "ram_size": None})
+m.step_frame(1)
+first = time.perf_counter() - t
+while m.tier is not None and m.tier.done is None:
+    m.step_frame(1)
+print(json.dumps({"first": first, "full": time.perf_counter() - t, "tiered": m.tier is not None}))
+"""
 
-def _start_time(machine: str, cache_dir: str | None) -> float | None:
+
+def _env(cache_dir):
     env = dict(os.environ, NUMBA_NUM_THREADS="1", SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+    env.pop("EMU_TIER", None)
     if cache_dir:
         env["NUMBA_CACHE_DIR"] = cache_dir
+    return env
+
+
+def _start_time(machine: str, cache_dir: str | None) -> float | None:
     r = subprocess.run([sys.executable, "-c", START_SNIPPET, machine], capture_output=True,
-                       text=True, env=env)
+                       text=True, env=_env(cache_dir))
     if r.returncode:
         return None
     return float(r.stdout.strip().splitlines()[-1])
 
 
+def _cold_start(machine: str) -> dict | None:
+    """A first start with an empty cache: seconds to the first frame and to full speed."""
+    import json
+    with tempfile.TemporaryDirectory() as cold_cache:
+        r = subprocess.run([sys.executable, "-c", COLD_SNIPPET, machine], capture_output=True,
+                           text=True, env=_env(cold_cache))
+    if r.returncode:
+        return None
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def bench_machine(name: str, seconds: float) -> dict:
     from .machine import Machine
-    with tempfile.TemporaryDirectory() as cold_cache:
-        cold = _start_time(name, cold_cache)
+    cold = _cold_start(name) or {}
     _start_time(name, None)             # fill the default cache (a source change starts a new one)
     warm = _start_time(name, None)
     m = Machine.load(name)
@@ -62,8 +95,8 @@ def bench_machine(name: str, seconds: float) -> dict:
     dt = time.perf_counter() - t0
     fps = frames / dt
     insns = sum(int(c.state[abi.S_INSNS]) for c in m.cpu_list) - insns0
-    return {"fps": fps, "realtime": fps * m.frame_period, "cold_start_s": cold,
-            "warm_start_s": warm, "guest_mips": insns / dt / 1e6}
+    return {"fps": fps, "realtime": fps * m.frame_period, "cold_start_s": cold.get("first"),
+            "full_speed_s": cold.get("full"), "warm_start_s": warm, "guest_mips": insns / dt / 1e6}
 
 
 def _shell_command(out, feed, run_until, line: bytes, seconds: float):
@@ -127,7 +160,7 @@ def bench_exits(core: str, seconds: float) -> dict:
         mem = flat_memory(16, cls.page_bits, space_bits=cls.address_bits)
         mem[0][at:at + len(code)] = np.frombuffer(code, np.uint8)
         c.set_registers(**regs)
-        st = c.state
+        st, sv = c.state, c.sv
         device = {0x40: 0x5A}.get                  # the "device": a Python lookup
         type(c).run(st, mem, 10)                   # compile
         run = compiled_entry(type(c).run, st, mem, 1)   # as the scheduler calls it
@@ -135,9 +168,9 @@ def bench_exits(core: str, seconds: float) -> dict:
         while time.perf_counter() - t0 < seconds / 4:
             for _ in range(1000):
                 r = run(st, mem, 1000 if kind == "exit" else 1)
-                if r == abi.EXIT_IO_IN:
-                    st[abi.S_EXIT_DATA] = device(int(st[abi.S_EXIT_ADDR]) & 0xFF, 0xFF)
-                    st[abi.S_PENDING] = 1
+                if r == abi.EXIT_IO_IN:               # as Scheduler.dispatch answers it
+                    sv[abi.S_EXIT_DATA] = device(sv[abi.S_EXIT_ADDR] & 0xFF, 0xFF)
+                    sv[abi.S_PENDING] = 1
             n += 1000
         per = (time.perf_counter() - t0) / n
         out[f"{kind}_ns"] = per * 1e9        # one run() call ending in the exit, the answer given
@@ -160,6 +193,31 @@ def bench_idle(machine: str, seconds: float, media=None) -> float:
             d = nxt - time.perf_counter()
             if d > 0:
                 time.sleep(d)
+        return 100.0 * (time.process_time() - c0) / (time.perf_counter() - t0)
+    finally:
+        m.shutdown()
+
+
+def bench_idle_window(machine: str, seconds: float, media=None) -> float:
+    """The same in the window, as ``emu run`` shows it (drawing, its default rewind
+    history, event polling and pacing included; SDL's dummy video driver when there
+    is no display)."""
+    import argparse
+
+    from .frontend import run_window
+    from .machine import Machine
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    m = Machine.load(machine, media)
+    try:
+        m.run_for(3.0)
+        args = argparse.Namespace(scale=None, state=None, rewind=None, frames=None, seconds=1.0,
+                                  unthrottled=False)
+        run_window(m, args)                       # (pygame's first import and start-up)
+        args.seconds = seconds
+        t0, c0 = time.perf_counter(), time.process_time()
+        run_window(m, args)
         return 100.0 * (time.process_time() - c0) / (time.perf_counter() - t0)
     finally:
         m.shutdown()
@@ -211,7 +269,9 @@ NANOBENCHES = ("syscall", "inout", "cr3", "pte", "pagefault", "divzero", "callre
 
 MODES_BENCHED = (("trap", {"mode": "trap"}, "strict", "nested"),
                  ("hw-nested", {"mode": "hw"}, "default", "nested"),
-                 ("hw-shadow", {"mode": "hw", "paging": "shadow"}, "default", "shadow"))
+                 ("hw-shadow", {"mode": "hw", "paging": "shadow"}, "default", "shadow"),
+                 ("pv", {"mode": "pv", "file": "pmos-pv.yaml"}, "default", "nested"),
+                 ("bt", {"mode": "bt"}, "default", "nested"))
 
 
 def bench_modes() -> dict:
@@ -220,8 +280,12 @@ def bench_modes() -> dict:
     per command, the slowdown against bare pc, and the VMM's exits the command took
     (measured by emu.vmm.table, which `emu vmm table` prints for every mode)."""
     from .vmm.table import DEFAULTS, ROWS, Row, measure
-    rows = [ROWS[0]] + [Row(key, over["mode"], dict(over, paging=paging), cpu=cpu)
-                        for key, over, cpu, paging in MODES_BENCHED]
+    rows = [ROWS[0]]
+    for key, over, cpu, paging in MODES_BENCHED:
+        over = dict(over, paging=paging)
+        vm_file = over.pop("file", "pmos.yaml")             # (pv: the PV build, os-pv.img)
+        image = next((r.image for r in ROWS if r.vm_file == vm_file), ROWS[0].image)
+        rows.append(Row(key, over["mode"], over, cpu=cpu, vm_file=vm_file, image=image))
     t = measure(rows, NANOBENCHES, DEFAULTS)
     res = {}
     for name in NANOBENCHES:
@@ -231,6 +295,43 @@ def bench_modes() -> dict:
             x = t[key].get(name)
             res[name][key] = {"s": x["s"], "slowdown": x["s"] / bare, "exits": x["exits"]} if x else \
                 {"s": math.nan, "slowdown": math.nan, "exits": -1}
+    return res
+
+
+def bench_bt_z80(programs=("filetest", "hello", "args one two", "dir")) -> dict:
+    """The CP/M system under mode bt (its Z80 code translated into x86 code that the
+    host CPU runs) against the same system under emulate (the VMM's Z80 core), side
+    by side in one VMM: host seconds each VM spent on each command (after a warm-up
+    round that translates and compiles), and the slowdown of bt."""
+    from .config import PROJECT_ROOT
+    from .vmm.spec import load_vm
+    from .vmm.vmm import VMM
+    vmdir = PROJECT_ROOT / "machines" / "vm"
+    v = VMM(64 << 20)
+    res = {}
+    try:
+        vms = {k: v.add(load_vm(vmdir / "cpm.yaml", {"name": f"cpm-{k}", "mode": k}))
+               for k in ("emulate", "bt")}
+        v.run_until(lambda _: all(vm.console.output.endswith(b"A>") for vm in vms.values()), 120)
+        for rnd in range(2):                         # the second round counts
+            for line in programs:
+                row = {}
+                for k, vm in vms.items():
+                    h0, n = vm.host_time, len(vm.console.output)
+                    vm.console.feed(line.encode() + b"\r")
+                    least = n + len(line) + 2            # (the echo, then the next prompt)
+                    if not v.run_until(lambda _, vm=vm, least=least: len(vm.console.output) > least
+                                       and vm.console.output.endswith(b"A>"), 600):
+                        raise RuntimeError(f"{vm.name}: {line!r} did not finish")
+                    row[k] = vm.host_time - h0
+                row["slowdown"] = row["bt"] / row["emulate"] if row["emulate"] else 0.0
+                res[line] = row
+        total_e = sum(r["emulate"] for r in res.values())
+        total_b = sum(r["bt"] for r in res.values())
+        res["total"] = {"emulate": total_e, "bt": total_b, "slowdown": total_b / total_e if total_e else 0.0}
+        res["stats"] = vms["bt"].mode.stats()["bt_z80"]
+    finally:
+        v.shutdown()
     return res
 
 
@@ -282,11 +383,11 @@ def _main(args, results) -> int:
             print(f"  {f.stem:8s} failed: {e}")
             continue
         results["machines"][f.stem] = r
-        cold = f"{r['cold_start_s']:.2f}s" if r["cold_start_s"] is not None else "n/a"
-        warm = f"{r['warm_start_s']:.2f}s" if r["warm_start_s"] is not None else "n/a"
+        cold, full, warm = (f"{r[k]:.2f}s" if r[k] is not None else "n/a"
+                            for k in ("cold_start_s", "full_speed_s", "warm_start_s"))
         print(f"  {f.stem:8s} {r['fps']:9.1f} fps  {r['realtime']:7.1f}x real time  "
-              f"{r['guest_mips']:7.1f} guest MIPS  cold start (JIT) {cold}  warm start {warm}",
-              flush=True)
+              f"{r['guest_mips']:7.1f} guest MIPS  cold start {cold} (first tier; compiled code "
+              f"after {full})  warm start {warm}", flush=True)
     if not only or "os" in only:
         try:
             r = bench_os()
@@ -308,7 +409,7 @@ def _main(args, results) -> int:
     idle = [(n, md) for n, md in (("cpm", None), ("pc", None), ("sms", None))
             if not only or n in only or "idle" in only]
     if idle:
-        print("idle cost (paced to real time at the prompt / wait loop, headless):")
+        print("idle cost (paced to real time at the prompt / wait loop; headless, and in the window):")
     for name, media in idle:
         try:
             pct = bench_idle(name, max(2.0, args.seconds))
@@ -316,7 +417,23 @@ def _main(args, results) -> int:
             print(f"  {name:8s} failed: {e}")
             continue
         results["idle"][name] = pct
-        print(f"  {name:8s} {pct:5.1f}% of one host core", flush=True)
+        line = f"  {name:8s} {pct:5.1f}% of one host core"
+        if name != "cpm":                              # (cpm's console is the terminal)
+            try:
+                win = bench_idle_window(name, max(2.0, args.seconds))
+                results["idle"][f"{name}_window"] = win
+                line += f", {win:5.1f}% in the window"
+            except Exception as e:
+                line += f", in the window: failed: {e}"
+        print(line, flush=True)
+    if only and ("vmm" in only or "bt-z80" in only):
+        r = bench_bt_z80()
+        results["bt_z80"] = r
+        print("vmm mode bt, Z80 on x86: host seconds per CP/M command, bt against emulate (one VMM)")
+        for line, x in r.items():
+            if line != "stats":
+                print(f"  {line:14s} emulate {x['emulate']:7.3f} s  bt {x['bt']:7.3f} s  "
+                      f"slowdown {x['slowdown']:6.1f}x", flush=True)
     if only and "vmm" in only:
         r = bench_vmm()
         results["vmm"] = r

@@ -110,7 +110,7 @@ class StdioBackend(Backend):
                 signal.signal(signal.SIGTERM, _terminate)
 
     def write(self, data):
-        guest_output()
+        guest_output(data if isinstance(data, str) else data.decode("latin-1"))
         self.out.write(data)
 
     def flush(self):

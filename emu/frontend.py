@@ -47,6 +47,10 @@ def run(args) -> int:
             m.replayer = Replayer(m, args.replay, state=state_file if state_file and Path(state_file).exists()
                                   else None)
             args.frames, args.seconds, args.type = m.replayer.frames, None, None
+        if not headless:                  # a first start runs the first tier (emu.tier)
+            from . import tier
+            m.tier = tier.start(m, {"machine": args.machine, "media": [str(p) for p in args.media or ()],
+                                    "ram_size": getattr(args, "ram", None)})
         with compile_notice(lambda: m.frame > 0 or m.cpu.cycles > 0):
             if args.type:
                 m.type(args.type.encode().decode("unicode_escape"))
@@ -68,6 +72,8 @@ def run(args) -> int:
                 run_window(m, args)
     finally:
         m.shutdown()
+        if m.tier is not None:
+            m.tier.stop()
         if args.wav:
             m.audio.save_wav(args.wav)
         if recorder is not None:
@@ -202,11 +208,15 @@ def run_window(m: Machine, args) -> None:
     running = True
     limit = args.frames or (round(args.seconds / m.frame_period) if args.seconds else None)
     shown = 0
+    surf = drawn = None               # the window's picture: redrawn only when the screen changed
+    exposed = getattr(pygame, "WINDOWEXPOSED", pygame.VIDEOEXPOSE)
     while running and not m.stop_requested and (limit is None or shown < limit):
         shown += 1
         for ev in pygame.event.get():
             if ev.type == pygame.QUIT:
                 running = False
+            elif ev.type in (exposed, pygame.VIDEOEXPOSE):
+                drawn = None
             elif ev.type in (pygame.KEYDOWN, pygame.KEYUP):
                 down = ev.type == pygame.KEYDOWN
                 if down and ev.key == pygame.K_ESCAPE:
@@ -249,10 +259,16 @@ def run_window(m: Machine, args) -> None:
             m.step_frame(4 if fast else 1)
         if (scr.width, scr.height) != (win.get_width() // scale, win.get_height() // scale):
             win = pygame.display.set_mode((scr.width * scale, scr.height * scale))
-        surf = pygame.Surface((scr.width, scr.height), depth=32)
-        pygame.surfarray.blit_array(surf, np.ascontiguousarray(scr.framebuffer.T))
-        pygame.transform.scale(surf, win.get_size(), win)
-        pygame.display.flip()
+            drawn = None
+        fb = scr.framebuffer
+        if drawn is None or (drawn != scr.version if scr.tracked else
+                             drawn.shape != fb.shape or not np.array_equal(drawn, fb)):
+            if surf is None or surf.get_size() != (scr.width, scr.height):
+                surf = pygame.Surface((scr.width, scr.height), depth=32)
+            pygame.surfarray.blit_array(surf, fb.T)
+            pygame.transform.scale(surf, win.get_size(), win)
+            pygame.display.flip()
+            drawn = scr.version if scr.tracked else fb.copy()
         if not (fast or args.unthrottled):
             clock.tick(scr.refresh)
     pygame.quit()

@@ -5,8 +5,8 @@ compiled code crosses files (a machine driver inlines a core's ``run``), so an
 edited core could leave a driver running stale machine code.  The cache
 directory is therefore keyed by a fingerprint of the *contents* of the files
 compiled code can depend on: every file of the in-tree cores, emu/abi.py, each
-framework file that mentions numba and the modules of its own package that it
-imports (a machine driver's state layout).  An edit there starts a fresh cache;
+framework file that defines compiled functions (``@njit``) and the modules of its
+own package that it imports (a machine driver's state layout).  An edit there starts a fresh cache;
 edits elsewhere (the CLI, the VMM, device models in Python), reinstalls and
 checkouts that leave the bytes alone keep it warm.
 """
@@ -53,11 +53,14 @@ def _module_files(path: Path, text: str) -> list[Path]:
     return out
 
 
+_COMPILED = re.compile(rb"^\s*@njit|=\s*njit\(", re.MULTILINE)   # a file that defines compiled code
+
+
 def fingerprint() -> str:
     texts = {p: p.read_bytes() for top in ("emu", "cores") for p in (ROOT / top).rglob("*.py")}
     need = {p for p in texts if p.is_relative_to(ROOT / "cores")} | {ROOT / "emu" / "abi.py"}
     for p, t in texts.items():
-        if b"numba" in t and p.name != "jitcache.py" and p.is_relative_to(ROOT / "emu"):
+        if _COMPILED.search(t) and p.is_relative_to(ROOT / "emu"):
             need.add(p)
             need.update(f.resolve() for f in _module_files(p, t.decode("utf-8", "replace"))
                         if f.resolve().parent == p.parent)
@@ -91,12 +94,29 @@ _notice_lock = threading.Lock()
 _notice = None          # the notice shown now: {"out", "t0", "done"} (see guest_output)
 
 
-def guest_output() -> None:
+_line_start = True      # the terminal's cursor is at the start of a line (see notice)
+
+
+def guest_output(text: str = "") -> None:
     """Called by everything that echoes guest output to the terminal, before it
-    writes: a compile notice on screen gets its closing line first, so the line
-    stands on its own instead of after the guest's prompt (``A>emu: compiled``)."""
+    writes ``text``: a compile notice on screen gets its closing line first, so the
+    line stands on its own instead of after the guest's prompt (``A>emu: compiled``)."""
+    global _line_start
     if _notice is not None:
         _finish_notice()
+    if text:
+        _line_start = text[-1] in "\r\n"
+
+
+def notice(msg: str, out=None) -> None:
+    """One line for the user on stderr, on a line of its own even when the guest's
+    output stopped mid-line (its prompt); CR LF, as the terminal may be raw."""
+    global _line_start
+    out = out or sys.stderr
+    with _notice_lock:
+        out.write(("" if _line_start else "\r\n") + msg + "\r\n")
+        out.flush()
+        _line_start = True
 
 
 def _finish_notice():

@@ -85,6 +85,7 @@ class Machine:
         self.request_reset = False     # set by devices: reset the CPUs at the end of the frame
         self.rewinder = None           # emu.rewind.Rewind once enable_rewind() is called
         self.replayer = None           # emu.record.Replayer: a recording's input, frame by frame
+        self.tier = None               # emu.tier.Background while the first tier runs
         self.a20_gates = {}            # device name -> its A20 gate output (see set_a20)
         self.log = []                  # one line per notable event (a CPU shutdown ...)
         self.frame = 0
@@ -310,11 +311,25 @@ class Machine:
             self.frame += 1
             if self.rewinder is not None:
                 self.rewinder.tick()
+            if self.tier is not None:
+                self.tier.poll()
             if self.request_reset:
                 self.request_reset = False
                 self.reset_cpu()
             if self.stop_requested:
                 break
+
+    def compiled_functions(self) -> list:
+        """The large compiled functions this machine runs: its cores' ``run`` and its
+        frame driver's loop (``COMPILED``).  Whether they are in Numba's cache decides
+        a first start (emu.tier)."""
+        fns = [type(c).run for c in self.cpu_list]
+        return fns + list(getattr(self.frame_driver, "COMPILED", ()))
+
+    def warm_up(self) -> None:
+        """Compile (or load from the cache) what running this machine needs: two
+        frames, in this throwaway machine (media are not written back)."""
+        self.step_frame(2)
 
     def run_for(self, seconds: float) -> None:
         self.step_frame(max(1, round(seconds / self.frame_period)))

@@ -44,7 +44,8 @@ class _Delta:
         self.dtype, self.shape = old.dtype, old.shape
         po = _pages(old)
         self.full = new is None or new.shape != old.shape or new.dtype != old.dtype
-        self.idx = np.arange(len(po)) if self.full else np.flatnonzero((po != _pages(new)).any(axis=1))
+        self.idx = (np.arange(len(po)) if self.full else    # (compared 8 bytes at a time)
+                    np.flatnonzero((po.view(np.uint64) != _pages(new).view(np.uint64)).any(axis=1)))
         self.data = po[self.idx].copy()
 
     @property

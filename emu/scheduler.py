@@ -133,7 +133,7 @@ class Scheduler:
     def run_cpu(self, cpu) -> None:
         m = self.machine
         space = m.spaces[cpu.name]
-        mem, state = space.mem, cpu.state
+        mem, state, sv = space.mem, cpu.state, cpu.sv
         run = self._run_entry(cpu, mem)
         dispatch = self.dispatch
         clock = cpu.clock_hz
@@ -141,12 +141,12 @@ class Scheduler:
         self.halted[cpu.name] = False
         try:
             while True:
-                budget = int(self.slice_end * clock) - int(state[S_CYCLES])
+                budget = int(self.slice_end * clock) - sv[S_CYCLES]
                 if budget <= 0:
                     return
                 reason = run(state, mem, budget)
                 self.halted[cpu.name] = reason == abi.EXIT_HLT
-                if state[S_IOLOG_COUNT]:
+                if sv[S_IOLOG_COUNT]:
                     space.drain_iolog(state)
                 if reason:                                             # not EXIT_BUDGET
                     dispatch(cpu, space, reason)
@@ -169,22 +169,22 @@ class Scheduler:
 
     def dispatch(self, cpu, space, reason: int) -> None:
         """Handle one exit (KVM-style).  Read exits store the answer for the restart."""
-        state = cpu.state
+        sv = cpu.sv                        # (Python ints: see Core.sv)
         if reason == abi.EXIT_IO_IN:
-            state[S_EXIT_DATA] = space.io_read(int(state[S_EXIT_ADDR]), int(state[S_EXIT_SIZE]))
-            state[S_PENDING] = 1
+            sv[S_EXIT_DATA] = space.io_read(sv[S_EXIT_ADDR], sv[S_EXIT_SIZE])
+            sv[S_PENDING] = 1
         elif reason == abi.EXIT_IO_OUT:
-            space.io_write(int(state[S_EXIT_ADDR]), int(state[S_EXIT_DATA]), int(state[S_EXIT_SIZE]))
+            space.io_write(sv[S_EXIT_ADDR], sv[S_EXIT_DATA], sv[S_EXIT_SIZE])
         elif reason == abi.EXIT_MMIO_READ:
-            state[S_EXIT_DATA] = space.mmio_read(int(state[S_EXIT_ADDR]), int(state[S_EXIT_SIZE]))
-            state[S_PENDING] = 1
+            sv[S_EXIT_DATA] = space.mmio_read(sv[S_EXIT_ADDR], sv[S_EXIT_SIZE])
+            sv[S_PENDING] = 1
         elif reason == abi.EXIT_MMIO_WRITE:
-            space.mmio_write(int(state[S_EXIT_ADDR]), int(state[S_EXIT_DATA]), int(state[S_EXIT_SIZE]))
+            space.mmio_write(sv[S_EXIT_ADDR], sv[S_EXIT_DATA], sv[S_EXIT_SIZE])
         elif reason == abi.EXIT_HLT:
             # idle until the end of the slice: a device event may raise an interrupt
             target = int(self.slice_end * cpu.clock_hz)
-            if state[S_CYCLES] < target:
-                state[S_CYCLES] = target
+            if sv[S_CYCLES] < target:
+                sv[S_CYCLES] = target
         elif reason == abi.EXIT_IRQ_ACK:
             self.machine.irq_acknowledged(cpu)
         elif reason == abi.EXIT_SHUTDOWN:
@@ -192,9 +192,9 @@ class Scheduler:
         elif reason == abi.EXIT_IOLOG_FULL:
             pass
         elif reason == abi.EXIT_BREAKPOINT:
-            self.machine.stop_requested = f"breakpoint at {int(state[abi.S_BREAK]):X}"
+            self.machine.stop_requested = f"breakpoint at {sv[abi.S_BREAK]:X}"
         elif reason == abi.EXIT_STOP:
-            state[abi.S_STOP] = 0
+            sv[abi.S_STOP] = 0
             self.machine.stop_requested = self.machine.stop_requested or "stop"
         elif reason in (abi.EXIT_PRIVILEGED, abi.EXIT_EXCEPTION) and self.vmm_handler \
                 and self.vmm_handler(cpu, reason):

@@ -14,6 +14,9 @@ class Screen:
         self.width, self.height = spec.width, spec.height
         self.refresh, self.scale = spec.refresh, spec.scale
         self.framebuffer = np.zeros((spec.height, spec.width), dtype=np.uint32)
+        # a device that draws the frame in Python may say when it did (``tracked``,
+        # ``version`` bumped per drawing), so the window need not compare frames
+        self.tracked, self.version = False, 0
 
     def resize(self, width: int, height: int) -> None:
         if (width, height) != (self.width, self.height):

@@ -107,7 +107,8 @@ def test_cli_runs_the_whole_spectrum_in_one_vmm_and_refuses_a_bad_paging(tmp_pat
     scenario's strict host CPU) and under hw with nested and with shadow paging."""
     r = run_cli("vmm", "run", "machines/vm/spectrum.yaml", "--unthrottled", "--stats",
                 "--console", "none", "--until", "cpm:A>", "--until", "pmos-trap:$ ",
-                "--until", "pmos-ept:$ ", "--until", "pmos-spt:$ ", "--seconds", "150")
+                "--until", "pmos-ept:$ ", "--until", "pmos-spt:$ ", "--until", "pmos-bt:$ ",
+                "--seconds", "150")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     for vm, label in (("pmos-trap", "trap"), ("pmos-ept", "hw (nested paging)"),
@@ -115,6 +116,7 @@ def test_cli_runs_the_whole_spectrum_in_one_vmm_and_refuses_a_bad_paging(tmp_pat
         line = next(ln for ln in lines if ln.startswith(f"{vm}: {label} exits per second"))
         assert re.search(r"(gp|I/O instruction \(30\)) \d+/s", line), line
     assert not [ln for ln in lines if "first misbehaving" in ln]     # strict: trap is complete
+    assert any(ln.startswith("pmos-bt: bt: ") for ln in lines)       # binary translation beside them
     bad = tmp_path / "bad.yaml"
     bad.write_text("vm: bad\nmachine: pc\nmode: hw\npaging: sideways\n")
     with pytest.raises(ConfigError, match="paging: must be nested or shadow"):

@@ -18,7 +18,7 @@ class DebugPort(Device):
     def io_write(self, port, value, size):
         self.text += chr(value & 0xFF)
         if self.echo or self.machine.echo_console:
-            guest_output()
+            guest_output(chr(value & 0xFF))
             sys.stderr.write(chr(value & 0xFF))
 
     def io_read(self, port, size):

@@ -69,7 +69,7 @@ class SerialConsole(Device):
             self.text += ch
             sink = self.out or (sys.stdout if self.machine.echo_console else None)
             if sink is not None:
-                guest_output()
+                guest_output(ch)
                 sink.write(ch)
                 sink.flush()
 

@@ -612,8 +612,10 @@ class Vga(Device):
         width, lines = max(8, min(width, 2048)), max(1, min(lines, 1024))
         scr.resize(width, lines)
         fb = scr.framebuffer
+        scr.tracked = True                            # (each drawing below bumps scr.version)
         if not self.attr_index & 0x20:                # palette address source: display off
             fb[:] = self.dac_rgb()[int(self.attr[0x11]) & self.pel_mask]
+            scr.version += 1
             return
         size, wrap, stride = self._geometry()
         dbl = 1 if self.crtc[9] & 0x80 else 0
@@ -641,15 +643,18 @@ class Vga(Device):
             if drawn is None or drawn[0] != key or not np.array_equal(self.vram, drawn[1]):
                 render_text(fb, self.vram, geo, colours, fa, fb_)
                 scr.text_source = (key, self.vram.copy())
+                scr.version += 1
         elif self.attr[0x10] & 0x40:
             geo = np.array([width // 8, lines, maxscan * (dbl + 1), start, stride, size, wrap,
                             self.pel_mask], dtype=np.int64)
             render_256(fb, self.vram, geo, dac)
+            scr.version += 1
         else:
             half = 1 if self.seq[1] & 8 else 0
             geo = np.array([width // (16 if half else 8), lines, maxscan * (dbl + 1), start,
                             stride, size, wrap, int(self.attr[0x12]) & 0xF, half], dtype=np.int64)
             render_planar(fb, self.vram, geo, self.attr_colours(dac))
+            scr.version += 1
 
     # ---- helpers for scripts and tests ------------------------------------------
     def text_lines(self) -> list[str]:

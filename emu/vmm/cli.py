@@ -148,10 +148,23 @@ def fmt_stats(st) -> str:
     return "\n".join(rows)
 
 
+def fmt_bt_z80(name: str, b: dict) -> str:
+    """Mode bt (Z80 code translated into x86 code): the translation cache and callouts."""
+    hit = f"{100 * b['hit_rate']:.2f}%" if b["hit_rate"] is not None else "-"
+    ops = ", ".join(f"{k} {n}" for k, n in sorted(b["interp_ops"].items(), key=lambda kv: -kv[1])[:6])
+    return (f"{name}: bt (Z80 on x86): {b['blocks_translated']} blocks translated, cache "
+            f"{b['tc_used']} of {b['tc_size']} bytes ({b['blocks_live']} blocks), hit rate {hit}, "
+            f"{b['callouts_per_s']:.0f} callouts/s ({b['misses']} misses, {b['out']} OUT, {b['interp']} on the Z80 "
+            f"model [{ops or '-'}], {b['smc']} code stores), {b['invalidations']} blocks invalidated, "
+            f"{b['flushes']} flushes; {b['insns_translated_code']} instructions ran as x86 code")
+
+
 def fmt_mode_stats(v) -> list:
     """Mode trap: the VMM's own exits per host second by reason, the share of guest
     instructions the host CPU ran itself, the shadows; the lockstep report."""
     ms = v.get("mode_stats") or {}
+    if "bt_z80" in ms:                      # mode bt for a Z80 guest: its translation cache
+        return [fmt_bt_z80(v["name"], ms["bt_z80"])]
     if "exits" not in ms:
         return []
     ht = v["host_time"] or 1e-9
@@ -161,6 +174,9 @@ def fmt_mode_stats(v) -> list:
     if "kvm_runs" in ms:                    # mode kvm: the host's own VT-x
         out.append(f"{v['name']}: {ms['kvm_runs']} KVM_RUN calls, {ms['us_per_run']:.1f} us each, "
                    f"{ms['slots']} memory slots")
+    if "hypercalls" in ms:                  # mode pv: hypercalls by number, ring notifications
+        out.extend(fmt_pv_stats(v["name"], ms, ht))
+        return out
     if "native_insns" not in ms:
         return out
     n = ms["native_insns"] + ms["emulated_insns"]
@@ -173,12 +189,39 @@ def fmt_mode_stats(v) -> list:
                  f"pages write-protected, {sh.get('hidden', 0)} hidden faults, {sh.get('guest', 0)} "
                  f"guest faults, {sh.get('pt-update', 0)} page-table updates")
     out.append(line)
+    bt = ms.get("bt")
+    if bt:                                  # mode bt (x86): the translation cache
+        out.append(f"{v['name']}: bt: {bt['blocks']} blocks translated, cache {bt['tc_bytes']} of "
+                   f"{bt['tc_size']} bytes ({bt['cached_blocks']} blocks), hit rate "
+                   f"{100 * bt['hit_rate']:.1f}%, {bt['chained']} exits chained, "
+                   f"{bt['callouts_per_s']:.0f} callouts/s ("
+                   + (", ".join(f"{k} {n}" for k, n in bt["callout_by_insn"].items()) or "-")
+                   + f"), {bt['invalidations']} blocks invalidated, {bt['flushes']} flushes")
     r = ms.get("report")
     if r:
         out.append(f"{v['name']}: first misbehaving sensitive instruction: {r['instruction']} at "
                    f"{r['cs']:04X}:{r['eip']:08X} ({r['bytes']}), after {r['insns']} guest instructions: "
                    f"{r['difference']} (guest's own CPU vs deprivileged)")
     return out
+
+
+def fmt_pv_stats(name, ms, ht) -> list:
+    """Mode pv: hypercalls per host second by number, ring notifications and events."""
+    from .pv_abi import HC_NAMES
+    num = {n: i for i, n in enumerate(HC_NAMES)}
+
+    def rates(d):
+        return ", ".join(f"{k} {n / ht:.0f}/s" for k, n in d.items()) or "-"
+    hc = ", ".join(f"{num.get(k, '-')} {k} {n / ht:.0f}/s"
+                   for k, n in sorted(ms["hypercalls"].items(), key=lambda kv: -kv[1]))
+    carried = ", ".join(f"{k} {n}" for k, n in ms["ring_bytes"].items())
+    sh = ms["shadow"]
+    return [f"{name}: hypercalls per second by number: {hc or '-'}",
+            (f"{name}: ring notifications (guest to VMM): {rates(ms['notifications'])}; events "
+             f"(VMM to guest): {rates(ms['events'])}; {carried}"),
+            (f"{name}: shadows: {ms['spaces']} directories, {ms['shadow_frames']} frames, none write-protected, "
+             f"{sh.get('hidden', 0)} hidden faults, {sh.get('guest', 0)} guest faults, "
+             f"{sh.get('pt-update', 0)} reported page-table pages brought in step")]
 
 
 class ConsoleLog:

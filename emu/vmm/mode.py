@@ -13,6 +13,7 @@ class Mode:
     name = "?"
     isas: frozenset | None = None     # guest ISAs the mode runs (None: any)
     summary = ""
+    paravirtual = False               # runs a kernel built for the VMM (mode pv)
 
     def __init__(self, vm):
         self.vm = vm
@@ -23,6 +24,10 @@ class Mode:
         if cls.isas is not None and spec.isa not in cls.isas:
             raise ModeError(f"{spec.name}: mode {cls.name!r} runs {'/'.join(sorted(cls.isas))} "
                             f"guests; this VM's CPU is {spec.isa} (use --mode emulate)")
+        from .pv_abi import spec_is_pv
+        if not cls.paravirtual and spec_is_pv(spec):
+            raise ModeError(f"{spec.name}: this VM's disk holds a paravirtual kernel (a PV note): "
+                            f"it runs only under mode 'pv' (use --mode pv)")
 
     def enter(self) -> None:
         pass

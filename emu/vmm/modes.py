@@ -16,7 +16,8 @@ move nothing and a world switch is the VMM choosing another model to run.
 itself, ``hw`` (emu.vmm.hw) at its own ring 0 in the core's VT-x-style non-root
 operation, ``kvm`` (emu.vmm.kvm) on the host processor's own VT-x through
 /dev/kvm; ``bt`` (emu.vmm.bt) translates the guest's code into host code;
-paravirtualization registers here as it lands.
+``pv`` (emu.vmm.pv) runs a paravirtual kernel at ring 1 (hypercalls, event
+channels, ring devices).
 """
 from __future__ import annotations
 
@@ -24,9 +25,10 @@ from .bt import Bt
 from .hw import Hw
 from .kvm import Kvm
 from .mode import Emulate, Mode, ModeError  # noqa: F401  (the modes' base, re-exported)
+from .pv import Pv
 from .trap import Trap
 
-MODES = {m.name: m for m in (Emulate, Bt, Trap, Hw, Kvm)}
+MODES = {m.name: m for m in (Emulate, Bt, Trap, Hw, Kvm, Pv)}
 
 
 def mode_class(name: str):

@@ -104,6 +104,8 @@ class Trap(Emulate):
     isas = frozenset({"x86"})
     summary = "the guest kernel at ring 1 on the host CPU; privileged instructions trap to the VMM"
     vmm_area = True                  # the VMM's shadow GDT/IDT/TSS in the guest's linear space
+    vmm_pages = VMM_PAGES            # its size in pages (mode bt adds its translation cache)
+    tss_follows = True               # the host TSS follows the guest's ESP0 at every entry
 
     def __init__(self, vm):
         super().__init__(vm)
@@ -125,7 +127,7 @@ class Trap(Emulate):
         self.lockstep = not self.host.strict
         owner = vm.name
         if self.vmm_area:
-            self.vmm_frames = self.hostmem.alloc(VMM_PAGES, owner)
+            self.vmm_frames = self.hostmem.alloc(self.vmm_pages, owner)
             self.mmu = ShadowMMU(self.hostmem, owner, self.space, self.vmm_frames)
         else:
             self.vmm_frames = np.zeros(0, dtype=np.int64)
@@ -377,7 +379,7 @@ class Trap(Emulate):
         if self.mmu.tlb_dirty:                          # (shadow entries changed: pt-update)
             h[X.TLBT:X.TLBT + X.TLBN] = -1
             self.mmu.tlb_dirty = False
-        if not self.host.strict:
+        if not self.host.strict and self.tss_follows:
             self._descriptors()                         # (the host TSS follows TSS.ESP0)
         self.on_host = True
 

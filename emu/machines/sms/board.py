@@ -17,6 +17,7 @@ class SmsBoard(Device):
     """VDP + PSG + Sega mapper + joypad ports, run a frame at a time (``FRAME_DRIVER``)."""
 
     FRAME_DRIVER = True
+    COMPILED = (frame.run_frame,)        # what a first start compiles (emu.tier)
     PARAMS = {"cpu": "maincpu", "ram": "ram", "cart": "cart", "cart_ram": "cart_ram",
               "sample_rate": 44100, "psg_clock": 3579545}
     SAVE_FIELDS = ("vs", "vram", "cram", "psg", "sys")
