@@ -127,7 +127,7 @@ class _Target:
         ex = getattr(self.vm.mode, "exits", None)
         return sum(ex.values()) if ex is not None else sum(self.vm.exits.values())
 
-    def boot(self, seconds=120.0) -> None:
+    def boot(self, seconds=300.0) -> None:
         if not self.run_until(lambda *_: self.out().endswith(b"$ "), seconds):
             raise TableError("no shell prompt")
 
