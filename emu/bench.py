@@ -13,6 +13,7 @@ and its compute benchmark's speed inside the guest.
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import subprocess
 import sys
@@ -275,41 +276,25 @@ MODES_BENCHED = (("trap", {"mode": "trap"}, "strict", "nested"),
 
 def bench_modes() -> dict:
     """Each of the PM OS's nanobenchmarks (`bench NAME`, its default count) on bare `pc`
-    and as a VM under mode trap (strict host CPU) and mode hw with nested and with
-    shadow paging, each VM alone on its VMM: host seconds per command, the slowdown
-    against bare pc, and the VMM's exits the command took."""
-    from .config import PROJECT_ROOT
-    from .machine import Machine
-    from .vmm.spec import load_vm
-    from .vmm.vmm import VMM
-    img = PROJECT_ROOT / "roms_test" / "os" / "os.img"
-    m = Machine.load("pc", {"hdd": img}, persist=False)
-    com = m.devices["com1"].backend
-    vmms, vms = [], {}
+    and as a VM in the modes of MODES_BENCHED, each VM alone on its VMM: host seconds
+    per command, the slowdown against bare pc, and the VMM's exits the command took
+    (measured by emu.vmm.table, which `emu vmm table` prints for every mode)."""
+    from .vmm.table import DEFAULTS, ROWS, Row, measure
+    rows = [ROWS[0]]
+    for key, over, cpu, paging in MODES_BENCHED:
+        over = dict(over, paging=paging)
+        vm_file = over.pop("file", "pmos.yaml")             # (pv: the PV build, os-pv.img)
+        image = next((r.image for r in ROWS if r.vm_file == vm_file), ROWS[0].image)
+        rows.append(Row(key, over["mode"], over, cpu=cpu, vm_file=vm_file, image=image))
+    t = measure(rows, NANOBENCHES, DEFAULTS)
     res = {}
-    try:
-        for key, over, cpu, paging in MODES_BENCHED:
-            v = VMM(64 << 20, host_cpu=cpu, paging=paging)
-            vmms.append(v)
-            over = dict(over)
-            vm_file = over.pop("file", "pmos.yaml")         # (pv: the PV build, os-pv.img)
-            vms[key] = (v, v.add(load_vm(PROJECT_ROOT / "machines" / "vm" / vm_file, over)))
-        m.run_until(lambda mm: com.output.endswith(b"$ "), 60)
-        for v, vm in vms.values():
-            v.run_until(lambda _, vm=vm: vm.console.output.endswith(b"$ "), 60)
-        for name in NANOBENCHES:
-            line = f"bench {name}".encode()
-            bare, _ = _shell_command(lambda: com.output, com.feed, m.run_until, line, 300)
-            row = {"bare_s": bare}
-            for key, (v, vm) in vms.items():
-                e0 = sum(vm.mode.exits.values())
-                t, _ = _shell_command(lambda vm=vm: vm.console.output, vm.console.feed, v.run_until, line, 600)
-                row[key] = {"s": t, "slowdown": t / bare, "exits": sum(vm.mode.exits.values()) - e0}
-            res[name] = row
-    finally:
-        m.shutdown()
-        for v in vmms:
-            v.shutdown()
+    for name in NANOBENCHES:
+        bare = t["bare"][name]["s"]
+        res[name] = {"bare_s": bare}
+        for key, *_ in MODES_BENCHED:
+            x = t[key].get(name)
+            res[name][key] = {"s": x["s"], "slowdown": x["s"] / bare, "exits": x["exits"]} if x else \
+                {"s": math.nan, "slowdown": math.nan, "exits": -1}
     return res
 
 

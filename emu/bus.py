@@ -294,12 +294,12 @@ class AddressSpace:
                 offs = np.full(p1 - p0, self.memory.offset(region, 0), dtype=np.int64)
             if "r" in e.access:
                 rp[p0:p1] = offs
-                for p in range(p0, p1):
-                    self.mmio_r.pop(p, None)
+                for p in [k for k in self.mmio_r if p0 <= k < p1]:     # (few device pages)
+                    del self.mmio_r[p]
             if "w" in e.access:
                 wp[p0:p1] = offs if rkind == "ram" else abi.PAGE_ROM
-                for p in range(p0, p1):
-                    self.mmio_w.pop(p, None)
+                for p in [k for k in self.mmio_w if p0 <= k < p1]:
+                    del self.mmio_w[p]
         for p, (o, _, _) in self.direct.items():
             self.direct[p] = (o, int(rp[p]), int(wp[p]))
             rp[p] = wp[p] = o

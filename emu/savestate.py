@@ -46,12 +46,13 @@ def _split(prefix, st, arrays, scalars):
             scalars[k] = v
 
 
-def capture(machine) -> tuple[dict, dict]:
+def capture(machine, memory: bool = True, tables: bool = True) -> tuple[dict, dict]:
     """The whole machine as (meta, arrays): what a state file holds (and what rewind
-    keeps in memory).  The arrays are copies."""
+    keeps in memory).  The arrays are copies.  ``memory``/``tables`` False leave out
+    the memory and the page tables (live migration sends them its own way)."""
     # memory and page tables in the machine's logical layout (emu.bus.Memory): the same
     # whether the machine runs alone or as a VM on host frames that another VM's differ from
-    arrays = {"memory": machine.mem.snapshot()}
+    arrays = {"memory": machine.mem.snapshot()} if memory else {}
     meta = {"magic": MAGIC, "format": FORMAT, "machine": machine.name,
             "fingerprint": fingerprint(machine), "time": machine.scheduler.time,
             "frame": machine.frame, "devices": {}, "banks": {},
@@ -61,8 +62,9 @@ def capture(machine) -> tuple[dict, dict]:
     for name, cpu in machine.cpus.items():
         arrays[f"cpu.{name}"] = cpu.state.copy()
     for name, sp in machine.spaces.items():
-        arrays[f"rpage.{name}"] = machine.mem.to_logical(sp.rpage)
-        arrays[f"wpage.{name}"] = machine.mem.to_logical(sp.wpage)
+        if tables:
+            arrays[f"rpage.{name}"] = machine.mem.to_logical(sp.rpage)
+            arrays[f"wpage.{name}"] = machine.mem.to_logical(sp.wpage)
         meta["banks"][name] = {b: bank.index for b, bank in sp.banks.items()}
     for name, dev in machine.devices.items():
         scalars = {}
@@ -131,16 +133,23 @@ def load(machine, path) -> None:
     apply(machine, meta, arrays)
 
 
-def apply(machine, meta: dict, arrays: dict) -> None:
-    """Put a captured state (capture(), or a checked state file) into the machine."""
-    machine.mem.restore(arrays["memory"])
+def apply(machine, meta: dict, arrays: dict, tables: dict | None = None) -> None:
+    """Put a captured state (capture(), or a checked state file) into the machine.
+    Without ``arrays["memory"]`` the memory is left as it is (live migration has put
+    it there); ``tables``: space name -> (rpage, wpage) in host offsets, instead of
+    the arrays' logical ones."""
+    if "memory" in arrays:
+        machine.mem.restore(arrays["memory"])
     for name, cpu in machine.cpus.items():
         cpu.state[:] = arrays[f"cpu.{name}"]
     for name, sp in machine.spaces.items():
         for b, idx in meta["banks"].get(name, {}).items():
             sp.banks[b].index = idx
-        sp.rpage[:] = machine.mem.from_logical(arrays[f"rpage.{name}"])
-        sp.wpage[:] = machine.mem.from_logical(arrays[f"wpage.{name}"])
+        if tables is not None:
+            sp.rpage[:], sp.wpage[:] = tables[name]
+        else:
+            sp.rpage[:] = machine.mem.from_logical(arrays[f"rpage.{name}"])
+            sp.wpage[:] = machine.mem.from_logical(arrays[f"wpage.{name}"])
     for name, dev in machine.devices.items():
         st = {}
         for k, v in meta["devices"].get(name, {}).items():

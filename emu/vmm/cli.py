@@ -5,6 +5,8 @@
     emu vmm ps                                         every running VMM's VMs
     emu vmm sensitive [--cpu strict]                   the sensitive-instruction checker
     emu vmm pause pmos-a | resume | reset NAME | save NAME FILE | restore NAME FILE
+    emu vmm run --incoming 4444; emu vmm migrate pmos 127.0.0.1:4444   live migration
+    emu vmm table                                      the OS's benchmarks across the spectrum
 
 While ``emu vmm run`` runs, lines typed on its standard input go to one VM's
 console (``@NAME`` picks which) and ``/CMD`` lines are monitor commands
@@ -31,7 +33,9 @@ def add_parser(sub) -> None:
                        description=__doc__.split("\n\n")[0])
     vs = p.add_subparsers(dest="vmm_cmd", required=True)
     r = vs.add_parser("run", help="run VMs (VM descriptions, scenarios or disk images) at once")
-    r.add_argument("targets", nargs="+", metavar="VM.yaml|SCENARIO.yaml|IMAGE")
+    r.add_argument("targets", nargs="*", metavar="VM.yaml|SCENARIO.yaml|IMAGE")
+    r.add_argument("--incoming", metavar="[HOST:]PORT",
+                   help="accept VMs migrated live to this VMM on this TCP port (emu vmm migrate)")
     r.add_argument("--mode", help=f"run every VM in this mode: {MODES_HELP}")
     r.add_argument("--cpu", choices=("default", "strict"), default=None,
                    help="the host CPU of mode trap: the real x86, on which the VMM reports the "
@@ -57,9 +61,15 @@ def add_parser(sub) -> None:
     r.add_argument("--host-ram", metavar="SIZE", help="host physical memory (default 256M)")
     r.add_argument("--unthrottled", action="store_true",
                    help="do not pace guests to real time (as fast as the host goes)")
+    r.add_argument("--deterministic", action="store_true",
+                   help="end every slice on a 1 ms grid of emulated time: a guest's run does not "
+                        "depend on how the host sliced it (the same inputs, the same output, "
+                        "migrated or not)")
     r.add_argument("--until", action="append", default=[], metavar="VM:TEXT",
                    help="stop once VM's console has printed TEXT (all of them, if repeated)")
     vs.add_parser("ps", help="list the VMs of every running VMM")
+    from .table import add_parser as add_table
+    add_table(vs)
     c = vs.add_parser("sensitive", help="which x86 instructions trap, misbehave or are innocuous "
                       "when a guest kernel runs deprivileged (trap-and-emulate)")
     c.add_argument("--cpu", choices=("default", "strict"), default="default",
@@ -71,6 +81,11 @@ def add_parser(sub) -> None:
         c = vs.add_parser(cmd, help=f"{cmd} one VM of a running VMM")
         c.add_argument("vm")
         c.add_argument("--pid", type=int, help="the VMM's process id (when several run)")
+    c = vs.add_parser("migrate", help="move a running VM live to another VMM (started with "
+                      "`emu vmm run --incoming PORT`): pre-copy rounds of dirty pages, then stop-and-copy")
+    c.add_argument("vm")
+    c.add_argument("to", metavar="HOST:PORT")
+    c.add_argument("--pid", type=int, help="the source VMM's process id (when several run)")
     for cmd in ("save", "restore"):
         c = vs.add_parser(cmd, help=f"{cmd} one VM's state (a file; atomic)")
         c.add_argument("vm")
@@ -83,6 +98,11 @@ def main(args) -> int:
         return cmd_run(args)
     if args.vmm_cmd == "ps":
         return cmd_ps(args)
+    if args.vmm_cmd == "table":
+        from .table import main as table
+        return table(args)
+    if args.vmm_cmd == "migrate":
+        return cmd_migrate(args)
     if args.vmm_cmd == "sensitive":
         from .sensitive import classify, table
         rows = classify(strict=args.cpu == "strict", mode=args.mode)
@@ -347,6 +367,8 @@ def cmd_run(args) -> int:
     from .spec import load_any, unique_names
     from .vmm import DEFAULT_HOST_RAM, VMM
     specs, host_ram, host_cpu = [], None, None
+    if not args.targets and not args.incoming:
+        raise EmuError("emu vmm run: name the VMs to run (VM files, scenarios, images), or --incoming PORT")
     for t in args.targets:
         sc = load_any(t)
         host_ram = host_ram or sc.host_ram
@@ -378,18 +400,30 @@ def cmd_run(args) -> int:
         for s in specs:
             s.mode = "kvm" if s.mode == "hw" else s.mode
     vmm = VMM(host_ram or DEFAULT_HOST_RAM, paced=not args.unthrottled, mode=mode,
-              host_cpu=args.cpu or host_cpu or "default", paging=args.paging)
-    ctl = tcp = None
+              host_cpu=args.cpu or host_cpu or "default", paging=args.paging,
+              grid=0.001 if args.deterministic else 0.0)
+    ctl = tcp = incoming = None
     try:
         for s in specs:
             vmm.add(s)
+        if args.incoming:
+            from .migrate import Incoming
+            incoming = Incoming(vmm, args.incoming)
+            vmm.on_slice.append(incoming)
+            sys.stderr.write(f"emu: vmm: waiting for VMs migrated to 127.0.0.1:{incoming.port}\n")
         for item in args.type:
             name, _, text = item.partition(":")
             vmm.get(name).console.feed(text.encode().decode("unicode_escape").encode("latin-1"))
         until = []
         for item in args.until:
             name, _, text = item.partition(":")
-            until.append((vmm.get(name), text.encode()))
+            if not incoming:
+                vmm.get(name)
+            until.append((name, text.encode()))    # (a VM that may yet arrive)
+
+        def seen(name, text):
+            vm = next((v for v in vmm.vms if v.name == name), None)
+            return vm is not None and text in vm.console.output
         vmm.on_slice.append(Events())
         if args.console == "log":
             vmm.on_slice.append(ConsoleLog())
@@ -412,9 +446,11 @@ def cmd_run(args) -> int:
         def done(v):
             if monitor and monitor.quit:
                 return True
-            if all(vm.status == "stopped" for vm in v.vms):    # (as QEMU ends when its guest does)
+            if v.vms and all(vm.status == "stopped" for vm in v.vms):    # (as QEMU ends when its guest does)
                 return True
-            return bool(until) and all(text in vm.console.output for vm, text in until)
+            if not v.vms and not incoming:      # every VM migrated away: once that was reported
+                return all(m.reported or time.monotonic() - m.finished > 5.0 for m in v.migrations.values())
+            return bool(until) and all(seen(name, text) for name, text in until)
         sys.stderr.write(f"emu: vmm: {len(vmm.vms)} VMs ({', '.join(v.name for v in vmm.vms)}); "
                          f"control socket {ctl.path}\n")
         try:
@@ -427,13 +463,15 @@ def cmd_run(args) -> int:
         if args.stats:
             sys.stdout.write(fmt_stats(vmm.stats()) + "\n")
         if until and not ok:
-            missing = [f"{vm.name}:{text.decode()}" for vm, text in until if text not in vm.console.output]
+            missing = [f"{name}:{text.decode()}" for name, text in until if not seen(name, text)]
             sys.stderr.write(f"emu: vmm: not seen within {args.seconds} s: {', '.join(missing)}\n")
             return 1
         return 0
     finally:
         if ctl:
             ctl.close()
+        if incoming:
+            incoming.close()
         if tcp:
             tcp.close()
         vmm.shutdown()
@@ -487,3 +525,50 @@ def cmd_control(args) -> int:
             return 0
         errors.append(r.get("error", "failed"))
     raise EmuError(errors[0] if errors else f"no running VM named {args.vm!r}")
+
+
+def cmd_migrate(args) -> int:
+    """Start the migration through the source VMM's control socket, then follow it."""
+    from .control import request
+    from .migrate import fmt_status, parse_addr
+    parse_addr(args.to)
+    for p in _target(args.pid):
+        try:
+            r = request(p, {"cmd": "ps"})
+        except OSError:
+            continue
+        if args.vm not in {v["name"] for v in r["stats"]["vms"]}:
+            continue
+        r = request(p, {"cmd": "migrate", "vm": args.vm, "to": args.to}, timeout=120.0)
+        if not r.get("ok"):
+            raise EmuError(r.get("error", "migrate: failed"))
+        shown = 0
+        while True:
+            try:
+                st = request(p, {"cmd": "migrate-status", "vm": args.vm})["status"]
+            except (OSError, ValueError, KeyError):
+                raise EmuError(f"migrate {args.vm}: the source VMM stopped answering") from None
+            rounds = st["rounds"]
+            done = st["state"] not in ("precopy", "committing", "connecting")
+            lines = fmt_status(st).splitlines()
+            upto = len(lines) if done else max(shown, len(lines) - 1)
+            for line in lines[shown:upto]:
+                print(line, flush=True)
+            shown = upto
+            if done:
+                break
+            time.sleep(0.05)
+        if st["state"] != "done":
+            raise EmuError(f"migrate {args.vm}: {st['error']}")
+        sent = sum(n for n, _ in rounds)
+        print(f"migrated {args.vm} to {st['to']}: {len(rounds) - 1} pre-copy rounds + stop-and-copy, "
+              f"{sent} pages ({sent * 4096 / (1 << 20):.1f} MiB of {st['ram'] / (1 << 20):.1f} MiB), "
+              f"guest dirtying {st['dirty_rate'] / (1 << 20):.1f} MiB/s, "
+              f"total {st['total']:.2f} s, downtime "
+              f"{st['downtime'] * 1e3:.1f} ms")
+        print("  downtime from the pause (ms): " + ", ".join(f"{k} {v * 1e3:.1f}" for k, v in st["phases"].items())
+              + f", first guest instruction {st['downtime'] * 1e3:.1f}")
+        if st.get("cpu"):
+            print("  CPU time on that path (ms): " + ", ".join(f"{k} {v * 1e3:.1f}" for k, v in st["cpu"].items()))
+        return 0
+    raise EmuError(f"no running VM named {args.vm!r}")

@@ -9,6 +9,8 @@ reset|save|restore`` act on one VM.  Requests::
     {"cmd": "pause", "vm": "pmos-a"}       -> {"ok": true}
     {"cmd": "save", "vm": "cpm", "path": "cpm.state"}
     {"cmd": "type", "vm": "cpm", "text": "dir\\r"}
+    {"cmd": "migrate", "vm": "pmos", "to": "127.0.0.1:4444"}   (emu.vmm.migrate)
+    {"cmd": "migrate-status", "vm": "pmos"} -> {"ok": true, "status": {...}}
 
 Errors come back as ``{"ok": false, "error": "one line"}``.  The VMM serves the
 socket between slices, so a command acts between two guest instructions of
@@ -90,7 +92,24 @@ class ControlServer:
         try:
             if cmd == "ps":
                 return {"ok": True, "pid": os.getpid(), "stats": self.vmm.stats()}
+            if cmd == "migrate-status":
+                m = self.vmm.migrations.get(str(req.get("vm")))
+                if m is None:
+                    return {"ok": False, "error": f"no migration of {req.get('vm')!r} was started here"}
+                if m.state in ("done", "failed", "unknown"):
+                    m.reported = True
+                return {"ok": True, "status": m.status()}
             vm = self.vmm.get(str(req.get("vm")))
+            if cmd == "migrate":
+                from .migrate import Outgoing
+                old = self.vmm.migrations.get(vm.name)
+                if old is not None and old.state in ("precopy", "committing"):
+                    return {"ok": False, "error": f"{vm.name} is being migrated already"}
+                m = Outgoing(self.vmm, vm, str(req.get("to", "")))
+                m.start()
+                self.vmm.migrations[vm.name] = m
+                self.vmm.on_slice.append(m)
+                return {"ok": True}
             if cmd in ("pause", "resume", "reset"):
                 getattr(vm, cmd)()
             elif cmd in ("save", "restore"):
@@ -101,7 +120,7 @@ class ControlServer:
                 vm.console.feed(str(req.get("text", "")).encode("latin-1", "replace"))
             else:
                 return {"ok": False, "error": f"unknown command {cmd!r} (ps, pause, resume, "
-                        "reset, save, restore, type)"}
+                        "reset, save, restore, type, migrate, migrate-status)"}
             return {"ok": True}
         except EmuError as e:
             return {"ok": False, "error": str(e)}

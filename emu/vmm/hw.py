@@ -257,6 +257,10 @@ class _HostView:
     def state(self):
         return self.host.state
 
+    @property
+    def sv(self):                      # (emu.core.Core.sv: the dispatcher's view of the state)
+        return self.host.state.data
+
 
 class HwShadow(Trap):
     """Mode ``hw`` with shadow paging: the guest at ring 0 in non-root operation on the

@@ -32,7 +32,7 @@ DEFAULT_HOST_RAM = 256 << 20
 class VMM:
     def __init__(self, host_ram: int = DEFAULT_HOST_RAM, *, paced: bool = False,
                  slice_host: float = 0.005, host_order: str = "first-fit", mode: str | None = None,
-                 host_cpu: str = "default", paging: str = "nested"):
+                 host_cpu: str = "default", paging: str = "nested", grid: float = 0.0):
         self.memory = HostMemory(host_ram, order=host_order)
         if host_cpu not in ("default", "strict"):
             raise EmuError(f"unknown host CPU {host_cpu!r} (default, strict)")
@@ -53,6 +53,11 @@ class VMM:
         self.started = time.monotonic()
         self.on_slice = []            # callables(vmm, vm) after each slice (consoles, control)
         self.wait = math.inf          # when step() ran nothing: seconds until a VM may run
+        self.migrations = {}          # VM name -> emu.vmm.migrate.Outgoing (live migrations from here)
+        # deterministic slicing (emu vmm run --deterministic): every slice ends on a multiple of
+        # ``grid`` emulated seconds, so where the host cut a guest's run never shows: the same
+        # inputs give the same run whatever the host's load, on this VMM or after a migration
+        self.grid = grid
 
     def host_cpu(self):
         """The host's x86 (one for every VM that runs on it directly: mode trap)."""
@@ -115,7 +120,10 @@ class VMM:
         if switch:
             self.switch_time += t1 - t0
         try:
-            vm.mode.run(dt)
+            if self.grid:
+                self._run_on_grid(vm, dt)
+            else:
+                vm.mode.run(dt)
         except EmuError as e:             # the guest stopped in a way its machine cannot go on
             vm.machine.log.append(f"{vm.name}: {e}")
             vm.pause()
@@ -134,6 +142,14 @@ class VMM:
         for f in self.on_slice:
             f(self, vm)
         return True
+
+    def _run_on_grid(self, vm, dt: float) -> None:
+        """At least ``dt`` of the VM's time, in runs from one multiple of the grid to the next."""
+        g, m = self.grid, vm.machine
+        end = m.time + dt
+        while m.time < end - 1e-12 and not m.stop_requested and vm.status == vm.RUNNING:
+            nxt = (math.floor(m.time / g + 1e-6) + 1) * g
+            vm.mode.run(nxt - m.time)
 
     def run(self, host_seconds: float) -> None:
         self.run_until(lambda v: False, host_seconds)
