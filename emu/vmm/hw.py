@@ -251,7 +251,6 @@ class _HostView:
 
     def __init__(self, host, vcpu):
         self.host, self.name, self.clock_hz = host, vcpu.name, vcpu.clock_hz
-        self.sv = host.state.data                     # (as emu.core.Core.sv)
 
     @property
     def state(self):
