@@ -44,7 +44,7 @@ def run_vector(t, mem=MEM, general=False):
 
     def phys(a):
         return rpage[a >> 8] + (a & 0xFF)
-    ini, fin = t["initial"], t["final"]
+    ini = t["initial"]
     cpu.state[:] = 0
     cpu.state[abi.S_BREAK] = -1
     cpu.set_registers(**{k: ini[k] for k in REGS if k in ini})
@@ -68,14 +68,19 @@ def run_vector(t, mem=MEM, general=False):
         if reason == abi.EXIT_IO_OUT:
             writes.append([int(cpu.state[abi.S_EXIT_ADDR]), int(cpu.state[abi.S_EXIT_DATA]), "w"])
         break
-    problems = []
-    regs = cpu.get_registers()
+    return final_problems(t, cpu.get_registers(), lambda a: data[phys(a)], writes)
+
+
+def final_problems(t, regs, peek, writes):
+    """How the registers, the memory (``peek(addr)``) and the port writes after a run
+    differ from vector ``t``'s final state."""
+    fin, problems = t["final"], []
     for k in REGS:
         if k in fin and regs[k] != fin[k]:
             problems.append(f"{k}={regs[k]:#x} want {fin[k]:#x}")
     for a, v in fin["ram"]:
-        if data[phys(a)] != v:
-            problems.append(f"mem[{a:#06x}]={data[phys(a)]:#x} want {v:#x}")
+        if peek(a) != v:
+            problems.append(f"mem[{a:#06x}]={peek(a):#x} want {v:#x}")
     want_w = [p for p in t.get("ports", []) if p[2] == "w"]
     if writes != want_w:
         problems.append(f"port writes {writes} want {want_w}")
