@@ -15,7 +15,7 @@ try:
 except ImportError as e:
     pytest.skip(f"cores.x86 is not importable ({e})", allow_module_level=True)
 
-from tests.test_vmm import VMS, command, out, wait
+from tests.test_vmm import VMS, command, out, run_cli, wait
 from tests.test_vmm_trap import normal
 
 COMMANDS = ["hello world", "ps", "forktest", "filetest t.dat 3000", "fault div", "fault kernel",
@@ -112,3 +112,20 @@ def test_cli_bt_stats(tmp_path):
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("pmos: bt: "))
     assert re.search(r"\d+ blocks translated, cache \d+ of 1048576 bytes .* hit rate \d+\.\d%, "
                      r"\d+ exits chained, \d+ callouts/s .* \d+ blocks invalidated, \d+ flushes", line), line
+
+
+def test_cli_runs_both_translators_beside_other_modes_on_the_default_cpu():
+    """machines/vm/bt.yaml in one `emu vmm run` on the default (non-virtualizable) host
+    CPU: CP/M's Z80 code and the PM OS's kernel, each translated, run programs beside
+    CP/M under emulate and the PM OS under hw.  (The PM OS drops what is typed before
+    its console driver starts, so the command begins with a space it may lose.)"""
+    r = run_cli("vmm", "run", "machines/vm/bt.yaml", "--unthrottled", "--stats", "--console", "none",
+                "--type", "cpm-bt:HELLO\\r", "--type", "pmos-bt: echo abc | upper\\r",
+                "--until", "cpm-bt:Hello, world", "--until", "pmos-bt:ABC", "--until", "cpm:A>",
+                "--until", "pmos-hw:$ ", "--seconds", "240", timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = r.stdout.splitlines()
+    assert any(ln.startswith("cpm-bt: bt (Z80 on x86): ") for ln in lines), r.stdout
+    assert any(ln.startswith("pmos-bt: bt: ") for ln in lines), r.stdout
+    assert not [ln for ln in lines if "first misbehaving" in ln]
+
