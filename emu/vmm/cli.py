@@ -507,19 +507,25 @@ def cmd_ps(args) -> int:
     return 0
 
 
+def _holding(vm: str, pid):
+    """The control sockets of the running VMMs (or of VMM ``pid``) that run VM ``vm``."""
+    from .control import request
+    for p in _target(pid):
+        try:
+            r = request(p, {"cmd": "ps"})
+        except OSError:
+            continue
+        if vm in {v["name"] for v in r["stats"]["vms"]}:
+            yield p
+
+
 def cmd_control(args) -> int:
     from .control import request
     req = {"cmd": args.vmm_cmd, "vm": args.vm}
     if args.vmm_cmd in ("save", "restore"):
         req["path"] = os.path.abspath(args.path)
     errors = []
-    for p in _target(args.pid):
-        try:
-            r = request(p, {"cmd": "ps"})
-        except OSError:
-            continue
-        if args.vm not in {v["name"] for v in r["stats"]["vms"]}:
-            continue
+    for p in _holding(args.vm, args.pid):
         r = request(p, req)
         if r.get("ok"):
             return 0
@@ -532,13 +538,7 @@ def cmd_migrate(args) -> int:
     from .control import request
     from .migrate import fmt_status, parse_addr
     parse_addr(args.to)
-    for p in _target(args.pid):
-        try:
-            r = request(p, {"cmd": "ps"})
-        except OSError:
-            continue
-        if args.vm not in {v["name"] for v in r["stats"]["vms"]}:
-            continue
+    for p in _holding(args.vm, args.pid):
         r = request(p, {"cmd": "migrate", "vm": args.vm, "to": args.to}, timeout=120.0)
         if not r.get("ok"):
             raise EmuError(r.get("error", "migrate: failed"))
