@@ -16,7 +16,7 @@ from emu.vmm.bt_z80_engine import Z80Engine
 from emu.vmm.hostmem import HostMemory
 from emu.vmm.trap import HostCPU
 
-from .test_z80_vectors import FILES, REGS, SKIP, final_problems, load
+from .test_z80_vectors import FILES, REGS, SKIP, final_problems, load, run_one
 
 
 class Rig:
@@ -54,19 +54,7 @@ def run_vector(t):
         data[base + a] = v
     eng.flush()
     i0 = int(eng.stats["interp"])
-    reads = [p for p in t.get("ports", []) if p[2] == "r"]
-    writes = []
-    while True:
-        reason = eng.run(1)
-        if reason == abi.EXIT_IO_IN:
-            port, value, _ = reads.pop(0)
-            assert cpu.state[abi.S_EXIT_ADDR] == port, "IN from the wrong port"
-            cpu.state[abi.S_EXIT_DATA] = value
-            cpu.state[abi.S_PENDING] = 1
-            continue
-        if reason == abi.EXIT_IO_OUT:
-            writes.append([int(cpu.state[abi.S_EXIT_ADDR]), int(cpu.state[abi.S_EXIT_DATA]), "w"])
-        break
+    writes = run_one(t, lambda: eng.run(1), cpu.state)
     problems = final_problems(t, cpu.get_registers(), lambda a: data[base + a], writes)
     return problems, eng.stats["interp"] == i0
 

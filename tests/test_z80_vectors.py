@@ -55,20 +55,26 @@ def run_vector(t, mem=MEM, general=False):
     data[:] = 0
     for a, v in ini["ram"]:
         data[phys(a)] = v
+    writes = run_one(t, lambda: cpu.execute(mem, 1), cpu.state)
+    return final_problems(t, cpu.get_registers(), lambda a: data[phys(a)], writes)
+
+
+def run_one(t, run, state):
+    """Run vector ``t``'s instruction by ``run()`` (a run of budget 1), answering its
+    port reads from the vector; the port writes it made."""
     reads = [p for p in t.get("ports", []) if p[2] == "r"]
     writes = []
     while True:
-        reason = cpu.execute(mem, 1)
+        reason = run()
         if reason == abi.EXIT_IO_IN:
             port, value, _ = reads.pop(0)
-            assert cpu.state[abi.S_EXIT_ADDR] == port, "IN from the wrong port"
-            cpu.state[abi.S_EXIT_DATA] = value
-            cpu.state[abi.S_PENDING] = 1
+            assert state[abi.S_EXIT_ADDR] == port, "IN from the wrong port"
+            state[abi.S_EXIT_DATA] = value
+            state[abi.S_PENDING] = 1
             continue
         if reason == abi.EXIT_IO_OUT:
-            writes.append([int(cpu.state[abi.S_EXIT_ADDR]), int(cpu.state[abi.S_EXIT_DATA]), "w"])
-        break
-    return final_problems(t, cpu.get_registers(), lambda a: data[phys(a)], writes)
+            writes.append([int(state[abi.S_EXIT_ADDR]), int(state[abi.S_EXIT_DATA]), "w"])
+        return writes
 
 
 def final_problems(t, regs, peek, writes):
