@@ -24,7 +24,13 @@ own registers start at ``S_CORE`` (each core documents its slots).
   the page's first byte, or ``PAGE_MMIO`` (-1): the read leaves the core with
   EXIT_MMIO_READ.
 * ``wpage``  int64[]: same for writes; ``PAGE_MMIO`` exits with
-  EXIT_MMIO_WRITE, ``PAGE_ROM`` (-2) silently ignores the write.
+  EXIT_MMIO_WRITE, ``PAGE_ROM`` (-2) silently ignores the write.  An entry at or
+  below ``PAGE_LOGGED`` (-3) is RAM at offset ``PAGE_LOGGED - entry`` whose writes
+  are being logged (live migration's dirty log): the core puts the offset back in
+  the table (``unlogged``) and writes, with no exit, as a CPU with EPT
+  accessed/dirty bits and page-modification logging (Intel SDM vol. 3, 28.2.6 and
+  28.3.6) marks a page dirty on its first write.  The VMM finds the pages written
+  since it armed the log as the entries that are offsets again.
 * ``ioflags`` uint16[65536]: per I/O port; bit ``IOF_POSTED`` means an OUT to that
   port is *posted*: appended to ``iolog`` without leaving the core (like a PCI
   posted write).  Bit ``IOF_READ`` means a one-byte IN of that port returns bits
@@ -137,6 +143,17 @@ INTERCEPT_HLT = 4          # reserved for cores that otherwise idle internally
 # ---- page table entries -------------------------------------------------------
 PAGE_MMIO = -1
 PAGE_ROM = -2
+PAGE_LOGGED = -3     # and below: dirty-logged RAM (see ``wpage`` above)
+
+
+def logged(offset):
+    """The wpage entry that logs the next write to RAM at ``offset`` (arrays too)."""
+    return PAGE_LOGGED - offset
+
+
+def unlogged(entry):
+    """The RAM offset a logged wpage entry stands for (its own inverse: ``logged``)."""
+    return PAGE_LOGGED - entry
 
 # ---- I/O port flags ------------------------------------------------------------
 IOF_POSTED = 1

@@ -42,6 +42,7 @@ class Memory:
         self.layout = {}         # name -> (logical offset, size, kind)
         self.frames = {}         # name -> int64[]: host offset of each FRAME of the region
         self.scattered = set()
+        self.device_written = set()   # regions a device model writes directly (region())
         off = 0
 
         def add(name, size, kind):
@@ -96,8 +97,12 @@ class Memory:
     def offset(self, name: str, byte_offset: int) -> int:
         return int(self.frames[name][byte_offset // FRAME]) + byte_offset % FRAME
 
-    def region(self, name: str) -> np.ndarray:
-        """A writable view of one region (RAM contents, or a ROM for loaders)."""
+    def region(self, name: str, device: bool = False) -> np.ndarray:
+        """A writable view of one region (RAM contents, or a ROM for loaders).
+        ``device``: a device model keeps it and writes it behind the page tables, so
+        dirty logging compares it (emu.vmm.migrate_dirty) rather than trust them."""
+        if device:
+            self.device_written.add(name)
         if name in self.scattered:
             raise ValueError(f"region {name!r} is scattered over host frames: reach it "
                              f"through an address space or region_bytes()")
@@ -151,7 +156,9 @@ class Memory:
         return t
 
     def to_logical(self, table: np.ndarray) -> np.ndarray:
-        """A page table (host offsets, or PAGE_* codes) in logical offsets."""
+        """A page table (host offsets, or PAGE_* codes) in logical offsets; a
+        dirty-logged entry (emu.abi PAGE_LOGGED) is the RAM it stands for."""
+        table = np.where(table <= abi.PAGE_LOGGED, abi.unlogged(table), table)
         if self.host is None:
             return table
         out = table.copy()
@@ -334,7 +341,7 @@ class AddressSpace:
                 self.trapped[p] = int(self.rpage[p])
                 self.rpage[p] = abi.PAGE_MMIO
         for p in self.write_traps:
-            if p not in self.trapped_w and 0 <= p < self.npages and self.wpage[p] >= 0:
+            if p not in self.trapped_w and 0 <= p < self.npages and self.write_offset(p) >= 0:
                 self.trapped_w[p] = int(self.wpage[p])
                 self.wpage[p] = abi.PAGE_MMIO
 
@@ -343,7 +350,7 @@ class AddressSpace:
         or None (a device page).  A debugger write reaches ROM too, as MAME's does."""
         addr &= self.addr_mask
         p = addr >> self.page_bits
-        o = int(self.wpage[p]) if write else -1
+        o = self.write_offset(p) if write else -1
         if write and o == abi.PAGE_MMIO:
             o = self.trapped_w.get(p, -1)
         if o < 0:
@@ -572,9 +579,19 @@ class AddressSpace:
             return int(self.memory.data[t + (addr & (self.page - 1))])
         return self.mmio_read(addr, 1)
 
+    def write_offset(self, p: int) -> int:
+        """``wpage[p]`` for a write about to be made from Python (DMA, the VMM, the
+        debugger): a dirty-logged page is RAM again first, as the cores do it (emu.abi
+        PAGE_LOGGED), so that the write is logged."""
+        o = int(self.wpage[p])
+        if o <= abi.PAGE_LOGGED:
+            o = abi.unlogged(o)
+            self.wpage[p] = o
+        return o
+
     def write8(self, addr: int, value: int) -> None:
         addr &= self.addr_mask
-        o = self.wpage[addr >> self.page_bits]
+        o = self.write_offset(addr >> self.page_bits)
         if o >= 0:
             self.memory.data[o + (addr & (self.page - 1))] = value & 0xFF
         elif o == abi.PAGE_MMIO:
@@ -601,7 +618,7 @@ class AddressSpace:
         buf = np.frombuffer(data, dtype=np.uint8)
         while i < n:
             a = (addr + i) & self.addr_mask
-            o = self.wpage[a >> self.page_bits]
+            o = self.write_offset(a >> self.page_bits)
             chunk = min(n - i, self.page - (a & (self.page - 1)))
             if o >= 0:
                 s = o + (a & (self.page - 1))

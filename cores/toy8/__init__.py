@@ -52,6 +52,9 @@ def _read(state, mem, addr):
 def _write(state, mem, addr, value):
     """Returns True when the write must leave the core (MMIO)."""
     off = mem[2][addr >> 8]
+    if off <= abi.PAGE_LOGGED:                 # dirty-logged RAM (emu.abi): RAM again
+        off = abi.PAGE_LOGGED - off
+        mem[2][addr >> 8] = off
     if off >= 0:
         mem[0][off + (addr & 0xFF)] = value
         return False

@@ -28,7 +28,7 @@ from emu import abi
 
 from .state import (MMLOG, MMLOG_C, MMLOG_CAP, MMLOG_N, MMLOG_W, DBACT, DBHIT, DELIV, AMASK, ATTR, BASE, CPL, CR0, CS, CSD, EIP, EXIT_INFO, FLAGS, J, JI, LIMIT, PB, PE, PM, SS, VM, XREAD,
                     X_MMIO_RD)
-from .paging import ACC_U, ACC_W, db_match, raise_exc, translate
+from .paging import ACC_U, ACC_W, db_match, raise_exc, translate, unlog
 
 
 @njit(**J)
@@ -154,6 +154,8 @@ def wr_byte(s, mem, la, v, acc):
         return
     pa &= s[AMASK]
     off = mem[2][pa >> PB]
+    if off <= abi.PAGE_LOGGED:
+        off = unlog(mem[2], pa >> PB, off)
     if off >= 0:
         mem[0][off + (pa & PM)] = v & 0xFF
     elif off == abi.PAGE_MMIO:
@@ -201,9 +203,11 @@ def wrl(s, mem, la, w, v, acc):
     pa &= s[AMASK]
     off = mem[2][pa >> PB]
     if off < 0:
-        if off == abi.PAGE_MMIO:
-            mmio_wr(s, pa, w, v & ((1 << (8 * w)) - 1), la)
-        return
+        if off > abi.PAGE_LOGGED:
+            if off == abi.PAGE_MMIO:
+                mmio_wr(s, pa, w, v & ((1 << (8 * w)) - 1), la)
+            return
+        off = unlog(mem[2], pa >> PB, off)
     wr_h(mem[0], off + (pa & PM), w, v)
 
 

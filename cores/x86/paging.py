@@ -24,6 +24,8 @@ tables; a table in MMIO space reads as 0 (not present).
 import numpy as np
 from numba import njit
 
+from emu import abi
+
 from .state import (DR, AMASK, CR0, CR3, CR4, J, JI, PB, PG, PGE, PM, PSE, TLBE, TLBN, TLBT, WP, XERR, XLIN, XREAD,
                     XVEC, X_FAULTED)
 
@@ -83,9 +85,20 @@ def phys_rd32(s, mem, pa):
 
 
 @njit(**J)
+def unlog(wp, p, off):
+    """The first write to a dirty-logged page (emu.abi PAGE_LOGGED): the page is RAM
+    in the table again, which is what marks it dirty.  Its host offset."""
+    off = abi.PAGE_LOGGED - off
+    wp[p] = off
+    return off
+
+
+@njit(**J)
 def phys_wr32(s, mem, pa, v):
     pa &= s[AMASK]
     off = mem[2][pa >> PB]
+    if off <= abi.PAGE_LOGGED:
+        off = unlog(mem[2], pa >> PB, off)
     if off >= 0:
         i = off + (pa & PM)
         d = mem[0]

@@ -64,6 +64,9 @@ def wr(s, mem, a, v):
     if s[XREAD]:
         return
     off = mem[2][a >> 8]
+    if off <= abi.PAGE_LOGGED:                 # dirty-logged RAM (emu.abi): RAM again
+        off = abi.PAGE_LOGGED - off
+        mem[2][a >> 8] = off
     if off >= 0:
         mem[0][off + (a & 0xFF)] = v & 0xFF
     elif off == abi.PAGE_MMIO and s[abi.S_EXIT_REASON] == 0:
