@@ -14,10 +14,12 @@ exception have the EXT bit set.
 
 from numba import njit
 
-from .state import (XCHAIN, XCHERR, XFCS, XFEIP, AC, BASE, CPL, CR0, CR2, CS, DS, DELIV, EIP, ES, ESP, FLAGS, FS, GS, IDTB, IDTL, IF,
-                    J, MODEL, NT, PE, RF, SEL, SHUTDOWN, SS, SSB, SWINT, TF, TRA, VM, XERR, XLIN, XREAD, XVEC, X_FAULTED)
+from emu import abi
+
+from .state import (XCHAIN, XCHERR, XFCS, XFEIP, AC, BASE, CPL, CR0, CR2, CS, DS, DELIV, EIP, ES, ESP, EXC_BITMAP,
+                    FLAGS, FS, GS, IDT_ERR, IDT_INFO, IDTB, IDTL, IF, J, VMX, VMX_REASON, MODEL, NT, PE, RF, SEL, SHUTDOWN, SS, SSB, SWINT, TF, TRA, VM, XERR, XLIN, XREAD, XVEC, X_FAULTED)
 from .paging import raise_exc
-from .memory import rd16, sys_rd
+from .memory import exit_info, rd16, sys_rd
 from .segments import desc_attr, load_desc, read_desc, set_cache
 from .regs import restore, snapshot
 from .stack import push
@@ -192,6 +194,17 @@ def deliver(s, mem, vec, err, ret_eip, ext):
         e2 = s[XERR]
         restore(s)
         s[XREAD] = 0
+        if ((s[abi.S_INTERCEPT] & abi.INTERCEPT_EXCEPTIONS) or s[VMX]) and (s[EXC_BITMAP] >> v2) & 1:
+            # the VMM intercepts the fault: it exits with the event in the IDT-vectoring
+            # information (SDM vol. 3, 27.2.4) and the state from before the delivery
+            s[IDT_INFO] = 0x80000000 | (0x800 if err >= 0 else 0) | vec
+            s[IDT_ERR] = max(err, 0)
+            s[abi.S_FAULT] = v2
+            s[abi.S_EXIT_DATA] = e2
+            s[VMX_REASON] = 0
+            exit_info(s, 0, 0, s[XLIN] & 0xFFFFFFFF if v2 == 14 else -1, -1)
+            s[abi.S_EXIT_REASON] = abi.EXIT_EXCEPTION
+            return False
         ret_eip = s[EIP]
         s[XCHAIN] |= (v2 & 0xFF) << (8 * k + 8)
         s[XCHERR + k + 1] = e2

@@ -20,7 +20,7 @@ from numba import njit
 from emu import abi
 
 from .tables import CYC
-from .state import (VMX, VMX_QUAL, VMX_REASON, DBACT, DBHIT, EXC_BITMAP, INJ_ERR, INJ_INFO, XLIN, RF, A20, AMASK, BASE, CR0, CS, CSD, DF, DR, DS, ECX, EDI, EIP, END, ES, ESI, ESP, FLAGS, HALTED,
+from .state import (VMX, VMX_QUAL, VMX_REASON, DBACT, DBHIT, EXC_BITMAP, IDT_INFO, INJ_ERR, INJ_INFO, XLIN, RF, A20, AMASK, BASE, CR0, CS, CSD, DF, DR, DS, ECX, EDI, EIP, END, ES, ESI, ESP, FLAGS, HALTED,
                     IF, INHIBIT, JTOP, MODEL, PARTIAL, PB, PE, PG, PM, REG, SEL, SHUTDOWN, SS, SSB, SWINT, TF, VM, XERR,
                     XREAD, XVEC, X_IN, X_MMIO_RD, X_SIN, X_SREAD)
 
@@ -48,6 +48,7 @@ def run(s, mem, budget):
     s[END] = end
     s[abi.S_EXIT_REASON] = 0
     s[XREAD] = 0
+    s[IDT_INFO] = 0                                    # (each exit says it afresh)
     rp = mem[1]
     s[AMASK] = s[A20] & ((len(rp) << PB) - 1)
     model = s[MODEL]
@@ -60,6 +61,8 @@ def run(s, mem, budget):
         deliver(s, mem, info & 0xFF, s[INJ_ERR] if info & 0x800 else -1, s[EIP], 1)
         if s[SHUTDOWN]:
             return abi.EXIT_SHUTDOWN
+        if s[abi.S_EXIT_REASON]:                       # an intercepted fault during it
+            return s[abi.S_EXIT_REASON]
     # the general path keeps a register snapshot to undo an instruction: for faults
     # (186 and later) and restartable MMIO reads (the 8086 reaches only 1 MiB + 64 KiB)
     snap = model != 0
@@ -104,13 +107,16 @@ def run(s, mem, budget):
                     cyc += 51
                     ip = s[EIP]
                     csb = s[BASE + CS]
-                    if s[SHUTDOWN]:
-                        reason = abi.EXIT_SHUTDOWN
+                    if s[SHUTDOWN] or s[abi.S_EXIT_REASON]:
+                        reason = abi.EXIT_SHUTDOWN if s[SHUTDOWN] else s[abi.S_EXIT_REASON]
                         break
                     continue
                 deliver(s, mem, s[abi.S_IRQ_VECTOR] & 0xFF, -1, s[EIP], 1)
                 cyc += 61
                 reason = abi.EXIT_SHUTDOWN if s[SHUTDOWN] else abi.EXIT_IRQ_ACK
+                if s[abi.S_EXIT_REASON]:               # an intercepted fault during it: the
+                    s[IDT_INFO] = 0                    # interrupt stays on its line, not taken
+                    reason = s[abi.S_EXIT_REASON]
                 break
             if s[HALTED]:
                 cyc = end
@@ -131,8 +137,8 @@ def run(s, mem, budget):
                         cyc += 51
                         ip = s[EIP]
                         csb = s[BASE + CS]
-                        if s[SHUTDOWN]:
-                            reason = abi.EXIT_SHUTDOWN
+                        if s[SHUTDOWN] or s[abi.S_EXIT_REASON]:
+                            reason = abi.EXIT_SHUTDOWN if s[SHUTDOWN] else s[abi.S_EXIT_REASON]
                             break
                         continue
             elif s[FLAGS] & RF:
@@ -470,8 +476,8 @@ def run(s, mem, budget):
                 ip = s[EIP]
                 csb = s[BASE + CS]
                 rare = True
-                if s[SHUTDOWN]:
-                    reason = abi.EXIT_SHUTDOWN
+                if s[SHUTDOWN] or s[abi.S_EXIT_REASON]:
+                    reason = abi.EXIT_SHUTDOWN if s[SHUTDOWN] else s[abi.S_EXIT_REASON]
                     break
                 continue
             cyc += t

@@ -70,6 +70,10 @@ EXC_BITMAP = 122                               # VMM: exception vectors that exi
 INJ_INFO, INJ_ERR = 123, 124                   # VMM: event to deliver when run() starts, as VT-x's
                                                # entry interruption information: bit 31 valid,
                                                # bit 11 error code (INJ_ERR) valid, bits 7:0 vector
+IDT_INFO, IDT_ERR = 125, 126                   # VMM: the event whose delivery an intercepted
+                                               # exception interrupted, as VT-x's IDT-vectoring
+                                               # information (SDM vol. 3, 27.2.4): the same format;
+                                               # cleared when run() starts
 SNAP = 128                                     # snapshot of slots 16 .. 16 + NREG
 SCRATCH = 192                                  # 32 slots of work space (call-gate parameters)
 TLBN = 256                                     # TLB entries (direct-mapped by linear page)
