@@ -239,7 +239,7 @@ class Vga(Device):
             if regions[self.flat_region][1] < 0x20000:
                 raise EmuError(f"device {self.name}: flat_region {self.flat_region!r} must hold "
                                f"128 KiB (the A0000h-BFFFFh window)")
-            self.shadow = self.machine.mem.region(self.flat_region)
+            self.shadow = self.machine.mem.region(self.flat_region, device=True)
         # the pages of the A0000h-BFFFFh window that map to this device, per address space
         self.windows = []
         for sp in self.machine.spaces.values():

@@ -8,7 +8,7 @@ NSDI 2005), in the manner of QEMU's ``-incoming`` and ``migrate``::
 The source sends the VM's description (the destination builds the same VM, paused,
 and checks the machine's fingerprint and memory layout), then all of its memory
 while it keeps running, then in rounds the pages it changed meanwhile
-(emu.vmm.migrate_dirty: each page compared with the copy last sent); when a round
+(emu.vmm.migrate_dirty: the VM's page tables log the pages written); when a round
 is small enough (1 MiB), stops shrinking or 30 rounds have gone, it pauses the VM
 and sends the rest: the last changed pages, the page-table entries that changed,
 the CPU and device state (emu.savestate's capture, large device arrays as the pages
@@ -45,7 +45,7 @@ import numpy as np
 
 from ..bus import FRAME
 from ..errors import EmuError
-from .migrate_dirty import PageDiff, Units
+from .migrate_dirty import DirtyLog, Units
 
 MAGIC = b"EMU-MIGRATE 1\n"
 HDR = struct.Struct("!4sQ")
@@ -325,7 +325,7 @@ class Outgoing:
             self.wire.send_json(b"HELO", {"vm": _describe(self.vm), "layout": self.units.layout(),
                                           "fingerprint": fingerprint(self.vm.machine)})
             self.wire.expect(b"OKAY", 60.0)
-            self.diff = PageDiff(self.units)
+            self.diff = DirtyLog(self.vm, self.units)
             self._first_round()
         except (OSError, EmuError) as e:
             self._fail(e)
@@ -336,14 +336,14 @@ class Outgoing:
     def _send_units(self, units) -> None:
         for i in range(0, len(units), CHUNK):
             part = units[i:i + CHUNK]
-            self.wire.send(b"PAGE", _pages(part, self.diff.pages(part)))
+            self.wire.send(b"PAGE", _pages(part, self.units.read(part)))
 
     def _first_round(self) -> None:
         from ..savestate import capture
         t = time.perf_counter()
         m = self.vm.machine
-        self._send_units(self.diff.collect())
         self.tables = {n: (sp.rpage.copy(), sp.wpage.copy()) for n, sp in m.spaces.items()}
+        self._send_units(self.diff.collect())
         _, arrays = capture(m, memory=False, tables=False)
         self.base = {k: v for k, v in arrays.items() if v.nbytes >= LARGE}
         tabs = {f"{t}page.{n}": m.mem.to_logical(tab) for n, (r, w) in self.tables.items()
@@ -397,6 +397,7 @@ class Outgoing:
         t_pause, c_pause = time.monotonic(), time.process_time()
         vm.pause()
         dirty = self.diff.collect()
+        self.diff.stop()                         # (the tables as they are without the log)
         # what the guest dirtied while the rounds went on: rounds 1.. and the last set
         dirtied = sum(n for n, _ in self.rounds[1:]) + len(dirty)
         self.dirty_rate = dirtied * FRAME / max(1e-9, t_pause - self.first_done)
@@ -454,6 +455,8 @@ class Outgoing:
             return
         self.finished = time.monotonic()
         self.state, self.error = "failed", str(e.strerror if isinstance(e, OSError) and e.strerror else e)
+        if self.diff is not None:
+            self.diff.stop()
         if self.was_running:
             self.vm.resume()
         if self.wire is not None:

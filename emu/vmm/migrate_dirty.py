@@ -4,23 +4,25 @@ A VM's memory travels in *units*: the host frames (4 KiB) of each of its memory
 regions, numbered region by region in the machine's logical layout, so both ends
 of a migration name the same bytes whatever host frames each side gave the VM.
 
-Dirty pages are found by comparing each unit with the copy of it last sent
-(``PageDiff``), 8 bytes at a time over runs of frames that are consecutive in host
-memory (some 7-10 ms for 32 MiB here).  Not by write-protecting the host CPU's page
-tables, as KVM's dirty log does (EPT or shadow entries read-only, the first write
-to each page faulting): making a RAM page of ``wpage`` PAGE_MMIO turns its writes
-into MMIO write exits, and the x86 core reports only the *first* MMIO write of an
-instruction (none of those an interrupt or exception entry makes, emu.debugger says
-so too), so a far call's second push, an interrupt frame or a string move's last
-bytes would be lost: the PM OS panicked within a second of it; and the exits changed
-the guest's cycle count, so its emulated time drifted.  Comparing costs the guest nothing (no exits, its emulated time untouched)
-and sees every writer: the CPU, DMA, and device models that write their own RAM
-(the VGA's planes) directly.
+Dirty pages come from the page tables the CPU writes through (``DirtyLog``), as
+KVM's dirty log does: each round the VM's RAM entries of ``wpage`` (the p2m: the
+EPT of the hardware-assisted modes) are *logged* (emu.abi PAGE_LOGGED), and the
+first write to such a page puts its offset back, with no exit (EPT dirty bits and
+page-modification logging work so); the pages written are the entries that are
+offsets again.  Python writers (DMA, the VMM, the debugger) go through
+``AddressSpace.write_offset``, which does the same.  Under shadow paging the VM's
+shadow entries of those pages are write-protected too (``ShadowMMU.write_protect``):
+the first write faults, the VMM logs it and makes the entry writable (KVM's
+write-protected sptes).  Regions a device model writes behind the page tables
+(``Memory.region(..., device=True)``: the VGA's linear window) are compared with
+the copy last sent instead (``PageDiff``), as QEMU's device models mark their own
+writes dirty.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .. import abi
 from ..bus import FRAME
 
 WORDS = FRAME // 8
@@ -88,23 +90,27 @@ class Units:
 
 
 class PageDiff:
-    """The VM's memory as last sent, and which units differ from it now."""
+    """Units ``which`` as last sent, and which of them differ from it now: 8 bytes at
+    a time over runs of frames consecutive in host memory (some 7-10 ms for 32 MiB
+    here)."""
 
-    def __init__(self, units: Units):
+    def __init__(self, units: Units, which=None):
         self.units = units
-        self.sent = np.zeros((units.count, FRAME), dtype=np.uint8)
-        self.spans = units.runs(np.arange(units.count))
+        self.which = np.arange(units.count, dtype=np.int64) if which is None \
+            else np.asarray(which, dtype=np.int64)
+        self.sent = np.zeros((len(self.which), FRAME), dtype=np.uint8)
+        self.spans = units.runs(self.which)
         self.first = True
 
     def collect(self) -> np.ndarray:
         """The units changed since the last call (all of them the first time); the copy
-        is brought up to date, so ``pages()`` gives what was compared."""
+        is brought up to date."""
         d = self.units.mem.data
         if self.first:
             for i, o, k in self.spans:
                 self.sent[i:i + k] = d[o:o + k * FRAME].reshape(k, FRAME)
             self.first = False
-            return np.arange(self.units.count, dtype=np.int64)
+            return self.which.copy()
         out = []
         sent = self.sent.view(np.uint64)
         for i, o, k in self.spans:
@@ -115,8 +121,69 @@ class PageDiff:
                 idx = np.flatnonzero((cur != old).any(axis=1))
                 if len(idx):
                     old[idx] = cur[idx]
-                    out.append(idx + i + j)
+                    out.append(self.which[idx + i + j])
         return np.concatenate(out) if out else np.zeros(0, np.int64)
 
-    def pages(self, units) -> bytes:
-        return self.sent[np.asarray(units, np.int64)].tobytes()
+
+class DirtyLog:
+    """The units of one VM written since the last ``collect()`` (module docstring).
+    Call it between slices only (the VM not running); ``stop()`` ends the logging and
+    leaves the tables as they would be without it."""
+
+    def __init__(self, vm, units: Units):
+        self.units, self.mode = units, vm.mode
+        self.spaces = list(vm.machine.spaces.values())
+        self.device_written = vm.machine.mem.device_written
+        self.logged_unit = self.diff = None
+
+    def _choose(self) -> None:
+        """Which units the page tables log: those some ``wpage`` maps as RAM, but for
+        the regions a device writes itself.  The others (a device's own RAM, RAM only
+        reachable beneath a device's window) are compared."""
+        u = self.units
+        mapped = np.zeros(u.count, dtype=bool)
+        for sp in self.spaces:
+            h = u.h2u[sp.wpage[sp.wpage >= 0] // FRAME]
+            mapped[h[h >= 0]] = True
+        for name in self.device_written:
+            mapped[u.first[name]:u.first[name] + len(u.mem.frames[name])] = False
+        self.logged_unit = mapped
+        if not mapped.all():
+            self.diff = PageDiff(u, np.flatnonzero(~mapped))
+            self.diff.collect()
+
+    def _arm(self, sp) -> np.ndarray:
+        """Log every RAM entry of ``sp`` that is an offset now (a logged unit's); the
+        units of those written since the last arming, and of the pages a debugger
+        watchpoint traps (written beneath the trap, emu.bus: dirty while it lasts)."""
+        wp = sp.wpage
+        p = np.flatnonzero(wp >= 0)
+        u = self.units.h2u[wp[p] // FRAME]
+        keep = u >= 0
+        keep[keep] = self.logged_unit[u[keep]]
+        p = p[keep]
+        wp[p] = abi.logged(wp[p])
+        t = self.units.h2u[np.array(list(sp.trapped_w.values()), dtype=np.int64) // FRAME]
+        return np.concatenate([u[keep], t[t >= 0]])
+
+    def collect(self) -> np.ndarray:
+        """The units written since the last call (all of them the first time)."""
+        first = self.logged_unit is None
+        if first:
+            self._choose()
+        got = [self._arm(sp) for sp in self.spaces]
+        mmu = getattr(self.mode, "mmu", None)
+        if mmu is not None:                                      # shadow paging
+            mmu.write_protect(self.units.host[self.logged_unit] if first
+                              else self.units.host[np.unique(np.concatenate(got))])
+        if first:
+            return np.arange(self.units.count, dtype=np.int64)
+        if self.diff is not None:
+            got.append(self.diff.collect())
+        return np.unique(np.concatenate(got))
+
+    def stop(self) -> None:
+        for sp in self.spaces:
+            wp = sp.wpage
+            lg = wp <= abi.PAGE_LOGGED
+            wp[lg] = abi.unlogged(wp[lg])

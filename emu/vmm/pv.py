@@ -561,7 +561,14 @@ class Pv(Hypercalls, Trap):
                 self.hypercall()
                 return
             if vec == 14:
+                idt, at = int(h[X.IDT_INFO]), (int(h[X.EIP]), int(h[X.SEL + X.CS]))
+                h[X.IDT_INFO] = 0
                 self.page_fault(cpu, int(h[self.host.cpu.exit_info + abi.EI_GLA]), err)
+                if idt & 0x80000000 and at == (int(h[X.EIP]), int(h[X.SEL + X.CS])):
+                    # a hidden fault while the host CPU delivered an event natively (a
+                    # trap of the guest's table): filled, the event goes in again (VT-x's
+                    # IDT-vectoring information, as KVM re-injects it)
+                    h[X.INJ_INFO], h[X.INJ_ERR] = idt, h[X.IDT_ERR]
                 return
             self.exits[f"exception {vec}"] += 1
             if vec == 8:

@@ -142,9 +142,15 @@ class ShadowMMU:
         self.tracked[gfn] = page.copy()
         ho = int(self.space.rpage[gfn])
         self.tracked_host = np.append(self.tracked_host, ho)
-        for f in self.ptframes:                          # write-protect its mappings so far
+        self.write_protect(np.array([ho], dtype=np.int64))     # its mappings so far
+
+    def write_protect(self, host_offsets: np.ndarray) -> None:
+        """Make the shadow entries that map these host frames read-only (a traced page
+        table; a dirty-logged page, emu.abi PAGE_LOGGED, whose next write must fault
+        to be logged, as KVM write-protects sptes for its dirty log)."""
+        for f in self.ptframes:
             t = self._table(f)
-            hit = ((t & 0xFFFFF000) == ho) & ((t & 3) == 3)
+            hit = ((t & 3) == 3) & np.isin((t & 0xFFFFF000).astype(np.int64), host_offsets)
             if hit.any():
                 t[hit] &= ~np.uint32(2)
                 self.tlb_dirty = True
@@ -279,9 +285,16 @@ class ShadowMMU:
         self._table(root // FRAME)[pdi] = (f * FRAME) | flags
         pt = self._table(f)
         i = (la >> 12) & 1023
-        if pd_gfn != "phys" and not (walk.pse and walk.pde & 0x80):
-            g = np.array([walk.pte], dtype=np.uint32)
-            pt[i] = self._leaves(g, walk.pde & 6, (g & D) != 0)[0]
+        # (the entry afresh, also in the tables _pt_for builds whole: one a dirty log
+        # write-protected is writable again once the page is logged)
+        if pd_gfn == "phys":
+            g, perm, d_ok = ((la >> 12) << 12) | 0x67, 6, True
+        elif walk.pse and walk.pde & 0x80:
+            g = ((walk.pde & 0xFFC00000) + (i << 12)) | (walk.pde & 0x67)
+            perm, d_ok = walk.pde & 6, (walk.pde & D) != 0
+        else:
+            g, perm, d_ok = walk.pte, walk.pde & 6, (walk.pte & D) != 0
+        pt[i] = self._leaves(np.array([g], dtype=np.uint32), perm, d_ok)[0]
         self.stats["hidden"] += 1
         return bool(pt[i] & 1)
 

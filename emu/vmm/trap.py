@@ -212,7 +212,7 @@ class Trap(Emulate):
         i = 0
         while i < len(data):
             pa = self.vcpu.linear_to_physical(self.gphys32, la + i)
-            o = None if pa is None else int(self.space.wpage[(pa >> 12) & 0xFFFFF])
+            o = None if pa is None else self.space.write_offset((pa >> 12) & 0xFFFFF)
             k = min(len(data) - i, FRAME - ((la + i) & 0xFFF))
             if o is not None and o >= 0:
                 j = o + (pa & 0xFFF)
@@ -259,6 +259,7 @@ class Trap(Emulate):
         return w
 
     def _gwrite32(self, pa: int, value: int) -> None:
+        self.space.write_offset((pa >> 12) & 0xFFFFF)      # (dirty-logged: the write is logged)
         o = int(self.space.rpage[(pa >> 12) & 0xFFFFF]) + (pa & 0xFFF)
         self.space.memory.data[o:o + 4] = np.frombuffer(struct.pack("<I", value & 0xFFFFFFFF), np.uint8)
 
@@ -588,8 +589,25 @@ class Trap(Emulate):
         v[X.INJ_ERR] = max(err, 0)
         self._vcpu_run(cpu, 0)
 
+    def inject_event(self, cpu, info: int, err: int) -> None:
+        """Deliver an event (VT-x interruption-information format) on the virtual CPU:
+        the guest's IDT, its own paging, and the SDM's rules for faults on the way."""
+        X, v = self.X, self.vcpu.state
+        self.to_vcpu()
+        if info & 0xFF == 14:
+            v[X.XLIN] = v[X.CR2]
+        v[X.INJ_INFO], v[X.INJ_ERR] = info, err
+        self._vcpu_run(cpu, 0)
+
     def host_exit(self, cpu, r: int) -> None:
         h, X = self.host.state, self.X
+        if r == abi.EXIT_EXCEPTION and int(h[X.IDT_INFO]) & 0x80000000:
+            # the host CPU faulted delivering an event natively (a push onto a stack page
+            # the shadows map read-only): the virtual CPU delivers it instead
+            self.exits["delivery-fault"] += 1
+            info, h[X.IDT_INFO] = int(h[X.IDT_INFO]), 0
+            self.inject_event(cpu, info, int(h[X.IDT_ERR]))
+            return
         if r == abi.EXIT_EXCEPTION:
             vec = int(h[abi.S_FAULT])
             if vec == 14:
@@ -641,6 +659,8 @@ class Trap(Emulate):
             if gfn in self.desc_gfns:
                 self.desc_dirty = True
             return
+        if write and w.write_ok:
+            self.space.write_offset(gfn)             # (a dirty-logged page: dirty, writable)
         if write and not w.write_ok or write and int(self.space.wpage[gfn]) != int(self.space.rpage[gfn]) \
                 or key == self._last_pf:
             # a supervisor write the guest allows with CR0.WP clear, a ROM page, or a
