@@ -343,6 +343,7 @@ class Outgoing:
         t = time.perf_counter()
         m = self.vm.machine
         self.tables = {n: (sp.rpage.copy(), sp.wpage.copy()) for n, sp in m.spaces.items()}
+        self.tables_gen = {n: sp.generation for n, sp in m.spaces.items()}
         self._send_units(self.diff.collect())
         _, arrays = capture(m, memory=False, tables=False)
         self.base = {k: v for k, v in arrays.items() if v.nbytes >= LARGE}
@@ -414,7 +415,9 @@ class Outgoing:
                 small[k] = v
         for n, sp in m.spaces.items():           # the page tables: the entries that changed
             for t, old, new in (("r", self.tables[n][0], sp.rpage), ("w", self.tables[n][1], sp.wpage)):
-                idx = np.flatnonzero(old != new)
+                # (none unless the map changed: AddressSpace.generation counts the changes)
+                idx = np.flatnonzero(old != new) if sp.generation != self.tables_gen[n] \
+                    else np.zeros(0, np.int64)
                 deltas[f"tidx.{t}page.{n}"] = idx
                 deltas[f"tval.{t}page.{n}"] = self.units.to_logical(new[idx])
         ser = _serial(vm)

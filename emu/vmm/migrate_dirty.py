@@ -135,6 +135,7 @@ class DirtyLog:
         self.spaces = list(vm.machine.spaces.values())
         self.device_written = vm.machine.mem.device_written
         self.logged_unit = self.diff = None
+        self.entries = {}              # id(space) -> (its generation, entries: _entries)
 
     def _choose(self) -> None:
         """Which units the page tables log: those some ``wpage`` maps as RAM, but for
@@ -152,19 +153,31 @@ class DirtyLog:
             self.diff = PageDiff(u, np.flatnonzero(~mapped))
             self.diff.collect()
 
+    def _entries(self, sp) -> np.ndarray:
+        """The entries of ``sp`` that are (or stand for, logged) a logged unit's RAM,
+        found again when the map changes (``AddressSpace.generation``)."""
+        got = self.entries.get(id(sp))
+        if got is None or got[0] != sp.generation:
+            wp = sp.wpage
+            off = np.where(wp <= abi.PAGE_LOGGED, abi.unlogged(wp), wp)
+            p = np.flatnonzero(off >= 0)
+            u = self.units.h2u[off[p] // FRAME]
+            keep = u >= 0
+            keep[keep] = self.logged_unit[u[keep]]
+            got = self.entries[id(sp)] = (sp.generation, p[keep])
+        return got[1]
+
     def _arm(self, sp) -> np.ndarray:
-        """Log every RAM entry of ``sp`` that is an offset now (a logged unit's); the
-        units of those written since the last arming, and of the pages a debugger
-        watchpoint traps (written beneath the trap, emu.bus: dirty while it lasts)."""
+        """Log every such entry that is an offset now; the units of those written
+        since the last arming, and of the pages a debugger watchpoint traps (written
+        beneath the trap, emu.bus: dirty while it lasts)."""
         wp = sp.wpage
-        p = np.flatnonzero(wp >= 0)
+        p = self._entries(sp)
+        p = p[wp[p] >= 0]
         u = self.units.h2u[wp[p] // FRAME]
-        keep = u >= 0
-        keep[keep] = self.logged_unit[u[keep]]
-        p = p[keep]
         wp[p] = abi.logged(wp[p])
         t = self.units.h2u[np.array(list(sp.trapped_w.values()), dtype=np.int64) // FRAME]
-        return np.concatenate([u[keep], t[t >= 0]])
+        return np.concatenate([u, t[t >= 0]])
 
     def collect(self) -> np.ndarray:
         """The units written since the last call (all of them the first time)."""
@@ -183,7 +196,10 @@ class DirtyLog:
         return np.unique(np.concatenate(got))
 
     def stop(self) -> None:
+        if self.logged_unit is None:
+            return
         for sp in self.spaces:
             wp = sp.wpage
-            lg = wp <= abi.PAGE_LOGGED
-            wp[lg] = abi.unlogged(wp[lg])
+            p = self._entries(sp)
+            p = p[wp[p] <= abi.PAGE_LOGGED]
+            wp[p] = abi.unlogged(wp[p])
