@@ -13,6 +13,7 @@ import shutil
 import pytest
 
 from emu import Machine, abi
+from emu.breaks import table_of
 from emu.debugger import DebugError
 from tests.conftest import ROOT
 
@@ -84,7 +85,8 @@ def test_one_exec_hook_runs_whole_slices_and_a_hook_can_stop(cpm):
             mm.stop_requested = "third character"
     h = m.on_exec(CONOUT, fn)
     d = m.debugger
-    assert not d._stepping and m.cpu.state[abi.S_BREAK] == CONOUT   # S_BREAK, no stepping
+    # the core's break table holds it: whole slices, no stepping
+    assert not d._stepping and table_of(m.cpu.state, m.cpu.break_table) == [CONOUT]
     m.type("dir\r")
     for _ in range(200):
         m.step_frame()
