@@ -137,20 +137,6 @@ def test_bad_hooks_are_refused_in_one_line(cpm, call, msg):
     assert not cpm.scheduler.cpu_hooks
 
 
-def test_hooks_are_refused_on_a_frame_driver_machine():
-    """sms: the board's frame driver runs the Z80 in its own compiled loop (no scheduler
-    CPU hook, S_BREAK unchecked there): a one-line refusal, and the game runs on."""
-    m = Machine.load("sms")
-    for call in (lambda: m.on_exec(0x38, print), lambda: m.on_write(0xC000, print),
-                 lambda: m.on_port(0xBF, print)):
-        with pytest.raises(DebugError) as e:
-            call()
-        assert "frame driver" in str(e.value) and "\n" not in str(e.value)
-    f0 = m.frame
-    m.step_frame(5)
-    assert m.frame == f0 + 5 and not m.scheduler.cpu_hooks
-
-
 # ---- x86: exception breakpoints --------------------------------------------------------
 def test_x86_real_mode_exception_breakpoint_delivers_as_the_cpu_would():
     """A tiny real-mode program on the pc machine: MOV AX,1; XOR CX,CX; DIV CX at 0600h,
