@@ -16,6 +16,7 @@ runs the CPU one instruction at a time and checks in Python); the sequence of
   shell, CP/M, the toy ROM: several breakpoints spread over the executed code hit in
   the order and at the instruction counts stepping found.
 """
+import json
 import shutil
 
 import numpy as np
@@ -253,3 +254,28 @@ def test_pm_os_several_breakpoints(tmp_path):
         m.type("ps\r")
         assert m.cpu.state[c.CR0] & c.PG
     _check_breaks(make, 6000, 12, prepare)
+
+
+def test_a_saved_state_loads_under_the_breakpoints_set_now(tmp_path):
+    """The break table is the debugger's, not the machine's: loading a state (or
+    rewinding) keeps the breakpoints set now; a state of other CPU arrays is refused."""
+    from emu import savestate
+    from emu.errors import StateError
+    m = Machine.load("toy")
+    d = m.debugger
+    d.command("bp 42")
+    m.step_frame(1)
+    savestate.save(m, tmp_path / "a.state")
+    d.command("bpclear")
+    d.command("bp 50")
+    d.command("bp 8")
+    savestate.load(m, tmp_path / "a.state")
+    bt = m.cpu.break_table
+    assert sorted(int(v) for v in m.cpu.state[bt + abi.BT_ADDRS:][:2]) == [0x08, 0x50]
+    assert m.cpu.state[bt + abi.BT_COUNT] == 2
+    meta, arrays = savestate.capture(m)
+    arrays["cpu.maincpu"] = arrays["cpu.maincpu"][:-abi.BT_SIZE]      # (a format-2 CPU array)
+    with open(tmp_path / "b.state", "wb") as f:
+        np.savez(f, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+    with pytest.raises(StateError, match="damaged"):
+        savestate.load(m, tmp_path / "b.state")

@@ -29,6 +29,10 @@ How it runs the CPU:
   what it wrote itself before the watched write would see its own result).  A change
   of the watched bytes is caught as well.
 
+The hook is the scheduler's CPU loop for this CPU (``Scheduler.cpu_hooks``); a machine
+whose device drives the frames (sms) runs the frame around it in Python while it is
+installed (emu/machines/sms/board.py), so everything here works there too.
+
 Script hooks (``Machine.on_exec/on_read/on_write/on_port``, ``add_hook``) are
 breakpoints and watchpoints with a function (``fn``): the checks above call it and
 go on; they are not listed or deleted by the commands.  x86 exception breakpoints
@@ -739,7 +743,8 @@ class Debugger:
                     or any(b.exact for b in self._mode_bps))
 
     def _arm(self) -> None:
-        """Install or remove the scheduler hook, S_BREAK, read traps and un-posted ports."""
+        """Install or remove the scheduler hook, the break table (or S_BREAK), read traps
+        and un-posted ports."""
         sch = self.m.scheduler
         any_set = bool(self.bps or self.wps or self.step_left or self.out_depth is not None
                        or self.trace_file)
