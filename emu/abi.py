@@ -81,6 +81,26 @@ What a VMM learns of an exit (the fields VT-x puts in the VMCS exit area):
   undefined for EPT violations), ``+EI_GLA`` the guest-linear address of the
   access (-1: none, or real addresses), ``+EI_GPA`` its guest-physical address
   (-1: none).  For MMIO exits ``S_EXIT_ADDR`` is the guest-physical address too.
+
+Execution breakpoints
+---------------------
+The core stops with EXIT_BREAKPOINT *before* an instruction whose address (the PC;
+x86: the linear CS base + EIP) is ``state[S_BREAK]`` or is in the core's break
+table, leaving it unexecuted (PC at it), on every path of the core (inline fast
+paths and general decoder alike).  The first instruction of a ``run`` is never
+checked, so a run started at a breakpoint address goes on from it; a caller that
+wants that one checked looks at the PC itself before calling ``run`` (the
+debugger does).  Instructions reached inside a run after an interrupt or
+exception entry are checked like any other.
+
+``S_BREAK`` is one address (-1: none), for single users (the VMM's pv and
+lockstep modes).  The *break table* holds up to ``BT_MAX`` more: a core that has
+one declares ``break_table`` (emu.core.Core), the first of ``BT_SIZE`` state
+slots: ``+BT_COUNT`` how many addresses, ``+BT_LO``/``+BT_HI`` the lowest and
+highest of them, ``+BT_ADDRS`` the addresses.  ``Core.set_breakpoints`` fills it
+(emu.breaks has the compiled checks the cores share).  Before each run the core
+folds S_BREAK and the table into one [lo, hi] range; with none set the range is
+empty and the per-instruction cost is the one compare S_BREAK alone had.
 """
 
 # ---- state slots shared by every core --------------------------------------
@@ -97,7 +117,7 @@ S_INTERCEPT = 9     # VMM intercept mask (INTERCEPT_*)
 S_IOLOG_COUNT = 10  # number of posted writes in iolog
 S_INSNS = 11        # instructions retired since reset (for MIPS figures)
 S_FAULT = 12        # fault / exception number for EXIT_FAULT, EXIT_EXCEPTION
-S_BREAK = 13        # breakpoint address, -1 for none
+S_BREAK = 13        # one breakpoint address, -1 for none (more: the break table, above)
 S_STOP = 14         # set to 1 by a core-side device to end the run early
 S_EXIT_QUAL = 15    # exit qualification (below), 0 for none
 S_CORE = 16         # first core-specific slot
@@ -109,7 +129,7 @@ EXIT_IO_OUT = 2       # port write: addr=port, size, data
 EXIT_MMIO_READ = 3    # memory read of a PAGE_MMIO page
 EXIT_MMIO_WRITE = 4   # memory write to a PAGE_MMIO page
 EXIT_HLT = 5          # HALT executed with no interrupt able to wake the CPU now
-EXIT_BREAKPOINT = 6   # PC reached state[S_BREAK]
+EXIT_BREAKPOINT = 6   # PC reached state[S_BREAK] or an address of the break table
 EXIT_FAULT = 7        # unrecoverable: undefined opcode, triple fault (S_FAULT says)
 EXIT_IRQ_ACK = 8      # a maskable interrupt was accepted
 EXIT_IOLOG_FULL = 9   # posted-write log full
@@ -128,6 +148,11 @@ EXIT_NAMES = {
     EXIT_EXCEPTION: "exception", EXIT_STOP: "stop", EXIT_SHUTDOWN: "shutdown",
     EXIT_VMEXIT: "vmexit",
 }
+
+# ---- the break table (execution breakpoints; above) -----------------------------
+BT_COUNT, BT_LO, BT_HI, BT_ADDRS = 0, 1, 2, 3     # offsets from a core's ``break_table`` slot
+BT_MAX = 64                                       # addresses it holds
+BT_SIZE = BT_ADDRS + BT_MAX                       # state slots it takes
 
 # ---- exit qualification bits and the exit-info block (VMM) ---------------------------
 Q_IO_IN, Q_IO_STRING, Q_IO_REP, Q_IO_IMM = 0x8, 0x10, 0x20, 0x40

@@ -25,6 +25,7 @@ class Core:
     io_bits = 16              # width of the I/O port space (0: no port space)
     state_size = 64           # length of the int64 state array
     exit_info = None          # first slot of the VMM exit-info block (emu.abi EI_*), or None
+    break_table = None        # first slot of the break table (emu.abi BT_*), or None: S_BREAK only
     registers: tuple = ()     # register names shown by trace / info / debugger
 
     # njit(cache=True) function run(state, mem, budget) -> exit reason.
@@ -43,9 +44,25 @@ class Core:
     def reset(self) -> None:
         """Power-on / reset state.  Subclasses call super().reset() first."""
         keep_cycles = self.state[abi.S_CYCLES]
+        bt = self.break_table
+        keep_breaks = self.state[bt:bt + abi.BT_SIZE].copy() if bt is not None else None
         self.state[:] = 0
         self.state[abi.S_BREAK] = -1
         self.state[abi.S_CYCLES] = keep_cycles
+        if bt is not None:                       # the debugger's, not the CPU's: kept
+            self.state[bt:bt + abi.BT_SIZE] = keep_breaks
+
+    def set_breakpoints(self, addrs) -> bool:
+        """Put execution breakpoints in the core's break table (emu/abi.py); False when
+        the core has none or they do not fit (the caller then checks them itself)."""
+        from .breaks import write_table
+        addrs = set(addrs)
+        if self.break_table is None or len(addrs) > abi.BT_MAX:
+            if self.break_table is not None:
+                write_table(self.state, self.break_table, ())
+            return False
+        write_table(self.state, self.break_table, addrs)
+        return True
 
     def execute(self, mem, budget: int) -> int:
         """Run until the budget is spent or an exit; returns the exit reason."""

@@ -18,9 +18,11 @@ import zipfile
 
 import numpy as np
 
+from . import abi
 from .errors import StateError
 
-FORMAT = 2          # 2: disk contents, screen, interrupt owners, PIT port 61h toggle
+FORMAT = 3          # 2: disk contents, screen, interrupt owners, PIT port 61h toggle;
+                    # 3: CPU state arrays with the cores' break tables (emu/abi.py)
 MAGIC = "emu-savestate"
 
 
@@ -128,7 +130,8 @@ def load(machine, path) -> None:
                          f"set for {machine.name!r}")
     need = ["memory", "inputs"] + [f"cpu.{n}" for n in machine.cpus] + \
         [f"{t}page.{n}" for n in machine.spaces for t in "rw"]
-    if any(k not in arrays for k in need) or arrays["memory"].shape != (machine.mem.logical_size,):
+    if any(k not in arrays for k in need) or arrays["memory"].shape != (machine.mem.logical_size,) \
+            or any(arrays[f"cpu.{n}"].shape != c.state.shape for n, c in machine.cpus.items()):
         raise StateError(f"{path}: save state is damaged (arrays missing or of the wrong size)")
     apply(machine, meta, arrays)
 
@@ -141,7 +144,11 @@ def apply(machine, meta: dict, arrays: dict, tables: dict | None = None) -> None
     if "memory" in arrays:
         machine.mem.restore(arrays["memory"])
     for name, cpu in machine.cpus.items():
+        bt = cpu.break_table            # the debugger's breakpoints, not the machine's state:
+        keep = cpu.state[bt:bt + abi.BT_SIZE].copy() if bt is not None else None   # kept
         cpu.state[:] = arrays[f"cpu.{name}"]
+        if keep is not None:
+            cpu.state[bt:bt + abi.BT_SIZE] = keep
     for name, sp in machine.spaces.items():
         for b, idx in meta["banks"].get(name, {}).items():
             sp.banks[b].index = idx

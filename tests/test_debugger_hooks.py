@@ -13,6 +13,7 @@ import shutil
 import pytest
 
 from emu import Machine, abi
+from emu.breaks import table_of
 from emu.debugger import DebugError
 from tests.conftest import ROOT
 
@@ -84,7 +85,8 @@ def test_one_exec_hook_runs_whole_slices_and_a_hook_can_stop(cpm):
             mm.stop_requested = "third character"
     h = m.on_exec(CONOUT, fn)
     d = m.debugger
-    assert not d._stepping and m.cpu.state[abi.S_BREAK] == CONOUT   # S_BREAK, no stepping
+    # the core's break table holds it: whole slices, no stepping
+    assert not d._stepping and table_of(m.cpu.state, m.cpu.break_table) == [CONOUT]
     m.type("dir\r")
     for _ in range(200):
         m.step_frame()
@@ -133,20 +135,6 @@ def test_bad_hooks_are_refused_in_one_line(cpm, call, msg):
         call(cpm)
     assert msg in str(e.value) and "\n" not in str(e.value)
     assert not cpm.scheduler.cpu_hooks
-
-
-def test_hooks_are_refused_on_a_frame_driver_machine():
-    """sms: the board's frame driver runs the Z80 in its own compiled loop (no scheduler
-    CPU hook, S_BREAK unchecked there): a one-line refusal, and the game runs on."""
-    m = Machine.load("sms")
-    for call in (lambda: m.on_exec(0x38, print), lambda: m.on_write(0xC000, print),
-                 lambda: m.on_port(0xBF, print)):
-        with pytest.raises(DebugError) as e:
-            call()
-        assert "frame driver" in str(e.value) and "\n" not in str(e.value)
-    f0 = m.frame
-    m.step_frame(5)
-    assert m.frame == f0 + 5 and not m.scheduler.cpu_hooks
 
 
 # ---- x86: exception breakpoints --------------------------------------------------------

@@ -15,6 +15,7 @@ import pytest
 
 from emu import Machine
 from emu.debugger.gdbstub import GdbError, GdbStub
+from tests.conftest import ROOT
 
 GDB = shutil.which("gdb")
 
@@ -139,3 +140,90 @@ def test_port_in_use_is_one_line(pc):
 def test_gdb_refuses_a_machine_without_x86():
     with pytest.raises(GdbError, match="no x86 CPU"):
         GdbStub(Machine.load("toy"), 0)
+
+
+@pytest.fixture
+def pmos(tmp_path):
+    img = tmp_path / "os.img"
+    shutil.copyfile(ROOT / "roms_test" / "os" / "os.img", img)
+    m = Machine.load("pc", {"hdd": img})
+    yield m
+    m.shutdown()
+
+
+def _serial(m):
+    return m.devices["com1"].backend.output.decode("latin1")
+
+
+@pytest.mark.skipif(GDB is None, reason="gdb is not installed (.ci/run installs it)")
+def test_gdb_exception_breakpoint_is_a_signal(pmos):
+    """The PM OS's `fault div` divides by zero in ring 3: with `monitor bpexc 0` gdb stops
+    with SIGFPE (GDB's i386 stub's signal for #DE) at the DIV; continuing with the
+    signal delivers the exception to the guest, whose kernel reports that EIP."""
+    m = pmos
+    assert m.run_until(lambda mm: "\n$ " in _serial(mm), 30), _serial(m)
+    start = len(_serial(m))
+    m.type("fault div\r")
+    stub, t = _serve(m)
+    cmds = [f"target remote :{stub.port}", "monitor bpexc 0", "continue", "p/x $eip",
+            "x/2xb $eip", "monitor bpclear", "detach"]
+    r = subprocess.run([GDB, "-nx", "-batch"] + sum([["-ex", c] for c in cmds], []),
+                       capture_output=True, text=True, timeout=300)
+    out = r.stdout + r.stderr
+    t.join(30)
+    assert not t.is_alive(), out
+    assert "Program received signal SIGFPE" in out, out
+    eip = int([ln for ln in r.stdout.splitlines() if ln.startswith("$1")][0].split("=")[1], 16)
+    assert eip == m.cpu.pc and m.debugger.last_exception[0] == 0
+    assert m.run_until(lambda mm: _serial(mm)[start:].endswith("\n$ "), 15), _serial(m)[start:]
+    assert f"(divide error at eip {eip:08x})" in _serial(m)[start:]
+
+
+def _monitor(s, line):
+    """``monitor LINE``: its output packets, then OK."""
+    _packet(s, "qRcmd," + line.encode().hex())
+    while (r := _reply(s)) != "OK":
+        assert r.startswith("O"), r
+
+
+def test_stop_replies_for_mode_page_fault_and_gdb_breakpoints(pmos):
+    """Raw packets from power-on: a mode-switch breakpoint is a plain SIGTRAP (S05, not
+    swbreak: no breakpoint of gdb's is there), a page-fault breakpoint SIGSEGV (T0b),
+    a Z0 breakpoint swbreak, a Z1 hwbreak; `C0b` goes on with the signal."""
+    m = pmos
+    stub, t = _serve(m)
+    s = socket.create_connection(("127.0.0.1", stub.port), timeout=120)
+    try:
+        _packet(s, "qSupported:swbreak+;hwbreak+")
+        assert "swbreak+" in _reply(s)
+        _monitor(s, "bpmode prot")
+        _packet(s, "c")
+        assert _reply(s) == "S05"                              # real -> protected
+        assert m.debugger.cpu_mode() == "protected"
+        _monitor(s, "bpclear")
+        _packet(s, "c")                                        # boot to the shell, Ctrl-C
+        deadline = time.time() + 60
+        while "\n$ " not in _serial(m) and time.time() < deadline:
+            time.sleep(0.2)
+        s.sendall(b"\x03")
+        assert _reply(s) == "S02" and "\n$ " in _serial(m)
+        m.type("fault kernel\r")                              # its demand-zero faults first
+        _monitor(s, "bpexc e")
+        _packet(s, "c")
+        assert _reply(s) == "T0b"                              # #PF: SIGSEGV
+        _monitor(s, "bpclear")
+        pc0 = m.cpu.pc
+        eip = m.cpu.get_registers()["eip"]
+        _packet(s, f"Z1,{pc0:x},1")
+        assert _reply(s) == "OK"
+        _packet(s, "C0b")                                      # delivers the #PF; the
+        assert _reply(s) == "T05hwbreak:;" and m.cpu.pc == pc0  # handler returns to it
+        assert m.cpu.get_registers()["eip"] == eip
+        _packet(s, f"z1,{pc0:x},1")
+        assert _reply(s) == "OK"
+        _packet(s, "D")
+        assert _reply(s) == "OK"
+    finally:
+        s.close()
+    t.join(30)
+    assert not t.is_alive()

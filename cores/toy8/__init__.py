@@ -24,9 +24,11 @@ import numpy as np
 from numba import njit
 
 from emu import abi
+from emu.breaks import bp_hit, bp_range
 from emu.core import Core
 
 A, PC, HALTED, IE, Z, SAVED_PC = range(abi.S_CORE, abi.S_CORE + 6)
+BREAKS = abi.S_CORE + 8            # the break table (emu.abi BT_*)
 CYCLES = np.array([1, 2, 3, 3, 2, 3, 3, 3, 3, 1, 1, 1, 2, 4, 2, 3], dtype=np.int64)
 LENGTH = np.array([1, 2, 3, 3, 2, 3, 3, 2, 2, 1, 1, 1, 1, 3, 2, 3], dtype=np.int64)
 NAMES = ("NOP", "LDI A,{n}", "LD A,[{a}]", "ST [{a}],A", "ADD A,{n}", "JMP {a}", "JNZ {a}",
@@ -71,8 +73,12 @@ def _write(state, mem, addr, value):
 def run(state, mem, budget):
     start = state[abi.S_CYCLES]
     first = True
+    blo, bhi = bp_range(state, BREAKS)
     while state[abi.S_CYCLES] - start < budget:
         pc = state[PC]
+        if blo <= pc <= bhi and not first and bp_hit(state, BREAKS, pc):
+            return abi.EXIT_BREAKPOINT             # (before an interrupt taken here too)
+        first = False
         if state[abi.S_IRQ] & 1 and state[IE]:
             state[SAVED_PC] = pc
             state[IE] = 0
@@ -82,9 +88,6 @@ def run(state, mem, budget):
             return abi.EXIT_IRQ_ACK
         if state[HALTED]:
             return abi.EXIT_HLT
-        if pc == state[abi.S_BREAK] and not first:
-            return abi.EXIT_BREAKPOINT
-        first = False
         op = _read(state, mem, pc)
         if op < 0:
             return abi.EXIT_MMIO_READ
@@ -173,7 +176,8 @@ class Toy8(Core):
     name = "toy8"
     description = "8-bit teaching CPU: the reference core plugin"
     address_bits, page_bits, io_bits = 16, 8, 8
-    state_size = abi.S_CORE + 8
+    state_size = BREAKS + abi.BT_SIZE
+    break_table = BREAKS
     registers = ("a", "pc", "z", "ie")
     run = run
 

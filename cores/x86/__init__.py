@@ -14,7 +14,7 @@ from emu.core import Core, CoreError
 
 from . import cpu
 from .cpu import STATE_SIZE
-from .state import EXIT_INFO
+from .state import BREAKS, EXIT_INFO
 
 R16 = ("ax", "cx", "dx", "bx", "sp", "bp", "si", "di")
 R32 = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi")
@@ -40,6 +40,7 @@ class X86(Core):
     address_bits, page_bits, io_bits = 32, cpu.PB, 16
     state_size = STATE_SIZE
     exit_info = EXIT_INFO          # VMM exit info: ILEN, GLA, GPA (emu.abi)
+    break_table = BREAKS           # execution breakpoints (emu.abi BT_*): linear addresses
     registers = R16 + ("ip", "flags") + SEGS
     run = cpu.run
 

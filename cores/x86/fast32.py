@@ -18,8 +18,10 @@ class and whether it has a ModRM byte, reads and/or writes its r/m operand.
 import numpy as np
 from numba import njit
 
+from emu.breaks import NO_LO, bp_hit
+
 from .tables import CYC
-from .state import (AMASK, ATTR, BASE, CF, CPL, CR0, CS, DS, EIP, ESP, FLAGS, J, JI, LIMIT, MODEL, PB, PG, PM, REG, SS)
+from .state import (AMASK, ATTR, BASE, BREAKS, CF, CPL, CR0, CS, DS, EIP, ESP, FLAGS, J, JI, LIMIT, MODEL, PB, PG, PM, REG, SS)
 from .regs import getr, setr, sext
 from .alu import alu_i, flag_op, imul_flags, incdec_i, shift
 from .fast import cond_t
@@ -187,9 +189,10 @@ def seg_rights(s):
 
 
 @njit(**J)
-def run32(s, mem, cyc, end, n, brk):
+def run32(s, mem, cyc, end, n, blo, bhi):
     """Run up to n instructions of 32-bit protected-mode code while cyc < end, stopping
-    before one the fast path cannot finish, or at linear address brk (not the first).
+    before one the fast path cannot finish, or at a breakpoint (emu.breaks: linear
+    addresses blo..bhi, not the first instruction).
     Returns (cycles, instructions run); s[EIP] is the next instruction."""
     dm = mem[0]
     rp = mem[1]
@@ -206,7 +209,16 @@ def run32(s, mem, cyc, end, n, brk):
     ebase = 0
     span = -1
     cpo = 0
-    beip = (brk - csb) & 0xFFFFFFFF if brk >= 0 else -1
+    # the breakpoint range in EIPs: [elo, ehi] holds every EIP whose linear address
+    # (csb + EIP, 32 bits) is in [blo, bhi] (all EIPs when that range wraps around csb)
+    elo = NO_LO
+    ehi = -1
+    if bhi >= 0:
+        elo = (blo - csb) & 0xFFFFFFFF
+        ehi = (bhi - csb) & 0xFFFFFFFF
+        if elo > ehi:
+            elo = 0
+            ehi = 0xFFFFFFFF
     k = 0
     while k < n and cyc < end:
         d = eip - ebase
@@ -229,7 +241,7 @@ def run32(s, mem, cyc, end, n, brk):
             d = la & PM
             ebase = eip - d
             span = min(PM - 15, cslim - 14 - ebase)
-        if eip == beip and k > 0:
+        if eip >= elo and eip <= ehi and k > 0 and bp_hit(s, BREAKS, (csb + eip) & 0xFFFFFFFF):
             break
         p = cpo + d
         op = np.int64(dm[p])

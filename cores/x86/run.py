@@ -20,7 +20,9 @@ from numba import njit
 from emu import abi
 
 from .tables import CYC
-from .state import (VMX, VMX_QUAL, VMX_REASON, DBACT, DBHIT, EXC_BITMAP, IDT_INFO, INJ_ERR, INJ_INFO, XLIN, RF, A20, AMASK, BASE, CR0, CS, CSD, DF, DR, DS, ECX, EDI, EIP, END, ES, ESI, ESP, FLAGS, HALTED,
+from emu.breaks import bp_hit, bp_range
+
+from .state import (BREAKS, VMX, VMX_QUAL, VMX_REASON, DBACT, DBHIT, EXC_BITMAP, IDT_INFO, INJ_ERR, INJ_INFO, XLIN, RF, A20, AMASK, BASE, CR0, CS, CSD, DF, DR, DS, ECX, EDI, EIP, END, ES, ESI, ESP, FLAGS, HALTED,
                     IF, INHIBIT, JTOP, MODEL, PARTIAL, PB, PE, PG, PM, REG, SEL, SHUTDOWN, SS, SSB, SWINT, TF, VM, XERR,
                     XREAD, XVEC, X_IN, X_MMIO_RD, X_SIN, X_SREAD)
 
@@ -71,7 +73,10 @@ def run(s, mem, budget):
             if rp[i] < 0:
                 snap = True
                 break
-    brk = s[abi.S_BREAK]
+    # execution breakpoints (emu/abi.py): S_BREAK and the break table as one range of
+    # linear addresses, empty (blo > bhi) with none set
+    blo, bhi = bp_range(s, BREAKS)
+    brk = bhi >= 0
     insns = s[abi.S_INSNS]
     first = True
     reason = abi.EXIT_BUDGET
@@ -93,6 +98,13 @@ def run(s, mem, budget):
     fast = False
     while cyc < end:
         if rare:
+            # a breakpoint stops before the instruction, and before an interrupt taken there
+            if brk and not first:
+                la = (csb + ip) & 0xFFFFFFFF
+                if blo <= la <= bhi and bp_hit(s, BREAKS, la):
+                    reason = abi.EXIT_BREAKPOINT
+                    break
+            first = False
             if s[INHIBIT]:
                 s[INHIBIT] = 0
             elif vmxe and event_exit(s):
@@ -122,10 +134,6 @@ def run(s, mem, budget):
                 cyc = end
                 reason = abi.EXIT_HLT
                 break
-            if brk >= 0 and not first and csb + ip == brk:
-                reason = abi.EXIT_BREAKPOINT
-                break
-            first = False
             if s[DBACT] & 1:                           # instruction breakpoints: #DB (a fault)
                 if s[FLAGS] & RF:
                     s[FLAGS] &= ~RF                    # RF lets this instruction run once
@@ -146,12 +154,12 @@ def run(s, mem, budget):
             # the inline paths are real-mode code without paging (linear = physical) and
             # no debug breakpoints
             fast = (s[FLAGS] & TF) == 0 and (s[CR0] & (PE | PG)) == 0 and s[DBACT] == 0
-            rare = lines != 0 or brk >= 0 or not fast or vmxe
+            rare = lines != 0 or brk or not fast or vmxe
             # 32-bit protected-mode code with a 32-bit stack: the fast path of fast32
             pm32 = ((s[CR0] & PE) != 0 and (s[FLAGS] & (VM | TF)) == 0 and s[CSD] != 0 and s[SSB] != 0
                     and s[DBACT] == 0)
             if pm32:
-                cyc, k = run32(s, mem, cyc, end, 1 if lines else end, brk)
+                cyc, k = run32(s, mem, cyc, end, 1 if lines else end, blo, bhi)
                 if k:
                     insns += k
                     ip = s[EIP]

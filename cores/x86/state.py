@@ -8,6 +8,8 @@ instruction may change; the general path snapshots them at ``SNAP`` so that a
 fault or a restartable exit can undo a half-done instruction (SDM vol. 3, 6.5:
 faults are reported with the state before the faulting instruction).
 """
+from emu import abi
+
 from .jit import J, JI, JTOP  # noqa: F401  (compile options: see jit.py)
 
 # ---- architectural state (snapshotted) -------------------------------------------
@@ -84,7 +86,8 @@ MMLOG_C = MMLOG_N + 1                          #   entries in the log, entries t
 MMLOG_W = MMLOG_N + 2                          #   the entry an MMIO read exit awaits (-1 none),
 MMLOG = MMLOG_N + 3                            #   (address | size << 32, value) pairs (memory.py)
 MMLOG_CAP = 64                                  # (ENTER with 31 levels fetched from MMIO: 35 reads)
-STATE_SIZE = MMLOG + 2 * MMLOG_CAP
+BREAKS = MMLOG + 2 * MMLOG_CAP                 # the break table (emu.abi BT_*): linear addresses
+STATE_SIZE = BREAKS + abi.BT_SIZE
 
 CF, PF, AF, ZF, SF, TF, IF, DF, OF = 0x1, 0x4, 0x10, 0x40, 0x80, 0x100, 0x200, 0x400, 0x800
 IOPL, NT, RF, VM, AC, VIF, VIP, ID = 0x3000, 0x4000, 0x10000, 0x20000, 0x40000, 0x80000, 0x100000, 0x200000

@@ -4,7 +4,7 @@ from __future__ import annotations
 from emu.core import Core
 
 from . import cpu, loop
-from .cpu import STATE_SIZE
+from .cpu import BREAKS, STATE_SIZE
 
 REG8 = {"b": cpu.B, "c": cpu.C, "d": cpu.D, "e": cpu.E, "h": cpu.H, "l": cpu.L, "f": cpu.F,
         "a": cpu.A, "i": cpu.I, "r": cpu.R, "iff1": cpu.IFF1, "iff2": cpu.IFF2, "im": cpu.IM,
@@ -19,6 +19,7 @@ class Z80(Core):
     description = "Zilog Z80 (all documented and undocumented opcodes)"
     address_bits, page_bits, io_bits = 16, 8, 16
     state_size = STATE_SIZE
+    break_table = BREAKS           # execution breakpoints (emu.abi BT_*)
     run = loop.run
 
     def reset(self):

@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from emu import abi
+from emu.breaks import bp_hit, bp_range
 
 from .tables import CYC_ED, CYC_MAIN, PARITY, SZ, SZP
 
@@ -34,7 +35,8 @@ FW = 48                                # flags written by the current instructio
 XREAD = 49                             # a read needs an exit (restart the instruction)
 SNAP = 64                              # snapshot of slots 16..49 for restartable reads
 NREG = 34
-STATE_SIZE = SNAP + NREG
+BREAKS = SNAP + NREG                   # the break table (emu.abi BT_*)
+STATE_SIZE = BREAKS + abi.BT_SIZE
 
 SFL, ZFL, YFL, HFL, XFL, PFL, NFL, CFL = 0x80, 0x40, 0x20, 0x10, 0x08, 0x04, 0x02, 0x01
 J = dict(cache=True, _nrt=False)
@@ -1005,10 +1007,14 @@ def reads_exit(rp):
 
 
 @njit(**J)
-def step(s, mem, end, snap, armed):
+def step(s, mem, end, snap, armed, blo, bhi):
     """One pass of the general loop on the state array: take an interrupt, idle in
-    HALT, stop at the breakpoint (when ``armed``) or execute one instruction of any
-    kind.  Returns -1 to go on, else the EXIT_* reason that ends the run."""
+    HALT, stop at a breakpoint (when ``armed``; emu.breaks: the range blo..bhi) or
+    execute one instruction of any kind.  Returns -1 to go on, else the EXIT_* reason
+    that ends the run.  A breakpoint stops before an interrupt taken at its address."""
+    pc0 = s[PC]
+    if armed and blo <= pc0 <= bhi and bp_hit(s, BREAKS, pc0):
+        return abi.EXIT_BREAKPOINT
     if s[abi.S_NMI] or ((s[abi.S_IRQ] & 1) and s[IFF1] and not s[EI]):
         t = interrupt(s, mem)
         if t != 0:
@@ -1021,9 +1027,6 @@ def step(s, mem, end, snap, armed):
         s[R] = (s[R] & 0x80) | ((s[R] + n) & 0x7F)
         s[abi.S_CYCLES] += 4 * n
         return abi.EXIT_HLT
-    pc0 = s[PC]
-    if pc0 == s[abi.S_BREAK] and armed:
-        return abi.EXIT_BREAKPOINT
     r0 = s[R]
     if snap:
         for k in range(NREG):
@@ -1062,11 +1065,12 @@ def run_general(s, mem, budget):
     s[abi.S_EXIT_REASON] = 0
     s[XREAD] = 0
     snap = reads_exit(mem[1])
+    blo, bhi = bp_range(s, BREAKS)
     cyc0 = s[abi.S_CYCLES]
     end = cyc0 + budget
     while s[abi.S_CYCLES] < end:
-        # the breakpoint is armed once the run has moved (every instruction takes cycles)
-        x = step(s, mem, end, snap, s[abi.S_CYCLES] != cyc0)
+        # breakpoints are armed once the run has moved (every instruction takes cycles)
+        x = step(s, mem, end, snap, s[abi.S_CYCLES] != cyc0, blo, bhi)
         if x >= 0:
             return x
     return abi.EXIT_BUDGET

@@ -28,7 +28,7 @@ from numba import njit
 
 from emu import abi
 
-from .cpu import (A, A_, B, B_, C, C_, CFL, D, D_, E, E_, EI, F, F_, H, H_, HALTED, HFL, IXH,
+from .cpu import (A, A_, B, BREAKS, B_, C, C_, CFL, D, D_, E, E_, EI, F, F_, H, H_, HALTED, HFL, IXH,
                   IXL, IYH, IYL, J, JB, L, L_, P, PC, PFL, Q, R, SFL, SP, WZ, XFL, XREAD, YFL,
                   ZFL, acc8, adc16v, add16v, alu8, cb8, dec8v, inc8v, reads_exit, rot8,
                   run_general, step)
@@ -211,7 +211,7 @@ def rp16(p, bc, de, hl, sp):
 
 @njit(**J)
 def run(s, mem, budget):
-    if s[abi.S_BREAK] >= 0:                         # debugging: the general decoder alone
+    if s[abi.S_BREAK] >= 0 or s[BREAKS + abi.BT_COUNT] > 0:   # breakpoints: the general decoder alone
         return run_general(s, mem, budget)
     rp = mem[1]
     wp = mem[2]
@@ -679,7 +679,7 @@ def loop(s, mem, budget, flat):
             s[abi.S_INSNS] += s[CNT] >> 32
             s[CNT] = 0
             s[IXH], s[IXL], s[IYH], s[IYL] = s[IX16] >> 8, s[IX16] & 0xFF, s[IY16] >> 8, s[IY16] & 0xFF
-            x = step(s, mem, end, snap, False)      # no breakpoint here (run_general)
+            x = step(s, mem, end, snap, False, 0, -1)   # no breakpoint here (run_general)
             a, f, pc, cyc = s[A], s[F], s[PC], s[abi.S_CYCLES]
             bc = (s[B] << 8) | s[C]
             de = (s[D] << 8) | s[E]

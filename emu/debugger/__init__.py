@@ -3,18 +3,22 @@
 Every command takes a string and returns text; a bad one raises DebugError (one line)
 and leaves the machine as it was.  ``help`` lists the commands.
 
-How it runs the CPU (no change to the cores; emu/abi.py has one breakpoint slot):
+How it runs the CPU:
 
 * nothing set: the scheduler runs the cores as always (no hook at all);
-* one execution breakpoint and nothing else: ``S_BREAK`` holds it and the core runs
-  whole slices (the x86 inline path then checks it every instruction; the Z80 runs its
-  general decoder while S_BREAK is set);
+* execution breakpoints (conditional or not, and exec hooks): the core's break table
+  holds their addresses (emu/abi.py, "Execution breakpoints": up to BT_MAX; a core
+  without a table takes one, in ``S_BREAK``) and the core runs whole slices, stopping
+  before an instruction at one of them on every path (the x86 inline paths then check
+  the range every instruction; the Z80 runs its general decoder); the debugger checks
+  the PC itself before each run (the core skips a run's first instruction), then
+  evaluates the condition or calls the hook, and a false condition goes on;
 * port and interrupt breakpoints: checked on the exits those events make anyway
   (posted ports are un-posted while a port breakpoint is on them), full speed;
-* several execution breakpoints, watchpoints, a condition, ``step``/``over``/``out``
-  and ``trace``: the debugger single-steps the CPU (``run(state, mem, 1)``), checking
-  before every instruction: about 3 µs per instruction here, so a few hundred thousand
-  instructions per second.  Read watchpoints mark the watched pages to exit on reads
+* watchpoints, more execution breakpoints than the table holds, ``step``/``over``/
+  ``out``, exact mode breakpoints and ``trace``: the debugger single-steps the CPU
+  (``run(state, mem, 1)``), checking before every instruction: about 3 µs per
+  instruction here, so a few hundred thousand instructions per second.  Read watchpoints mark the watched pages to exit on reads
   (as MMIO pages do, ``AddressSpace.set_traps``): the exit is restartable, the
   debugger notes the access, lifts the traps for that one instruction and sets them
   again.  Write watchpoints mark the pages to exit on writes; the core reports only
@@ -24,6 +28,10 @@ How it runs the CPU (no change to the cores; emu/abi.py has one breakpoint slot)
   memory writes happen twice, with the same values (an instruction that reads back
   what it wrote itself before the watched write would see its own result).  A change
   of the watched bytes is caught as well.
+
+The hook is the scheduler's CPU loop for this CPU (``Scheduler.cpu_hooks``); a machine
+whose device drives the frames (sms) runs the frame around it in Python while it is
+installed (emu/machines/sms/board.py), so everything here works there too.
 
 Script hooks (``Machine.on_exec/on_read/on_write/on_port``, ``add_hook``) are
 breakpoints and watchpoints with a function (``fn``): the checks above call it and
@@ -502,9 +510,6 @@ class Debugger:
         """A script hook: ``fn(machine)`` before the instruction at an address runs
         (exec), ``fn(machine, access)`` after an instruction read (read) or wrote
         (write) a range, or after an IN / OUT of a port (port); the machine goes on."""
-        if self.m.frame_driver is not None:
-            raise DebugError(f"on_{kind}: machine {self.m.name!r} runs its CPU in a frame driver's "
-                             "compiled loop; script hooks are not available there yet")
         if not callable(fn):
             raise DebugError(f"on_{kind}: {fn!r} is not callable")
         if kind == "exec":
@@ -732,13 +737,14 @@ class Debugger:
         return [b for b in self.bps.values() if b.kind == "exec" and b.enabled]
 
     def _needs_stepping(self) -> bool:
-        ex = self._exec_bps()
+        room = abi.BT_MAX if self.cpu.break_table is not None else 1   # (S_BREAK alone)
         return bool(self.step_left or self.out_depth is not None or self.trace_file or self.wps
-                    or len({b.addr for b in ex}) > 1 or any(b.cond for b in ex)
+                    or len({b.addr for b in self._exec_bps()}) > room
                     or any(b.exact for b in self._mode_bps))
 
     def _arm(self) -> None:
-        """Install or remove the scheduler hook, S_BREAK, read traps and un-posted ports."""
+        """Install or remove the scheduler hook, the break table (or S_BREAK), read traps
+        and un-posted ports."""
         sch = self.m.scheduler
         any_set = bool(self.bps or self.wps or self.step_left or self.out_depth is not None
                        or self.trace_file)
@@ -758,8 +764,9 @@ class Debugger:
         self._exec_addrs = {b.addr for b in ex}
         self._hook_pcs = {b.addr for b in ex if b.fn is not None}
         self._port_hooks = any(b.kind == "port" and b.fn is not None for b in self.bps.values())
-        self.cpu.state[abi.S_BREAK] = (next(iter(self._exec_addrs)) if len(self._exec_addrs) == 1
-                                       and not self._stepping else -1)
+        core_checks = set() if self._stepping else self._exec_addrs
+        if not self.cpu.set_breakpoints(core_checks):          # a core without a break table
+            self.cpu.state[abi.S_BREAK] = next(iter(core_checks)) if len(core_checks) == 1 else -1
         self._arm_exceptions()
         # watchpoints: the physical pages of the watched ranges exit on reads / writes
         rpages, wpages = set(), set()

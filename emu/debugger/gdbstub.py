@@ -7,10 +7,13 @@ cs ss ds es fs gs); ``eip`` is the linear PC (CS base + EIP), so in real mode
 ``break *0x7c00`` is 0000:7C00.  Memory addresses are linear, translated through the
 guest's page tables when CR0.PG is set (a page that is not present reads as an error).
 Z0/Z1 breakpoints and Z2/Z3/Z4 watchpoints are the debugger's; ``monitor CMD`` runs a
-debugger command (``monitor r``, ``monitor bplist``, ``monitor dasm``).
+debugger command (``monitor r``, ``monitor bplist``, ``monitor dasm``, ``monitor bpexc e``).
+Stops are reported as GDB expects (``stop_reply``): an exception breakpoint as a signal
+(a page fault as SIGSEGV), a mode-switch, port or interrupt breakpoint as SIGTRAP.
 """
 from __future__ import annotations
 
+import re
 import select
 import socket
 
@@ -21,6 +24,16 @@ from .x86 import GDB_REGS, GDB_SIZES, gdb_read_regs, gdb_write_reg
 
 class GdbError(EmuError):
     pass
+
+
+# x86 exception vector -> GDB signal, as GDB's own i386 stub (gdb/stubs/i386-stub.c,
+# computeSignal) reports them: SIGFPE 8, SIGTRAP 5, SIGURG 16, SIGILL 4, SIGEMT 7, SIGSEGV 11
+_EXC_SIGNAL = {0: 8, 1: 5, 3: 5, 4: 16, 5: 16, 6: 4, 7: 8, 8: 7, 9: 11, 10: 11, 11: 11, 12: 11,
+               13: 11, 14: 11, 16: 7}
+
+
+def exception_signal(vector: int) -> int:
+    return _EXC_SIGNAL.get(vector, 7)
 
 
 def _checksum(data: bytes) -> bytes:
@@ -161,13 +174,27 @@ class GdbStub:
                 self.dbg._arm()
 
     def stop_reply(self) -> str:
-        why = self.dbg.stop_reason or ""
-        if why.startswith("watchpoint") and self.dbg.last_watch:
-            kind, addr = self.dbg.last_watch
+        """The stop reply packet (GDB manual, E.4 "Stop Reply Packets"; signal numbers of
+        GDB's include/gdb/signals.h): SIGTRAP (05) for a step or a breakpoint, with
+        ``swbreak``/``hwbreak`` only for GDB's own Z0/Z1 breakpoints and ``watch``/``rwatch``/
+        ``awatch:ADDR`` for its watchpoints; SIGINT (02) for an interrupt; an exception
+        breakpoint (``monitor bpexc``) as the signal GDB's i386-stub.c gives the vector."""
+        d = self.dbg
+        why = d.stop_reason or ""
+        if why == "interrupted":
+            return "S02"
+        if why.startswith("watchpoint") and d.last_watch:
+            kind, addr = d.last_watch
             return f"T05{kind}:{addr:x};"
-        if why.startswith("breakpoint"):
-            return "T05swbreak:;" if self.swbreak else "S05"
-        return "S05" if why != "interrupted" else "S02"
+        m = re.match(r"breakpoint (\d+) ", why)
+        if m:
+            b = d.bps.get(int(m.group(1)))
+            if b is not None and b.kind == "exc":
+                return f"T{exception_signal(b.addr):02x}"
+            ztype = next((k[0] for k, i in self.zbps.items() if i == int(m.group(1))), None)
+            if self.swbreak and ztype in (0, 1):
+                return "T05swbreak:;" if ztype == 0 else "T05hwbreak:;"
+        return "S05"
 
     swbreak = False
     log = None          # callable(str): packet log (debugging the stub)
@@ -247,10 +274,14 @@ class GdbStub:
                     d.wps.pop(i, None)
                     d._arm()
                 return "OK"
-            if cmd in ("c", "s"):
-                if len(pkt) > 1:
-                    cpu.set_registers(eip=int(pkt[1:], 16) - cpu.pc + cpu.get_registers()["eip"])
-                if cmd == "s":
+            if cmd in ("c", "s", "C", "S"):
+                # C/S SIG[;ADDR]: continue / step "with a signal": the guest's exception
+                # was injected at the stop already (it is delivered as the CPU would),
+                # so the signal adds nothing
+                arg = pkt[1:].partition(";")[2] if cmd in "CS" else pkt[1:]
+                if arg:
+                    cpu.set_registers(eip=int(arg, 16) - cpu.pc + cpu.get_registers()["eip"])
+                if cmd in "sS":
                     d.step_left = 1
                 d.resume(max_seconds=float("inf"), poll=self._interrupt_pending)
                 if self.killed:

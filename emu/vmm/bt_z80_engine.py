@@ -413,7 +413,7 @@ class Z80Engine:
             left = end - cyc
             if left <= 0:
                 return abi.EXIT_BUDGET
-            if not mappable or st[Z.HALTED] or st[abi.S_BREAK] >= 0:
+            if not mappable or st[Z.HALTED] or st[abi.S_BREAK] >= 0 or s[Z.BREAKS + abi.BT_COUNT]:
                 r = self._model(left, mappable)
                 if r != abi.EXIT_BUDGET:
                     return r

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from cores.z80.cpu import HALTED as Z80_HALTED
+
 from ... import abi
 from ...device import Device
-from ...devices.sega_vdp import ACTIVE, WIDTH, vdp_arrays, vdp_decode_all, vdp_reset
+from ...devices.sega_vdp import (ACTIVE, CYCLES_PER_LINE, LINES, WIDTH, vdp_arrays, vdp_decode_all,
+                                 vdp_irq, vdp_reset)
 from . import frame
 from .mapper import sms_map, sms_mem_write
-from .state import INPUT_NAMES, SYS_AUDIO_COUNT, SYS_RAM_OFF, board_arrays, board_reset, sys_init
+from .ports import io_read, io_write
+from .state import (INPUT_NAMES, SYS_AUDIO_COUNT, SYS_FRAME_CYCLE0, SYS_LINE, SYS_LINE_STARTED,
+                    SYS_RAM_OFF, board_arrays, board_reset, sys_init)
 
 
 class SmsBoard(Device):
@@ -49,6 +54,10 @@ class SmsBoard(Device):
             self.board.inmap[i] = m.input_index.get(n, -1)
         if m.screen is not None:
             m.screen.resize(WIDTH, ACTIVE)
+        # every port is the board's (it decodes A7, A6, A0): the CPU's exits reach it here
+        # while the debugger runs the CPU (run_frame)
+        for p in range(self.space.port_mask + 1):
+            self.space.ports[p] = self
 
     def reset(self):
         vdp_reset(self.vdp)
@@ -64,10 +73,27 @@ class SmsBoard(Device):
         vdp_decode_all(self.vdp)
         self.remap()
 
-    # slow path: debugger / framework writes into page 0xFF reach the mapper here
+    # slow path: debugger / framework writes into page 0xFF reach the mapper here (and the
+    # CPU's while the debugger runs it); the debugger's page traps stay on across a remap
     def mem_write(self, addr, value, size):
-        sms_mem_write(self.sys, self.space.mem[abi.M_DATA], self.space.rpage, self.space.wpage,
-                      addr, value)
+        sp = self.space
+        sp.traps_off()
+        sms_mem_write(self.sys, sp.mem[abi.M_DATA], sp.rpage, sp.wpage, addr, value)
+        sp.traps_on()
+
+    # the ports, for the CPU's exits while the debugger runs it (run_frame)
+    def io_read(self, port, size):
+        sys, v = self.sys, self.vdp
+        line_start = int(sys[SYS_FRAME_CYCLE0]) + int(sys[SYS_LINE]) * CYCLES_PER_LINE
+        value = int(io_read(port & 0xFF, self.board, v, self.cpu.cycles - line_start))
+        if port & 0x80:
+            frame._set_int(self.cpu.state, vdp_irq(v))
+        return value
+
+    def io_write(self, port, value, size):
+        if io_write(port & 0xFF, value, self.board, self.vdp,
+                    self.cpu.cycles - int(self.sys[SYS_FRAME_CYCLE0])):
+            frame._set_int(self.cpu.state, vdp_irq(self.vdp))
 
     def mem_read(self, addr, size):
         return int(self.space.mem[abi.M_DATA][self.sys[SYS_RAM_OFF] + (addr & 0x1FFF)])
@@ -78,6 +104,9 @@ class SmsBoard(Device):
         if m.screen is not None and self.vdp.fb is not m.screen.framebuffer:
             self.vdp = self.vdp._replace(fb=m.screen.framebuffer)
         cpu, sched = self.cpu, m.scheduler
+        hook = sched.cpu_hooks.get(cpu.name)
+        if hook is not None:
+            return self._run_frame_hooked(hook)
         state, mem, v, b = cpu.state, self.space.mem, self.vdp, self.board
         while True:
             reason = int(frame.run_frame(state, mem, v, b, sched.deadline_cycle(cpu)))
@@ -96,6 +125,41 @@ class SmsBoard(Device):
                 sched.running_cpu = None
             if m.stop_requested:
                 return
+
+    def _run_frame_hooked(self, hook):
+        """(The rest of) one frame with the debugger's CPU loop ``hook`` (Scheduler.cpu_hooks):
+        the steps of frame.run_frame in Python, line by line, the CPU's exits answered by
+        the scheduler's dispatch (this board's ports, the mapper through page FFh); a
+        debugger stop leaves the frame mid-line, as run_frame resumes it."""
+        m = self.machine
+        cpu, sched = self.cpu, m.scheduler
+        state, v, b, sys = cpu.state, self.vdp, self.board, self.sys
+        frame.begin_frame(state, b)
+        f0 = int(sys[SYS_FRAME_CYCLE0])
+        while sys[SYS_LINE] < LINES:
+            line = int(sys[SYS_LINE])
+            if not sys[SYS_LINE_STARTED]:
+                frame.begin_line(state, v, b, line)
+            line_end = f0 + (line + 1) * CYCLES_PER_LINE
+            while True:
+                end = min(line_end, sched.deadline_cycle(cpu))
+                if cpu.cycles >= end:
+                    if cpu.cycles < line_end:          # a timer is due: fire it
+                        sched.catch_up(cpu)
+                        continue
+                    break
+                # the slice ends at cycle ``end`` (the half cycle keeps int(slice_end *
+                # clock), the hook's budget, from rounding down to end - 1)
+                sched.slice_end = (end + 0.5) / cpu.clock_hz
+                hook(cpu)
+                if state[Z80_HALTED] and cpu.cycles > end:
+                    state[abi.S_CYCLES] = end          # HALT idles to the end exactly, as in run_frame
+                if m.stop_requested:
+                    sched.hold_time = False
+                    return
+            frame.end_line(b, line)
+        frame.end_frame(b)
+        m.audio.push(b.audio[:int(sys[SYS_AUDIO_COUNT])].copy())
 
 
 DEVICE = SmsBoard

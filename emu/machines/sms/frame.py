@@ -10,6 +10,12 @@ exits (fault, breakpoint, stop, MMIO read) return to Python, which handles them
 and calls again: the loop resumes at the line it left.  So does reaching the
 ``stop`` cycle (the scheduler's next timer deadline, see emu.scheduler).
 
+While the debugger or a script hook runs the CPU (Scheduler.cpu_hooks), the board
+runs the frame in Python instead (board.py, ``run_frame``): the same steps
+(``begin_frame``, ``begin_line``, ``end_line``, ``end_frame``) around the
+debugger's CPU loop, one line at a time, the ports and the mapper answering its
+exits through the address space; either way resumes a frame the other left.
+
 PAUSE is an NMI edge taken at the start of a frame; at the end of the frame
 the PSG renders the frame's audio from its time-stamped write log.
 """
@@ -39,15 +45,11 @@ def _set_int(state, level):
 
 
 @njit(cache=True, _nrt=False)
-def run_frame(state, mem, v, b, stop):
-    """Run (the rest of) one frame: ``v`` the VdpArrays, ``b`` the Board arrays.
-    Returns FRAME_END at the end of the frame, EXIT_BUDGET when the CPU reached
-    cycle ``stop``, or the exit reason the loop does not handle (the frame resumes
-    on the next call)."""
+def begin_frame(state, b):
+    """At the start of a frame (line 0 not started yet): its first cycle, PAUSE's NMI."""
     sys = b.sys
     inputs, inmap = b.inputs, b.inmap
-    line = sys[SYS_LINE]
-    if line == 0 and sys[SYS_LINE_STARTED] == 0:
+    if sys[SYS_LINE] == 0 and sys[SYS_LINE_STARTED] == 0:
         f0 = sys[SYS_FRAME_CYCLE0]
         cyc = state[abi.S_CYCLES]
         if f0 < 0 or cyc - f0 > 2 * CYCLES_PER_LINE or f0 - cyc > 2 * CYCLES_PER_LINE:
@@ -59,6 +61,49 @@ def run_frame(state, mem, v, b, stop):
         if pause and not sys[SYS_PAUSE_PREV]:
             state[abi.S_NMI] = 1
         sys[SYS_PAUSE_PREV] = pause
+
+
+@njit(cache=True, _nrt=False)
+def begin_line(state, v, b, line):
+    """The VDP starts ``line`` (renders it, runs the line counter) and gives the INT level."""
+    _set_int(state, vdp_line(v, line))
+    b.sys[SYS_LINE_STARTED] = 1
+
+
+@njit(cache=True, _nrt=False)
+def end_line(b, line):
+    b.sys[SYS_LINE] = line + 1
+    b.sys[SYS_LINE_STARTED] = 0
+
+
+@njit(cache=True, _nrt=False)
+def end_frame(b):
+    """The end of the frame: the PSG renders its audio, the next frame's first cycle."""
+    sys = b.sys
+    audio = b.audio
+    f0 = sys[SYS_FRAME_CYCLE0]
+    acc = sys[SYS_SAMPLE_ACC] + FRAME_CYCLES * sys[SYS_RATE]
+    ns = acc // sys[SYS_CLOCK]
+    sys[SYS_SAMPLE_ACC] = acc - ns * sys[SYS_CLOCK]
+    if ns > len(audio):
+        ns = len(audio)
+    psg_render(b.psg, b.psglog, sys[SYS_PSG_COUNT], FRAME_CYCLES, audio, ns, _VOL)
+    sys[SYS_AUDIO_COUNT] = ns
+    sys[SYS_PSG_COUNT] = 0
+    sys[SYS_LINE] = 0
+    sys[SYS_FRAME_CYCLE0] = f0 + FRAME_CYCLES
+    sys[SYS_FRAMES] += 1
+
+
+@njit(cache=True, _nrt=False)
+def run_frame(state, mem, v, b, stop):
+    """Run (the rest of) one frame: ``v`` the VdpArrays, ``b`` the Board arrays.
+    Returns FRAME_END at the end of the frame, EXIT_BUDGET when the CPU reached
+    cycle ``stop``, or the exit reason the loop does not handle (the frame resumes
+    on the next call)."""
+    sys = b.sys
+    begin_frame(state, b)
+    line = sys[SYS_LINE]
     f0 = sys[SYS_FRAME_CYCLE0]
     data = mem[abi.M_DATA]
     rpage = mem[abi.M_RPAGE]
@@ -67,8 +112,7 @@ def run_frame(state, mem, v, b, stop):
     while line < LINES:
         line_start = f0 + line * CYCLES_PER_LINE
         if sys[SYS_LINE_STARTED] == 0:
-            _set_int(state, vdp_line(v, line))
-            sys[SYS_LINE_STARTED] = 1
+            begin_line(state, v, b, line)
         line_end = line_start + CYCLES_PER_LINE
         end = line_end if line_end < stop else stop
         while True:
@@ -107,20 +151,7 @@ def run_frame(state, mem, v, b, stop):
             else:
                 sys[SYS_LINE] = line
                 return reason
+        end_line(b, line)
         line += 1
-        sys[SYS_LINE] = line
-        sys[SYS_LINE_STARTED] = 0
-    # ---- end of frame: audio
-    audio = b.audio
-    acc = sys[SYS_SAMPLE_ACC] + FRAME_CYCLES * sys[SYS_RATE]
-    ns = acc // sys[SYS_CLOCK]
-    sys[SYS_SAMPLE_ACC] = acc - ns * sys[SYS_CLOCK]
-    if ns > len(audio):
-        ns = len(audio)
-    psg_render(b.psg, b.psglog, sys[SYS_PSG_COUNT], FRAME_CYCLES, audio, ns, _VOL)
-    sys[SYS_AUDIO_COUNT] = ns
-    sys[SYS_PSG_COUNT] = 0
-    sys[SYS_LINE] = 0
-    sys[SYS_FRAME_CYCLE0] = f0 + FRAME_CYCLES
-    sys[SYS_FRAMES] += 1
+    end_frame(b)
     return FRAME_END
