@@ -305,7 +305,15 @@ def run32(s, mem, cyc, end, n, blo, bhi):
                 break
             if m & F_RD:
                 a = rd_h(dm, hi, sz)
-        t = CYC[b] + (8 if mem_op else 0)
+        # cycles as the general path counts them (execute: CYC of the opcode byte, 0F's for
+        # the two-byte forms, 8 for a ModRM memory operand, the ops_* extras; m5 their
+        # memory-operand unit), so that which path ran an instruction never shows
+        t = CYC[b] if op < 0x100 else CYC[0x0F]
+        m5 = 0
+        if mem_op:
+            m5 = 5
+            if m & F_MODRM:
+                t += 8
         nip = -1                                           # set by the control transfers
         v = 0
         wb = False                                         # write v to the r/m operand
@@ -326,12 +334,16 @@ def run32(s, mem, cyc, end, n, blo, bhi):
                 else:
                     y = getr(s, reg, sz)
                     dst = RM
+                    if aop != 7 and mem_op:
+                        t += 7
             elif b >= 0x84:                                # TEST r/m, r
                 aop = 4
                 y = getr(s, reg, sz)
+                t += m5
             else:
                 aop = reg
                 dst = RM
+                t += m5 * 2 if reg != 7 else m5
                 if b == 0x81:
                     y = imm32(dm, q)
                     q += 4
@@ -353,8 +365,10 @@ def run32(s, mem, cyc, end, n, blo, bhi):
             if b < 0x8A:
                 v = getr(s, reg, sz)
                 wb = True
+                t += m5
             elif b < 0xC6:
                 setr(s, reg, sz, a)
+                t += m5
             else:                                          # MOV r/m, imm
                 v = imm_sz(dm, q, sz)
                 q += sz
@@ -370,7 +384,7 @@ def run32(s, mem, cyc, end, n, blo, bhi):
                 nip = (eip + (q - p) + d) & 0xFFFFFFFF
                 if nip > cslim:                            # the general path raises #GP
                     break
-                t += 12
+                t += 12 if op < 0x100 else 4
         elif cls == C_PUSH or cls == C_PUSHI or cls == C_CALL or (cls == C_GRP5 and (reg == 2 or reg == 6)):
             if cls == C_PUSH:
                 v = s[REG + (b & 7)]
@@ -392,6 +406,7 @@ def run32(s, mem, cyc, end, n, blo, bhi):
                 t += 11
             else:                                          # PUSH r/m
                 v = a
+                t += m5
             if nip > cslim:
                 break
             sp = (s[ESP] - 4) & 0xFFFFFFFF
@@ -439,16 +454,19 @@ def run32(s, mem, cyc, end, n, blo, bhi):
                 v = getr(s, reg, sz)
                 setr(s, reg, sz, a)
                 wb = True
+                t += m5 * 3
         elif cls == C_CBW:
             cbw_cwd(s, b, 4)
         elif cls == C_SHIFT:
             if b < 0xC2:
                 cnt = np.int64(dm[q]) & 0x1F
                 q += 1
+                t += cnt
             elif b < 0xD2:
                 cnt = 1
             else:
                 cnt = s[REG + 1] & 0x1F
+                t += 4 * cnt
             if cnt:
                 v = shift(s, reg, a, cnt, sz)
                 wb = True
@@ -476,10 +494,13 @@ def run32(s, mem, cyc, end, n, blo, bhi):
                 aop = 4
                 y = imm_sz(dm, q, sz)
                 q += sz
+                t += m5
             elif reg == 2:                                 # NOT
                 v = a ^ (0xFFFFFFFF if sz == 4 else 0xFF)
                 wb = True
+                t += m5 * 2
             else:                                          # NEG: 0 - r/m
+                t += m5 * 2
                 aop = 5
                 x = 0
                 y = a
@@ -488,6 +509,7 @@ def run32(s, mem, cyc, end, n, blo, bhi):
             if reg < 2:
                 aop = 8 + reg
                 dst = RM
+                t += m5 * 2
             else:                                          # JMP r/m (CALL/PUSH above)
                 if a > cslim:
                     break
@@ -519,7 +541,8 @@ def run32(s, mem, cyc, end, n, blo, bhi):
                     a = imm8s(dm, q)
                     q += 1
             s[REG + reg] = imul_flags(s, sext(x, 4) * sext(a & 0xFFFFFFFF, 4), 4)
-            t += 10
+            if op == 0x1AF:
+                t += 20
         else:                                              # C_MOFFS (operand checked above)
             if b >= 0xA2:
                 v = getr(s, 0, sz)
