@@ -586,7 +586,7 @@ class Pv(Hypercalls, Trap):
         """A host #PF: the guest's own (delivered to its handler, CR2 in the shared page)
         or hidden (the shadow entry filled from the guest's tables)."""
         X, h = self.X, self.host.state
-        write, user = bool(err & 2), int(h[X.CPL]) == 3
+        write, user = bool(err & 2), bool(err & 4)     # (U/S: a stack push in INT n from ring 3 is a supervisor access)
         la &= 0xFFFFFFFF
         w = self.walk(la, write, user) if la < VMM_BASE else GuestWalk()
         if la >= VMM_BASE:

@@ -631,7 +631,7 @@ class Trap(Emulate):
         a write to a tracked page-table page (emulate, update the shadows) or a device
         page (emulate the access)."""
         X, h, v = self.X, self.host.state, self.vcpu.state
-        write, user = bool(err & 2), int(h[X.CPL]) == 3
+        write, user = bool(err & 2), bool(err & 4)     # (U/S: a stack push in INT n from ring 3 is a supervisor access)
         if la >= VMM_BASE and self.mmu.vmm_pt is not None:   # (the guest cannot map the VMM's area)
             self.exits["pf-guest"] += 1
             self.mmu.stats["guest"] += 1
