@@ -22,6 +22,7 @@ deliver their writes in order through ``io_write`` when the core next exits.
 """
 from __future__ import annotations
 
+import copy
 import importlib
 
 import numpy as np
@@ -175,7 +176,10 @@ class Device:
         out = {}
         for f in self.SAVE_FIELDS:
             v = getattr(self, f)
-            out[f] = v.copy() if isinstance(v, np.ndarray) else v
+            # (a copy, also of lists and dicts: a capture kept in memory, a rewind
+            # snapshot or a migration's, must not change as the device goes on)
+            out[f] = v.copy() if isinstance(v, np.ndarray) else \
+                copy.deepcopy(v) if isinstance(v, (list, dict)) else v
         return out
 
     def load_state(self, st: dict) -> None:
