@@ -27,6 +27,21 @@ from .jitcache import guest_output
 KEEP = 1 << 20          # bytes of output a memory backend keeps (the most recent)
 
 
+def listen_tcp(host: str, port: int, what: str, error: type) -> socket.socket:
+    """A socket listening on host:port for one client at a time (port 0: a free one),
+    or ``error`` raised with one line naming ``what`` (the option) and the reason: the
+    serial port's tcp backend, the GDB stub and ``emu vmm run --incoming`` all listen so."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1)
+    except OSError as e:
+        sock.close()
+        raise error(f"{what}: cannot listen on {host}:{port}: {e.strerror or e}") from None
+    return sock
+
+
 class SerialError(EmuError):
     """A --serial argument that cannot be used."""
 
@@ -146,15 +161,7 @@ class TcpBackend(Backend):
         super().__init__()
         self.client = None
         self.pending = bytearray()          # output the client's socket has not taken yet
-        try:
-            self.server = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-            self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self.server.bind((host, port))
-            self.server.listen(1)
-        except OSError as e:
-            self.server.close()
-            raise SerialError(f"--serial {spec}: cannot listen on {host}:{port}: "
-                              f"{e.strerror or e}") from None
+        self.server = listen_tcp(host, port, f"--serial {spec}", SerialError)
         self.server.setblocking(False)
         self.host, self.port = self.server.getsockname()[:2]
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 import select
-import socket
 
+from ..chardev import listen_tcp
 from ..errors import EmuError
 from . import DebugError
 from .x86 import GDB_REGS, GDB_SIZES, gdb_read_regs, gdb_write_reg
@@ -47,14 +47,7 @@ class GdbStub:
         if not self.dbg.is_x86:
             raise GdbError(f"--gdb: machine {machine.name!r} has no x86 CPU (use --debug: "
                            "Debian's gdb has no target for this core)")
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self.sock.bind((host, port))
-        except OSError as e:
-            self.sock.close()
-            raise GdbError(f"--gdb {port}: cannot listen on {host}:{port}: {e.strerror}") from None
-        self.sock.listen(1)
+        self.sock = listen_tcp(host, port, f"--gdb {port}", GdbError)
         self.port = self.sock.getsockname()[1]
         self.conn = None
         self.buf = b""

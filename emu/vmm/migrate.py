@@ -44,6 +44,7 @@ import time
 import numpy as np
 
 from ..bus import FRAME
+from ..chardev import listen_tcp
 from ..errors import EmuError
 from .migrate_dirty import DirtyLog, Units
 
@@ -480,15 +481,7 @@ class Incoming:
         self.vmm = vmm
         self.out = out or sys.stderr
         host, port = parse_addr(addr, listen=True)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self.sock.bind((host, port))
-        except OSError as e:
-            self.sock.close()
-            raise MigrateError(f"--incoming {addr}: cannot listen on {host}:{port} "
-                               f"({e.strerror or e})") from None
-        self.sock.listen(1)
+        self.sock = listen_tcp(host, port, f"--incoming {addr}", MigrateError)
         self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]
         self.conn = self.wire = self.vm = None
