@@ -582,19 +582,16 @@ class Trap(Emulate):
     def inject_fault(self, cpu, vec: int, err: int, cr2: int | None = None) -> None:
         """Deliver an exception to the guest through its own IDT (the virtual CPU)."""
         self.to_vcpu()
-        X, v = self.X, self.vcpu.state
-        if cr2 is not None:                        # (delivery of #PF loads CR2 from XLIN)
-            v[X.CR2] = v[X.XLIN] = cr2
-        v[X.INJ_INFO] = 0x80000000 | vec | (0x800 if err >= 0 else 0)
-        v[X.INJ_ERR] = max(err, 0)
-        self._vcpu_run(cpu, 0)
+        if cr2 is not None:
+            self.vcpu.state[self.X.CR2] = cr2
+        self.inject_event(cpu, 0x80000000 | vec | (0x800 if err >= 0 else 0), max(err, 0))
 
     def inject_event(self, cpu, info: int, err: int) -> None:
         """Deliver an event (VT-x interruption-information format) on the virtual CPU:
         the guest's IDT, its own paging, and the SDM's rules for faults on the way."""
         X, v = self.X, self.vcpu.state
         self.to_vcpu()
-        if info & 0xFF == 14:
+        if info & 0xFF == 14:                      # (delivery of #PF loads CR2 from XLIN)
             v[X.XLIN] = v[X.CR2]
         v[X.INJ_INFO], v[X.INJ_ERR] = info, err
         self._vcpu_run(cpu, 0)
