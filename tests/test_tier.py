@@ -189,3 +189,22 @@ def test_cache_key_follows_compiled_code(tmp_path, monkeypatch):
         p.write_text(old)
     assert changed == {"cores/z/__init__.py": True, "emu/abi.py": True, "emu/dev/vdp.py": True,
                        "emu/dev/layout.py": True, "emu/core.py": False, "emu/cli.py": False}
+
+
+def test_warm_start_leaves_scipy_linalg_unimported():
+    """Numba's first cache load imports numba.np.arraymath, whose BLAS probe would
+    import scipy.linalg (a third of a warm start): emu.jitcache hides it for that one
+    import, and scipy.linalg still imports afterwards."""
+    pytest.importorskip("scipy.linalg")
+    code = ("import sys, emu\n"
+            "from numba import njit\n"
+            "@njit(cache=False)\n"
+            "def f(x): return x + 1\n"
+            "assert f(1) == 2\n"
+            "import numba.np.arraymath as am\n"
+            "print('scipy.linalg' in sys.modules, am._HAVE_BLAS)\n"
+            "import scipy.linalg\n"
+            "print(scipy.linalg.norm([3.0, 4.0]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         check=True).stdout.split()
+    assert out == ["False", "False", "5.0"]
