@@ -18,10 +18,10 @@ class and whether it has a ModRM byte, reads and/or writes its r/m operand.
 import numpy as np
 from numba import njit
 
-from emu.breaks import NO_LO, bp_hit
+from emu.breaks import NO_LO
 
 from .tables import CYC
-from .state import (AMASK, ATTR, BASE, BREAKS, CF, CPL, CR0, CS, DS, EIP, ESP, FLAGS, J, JI, LIMIT, MODEL, PB, PG, PM, REG, SS)
+from .state import (AMASK, ATTR, BASE, CF, CPL, CR0, CS, DS, EIP, ESP, FLAGS, J, JI, LIMIT, MODEL, PB, PG, PM, REG, SS)
 from .regs import getr, setr, sext
 from .alu import alu_i, flag_op, imul_flags, incdec_i, shift
 from .fast import cond_t
@@ -191,8 +191,9 @@ def seg_rights(s):
 @njit(**J)
 def run32(s, mem, cyc, end, n, blo, bhi):
     """Run up to n instructions of 32-bit protected-mode code while cyc < end, stopping
-    before one the fast path cannot finish, or at a breakpoint (emu.breaks: linear
-    addresses blo..bhi, not the first instruction).
+    before one the fast path cannot finish, or before any instruction (not the first)
+    in the range of linear addresses blo..bhi that holds the breakpoints (emu.breaks;
+    run's loop checks whether it is one).
     Returns (cycles, instructions run); s[EIP] is the next instruction."""
     dm = mem[0]
     rp = mem[1]
@@ -241,7 +242,7 @@ def run32(s, mem, cyc, end, n, blo, bhi):
             d = la & PM
             ebase = eip - d
             span = min(PM - 15, cslim - 14 - ebase)
-        if eip >= elo and eip <= ehi and k > 0 and bp_hit(s, BREAKS, (csb + eip) & 0xFFFFFFFF):
+        if eip >= elo and eip <= ehi and k > 0:          # run's loop looks the address up
             break
         p = cpo + d
         op = np.int64(dm[p])
