@@ -100,7 +100,10 @@ slots: ``+BT_COUNT`` how many addresses, ``+BT_LO``/``+BT_HI`` the lowest and
 highest of them, ``+BT_ADDRS`` the addresses.  ``Core.set_breakpoints`` fills it
 (emu.breaks has the compiled checks the cores share).  Before each run the core
 folds S_BREAK and the table into one [lo, hi] range; with none set the range is
-empty and the per-instruction cost is the one compare S_BREAK alone had.
+empty and the per-instruction cost is the one compare S_BREAK alone had.  A path
+that runs a stretch of code without a per-instruction test (the x86 ``run32``) is
+given the window of PCs around its start that holds no breakpoint
+(``emu.breaks.bp_window``) and returns when it leaves it.
 """
 
 # ---- state slots shared by every core --------------------------------------

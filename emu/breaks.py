@@ -1,7 +1,8 @@
 """Execution breakpoints checked by the cores: S_BREAK and the break table (emu/abi.py,
 "Execution breakpoints").  ``bp_range`` folds them into one [lo, hi] range once per run;
 a core tests ``lo <= pc <= hi`` (empty with none set: lo > hi) and only then
-``bp_hit``, which looks the address up."""
+``bp_hit``, which looks the address up.  A core that runs a stretch of code without
+a test per instruction narrows the stretch with ``bp_window`` instead."""
 from __future__ import annotations
 
 from numba import njit
@@ -37,6 +38,31 @@ def bp_hit(s, table, pc):
             if s[table + abi.BT_ADDRS + i] == pc:
                 return True
     return False
+
+
+@njit(cache=True, _nrt=False)
+def bp_window(s, table, base, pc, lo, hi, mask):
+    """For a core that runs a window of pcs [lo, hi] (lo <= pc <= hi) without looking
+    each up: the window narrowed to hold no breakpoint but one at ``pc`` (a pc's
+    address is (base + pc) & mask), and whether there is one at ``pc``, in which case
+    the window is ``pc`` alone.  (lo, hi, at)."""
+    at = False
+    n = s[table + abi.BT_COUNT] if table >= 0 else 0
+    for i in range(-1, n):
+        b = s[abi.S_BREAK] if i < 0 else s[table + abi.BT_ADDRS + i]
+        if b < 0:
+            continue
+        e = (b - base) & mask
+        if e == pc:
+            at = True
+        elif e < pc:
+            lo = max(lo, e + 1)
+        else:
+            hi = min(hi, e - 1)
+    if at:
+        lo = pc
+        hi = pc
+    return lo, hi, at
 
 
 def write_table(state, table: int, addrs) -> None:

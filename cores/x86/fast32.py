@@ -18,8 +18,6 @@ class and whether it has a ModRM byte, reads and/or writes its r/m operand.
 import numpy as np
 from numba import njit
 
-from emu.breaks import NO_LO
-
 from .tables import CYC
 from .state import (AMASK, ATTR, BASE, CF, CPL, CR0, CS, DS, EIP, ESP, FLAGS, J, JI, LIMIT, MODEL, PB, PG, PM, REG, SS)
 from .regs import getr, setr, sext
@@ -189,11 +187,10 @@ def seg_rights(s):
 
 
 @njit(**J)
-def run32(s, mem, cyc, end, n, blo, bhi):
+def run32(s, mem, cyc, end, n, wlo, whi):
     """Run up to n instructions of 32-bit protected-mode code while cyc < end, stopping
-    before one the fast path cannot finish, or before any instruction (not the first)
-    in the range of linear addresses blo..bhi that holds the breakpoints (emu.breaks;
-    run's loop checks whether it is one).
+    before one the fast path cannot finish or whose EIP is outside [wlo, whi] (the
+    caller's window free of execution breakpoints, emu.breaks.bp_window).
     Returns (cycles, instructions run); s[EIP] is the next instruction."""
     dm = mem[0]
     rp = mem[1]
@@ -204,27 +201,19 @@ def run32(s, mem, cyc, end, n, blo, bhi):
     paging = (s[CR0] & PG) != 0
     rok, wok = seg_rights(s)
     p6 = s[MODEL] >= 6
-    # EIPs ebase .. ebase + span lie in the translated code page (host offset cpo),
-    # inside the CS limit and not in the page's last 15 bytes (an instruction there
-    # may cross into the next page: the general path fetches it)
+    # EIPs ebase + dlo .. ebase + span lie in the translated code page (host offset
+    # cpo), inside the CS limit and not in the page's last 15 bytes (an instruction
+    # there may cross into the next page: the general path fetches it), and inside
+    # [wlo, whi]: the loop tests nothing else per instruction
     ebase = 0
+    dlo = 0
     span = -1
     cpo = 0
-    # the breakpoint range in EIPs: [elo, ehi] holds every EIP whose linear address
-    # (csb + EIP, 32 bits) is in [blo, bhi] (all EIPs when that range wraps around csb)
-    elo = NO_LO
-    ehi = -1
-    if bhi >= 0:
-        elo = (blo - csb) & 0xFFFFFFFF
-        ehi = (bhi - csb) & 0xFFFFFFFF
-        if elo > ehi:
-            elo = 0
-            ehi = 0xFFFFFFFF
     k = 0
     while k < n and cyc < end:
         d = eip - ebase
-        if d < 0 or d > span:                              # translate the code page
-            if eip + 14 > cslim:
+        if d < dlo or d > span:                            # translate the code page
+            if eip < wlo or eip > whi or eip + 14 > cslim:   # (wlo..whi: the caller's)
                 break
             la = (csb + eip) & 0xFFFFFFFF
             if (la & PM) > PM - 15:
@@ -241,9 +230,8 @@ def run32(s, mem, cyc, end, n, blo, bhi):
                 break
             d = la & PM
             ebase = eip - d
-            span = min(PM - 15, cslim - 14 - ebase)
-        if eip >= elo and eip <= ehi and k > 0:          # run's loop looks the address up
-            break
+            dlo = max(0, wlo - ebase)
+            span = min(PM - 15, cslim - 14 - ebase, whi - ebase)
         p = cpo + d
         op = np.int64(dm[p])
         q = p + 1                                          # after the opcode

@@ -20,7 +20,7 @@ from numba import njit
 from emu import abi
 
 from .tables import CYC
-from emu.breaks import bp_hit, bp_range
+from emu.breaks import bp_hit, bp_range, bp_window
 
 from .state import (BREAKS, VMX, VMX_QUAL, VMX_REASON, DBACT, DBHIT, EXC_BITMAP, IDT_INFO, INJ_ERR, INJ_INFO, XLIN, RF, A20, AMASK, BASE, CR0, CS, CSD, DF, DR, DS, ECX, EDI, EIP, END, ES, ESI, ESP, FLAGS, HALTED,
                     IF, INHIBIT, JTOP, MODEL, PARTIAL, PB, PE, PG, PM, REG, SEL, SHUTDOWN, SS, SSB, SWINT, TF, VM, XERR,
@@ -159,7 +159,11 @@ def run(s, mem, budget):
             pm32 = ((s[CR0] & PE) != 0 and (s[FLAGS] & (VM | TF)) == 0 and s[CSD] != 0 and s[SSB] != 0
                     and s[DBACT] == 0)
             if pm32:
-                cyc, k = run32(s, mem, cyc, end, 1 if lines else end, blo, bhi)
+                wlo = 0                                # the EIPs it may run: no breakpoint
+                whi = 0xFFFFFFFF                       # but (the first) one at ip
+                if brk:
+                    wlo, whi, at = bp_window(s, BREAKS, csb, ip, 0, 0xFFFFFFFF, 0xFFFFFFFF)
+                cyc, k = run32(s, mem, cyc, end, 1 if lines else end, wlo, whi)
                 if k:
                     insns += k
                     ip = s[EIP]
