@@ -387,8 +387,8 @@ class Vga(Device):
         if kind == "chain4":
             for p, ws, ps in chain4_slices(size):
                 v[ps, p] = sh[ws]
-        else:
-            v[0:size:2, 0], v[0:size:2, 1] = sh[0::2], sh[1::2]
+        else:                                         # planes 0 and 1 as one 16-bit copy
+            v.view(np.uint16)[0:size:2, 0] = sh.view(np.uint16)
 
     # ---- video memory (MMIO) ---------------------------------------------------------
     def _plane_addr(self, addr):
@@ -583,10 +583,14 @@ class Vga(Device):
         return (int(self.crtc[0x0C]) << 8) | int(self.crtc[0x0D])
 
     def dac_rgb(self) -> np.ndarray:
-        # the DAC's output level is linear in its 6-bit value (63 = full scale,
-        # IBM VGA Technical Reference, "Video DAC"): 8-bit = round(v * 255 / 63)
-        d = (self.dac.astype(np.uint32) * 255 + 31) // 63
-        return (d[:, 0] << 16) | (d[:, 1] << 8) | d[:, 2]
+        """The 256 DAC colours as 0xRRGGBB (kept until the DAC changes: do not modify)."""
+        key = self.dac.tobytes()
+        if getattr(self, "_rgb", (None,))[0] != key:
+            # the DAC's output level is linear in its 6-bit value (63 = full scale,
+            # IBM VGA Technical Reference, "Video DAC"): 8-bit = round(v * 255 / 63)
+            d = (self.dac.astype(np.uint32) * 255 + 31) // 63
+            self._rgb = (key, (d[:, 0] << 16) | (d[:, 1] << 8) | d[:, 2])
+        return self._rgb[1]
 
     def attr_colours(self, dac) -> np.ndarray:
         """The 16 colours a 4-bit pixel or text attribute shows (ATC palette, colour
@@ -640,9 +644,10 @@ class Vga(Device):
             # (the screen keeps what its frame was drawn from: not device state)
             key = (geo.tobytes(), colours.tobytes(), fa, fb_, fb.shape, id(fb))
             drawn = getattr(scr, "text_source", None)
-            if drawn is None or drawn[0] != key or not np.array_equal(self.vram, drawn[1]):
+            v64 = self.vram32.view(np.uint64)               # (compared 8 bytes at a time)
+            if drawn is None or drawn[0] != key or not np.array_equal(v64, drawn[1]):
                 render_text(fb, self.vram, geo, colours, fa, fb_)
-                scr.text_source = (key, self.vram.copy())
+                scr.text_source = (key, v64.copy())
                 scr.version += 1
         elif self.attr[0x10] & 0x40:
             geo = np.array([width // 8, lines, maxscan * (dbl + 1), start, stride, size, wrap,
