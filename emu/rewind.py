@@ -42,8 +42,11 @@ class _Delta:
 
     def __init__(self, old: np.ndarray, new: np.ndarray | None):
         self.dtype, self.shape = old.dtype, old.shape
-        po = _pages(old)
         self.full = new is None or new.shape != old.shape or new.dtype != old.dtype
+        if new is old:                # (an unchanged page table: Rewind._tables)
+            self.idx, self.data = np.zeros(0, dtype=np.int64), np.zeros((0, PAGE), dtype=np.uint8)
+            return
+        po = _pages(old)
         self.idx = (np.arange(len(po)) if self.full else    # (compared 8 bytes at a time)
                     np.flatnonzero((po.view(np.uint64) != _pages(new).view(np.uint64)).any(axis=1)))
         self.data = po[self.idx].copy()
@@ -68,6 +71,7 @@ class Rewind:
         self.m, self.span, self.interval, self.cap = machine, span, interval, cap
         self.snaps = []               # oldest first: [time, meta, small arrays, large arrays]
         self.next_at = machine.time
+        self._raw = {}                # page table key -> (its raw copy, its logical form)
 
     # ---- recording ------------------------------------------------------------------
     def tick(self) -> None:
@@ -77,7 +81,8 @@ class Rewind:
 
     def record(self) -> None:
         from .savestate import capture
-        meta, arrays = capture(self.m)
+        meta, arrays = capture(self.m, tables=False)
+        self._tables(arrays)
         small = {k: v for k, v in arrays.items() if v.nbytes < LARGE}
         large = {k: v for k, v in arrays.items() if v.nbytes >= LARGE}
         if self.snaps:                # the newest so far becomes a delta against this one
@@ -86,6 +91,18 @@ class Rewind:
         self.snaps.append([self.m.time, meta, small, large])
         self.next_at = self.m.time + self.interval
         self._trim()
+
+    def _tables(self, arrays) -> None:
+        """The page tables as capture gives them, but a table that has not changed
+        since the last snapshot (one compare of the raw table) is that snapshot's
+        array itself: no conversion, and its delta is empty."""
+        for name, sp in self.m.spaces.items():
+            for kind in ("rpage", "wpage"):
+                raw, key = getattr(sp, kind), f"{kind}.{name}"
+                got = self._raw.get(key)
+                if got is None or got[0].shape != raw.shape or not np.array_equal(got[0], raw):
+                    got = self._raw[key] = (raw.copy(), self.m.mem.to_logical(raw))
+                arrays[key] = got[1]
 
     def _size(self, snap) -> int:
         return sum(v.nbytes for v in snap[2].values()) + sum(v.nbytes for v in snap[3].values())
