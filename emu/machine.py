@@ -296,6 +296,14 @@ class Machine:
     def frame_period(self) -> float:
         return 1.0 / (self.spec.screen.refresh if self.spec.screen else 60.0)
 
+    @property
+    def halted(self) -> bool:
+        """Every CPU ended its last slice in HLT, with no interrupt pending: the guest
+        idles until a timer or an input wakes it."""
+        h = self.scheduler.halted
+        return bool(self.cpu_list) and all(h.get(c.name) and not c.state[abi.S_IRQ] & 1
+                                           and not c.state[abi.S_NMI] for c in self.cpu_list)
+
     def step_frame(self, n: int = 1) -> None:
         """Run ``n`` frames of emulated time (headless or not)."""
         for _ in range(n):

@@ -61,6 +61,34 @@ def test_window_keys_and_screenshot(tmp_path, monkeypatch):
     assert colours == {(0xAA, 0, 0), (0xFF, 0xFF, 0xFF)}
 
 
+def test_window_draws_the_lines_that_changed(tmp_path, monkeypatch):
+    """After the first picture the window sends the display only the band of lines
+    that changed (here the blinking cursor's text row), and what it shows is then
+    still the whole frame, scaled."""
+    pygame = pytest.importorskip("pygame")
+    from emu.frontend import run_window
+    f = tmp_path / "w.yaml"
+    f.write_text(YAML)
+    m = Machine.load(str(f), headless=False)
+    vga = m.devices["vga"]
+    vga.planes[0][:80], vga.planes[1][:80] = ord("#"), 0x1F
+    vga.planes[2][ord("#") * 32:ord("#") * 32 + 16] = bios_font()[ord("#")]
+    vga.crtc[0x0A], vga.crtc[0x0B], vga.crtc[0x0F] = 13, 15, 5        # cursor under cell 5
+    rects = []
+    real_update = pygame.display.update
+    monkeypatch.setattr(pygame.display, "update", lambda r=None: (rects.append(pygame.Rect(r)), real_update(r)))
+    monkeypatch.setattr(pygame, "quit", lambda: None)                  # keep the window to read
+    run_window(m, args(frames=20, scale=2))
+    win = pygame.display.get_surface()
+    shown = pygame.surfarray.array2d(win).T & 0xFFFFFF
+    want = np.repeat(np.repeat(m.screen.framebuffer, 2, axis=0), 2, axis=1)
+    assert np.array_equal(shown, want)
+    assert rects[0] == pygame.Rect(0, 0, 1440, 800)                    # the first picture whole
+    assert len(rects) >= 3                                             # the cursor went off and on
+    assert all(r.h <= 32 and 0 < r.y < 64 for r in rects[1:]), rects   # then one row of 16 lines
+    pygame.display.quit()
+
+
 def test_window_streams_sound_to_the_mixer(monkeypatch):
     """A sound machine in the window: the PSG's mono samples reach pygame's mixer
     in whatever format pygame.init() opened it (stereo here), without errors."""
