@@ -44,6 +44,8 @@ DAC untouched); reading gives the mode the registers describe (``mode``).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit
 
@@ -84,6 +86,14 @@ def chain4_slices(size):
         for p in range(4):
             out.append((p, slice(lo + p, hi, 4), slice(lo + k, hi, 4)))
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _dac_rgb(raw: bytes) -> np.ndarray:
+    # the DAC's output level is linear in its 6-bit value (63 = full scale, IBM VGA
+    # Technical Reference, "Video DAC"): 8-bit = round(v * 255 / 63)
+    d = (np.frombuffer(raw, dtype=np.uint8).reshape(256, 3).astype(np.uint32) * 255 + 31) // 63
+    return (d[:, 0] << 16) | (d[:, 1] << 8) | d[:, 2]
 
 
 DECODE_PORTS = (0x3C2, 0x3C4, 0x3C5, 0x3CE, 0x3CF)
@@ -583,14 +593,8 @@ class Vga(Device):
         return (int(self.crtc[0x0C]) << 8) | int(self.crtc[0x0D])
 
     def dac_rgb(self) -> np.ndarray:
-        """The 256 DAC colours as 0xRRGGBB (kept until the DAC changes: do not modify)."""
-        key = self.dac.tobytes()
-        if getattr(self, "_rgb", (None,))[0] != key:
-            # the DAC's output level is linear in its 6-bit value (63 = full scale,
-            # IBM VGA Technical Reference, "Video DAC"): 8-bit = round(v * 255 / 63)
-            d = (self.dac.astype(np.uint32) * 255 + 31) // 63
-            self._rgb = (key, (d[:, 0] << 16) | (d[:, 1] << 8) | d[:, 2])
-        return self._rgb[1]
+        """The 256 DAC colours as 0xRRGGBB (shared while the DAC is unchanged: do not modify)."""
+        return _dac_rgb(self.dac.tobytes())
 
     def attr_colours(self, dac) -> np.ndarray:
         """The 16 colours a 4-bit pixel or text attribute shows (ATC palette, colour
