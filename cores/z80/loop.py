@@ -217,12 +217,12 @@ def run(s, mem, budget):
     wp = mem[2]
     # A map that is one contiguous block of RAM (CP/M, tests) has a loop compiled
     # without page tables: ``flat`` is then those 64 KiB of data.
-    flat = True
+    # (no early exit, so that LLVM vectorizes it: this runs at every run() call)
     base = rp[0]
+    odd = 0
     for i in range(256):
-        if rp[i] != base + 256 * i or wp[i] != rp[i]:
-            flat = False
-            break
+        odd |= (rp[i] - base - 256 * i) | (wp[i] - rp[i])
+    flat = odd == 0
     # at most 2**30 cycles per loop call, so the packed instruction/R count never overflows
     end = s[abi.S_CYCLES] + budget
     while True:
