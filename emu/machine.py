@@ -300,9 +300,7 @@ class Machine:
     def halted(self) -> bool:
         """Every CPU ended its last slice in HLT, with no interrupt pending: the guest
         idles until a timer or an input wakes it."""
-        h = self.scheduler.halted
-        return bool(self.cpu_list) and all(h.get(c.name) and not c.state[abi.S_IRQ] & 1
-                                           and not c.state[abi.S_NMI] for c in self.cpu_list)
+        return bool(self.cpu_list) and self.scheduler.all_halted()
 
     def step_frame(self, n: int = 1) -> None:
         """Run ``n`` frames of emulated time (headless or not)."""

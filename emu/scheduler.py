@@ -91,6 +91,11 @@ class Scheduler:
             return cpu.cycles / cpu.clock_hz
         return self.time
 
+    def all_halted(self) -> bool:
+        """Every CPU's last slice ended in HLT and no interrupt is pending."""
+        return all(self.halted.get(c.name) and not c.state[abi.S_IRQ] & 1 and not c.state[abi.S_NMI]
+                   for c in self.machine.cpu_list)
+
     # ---- main loop -------------------------------------------------------------
     def run_until(self, t_end: float) -> None:
         m = self.machine
@@ -98,9 +103,7 @@ class Scheduler:
             # every CPU halted (its last exit was HLT): nothing to poll, so the slice runs
             # to the next timer deadline instead of MAX_SLICE (an idle guest wakes the host
             # once per timer tick, not once per millisecond)
-            idle = all(self.halted.get(c.name) and not c.state[abi.S_IRQ] & 1 and not c.state[abi.S_NMI]
-                       for c in m.cpu_list)
-            nxt = t_end if idle else min(t_end, self.time + self.MAX_SLICE)
+            nxt = t_end if self.all_halted() else min(t_end, self.time + self.MAX_SLICE)
             for t in self.timers:
                 if t.deadline < nxt:
                     nxt = max(t.deadline, self.time)
