@@ -24,7 +24,7 @@ from emu.vmm.vmm import VMM
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "machines" / "vm" / "migrate.yaml"
 WORK = "\rcount 20\r"                 # (the first byte typed before the UART is set up is lost)
-DONE = "done in"
+DONE = "ticks"                         # (the workload's last line ends "done in N ticks")
 
 
 def _upto_done(lines: list) -> list:
@@ -77,13 +77,15 @@ def _console(path: Path, name="pmos") -> list:
             if ln.startswith(pre) and ln[len(pre):].strip()]
 
 
-def _pair(tmp_path):
-    """A destination waiting on a free port and a source running the workload."""
+def _pair(tmp_path, paced=False):
+    """A destination waiting on a free port and a source running the workload (paced: at
+    the guest's own pace, so that count 20 takes 9 s and a loaded host starting
+    `emu vmm migrate` late still finds the workload in its middle)."""
     files = {k: tmp_path / k for k in ("dst.out", "dst.err", "src.out", "src.err")}
     fh = {k: open(p, "w") for k, p in files.items()}
     dst = _emu("run", "--incoming", "0", "--unthrottled", "--deterministic", "--seconds", "150",
                "--until", f"pmos:{DONE}", out=fh["dst.out"], err=fh["dst.err"])
-    src = _emu("run", str(SCENARIO), "--unthrottled", "--deterministic", "--seconds", "150",
+    src = _emu("run", str(SCENARIO), *([] if paced else ["--unthrottled"]), "--deterministic", "--seconds", "150",
                "--type", "pmos:" + WORK.replace("\r", "\\r"), out=fh["src.out"], err=fh["src.err"])
     port = int(_wait_for(files["dst.err"], r"migrated to 127\.0\.0\.1:(\d+)", 60, dst)[1])
     return dst, src, port, files, fh
@@ -100,13 +102,13 @@ def _stop(*procs):
 
 
 def test_migrated_guest_prints_what_an_unmigrated_one_does(tmp_path, reference):
-    dst, src, port, files, fh = _pair(tmp_path)
+    dst, src, port, files, fh = _pair(tmp_path, paced=True)
     try:
         _wait_for(files["src.out"], r"round 3\n", 90, src)
         r = subprocess.run([sys.executable, "-m", "emu", "vmm", "migrate", "pmos", f"127.0.0.1:{port}",
                             "--pid", str(src.pid)], check=False, cwd=ROOT, capture_output=True, text=True,
                            env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
-        assert r.returncode == 0, r.stderr
+        assert r.returncode == 0, r.stderr + "\ndestination: " + files["dst.err"].read_text()[-2000:]
         assert re.search(r"round 0 +\d+ pages", r.stdout) and "stop-and-copy" in r.stdout
         m = re.search(r"downtime ([\d.]+) ms", r.stdout)
         assert m and float(m[1]) > 0, r.stdout
@@ -116,6 +118,25 @@ def test_migrated_guest_prints_what_an_unmigrated_one_does(tmp_path, reference):
         assert any(DONE in ln for ln in after)
         assert not any(DONE in ln for ln in before)     # (migrated in the middle of it)
         assert _upto_done(before + after) == reference
+        assert "pmos arrived from" in files["dst.err"].read_text()
+    finally:
+        _stop(dst, src)
+        for f in fh.values():
+            f.close()
+
+
+def test_a_guest_at_its_prompt_migrates_though_the_destination_is_done_at_once(tmp_path, reference):
+    """The destination's --until text is already in the state that arrives: it still
+    tells the source that the VM runs there before it ends (else the source would
+    keep its copy paused and report the commit lost)."""
+    dst, src, port, files, fh = _pair(tmp_path)
+    try:
+        _wait_for(files["src.out"], DONE, 90, src)
+        r = subprocess.run([sys.executable, "-m", "emu", "vmm", "migrate", "pmos", f"127.0.0.1:{port}",
+                            "--pid", str(src.pid)], check=False, cwd=ROOT, capture_output=True, text=True,
+                           env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
+        assert r.returncode == 0, r.stderr + "\ndestination: " + files["dst.err"].read_text()[-2000:]
+        assert dst.wait(60) == 0 and src.wait(30) == 0
         assert "pmos arrived from" in files["dst.err"].read_text()
     finally:
         _stop(dst, src)

@@ -448,6 +448,8 @@ def cmd_run(args) -> int:
                 return True
             if v.vms and all(vm.status == "stopped" for vm in v.vms):    # (as QEMU ends when its guest does)
                 return True
+            if incoming and incoming.starting:  # (a VM's source waits for word that it runs here)
+                return False
             if not v.vms and not incoming:      # every VM migrated away: once that was reported
                 return all(m.reported or time.monotonic() - m.finished > 5.0 for m in v.migrations.values())
             return bool(until) and all(seen(name, text) for name, text in until)

@@ -487,6 +487,7 @@ class Incoming:
         self.conn = self.wire = self.vm = None
         self.received = 0           # units received
         self.arrived = 0            # VMs that arrived
+        self.starting = 0           # of those, the ones whose source still waits for STRT
         self.on_applied = None      # callable(vm) once a VM's state is in, before it runs (tests)
 
     @property
@@ -629,6 +630,7 @@ class Incoming:
             t = time.monotonic()
             phases["cpu"] = time.process_time() - c0
             vm.mode.run = run
+            self.starting -= 1
             try:
                 wire.send_json(b"STRT", {"first_slice": t, "phases": phases})
             except OSError:
@@ -639,6 +641,7 @@ class Incoming:
         self.out.write(f"emu: vmm: {vm.name} arrived from {self.peer[0]}:{self.peer[1]} "
                        f"({self.received} pages)\n")
         self.arrived += 1
+        self.starting += 1
         self.conn = self.wire = self.vm = None
         self.received = 0
 
