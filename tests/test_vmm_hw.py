@@ -36,7 +36,7 @@ def four():
 
 
 @pytest.mark.parametrize("paging", ["nested", "shadow"])
-def test_the_pm_os_runs_under_hw_beside_the_other_modes(four, reference, paging):
+def test_the_pm_os_runs_under_hw_beside_the_other_modes(four, reference, paging):  # noqa: F811
     vmm, vms = four
     vm = vms[paging]
     assert vm.mode.name == "hw" and vm.mode.paging == paging

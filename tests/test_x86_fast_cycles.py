@@ -11,8 +11,6 @@ only with DBACT clear); the cycle count, EIP and registers after each must agree
 """
 import struct
 
-import numpy as np
-
 from cores.x86 import bench, cpu
 from cores.x86.disasm import disassemble
 from emu import abi
