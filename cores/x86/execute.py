@@ -19,6 +19,8 @@ from .ops_regs import g_4x5x, g_6x
 from .ops_string import g_str
 from .ops_mov import g_8x, g_9x
 from .ops_ctrl import g_cx, g_dx, g_ex
+from .jit import hot                  # (the prefix loop takes Numba-inlined copies: see jit.py)
+setr, fetch8, fetchs8 = hot(setr, fetch8, fetchs8)
 
 
 # ---- the instruction -------------------------------------------------------------------------

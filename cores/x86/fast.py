@@ -11,13 +11,16 @@ import numpy as np
 from numba import njit
 
 from .tables import CYC
-from .state import AF, AMASK, ARITH, BASE, CF, DS, FLAGS, JI, MODEL, OF, PB, PM
+from .state import AF, AMASK, ARITH, BASE, CF, DS, FLAGS, MODEL, OF, PB, PM
 from .regs import getr, setr
 from .memory import rdm, wrm
 from .alu import alu_i, flag_op, shift, szp
 from .modrm import ea16_base
 from .ops_regs import cbw_cwd, incdec_reg, xchg_ax
 from .ops_ctrl import loop_taken
+from .jit import JH, hot              # (the hot loops take Numba-inlined copies: see jit.py)
+getr, setr, szp, flag_op, ea16_base, cbw_cwd, incdec_reg, xchg_ax, loop_taken, alu_i = hot(
+    getr, setr, szp, flag_op, ea16_base, cbw_cwd, incdec_reg, xchg_ax, loop_taken, alu_i)
 
 
 # ---- the inline fast path ----------------------------------------------------------------
@@ -80,13 +83,13 @@ def _cond_table():
 CT = _cond_table()
 
 
-@njit(**JI)
+@njit(**JH)
 def cond_t(s, cc):
     f = s[FLAGS]
     return CT[(cc << 9) | (f & 0xC5) | ((f >> 3) & 0x100)] != 0
 
 
-@njit(**JI)
+@njit(**JH)
 def shift1(s, op, v, w):
     """shift(s, op, v, 1, w) for ROL ROR SHL SHR SAR; -1 for the others."""
     top = 8 * w - 1
@@ -122,7 +125,7 @@ def shift1(s, op, v, w):
     return v
 
 
-@njit(**JI)
+@njit(**JH)
 def ea16(s, dm, p, modrm):
     """16-bit ModRM memory operand from the bytes at dm[p]: (segment, offset, bytes, EA cycles)."""
     mod = modrm >> 6
@@ -142,7 +145,7 @@ def ea16(s, dm, p, modrm):
     return sg, (off + (np.int64(dm[p]) | (np.int64(dm[p + 1]) << 8))) & 0xFFFF, np.int64(2), np.int64(11)
 
 
-@njit(**JI)
+@njit(**JH)
 def mrd(s, mem, sg, off, w):
     """rdm(s, mem, sg, off, w, 0xFFFF) with the RAM case inline (w = 1 or 2; real mode
     without paging: linear = physical)."""
@@ -158,7 +161,7 @@ def mrd(s, mem, sg, off, w):
     return rdm(s, mem, sg, off, w, 0xFFFF)
 
 
-@njit(**JI)
+@njit(**JH)
 def mwr(s, mem, sg, off, w, v):
     """wrm(s, mem, sg, off, w, 0xFFFF, v) with the RAM case inline (w = 1 or 2); True if
     the write took the general path (it may have set an exit)."""
@@ -215,21 +218,21 @@ def _express_table():
 XT = _express_table()
 
 
-@njit(**JI)
+@njit(**JH)
 def imm(dm, q, sz):
     if sz == 1:
         return np.int64(dm[q])
     return np.int64(dm[q]) | (np.int64(dm[q + 1]) << 8)
 
 
-@njit(**JI)
+@njit(**JH)
 def jump8(dm, p, ip):
     """Target of the 2-byte short jump at dm[p] (IP ip)."""
     d = np.int64(dm[p + 1])
     return (ip + 2 + d - (256 if d >= 128 else 0)) & 0xFFFF
 
 
-@njit(**JI)
+@njit(**JH)
 def express(s, dm, p, op, x, ip):
     """Run the register-only instruction at dm[p] (group x); returns its
     (cycles, next IP)."""

@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from .tables import CYC
-from .state import (AMASK, ATTR, BASE, CF, CPL, CR0, CS, DS, EIP, ESP, FLAGS, J, JI, LIMIT, MODEL, PB, PG, PM, REG, SS)
+from .state import (AMASK, ATTR, BASE, CF, CPL, CR0, CS, DS, EIP, ESP, FLAGS, J, LIMIT, MODEL, PB, PG, PM, REG, SS)
 from .regs import getr, setr, sext
 from .alu import alu_i, flag_op, imul_flags, incdec_i, shift
 from .fast import cond_t
@@ -27,6 +27,9 @@ from .ops_regs import cbw_cwd, xchg_ax
 from .ops_ctrl import loop_taken
 from .memory import rd_h, wr_h
 from .paging import TLB_D, TLB_P, TLB_U, TLB_W, tlb_hit
+from .jit import JH, hot              # (the hot loops take Numba-inlined copies: see jit.py)
+getr, setr, sext, flag_op, cbw_cwd, xchg_ax, loop_taken, rd_h, wr_h, tlb_hit, alu_i, incdec_i = hot(
+    getr, setr, sext, flag_op, cbw_cwd, xchg_ax, loop_taken, rd_h, wr_h, tlb_hit, alu_i, incdec_i)
 
 # FT32 bits 0-2: ModRM byte, reads r/m, writes r/m; bits 3-4: operand size (0: opcode bit 0
 # selects byte or dword; 1 byte, 2 word, 3 dword); the class from bit 5
@@ -88,25 +91,25 @@ FT32 = _table()
 RM = 8                                                     # dst: the r/m operand
 
 
-@njit(**JI)
+@njit(**JH)
 def imm32(dm, q):
     return (np.int64(dm[q]) | (np.int64(dm[q + 1]) << 8) | (np.int64(dm[q + 2]) << 16)
             | (np.int64(dm[q + 3]) << 24))
 
 
-@njit(**JI)
+@njit(**JH)
 def imm_sz(dm, q, sz):
     """An immediate of the operand size (1 or 4 bytes)."""
     return imm32(dm, q) if sz == 4 else np.int64(dm[q])
 
 
-@njit(**JI)
+@njit(**JH)
 def imm8s(dm, q):
     v = np.int64(dm[q])
     return v - 256 if v >= 128 else v
 
 
-@njit(**JI)
+@njit(**JH)
 def ea32(s, dm, q, modrm):
     """32-bit ModRM memory operand; q indexes the byte after ModRM: (default segment,
     offset, bytes of SIB and displacement) (Intel SDM vol. 2, table 2-2 and 2-3)."""
@@ -144,7 +147,7 @@ def ea32(s, dm, q, modrm):
     return sg, off & 0xFFFFFFFF, n
 
 
-@njit(**JI)
+@njit(**JH)
 def host(s, mem, sg, off, w, wr, ok, user, paging):
     """Index in mem[0] of the w bytes at sg:off for a read (wr False) or a write, or -1
     when the general path must do it (a fault, a TLB miss, a page crossing, not RAM).
@@ -166,7 +169,7 @@ def host(s, mem, sg, off, w, wr, ok, user, paging):
     return po + (la & PM)
 
 
-@njit(**JI)
+@njit(**JH)
 def seg_rights(s):
     """Bit masks of the segments that plain reads and writes may use unchecked but for
     the limit: present, expand-up, readable (data or readable code) / writable data."""

@@ -9,17 +9,19 @@ from numba import njit
 from emu import abi
 
 from .tables import CYC
-from .state import (AMASK, BASE, CR0, DF, DS, ECX, EDI, EDX, EIP, END, ES, ESI, FLAGS, IF, J, JI, PARTIAL, PB,
+from .state import (AMASK, BASE, CR0, DF, DS, ECX, EDI, EDX, EIP, END, ES, ESI, FLAGS, IF, J, PARTIAL, PB,
                     PE, PG, PM, SNAP, XREAD, X_FAULTED, X_SIN, X_SREAD, ZF)
 from .regs import getr, setr
 from .memory import rdm, wrm
 from .alu import alu
 from .ports import port_in, port_out
 from .system import io_allowed
+from .jit import JH, hot              # (the REP loop takes Numba-inlined copies: see jit.py)
+getr, setr = hot(getr, setr)
 
 
 # ---- string instructions -------------------------------------------------------------------
-@njit(**JI)
+@njit(**JH)
 def rep_yields(s, cyc):
     """A REP string instruction stops between iterations (to resume later) when an
     exit is pending, the budget is spent or an interrupt can be taken."""
@@ -27,7 +29,7 @@ def rep_yields(s, cyc):
             or ((s[abi.S_IRQ] & 1) != 0 and (s[FLAGS] & IF) != 0))
 
 
-@njit(**JI)
+@njit(**JH)
 def span_in_page(s, sg, off, sz, d, om):
     """How many elements of sz bytes from sg:off in steps of d (+-sz) lie in one page
     without wrapping the offset (0 if the first does not)."""
@@ -39,7 +41,7 @@ def span_in_page(s, sg, off, sz, d, om):
     return min(pgo, off) // sz + 1
 
 
-@njit(**JI)
+@njit(**JH)
 def ram_run(s, mem, sseg, si, di, sz, d, om, n, per, cyc, movs):
     """Iterations of REP MOVS/STOS that can run as a plain RAM copy/fill: all in one RAM
     page each side, and no more than the generic loop would run before it stops for the

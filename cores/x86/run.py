@@ -28,6 +28,7 @@ from .state import (BREAKS, VMX, VMX_QUAL, VMX_REASON, DBACT, DBHIT, EXC_BITMAP,
 
 REAL_PAGES = 0x110000 >> PB                    # pages real mode can address (A20 on)
 from .regs import getr, setr
+from .jit import hot
 from .segments import load_seg
 from .alu import alu_i, incdec_i, shift
 from .interrupts import deliver
@@ -39,6 +40,7 @@ from .fast32 import run32
 from .vmx import VMEXIT_VEC, event_exit, watches_events
 from .fast import (C_ALU, C_CALL, C_GRP5, C_LEA, C_MOV, C_MOVRMI, C_MOVRS, C_POP, C_PUSH, C_RET, C_SHIFT,
     C_STR, C_XCHG, FT, F_MODRM, F_READ, F_WORD, XT, ea16, express, mrd, mwr, shift1)
+getr, setr, alu_i, incdec_i = hot(getr, setr, alu_i, incdec_i)
 
 
 # ---- interrupts and the run loop --------------------------------------------------------------
