@@ -68,7 +68,7 @@ def incdec(s, v, w, dec):
     return r
 
 
-# inlined copies for the hot paths in ``run``
+# the flavours inlined by LLVM (ops_regs); the hot loops take Numba-inlined copies of them (jit.hot)
 alu_i = njit(**JI)(alu.py_func)
 incdec_i = njit(**JI)(incdec.py_func)
 
