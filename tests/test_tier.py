@@ -208,3 +208,48 @@ def test_warm_start_leaves_scipy_linalg_unimported():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          check=True).stdout.split()
     assert out == ["False", "False", "5.0"]
+
+
+def test_fingerprint_memo_follows_edits(tmp_path, monkeypatch):
+    """The fingerprint remembered under the files' stat key is the one computed
+    from their contents, before and after an edit, and a corrupt memo is recomputed."""
+    from emu import jitcache
+    src = tmp_path / "tree"
+    (src / "cores" / "z").mkdir(parents=True)
+    (src / "emu").mkdir()
+    (src / "emu" / "abi.py").write_text("S_PC = 0\n")
+    core = src / "cores" / "z" / "__init__.py"
+    core.write_text("X = 1\n")
+    monkeypatch.setattr(jitcache, "ROOT", src)
+    memo = tmp_path / "fingerprint"
+    first = jitcache.cached_fingerprint(memo)
+    assert first == jitcache.fingerprint() and memo.read_text().split()[1] == first
+    assert jitcache.cached_fingerprint(memo) == first
+    core.write_text("X = 22\n")
+    second = jitcache.cached_fingerprint(memo)
+    assert second == jitcache.fingerprint() != first
+    memo.write_text("garbage")
+    assert jitcache.cached_fingerprint(memo) == second
+
+
+def test_cache_load_skips_the_registries_and_compiles_still_work(tmp_path):
+    """A cached function loads without Numba's registry refresh (no
+    numba.np.arraymath import), including one that allocates through Numba's
+    runtime; a function compiled afterwards still finds every implementation."""
+    (tmp_path / "cached_mod.py").write_text(
+        "import numpy as np\nfrom numba import njit\n"
+        "@njit(cache=True)\n"
+        "def alloc(n):\n    a = np.zeros(n)\n    a[1] = 2.5\n    return a\n")
+    code = ("import sys, emu, numpy as np\n"
+            "import cached_mod\n"
+            "print(cached_mod.alloc(3)[1], 'numba.np.arraymath' in sys.modules)\n"
+            "from numba import njit\n"
+            "@njit\n"
+            "def total(a): return np.sum(a) + np.argmax(a)\n"
+            "print(total(np.arange(4.0)))\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+               PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]))
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           cwd=tmp_path, env=env, check=True).stdout.split() for _ in range(2)]
+    assert runs[0] == ["2.5", "True", "9.0"]       # compiled: the refresh imported it
+    assert runs[1] == ["2.5", "False", "9.0"]      # loaded from the cache: no refresh
