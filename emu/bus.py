@@ -249,9 +249,8 @@ class AddressSpace:
             for p in range(e.start, e.end + 1):
                 self.ports[p] = dev
             if e.posted:
-                for p in range(1 << 16):
-                    if e.start <= (p & self.port_mask) <= e.end:
-                        self.ioflags[p] = abi.IOF_POSTED
+                masked = np.arange(1 << 16) & self.port_mask
+                self.ioflags[(masked >= e.start) & (masked <= e.end)] = abi.IOF_POSTED
         self.rebuild()
         self.mem = (memory.data, self.rpage, self.wpage, self.ioflags, self.iolog)
 
