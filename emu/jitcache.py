@@ -102,7 +102,32 @@ def fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
-class _NoBlasProbe:
+class _ImportHook:
+    """A ``sys.meta_path`` entry that runs ``exec_module(run, module)`` in place of
+    the loader's ``run(module)`` the first time module ``NAME`` is imported (then it
+    steps aside), when ``applies()``."""
+
+    NAME = ""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name != cls.NAME:
+            return None
+        sys.meta_path.remove(cls)
+        import importlib.util
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None or not cls.applies():
+            return spec
+        run = spec.loader.exec_module
+        spec.loader.exec_module = lambda module: cls.exec_module(run, module)
+        return spec
+
+    @classmethod
+    def applies(cls) -> bool:
+        return True
+
+
+class _NoBlasProbe(_ImportHook):
     """Numba's first cache load (the target's ``refresh``) imports numba.np.arraymath,
     whose module-level BLAS probe imports scipy.linalg when SciPy is installed: 0.3 s,
     a third of a warm start.  No compiled code here uses BLAS (np.dot, np.linalg), so
@@ -113,28 +138,20 @@ class _NoBlasProbe:
     NAME = "numba.np.arraymath"
 
     @classmethod
-    def find_spec(cls, name, path=None, target=None):
-        if name != cls.NAME:
-            return None
-        sys.meta_path.remove(cls)
-        import importlib.util
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None or "scipy.linalg" in sys.modules:
-            return spec
-        run = spec.loader.exec_module
+    def applies(cls) -> bool:
+        return "scipy.linalg" not in sys.modules
 
-        def exec_module(module):
-            sys.modules["scipy.linalg"] = None   # "import scipy.linalg..." raises ImportError
-            try:
-                run(module)
-            finally:
-                if sys.modules.get("scipy.linalg", 0) is None:
-                    del sys.modules["scipy.linalg"]
-        spec.loader.exec_module = exec_module
-        return spec
+    @staticmethod
+    def exec_module(run, module):
+        sys.modules["scipy.linalg"] = None       # "import scipy.linalg..." raises ImportError
+        try:
+            run(module)
+        finally:
+            if sys.modules.get("scipy.linalg", 0) is None:
+                del sys.modules["scipy.linalg"]
 
 
-class _LoadWithoutRefresh:
+class _LoadWithoutRefresh(_ImportHook):
     """Numba's ``Cache.load_overload`` refreshes the target first: it imports and
     installs every typing and lowering registry (numba.np.arraymath, the random,
     typed-list and unicode implementations...), 0.2-0.3 s, the largest part of a
@@ -146,31 +163,19 @@ class _LoadWithoutRefresh:
 
     NAME = "numba.core.caching"
 
-    @classmethod
-    def find_spec(cls, name, path=None, target=None):
-        if name != cls.NAME:
-            return None
-        sys.meta_path.remove(cls)
-        import importlib.util
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None:
-            return spec
-        run = spec.loader.exec_module
+    @staticmethod
+    def exec_module(run, module):
+        run(module)
+        cache = getattr(module, "Cache", None)
+        if cache is None or not hasattr(cache, "_load_overload"):
+            return                               # another Numba: leave it as it is
 
-        def exec_module(module):
-            run(module)
-            cache = getattr(module, "Cache", None)
-            if cache is None or not hasattr(cache, "_load_overload"):
-                return                           # another Numba: leave it as it is
-
-            def load_overload(self, sig, target_context):
-                from numba.core.runtime import rtsys
-                rtsys.initialize(target_context)
-                with self._guard_against_spurious_io_errors():
-                    return self._load_overload(sig, target_context)
-            cache.load_overload = load_overload
-        spec.loader.exec_module = exec_module
-        return spec
+        def load_overload(self, sig, target_context):
+            from numba.core.runtime import rtsys
+            rtsys.initialize(target_context)
+            with self._guard_against_spurious_io_errors():
+                return self._load_overload(sig, target_context)
+        cache.load_overload = load_overload
 
 
 def configure() -> None:
